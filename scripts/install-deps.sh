@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what sattn needs to build and test on Debian 12, with apt.
+# Idempotent: quiet when everything is present. Without root, prints the apt
+# line to run and exits non-zero when something is missing.
+set -euo pipefail
+
+packages=(
+  cmake ninja-build g++ make python3
+  llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
+  libgtest-dev libpng-dev
+)
+
+missing=()
+for pkg in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$pkg")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+line="apt-get install -y --no-install-recommends ${missing[*]}"
+if [[ $(id -u) -ne 0 ]]; then
+  echo "sattn: missing packages; run as root:" >&2
+  echo "  apt-get update && $line" >&2
+  exit 1
+fi
+echo "sattn: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
