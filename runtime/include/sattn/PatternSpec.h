@@ -29,19 +29,41 @@ namespace sattn {
 enum class KeepVar { Q, K, QB, KB, H, B, Sq, Sk };
 
 enum class KeepOp {
-  Const,  // value
-  Var,    // var
+  Const, // value
+  Var,   // var
   // Binary integer ops (operands[0], operands[1]). Division and remainder are
   // floor division / floor modulo; division by zero yields 0.
-  Add, Sub, Mul, Div, Rem, And, Or, Xor, Shl, Shr, Min, Max,
+  Add,
+  Sub,
+  Mul,
+  Div,
+  Rem,
+  And,
+  Or,
+  Xor,
+  Shl,
+  Shr,
+  Min,
+  Max,
   // Comparisons yield 0 or 1.
-  Eq, Ne, Lt, Le, Gt, Ge,
+  Eq,
+  Ne,
+  Lt,
+  Le,
+  Gt,
+  Ge,
   // Logic on truth values (non-zero = true).
-  LogicAnd, LogicOr, LogicNot,
+  LogicAnd,
+  LogicOr,
+  LogicNot,
   // is_pow2(x): x >= 1 and x is a power of two.
   IsPow2,
   // select(c, a, b).
   Select,
+  // Truncating division and remainder (arith.divsi / arith.remsi); division
+  // by zero yields 0.
+  DivTrunc,
+  RemTrunc,
 };
 
 struct KeepExpr {
@@ -66,16 +88,16 @@ enum class WindowUnit { Tokens, Blocks, Fraction };
 /// f of the key length, meaning max(B, round(f * Sk)) tokens.
 struct WindowPrim {
   WindowUnit unit = WindowUnit::Tokens;
-  int64_t size = 0;     // Tokens / Blocks
-  double fraction = 0;  // Fraction
+  int64_t size = 0;    // Tokens / Blocks
+  double fraction = 0; // Fraction
 };
 
 enum class StrideKind { Pow2, Every, List };
 /// `strides`: block distance d = qb - kb kept when pow2 / multiple / listed.
 struct StridesPrim {
   StrideKind kind = StrideKind::Pow2;
-  int64_t every = 1;           // Every
-  std::vector<int64_t> list;   // List (distances >= 0)
+  int64_t every = 1;         // Every
+  std::vector<int64_t> list; // List (distances >= 0)
 };
 
 /// `columns [c...]`: key blocks kb = c.
@@ -119,10 +141,10 @@ enum class ScoreSource { KeyScore, Linear, PooledQK };
 /// `topk`: keep `k` best candidates, or the cover-`alpha` prefix.
 struct TopkPrim {
   bool byCover = false;
-  int64_t k = 0;        // when !byCover
-  double alpha = 1.0;   // when byCover
+  int64_t k = 0;      // when !byCover
+  double alpha = 1.0; // when byCover
   TopkGranularity granularity = TopkGranularity::Token;
-  int64_t block = 128;  // for Block granularity
+  int64_t block = 128; // for Block granularity
   ScoreSource source = ScoreSource::KeyScore;
 };
 

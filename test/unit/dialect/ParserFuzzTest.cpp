@@ -21,8 +21,8 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
-#include <gtest/gtest.h>
 #include <cstdio>
+#include <gtest/gtest.h>
 #include <random>
 
 using namespace mlir;
@@ -81,13 +81,36 @@ std::vector<std::string> seedFiles() {
 /// One random edit of `text`: delete, duplicate or replace a span, swap in a
 /// token that matters to the grammar, or perturb a number.
 std::string mutate(std::string text, std::mt19937 &rng) {
-  static const char *const kTokens[] = {
-      "0",     "-1",      "1.5",    "9999999999999999999", "#sattn.param<\"x\">",
-      "{",     "}",       "(",      ")",                   ",",
-      "=",     "blocks",  "tokens", "fraction",            "pow2",
-      "every", "[",       "]",      "causal",              "k",
-      "cover", ":",       "i1",     "f32",                 "%q",
-      "^bb0",  "sattn.yield", "sattn.sink 1", "\"",        "@power"};
+  static const char *const kTokens[] = {"0",
+                                        "-1",
+                                        "1.5",
+                                        "9999999999999999999",
+                                        "#sattn.param<\"x\">",
+                                        "{",
+                                        "}",
+                                        "(",
+                                        ")",
+                                        ",",
+                                        "=",
+                                        "blocks",
+                                        "tokens",
+                                        "fraction",
+                                        "pow2",
+                                        "every",
+                                        "[",
+                                        "]",
+                                        "causal",
+                                        "k",
+                                        "cover",
+                                        ":",
+                                        "i1",
+                                        "f32",
+                                        "%q",
+                                        "^bb0",
+                                        "sattn.yield",
+                                        "sattn.sink 1",
+                                        "\"",
+                                        "@power"};
   auto pick = [&](size_t n) {
     return std::uniform_int_distribution<size_t>(0, n ? n - 1 : 0)(rng);
   };
@@ -106,8 +129,8 @@ std::string mutate(std::string text, std::mt19937 &rng) {
       text.replace(at, len, kTokens[pick(std::size(kTokens))]);
       break;
     case 3:
-      text.insert(at, std::string(" ") + kTokens[pick(std::size(kTokens))] +
-                          " ");
+      text.insert(at,
+                  std::string(" ") + kTokens[pick(std::size(kTokens))] + " ");
       break;
     case 4:
       if (auto digit = text.find_first_of("0123456789", at);
@@ -129,8 +152,8 @@ TEST(ParserFuzzTest, MutatedPatternsNeverCrash) {
     return success();
   });
   std::vector<std::string> seeds = seedFiles();
-  ASSERT_GE(seeds.size(), 7u) << "stock patterns not found in "
-                              << SATTN_PATTERN_LIBRARY;
+  ASSERT_GE(seeds.size(), 7u)
+      << "stock patterns not found in " << SATTN_PATTERN_LIBRARY;
   std::mt19937 rng(20261122);
   unsigned parsed = 0, rejected = 0;
   constexpr unsigned kCases = 4000;

@@ -1,0 +1,54 @@
+//===- PatternLoader.h - Pattern files to specialised patterns --*- C++ -*-===//
+//
+// The front door of every tool: read a pattern file, pick a pattern, bind its
+// parameters, and convert it to the plain PatternSpec the oracle consumes.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SATTN_PATTERNS_PATTERNLOADER_H
+#define SATTN_PATTERNS_PATTERNLOADER_H
+
+#include "dialect/SattnDialect.h"
+#include "sattn/PatternSpec.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/Support/Error.h"
+
+namespace llvm {
+class SourceMgr;
+} // namespace llvm
+
+namespace sattn {
+
+/// Registers what pattern files may contain (sattn, arith, func, tensor).
+void registerPatternDialects(mlir::DialectRegistry &registry);
+
+/// Parses and verifies a pattern file (`.mlir`). Diagnostics go to the
+/// context's handlers with file:line:col; the returned error says which file
+/// failed.
+llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
+loadPatternFile(llvm::StringRef path, mlir::MLIRContext &context);
+
+/// Parses and verifies pattern source text; `bufferName` names it in errors.
+llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
+loadPatternSource(llvm::StringRef source, llvm::StringRef bufferName,
+                  mlir::MLIRContext &context);
+
+/// The pattern named `name`, or the only pattern when `name` is empty. The
+/// error lists the available names.
+llvm::Expected<mlir::sattn::PatternOp> findPattern(mlir::ModuleOp module,
+                                                   llvm::StringRef name);
+
+/// Binds `overrides` on `pattern` (see mlir::sattn::specializePattern) and
+/// canonicalizes the result. The bound pattern is inserted after `pattern`.
+llvm::Expected<mlir::sattn::PatternOp>
+bindPattern(mlir::sattn::PatternOp pattern,
+            const mlir::sattn::ParamOverrides &overrides);
+
+/// Converts a bound pattern (no parameter references left) to a PatternSpec.
+llvm::Expected<PatternSpec> importPattern(mlir::sattn::PatternOp bound);
+
+} // namespace sattn
+
+#endif // SATTN_PATTERNS_PATTERNLOADER_H

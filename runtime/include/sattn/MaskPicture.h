@@ -1,0 +1,45 @@
+//===- MaskPicture.h - Block maps as PNG and SVG pictures ----------------===//
+//
+// Query blocks run down, key blocks across; full, partial and skipped tiles
+// get three distinct colours. A legend gives the pattern name, the shape and
+// the density. Maps larger than `maxCells` a side are downsampled first, so
+// pictures of 128K-token masks stay small.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SATTN_MASKPICTURE_H
+#define SATTN_MASKPICTURE_H
+
+#include "sattn/Oracle.h"
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sattn {
+
+/// What the legend says besides the map's own numbers.
+struct PictureLegend {
+  std::string pattern; // pattern name
+  int64_t block = 0;   // the pattern's block size B (0: not shown)
+};
+
+/// The legend as lines of text (shared by both formats; useful in tests).
+std::vector<std::string> legendLines(const BlockMap &map,
+                                     const PictureLegend &legend);
+
+/// Writes a PNG (8-bit RGB). Errors name the file.
+llvm::Error writeMaskPng(llvm::StringRef path, const BlockMap &map,
+                         const PictureLegend &legend, int64_t maxCells = 1024);
+
+/// Writes an SVG (runs of equal cells merged into one rectangle). Errors name
+/// the file.
+llvm::Error writeMaskSvg(llvm::StringRef path, const BlockMap &map,
+                         const PictureLegend &legend, int64_t maxCells = 1024);
+
+} // namespace sattn
+
+#endif // SATTN_MASKPICTURE_H

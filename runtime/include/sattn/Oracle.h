@@ -1,0 +1,144 @@
+//===- Oracle.h - Reference semantics of sparse attention patterns -------===//
+//
+// The oracle implements docs/patterns.md directly, with straightforward loops,
+// so that every other implementation (lowering passes, kernels) can be checked
+// against it. It shares no code with the compiler on purpose.
+//
+// Static primitives are evaluated in closed form per query row as key
+// intervals, so no Sq x Sk mask is ever built; dynamic primitives are selected
+// once in MaskOracle::create (or per row on demand where storing every row's
+// selection would not fit).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SATTN_ORACLE_H
+#define SATTN_ORACLE_H
+
+#include "sattn/PatternSpec.h"
+
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace sattn {
+
+/// Run-time inputs, all contiguous C-order float32; null when not given.
+/// The pointed-to data must outlive every MaskOracle created from it.
+struct OracleInputs {
+  const float *q = nullptr;             // [B, Hq, Sq, D]
+  const float *k = nullptr;             // [B, Hkv, Sk, D]
+  const float *keyScores = nullptr;     // [B, Hkv, Sk]
+  const float *linearWeights = nullptr; // [Hkv, D]
+};
+
+/// Which run-time inputs a pattern's selections read.
+struct RequiredInputs {
+  bool q = false;
+  bool k = false;
+  bool keyScores = false;
+  bool linearWeights = false;
+
+  bool any() const { return q || k || keyScores || linearWeights; }
+};
+
+/// q/k for stripes, tree_search, pooled_qk and permute (and k for linear);
+/// keyScores for key_score; linearWeights for linear.
+RequiredInputs requiredInputs(const PatternSpec &spec);
+
+/// Names ("q", "k", "key scores", "linear weights") of the inputs `spec`
+/// needs that `inputs` lacks, in that order; empty when nothing is missing.
+std::vector<std::string> missingInputs(const PatternSpec &spec,
+                                       const OracleInputs &inputs);
+
+/// A half-open key interval [first, second).
+using KeyInterval = std::pair<int64_t, int64_t>;
+
+/// Answers "which keys does query i attend to" for one pattern, shape and set
+/// of inputs. Cheap to copy (the precomputed state is shared and immutable).
+class MaskOracle {
+public:
+  /// Validates the shape, the pattern parameters and the presence of the
+  /// inputs the pattern needs, then precomputes the dynamic selections.
+  static llvm::Expected<MaskOracle> create(const PatternSpec &spec,
+                                           const AttentionShape &shape,
+                                           const OracleInputs &inputs);
+
+  /// A(i) for batch b, query head h, query row i (local index) as sorted,
+  /// disjoint, non-adjacent half-open key intervals. Replaces `out`.
+  void rowIntervals(int64_t b, int64_t h, int64_t i,
+                    std::vector<KeyInterval> &out) const;
+
+  /// Whether key j is in A(i). Computes the row; meant for tests and spot
+  /// checks, not for inner loops.
+  bool attends(int64_t b, int64_t h, int64_t i, int64_t j) const;
+
+  /// Absolute position p(i) = i + (Sk - Sq).
+  int64_t position(int64_t i) const;
+
+  const PatternSpec &spec() const;
+  const AttentionShape &shape() const;
+
+  struct Impl;
+
+private:
+  explicit MaskOracle(std::shared_ptr<const Impl> impl)
+      : impl(std::move(impl)) {}
+  std::shared_ptr<const Impl> impl;
+};
+
+/// Reference attention in float64: for every (b, h, i), softmax of
+/// scale * q_i . k_j over j in A(i), applied to v. `v` is [B, Hkv, Sk, D];
+/// `out` is [B, Hq, Sq, D] and `lse` [B, Hq, Sq] (natural log); `lse` may be
+/// null. Rows with empty A(i) get out = 0 and lse = -inf.
+llvm::Error referenceAttention(const PatternSpec &spec,
+                               const AttentionShape &shape,
+                               const OracleInputs &inputs, const float *v,
+                               double *out, double *lse);
+
+/// Same, with an oracle already built (avoids recomputing selections).
+llvm::Error referenceAttention(const MaskOracle &oracle,
+                               const OracleInputs &inputs, const float *v,
+                               double *out, double *lse);
+
+/// Block-level summary of one (b, h) mask. Tile (r, c) covers the query rows
+/// whose absolute position p(i) lies in block firstQBlock + r and the keys of
+/// block c, clipped to the real tokens.
+struct BlockMap {
+  enum State : uint8_t { Skipped = 0, Partial = 1, Full = 2 };
+
+  int64_t blockSize = 0;
+  int64_t qBlocks = 0;
+  int64_t kBlocks = 0;
+  /// Absolute query block of map row 0: floor((Sk - Sq) / blockSize).
+  int64_t firstQBlock = 0;
+  int64_t seqQ = 0;
+  int64_t seqK = 0;
+  /// Row-major qBlocks x kBlocks, values of State.
+  std::vector<uint8_t> state;
+  int64_t attendedPairs = 0;
+  /// attendedPairs / (Sq * Sk).
+  double density = 0;
+  /// attendedPairs / number of causal pairs (j <= p(i)).
+  double causalDensity = 0;
+
+  uint8_t at(int64_t r, int64_t c) const { return state[r * kBlocks + c]; }
+};
+
+/// Builds the block map of (b, h) by walking each row's intervals, so static
+/// patterns at 128K tokens take seconds, not an Sq x Sk pass.
+BlockMap computeBlockMap(const MaskOracle &oracle, int64_t b, int64_t h,
+                         int64_t blockSize);
+
+/// Merges f x f blocks into one cell, with the smallest f making both sides
+/// at most `maxCells`. Cells are aligned on absolute blocks, so the result
+/// equals computeBlockMap with blockSize * f: a cell is full when all its
+/// blocks are full, skipped when all are skipped, else partial.
+BlockMap downsampleBlockMap(const BlockMap &map, int64_t maxCells);
+
+} // namespace sattn
+
+#endif // SATTN_ORACLE_H

@@ -1,0 +1,1359 @@
+//===- Oracle.cpp - Reference semantics of sparse attention patterns ------===//
+//
+// A direct transcription of docs/patterns.md. Clarity beats speed here, except
+// that rows are handled as key intervals so static patterns scale to 128K
+// tokens. Selection scores are fp32 (as the spec says); attention is float64.
+//
+//===----------------------------------------------------------------------===//
+
+#include "sattn/Oracle.h"
+
+#include "llvm/ADT/bit.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+using namespace sattn;
+
+namespace {
+
+/// Builds an Error from a string or a formatv object.
+template <typename T> llvm::Error makeError(const T &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                 std::string(msg));
+}
+
+int64_t floorDiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  if (a % b != 0 && ((a < 0) != (b < 0)))
+    --q;
+  return q;
+}
+
+int64_t ceilDiv(int64_t a, int64_t b) { return floorDiv(a + b - 1, b); }
+
+/// Spec: round(x) = floor(x + 0.5).
+int64_t roundHalfUp(double x) { return int64_t(std::floor(x + 0.5)); }
+
+/// fp32 dot product, accumulated in order: selection scores are fp32.
+float dotF32(const float *a, const float *b, int64_t n) {
+  float s = 0;
+  for (int64_t d = 0; d < n; ++d)
+    s += a[d] * b[d];
+  return s;
+}
+
+/// Sorts, drops empty intervals and merges overlapping or touching ones so
+/// that each set has one canonical representation.
+void canonicalize(std::vector<KeyInterval> &v) {
+  v.erase(
+      std::remove_if(v.begin(), v.end(),
+                     [](const KeyInterval &x) { return x.first >= x.second; }),
+      v.end());
+  std::sort(v.begin(), v.end());
+  size_t n = 0;
+  for (const KeyInterval &x : v) {
+    if (n > 0 && x.first <= v[n - 1].second)
+      v[n - 1].second = std::max(v[n - 1].second, x.second);
+    else
+      v[n++] = x;
+  }
+  v.resize(n);
+}
+
+/// Whether the canonical set `v` contains every key of [lo, hi).
+bool coversRange(const std::vector<KeyInterval> &v, int64_t lo, int64_t hi) {
+  if (lo >= hi)
+    return true;
+  auto it = std::upper_bound(
+      v.begin(), v.end(), lo,
+      [](int64_t x, const KeyInterval &iv) { return x < iv.first; });
+  if (it == v.begin())
+    return false;
+  --it;
+  // Intervals are non-adjacent, so one interval must hold all of [lo, hi).
+  return it->first <= lo && hi <= it->second;
+}
+
+bool containsKey(const std::vector<KeyInterval> &v, int64_t j) {
+  return coversRange(v, j, j + 1);
+}
+
+//===----------------------------------------------------------------------===//
+// `keep where` expressions.
+//===----------------------------------------------------------------------===//
+
+struct KeepEnv {
+  int64_t q = 0, k = 0, qb = 0, kb = 0, h = 0, B = 0, Sq = 0, Sk = 0;
+};
+
+// Wrapping arithmetic: user predicates must not be able to trigger UB.
+int64_t wrapAdd(int64_t a, int64_t b) {
+  return int64_t(uint64_t(a) + uint64_t(b));
+}
+int64_t wrapSub(int64_t a, int64_t b) {
+  return int64_t(uint64_t(a) - uint64_t(b));
+}
+int64_t wrapMul(int64_t a, int64_t b) {
+  return int64_t(uint64_t(a) * uint64_t(b));
+}
+
+int64_t keepDiv(int64_t a, int64_t b) {
+  if (b == 0)
+    return 0;
+  if (b == -1)
+    return wrapSub(0, a);
+  return floorDiv(a, b);
+}
+
+int64_t keepRem(int64_t a, int64_t b) {
+  if (b == 0 || b == -1)
+    return 0;
+  return a - floorDiv(a, b) * b;
+}
+
+int64_t keepDivTrunc(int64_t a, int64_t b) {
+  if (b == 0)
+    return 0;
+  if (b == -1)
+    return wrapSub(0, a);
+  return a / b;
+}
+
+int64_t keepRemTrunc(int64_t a, int64_t b) {
+  if (b == 0 || b == -1)
+    return 0;
+  return a % b;
+}
+
+int64_t evalKeep(const KeepExpr &e, const KeepEnv &env) {
+  auto arg = [&](size_t n) { return evalKeep(*e.operands[n], env); };
+  switch (e.op) {
+  case KeepOp::Const:
+    return e.value;
+  case KeepOp::Var:
+    switch (e.var) {
+    case KeepVar::Q:
+      return env.q;
+    case KeepVar::K:
+      return env.k;
+    case KeepVar::QB:
+      return env.qb;
+    case KeepVar::KB:
+      return env.kb;
+    case KeepVar::H:
+      return env.h;
+    case KeepVar::B:
+      return env.B;
+    case KeepVar::Sq:
+      return env.Sq;
+    case KeepVar::Sk:
+      return env.Sk;
+    }
+    return 0;
+  case KeepOp::LogicAnd:
+    return arg(0) != 0 && arg(1) != 0;
+  case KeepOp::LogicOr:
+    return arg(0) != 0 || arg(1) != 0;
+  case KeepOp::LogicNot:
+    return arg(0) == 0;
+  case KeepOp::IsPow2: {
+    int64_t x = arg(0);
+    return x >= 1 && (x & (x - 1)) == 0;
+  }
+  case KeepOp::Select:
+    return arg(0) != 0 ? arg(1) : arg(2);
+  default:
+    break;
+  }
+  int64_t a = arg(0), b = arg(1);
+  switch (e.op) {
+  case KeepOp::Add:
+    return wrapAdd(a, b);
+  case KeepOp::Sub:
+    return wrapSub(a, b);
+  case KeepOp::Mul:
+    return wrapMul(a, b);
+  case KeepOp::Div:
+    return keepDiv(a, b);
+  case KeepOp::Rem:
+    return keepRem(a, b);
+  case KeepOp::DivTrunc:
+    return keepDivTrunc(a, b);
+  case KeepOp::RemTrunc:
+    return keepRemTrunc(a, b);
+  case KeepOp::And:
+    return a & b;
+  case KeepOp::Or:
+    return a | b;
+  case KeepOp::Xor:
+    return a ^ b;
+  case KeepOp::Shl:
+    return (b < 0 || b >= 64) ? 0 : int64_t(uint64_t(a) << b);
+  case KeepOp::Shr:
+    if (b < 0)
+      return 0;
+    return b >= 64 ? (a < 0 ? -1 : 0) : (a >> b);
+  case KeepOp::Min:
+    return std::min(a, b);
+  case KeepOp::Max:
+    return std::max(a, b);
+  case KeepOp::Eq:
+    return a == b;
+  case KeepOp::Ne:
+    return a != b;
+  case KeepOp::Lt:
+    return a < b;
+  case KeepOp::Le:
+    return a <= b;
+  case KeepOp::Gt:
+    return a > b;
+  case KeepOp::Ge:
+    return a >= b;
+  default:
+    return 0;
+  }
+}
+
+size_t keepArity(KeepOp op) {
+  switch (op) {
+  case KeepOp::Const:
+  case KeepOp::Var:
+    return 0;
+  case KeepOp::LogicNot:
+  case KeepOp::IsPow2:
+    return 1;
+  case KeepOp::Select:
+    return 3;
+  default:
+    return 2;
+  }
+}
+
+/// Checks the tree's shape and records which variables it reads.
+llvm::Error checkKeep(const KeepExpr *e, unsigned &varsRead) {
+  if (!e)
+    return makeError("keep predicate has a null sub-expression");
+  if (e->operands.size() != keepArity(e->op))
+    return makeError(
+        llvm::formatv("keep predicate node has {0} operands, expected {1}",
+                      e->operands.size(), keepArity(e->op)));
+  if (e->op == KeepOp::Var)
+    varsRead |= 1u << unsigned(e->var);
+  for (const KeepExprPtr &o : e->operands)
+    if (llvm::Error err = checkKeep(o.get(), varsRead))
+      return err;
+  return llvm::Error::success();
+}
+
+bool isStatic(const Primitive &p) {
+  return std::holds_alternative<SinkPrim>(p) ||
+         std::holds_alternative<WindowPrim>(p) ||
+         std::holds_alternative<StridesPrim>(p) ||
+         std::holds_alternative<ColumnsPrim>(p) ||
+         std::holds_alternative<DiagonalsPrim>(p) ||
+         std::holds_alternative<KeepPrim>(p);
+}
+
+/// Step 4 of stripes, shared by topk and permute: entries are ranked by
+/// descending score, ties toward the smaller index; returns how many of the
+/// ranked entries to keep: count(cumsum < alpha) + 1, capped.
+size_t coverCount(const std::vector<double> &probsInRankOrder, double alpha) {
+  double cum = 0;
+  size_t n = 0;
+  for (double p : probsInRankOrder) {
+    ++n;
+    cum += p;
+    if (cum >= alpha)
+      break;
+  }
+  return n;
+}
+
+/// Indices 0..n-1 ordered by descending score, ties toward the smaller index.
+std::vector<int64_t> rankDescending(const std::vector<float> &score) {
+  std::vector<int64_t> order(score.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int64_t a, int64_t b) { return score[a] > score[b]; });
+  return order;
+}
+
+/// Softmax (float64 arithmetic on fp32 logits) of `logits` taken in `order`.
+std::vector<double> softmaxInOrder(const std::vector<float> &logits,
+                                   const std::vector<int64_t> &order) {
+  std::vector<double> probs;
+  if (logits.empty())
+    return probs;
+  double mx = -std::numeric_limits<double>::infinity();
+  for (float x : logits)
+    mx = std::max(mx, double(x));
+  double sum = 0;
+  for (float x : logits)
+    sum += std::exp(double(x) - mx);
+  probs.reserve(order.size());
+  for (int64_t o : order)
+    probs.push_back(std::exp(double(logits[o]) - mx) / sum);
+  return probs;
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Required inputs.
+//===----------------------------------------------------------------------===//
+
+RequiredInputs sattn::requiredInputs(const PatternSpec &spec) {
+  RequiredInputs r;
+  for (const Primitive &p : spec.primitives) {
+    if (std::holds_alternative<StripesPrim>(p) ||
+        std::holds_alternative<TreeSearchPrim>(p) ||
+        std::holds_alternative<PermutePrim>(p)) {
+      r.q = r.k = true;
+    } else if (const auto *t = std::get_if<TopkPrim>(&p)) {
+      switch (t->source) {
+      case ScoreSource::KeyScore:
+        r.keyScores = true;
+        break;
+      case ScoreSource::Linear:
+        r.k = r.linearWeights = true;
+        break;
+      case ScoreSource::PooledQK:
+        r.q = r.k = true;
+        break;
+      }
+    }
+  }
+  return r;
+}
+
+std::vector<std::string> sattn::missingInputs(const PatternSpec &spec,
+                                              const OracleInputs &inputs) {
+  RequiredInputs r = requiredInputs(spec);
+  std::vector<std::string> names;
+  if (r.q && !inputs.q)
+    names.push_back("q");
+  if (r.k && !inputs.k)
+    names.push_back("k");
+  if (r.keyScores && !inputs.keyScores)
+    names.push_back("key scores");
+  if (r.linearWeights && !inputs.linearWeights)
+    names.push_back("linear weights");
+  return names;
+}
+
+//===----------------------------------------------------------------------===//
+// Oracle state.
+//===----------------------------------------------------------------------===//
+
+struct MaskOracle::Impl {
+  PatternSpec spec;
+  AttentionShape shape;
+  OracleInputs inputs;
+  int64_t Sq = 0, Sk = 0, D = 0, Hq = 0, Hkv = 0, groupSize = 1;
+  float scaleF = 0;
+
+  /// Block-level `keep where`: kept key intervals per (head variant, qb).
+  struct KeepTable {
+    bool perHead = false;
+    int64_t firstQB = 0, numQB = 0;
+    std::vector<std::vector<KeyInterval>> rows;
+  };
+
+  /// Dynamic selections of one primitive for one (b, h).
+  struct HeadState {
+    std::vector<int64_t> columns, diagonals;         // stripes
+    std::vector<std::vector<KeyInterval>> groupKeys; // tree_search, topk
+    std::vector<std::vector<uint64_t>> groupBitmaps; // permute
+  };
+
+  /// Token top-k by a row-independent score: keys ranked once per (b, g).
+  struct KeyRanking {
+    std::vector<float> score;
+    std::vector<int64_t> order;
+  };
+
+  std::vector<KeepTable> keepTables;             // [primitive]
+  std::vector<std::vector<HeadState>> heads;     // [primitive][b * Hq + h]
+  std::vector<std::vector<KeyRanking>> rankings; // [primitive][b * Hkv + g]
+
+  int64_t position(int64_t i) const { return i + (Sk - Sq); }
+  int64_t kvHead(int64_t h) const { return h / groupSize; }
+  const float *qRow(int64_t b, int64_t h, int64_t i) const {
+    return inputs.q + ((b * Hq + h) * Sq + i) * D;
+  }
+  const float *kRow(int64_t b, int64_t g, int64_t j) const {
+    return inputs.k + ((b * Hkv + g) * Sk + j) * D;
+  }
+  /// End of C(i): keys [0, causalEnd(i)).
+  int64_t causalEnd(int64_t i) const {
+    if (!spec.causal)
+      return Sk;
+    return std::clamp<int64_t>(position(i) + 1, 0, Sk);
+  }
+
+  void pushClipped(std::vector<KeyInterval> &out, int64_t lo,
+                   int64_t hi) const {
+    lo = std::max<int64_t>(lo, 0);
+    hi = std::min(hi, Sk);
+    if (lo < hi)
+      out.emplace_back(lo, hi);
+  }
+  void pushBlock(std::vector<KeyInterval> &out, int64_t kb, int64_t B) const {
+    if (kb >= 0 && kb < ceilDiv(Sk, B))
+      pushClipped(out, kb * B, (kb + 1) * B);
+  }
+  /// Token window (p - w, p].
+  void pushWindow(std::vector<KeyInterval> &out, int64_t p, int64_t w) const {
+    if (w > 0)
+      pushClipped(out, w > p ? 0 : p - w + 1, p + 1);
+  }
+
+  llvm::Error validate() const;
+  void buildKeepTable(size_t idx, const KeepPrim &kp);
+  void staticRow(size_t idx, int64_t h, int64_t i,
+                 std::vector<KeyInterval> &out) const;
+  /// The union of every static primitive's keys for row i, canonical.
+  void staticSet(int64_t h, int64_t i, std::vector<KeyInterval> &out) const;
+
+  void buildStripes(const StripesPrim &sp, int64_t b, int64_t h,
+                    HeadState &hs) const;
+  void buildTreeSearch(const TreeSearchPrim &tp, int64_t b, int64_t h,
+                       HeadState &hs) const;
+  void buildTopkBlocks(const TopkPrim &tp, int64_t b, int64_t h,
+                       HeadState &hs) const;
+  void buildPermute(const PermutePrim &pp, int64_t b, int64_t h,
+                    HeadState &hs) const;
+  void topkTokens(size_t idx, const TopkPrim &tp, int64_t b, int64_t h,
+                  int64_t i, std::vector<KeyInterval> &out) const;
+  float keyScore(const TopkPrim &tp, int64_t b, int64_t g, int64_t j) const;
+
+  void row(int64_t b, int64_t h, int64_t i,
+           std::vector<KeyInterval> &out) const;
+};
+
+llvm::Error MaskOracle::Impl::validate() const {
+  const AttentionShape &s = shape;
+  if (s.batch < 1 || s.heads < 1 || s.kvHeads < 1 || s.seqQ < 1 || s.seqK < 1 ||
+      s.headDim < 1)
+    return makeError(llvm::formatv(
+        "invalid attention shape: batch={0} heads={1} kv_heads={2} seq_q={3} "
+        "seq_k={4} head_dim={5} (all must be >= 1)",
+        s.batch, s.heads, s.kvHeads, s.seqQ, s.seqK, s.headDim));
+  if (s.heads % s.kvHeads != 0)
+    return makeError(llvm::formatv("kv_heads={0} does not divide heads={1}",
+                                   s.kvHeads, s.heads));
+  if (!std::isfinite(s.scale))
+    return makeError("attention scale is not finite");
+  if (spec.block < 1)
+    return makeError(llvm::formatv("pattern '{0}': block size {1} must be >= 1",
+                                   spec.name, spec.block));
+
+  auto bad = [&](const char *prim, const std::string &what) {
+    return makeError(
+        llvm::formatv("pattern '{0}': {1}: {2}", spec.name, prim, what));
+  };
+  auto alphaOk = [](double a) { return std::isfinite(a) && a > 0 && a <= 1; };
+  for (const Primitive &p : spec.primitives) {
+    if (const auto *x = std::get_if<SinkPrim>(&p)) {
+      if (x->tokens < 0)
+        return bad("sink", "negative token count");
+    } else if (const auto *x = std::get_if<WindowPrim>(&p)) {
+      if (x->unit == WindowUnit::Fraction
+              ? !(std::isfinite(x->fraction) && x->fraction >= 0)
+              : x->size < 0)
+        return bad("window", "negative or non-finite size");
+    } else if (const auto *x = std::get_if<StridesPrim>(&p)) {
+      if (x->kind == StrideKind::Every && x->every < 1)
+        return bad("strides", "'every' step must be >= 1");
+    } else if (const auto *x = std::get_if<KeepPrim>(&p)) {
+      unsigned vars = 0;
+      if (llvm::Error e = checkKeep(x->predicate.get(), vars))
+        return bad("keep where", llvm::toString(std::move(e)));
+      unsigned elementVars =
+          (1u << unsigned(KeepVar::Q)) | (1u << unsigned(KeepVar::K));
+      if (x->blockLevel && (vars & elementVars))
+        return bad("keep where",
+                   "marked block level but the predicate reads q or k");
+    } else if (const auto *x = std::get_if<StripesPrim>(&p)) {
+      if (x->block < 1 || x->segments < 1 || x->rows < 1)
+        return bad("stripes", "block, segments and rows must be >= 1");
+      if (!alphaOk(x->alpha))
+        return bad("stripes", "alpha must be in (0, 1]");
+      if (!(std::isfinite(x->windowFraction) && x->windowFraction >= 0))
+        return bad("stripes", "window fraction must be >= 0");
+    } else if (const auto *x = std::get_if<TreeSearchPrim>(&p)) {
+      if (x->blockQ < 1 || x->blockK < 1 || x->queryStride < 1)
+        return bad("tree_search", "block_q, block_k and q_stride must be >= 1");
+      if (x->budget < 0 || x->sink < 0 || x->window < 0)
+        return bad("tree_search", "k, sink and window must be >= 0");
+    } else if (const auto *x = std::get_if<TopkPrim>(&p)) {
+      if (x->byCover ? !alphaOk(x->alpha) : x->k < 0)
+        return bad("topk",
+                   x->byCover ? "alpha must be in (0, 1]" : "k must be >= 0");
+      if (x->granularity == TopkGranularity::Block && x->block < 1)
+        return bad("topk", "block must be >= 1");
+    } else if (const auto *x = std::get_if<PermutePrim>(&p)) {
+      if (x->segment < 1 || x->block < 1 || x->probe < 1)
+        return bad("permute", "segment, block and probe must be >= 1");
+      if (x->segment % x->block != 0)
+        return bad("permute", "block must divide segment");
+      if (!alphaOk(x->alpha))
+        return bad("permute", "alpha must be in (0, 1]");
+    }
+  }
+  std::vector<std::string> missing = missingInputs(spec, inputs);
+  if (!missing.empty()) {
+    std::string list;
+    for (size_t n = 0; n < missing.size(); ++n)
+      list += (n == 0                    ? ""
+               : n + 1 == missing.size() ? " and "
+                                         : ", ") +
+              missing[n];
+    return makeError(llvm::formatv("pattern '{0}' needs run-time input: {1}",
+                                   spec.name, list));
+  }
+  return llvm::Error::success();
+}
+
+//===----------------------------------------------------------------------===//
+// Static primitives.
+//===----------------------------------------------------------------------===//
+
+void MaskOracle::Impl::buildKeepTable(size_t idx, const KeepPrim &kp) {
+  KeepTable &t = keepTables[idx];
+  const int64_t B = spec.block;
+  unsigned vars = 0;
+  (void)checkKeep(kp.predicate.get(), vars); // validated already
+  t.perHead = vars & (1u << unsigned(KeepVar::H));
+  t.firstQB = floorDiv(position(0), B);
+  t.numQB = floorDiv(position(Sq - 1), B) - t.firstQB + 1;
+  int64_t variants = t.perHead ? Hq : 1;
+  int64_t nKB = ceilDiv(Sk, B);
+  t.rows.assign(variants * t.numQB, {});
+  KeepEnv env;
+  env.B = B;
+  env.Sq = Sq;
+  env.Sk = Sk;
+  for (int64_t v = 0; v < variants; ++v) {
+    env.h = v;
+    for (int64_t r = 0; r < t.numQB; ++r) {
+      env.qb = t.firstQB + r;
+      std::vector<KeyInterval> &out = t.rows[v * t.numQB + r];
+      for (int64_t kb = 0; kb < nKB; ++kb) {
+        env.kb = kb;
+        if (evalKeep(*kp.predicate, env))
+          pushBlock(out, kb, B);
+      }
+      canonicalize(out);
+    }
+  }
+}
+
+void MaskOracle::Impl::staticRow(size_t idx, int64_t h, int64_t i,
+                                 std::vector<KeyInterval> &out) const {
+  const Primitive &prim = spec.primitives[idx];
+  const int64_t B = spec.block;
+  const int64_t p = position(i);
+  const int64_t qb = floorDiv(p, B);
+  if (const auto *x = std::get_if<SinkPrim>(&prim)) {
+    pushClipped(out, 0, x->tokens);
+  } else if (const auto *x = std::get_if<WindowPrim>(&prim)) {
+    switch (x->unit) {
+    case WindowUnit::Tokens:
+      pushWindow(out, p, x->size);
+      break;
+    case WindowUnit::Fraction:
+      pushWindow(out, p,
+                 std::max<int64_t>(B, roundHalfUp(x->fraction * double(Sk))));
+      break;
+    case WindowUnit::Blocks:
+      // 0 <= qb - kb < W.
+      if (x->size > 0)
+        for (int64_t kb = std::max<int64_t>(0, qb - x->size + 1); kb <= qb;
+             ++kb)
+          pushBlock(out, kb, B);
+      break;
+    }
+  } else if (const auto *x = std::get_if<StridesPrim>(&prim)) {
+    switch (x->kind) {
+    case StrideKind::Pow2:
+      for (int64_t d = 1; d <= qb; d *= 2)
+        pushBlock(out, qb - d, B);
+      break;
+    case StrideKind::Every:
+      for (int64_t d = x->every; d <= qb; d += x->every)
+        pushBlock(out, qb - d, B);
+      break;
+    case StrideKind::List:
+      for (int64_t d : x->list)
+        pushBlock(out, qb - d, B);
+      break;
+    }
+  } else if (const auto *x = std::get_if<ColumnsPrim>(&prim)) {
+    for (int64_t c : x->blocks)
+      pushBlock(out, c, B);
+  } else if (const auto *x = std::get_if<DiagonalsPrim>(&prim)) {
+    for (int64_t d : x->offsets)
+      pushBlock(out, qb - d, B);
+  } else if (const auto *x = std::get_if<KeepPrim>(&prim)) {
+    if (x->blockLevel) {
+      const KeepTable &t = keepTables[idx];
+      int64_t v = t.perHead ? h : 0;
+      const auto &rowSet = t.rows[v * t.numQB + (qb - t.firstQB)];
+      out.insert(out.end(), rowSet.begin(), rowSet.end());
+      return;
+    }
+    // Element level: only keys inside C(i) can matter (A(i) and the topk
+    // candidates are both within C(i)).
+    KeepEnv env;
+    env.q = p;
+    env.qb = qb;
+    env.h = h;
+    env.B = B;
+    env.Sq = Sq;
+    env.Sk = Sk;
+    int64_t runStart = -1, end = causalEnd(i);
+    for (int64_t j = 0; j < end; ++j) {
+      env.k = j;
+      env.kb = j / B;
+      bool keep = evalKeep(*x->predicate, env) != 0;
+      if (keep && runStart < 0)
+        runStart = j;
+      if (!keep && runStart >= 0) {
+        out.emplace_back(runStart, j);
+        runStart = -1;
+      }
+    }
+    if (runStart >= 0)
+      out.emplace_back(runStart, end);
+  }
+}
+
+void MaskOracle::Impl::staticSet(int64_t h, int64_t i,
+                                 std::vector<KeyInterval> &out) const {
+  out.clear();
+  for (size_t idx = 0; idx < spec.primitives.size(); ++idx)
+    if (isStatic(spec.primitives[idx]))
+      staticRow(idx, h, i, out);
+  canonicalize(out);
+}
+
+//===----------------------------------------------------------------------===//
+// stripes (SampleAttention).
+//===----------------------------------------------------------------------===//
+
+void MaskOracle::Impl::buildStripes(const StripesPrim &sp, int64_t b, int64_t h,
+                                    HeadState &hs) const {
+  const int64_t B = sp.block, g = kvHead(h);
+  const int64_t nKB = ceilDiv(Sk, B);
+  // Diagonal d = qb(t) - kb(j) ranges over [dLo, dHi] for real rows and keys.
+  const int64_t dHi = floorDiv(position(Sq - 1), B);
+  const int64_t dLo = floorDiv(position(0), B) - (nKB - 1);
+  std::vector<double> col(nKB, 0.0), dia(dHi - dLo + 1, 0.0);
+
+  // Step 1: the last min(r, len) rows of each of the m segments.
+  std::vector<int64_t> rows;
+  for (int64_t s = 0; s < sp.segments; ++s) {
+    int64_t lo = s * Sq / sp.segments, hi = (s + 1) * Sq / sp.segments;
+    for (int64_t t = hi - std::min(sp.rows, hi - lo); t < hi; ++t)
+      rows.push_back(t);
+  }
+
+  // Steps 2-3: exact softmax of each sampled row over C(t), summed into
+  // column and diagonal blocks.
+  std::vector<float> logits;
+  for (int64_t t : rows) {
+    int64_t end = causalEnd(t);
+    if (end == 0)
+      continue;
+    logits.resize(end);
+    float mx = -std::numeric_limits<float>::infinity();
+    for (int64_t j = 0; j < end; ++j) {
+      logits[j] = scaleF * dotF32(qRow(b, h, t), kRow(b, g, j), D);
+      mx = std::max(mx, logits[j]);
+    }
+    double sum = 0;
+    for (int64_t j = 0; j < end; ++j)
+      sum += std::exp(double(logits[j]) - mx);
+    int64_t qbt = floorDiv(position(t), B);
+    for (int64_t j = 0; j < end; ++j) {
+      double pr = std::exp(double(logits[j]) - mx) / sum;
+      col[j / B] += pr;
+      dia[qbt - j / B - dLo] += pr;
+    }
+  }
+
+  // Step 4: normalise, rank (fp32 scores, ties to the smaller index), keep
+  // the cover-alpha prefix.
+  auto select = [&](const std::vector<double> &raw, int64_t indexBase,
+                    std::vector<int64_t> &kept) {
+    double total = std::accumulate(raw.begin(), raw.end(), 0.0);
+    if (!(total > 0))
+      return; // no sampled row saw any key
+    std::vector<float> score(raw.size());
+    for (size_t n = 0; n < raw.size(); ++n)
+      score[n] = float(raw[n] / total);
+    std::vector<int64_t> order = rankDescending(score);
+    std::vector<double> probs;
+    for (int64_t o : order)
+      probs.push_back(score[o]);
+    size_t count = coverCount(probs, sp.alpha);
+    for (size_t n = 0; n < count; ++n)
+      kept.push_back(order[n] + indexBase);
+  };
+  select(col, 0, hs.columns);
+  select(dia, dLo, hs.diagonals);
+}
+
+//===----------------------------------------------------------------------===//
+// tree_search (HiP).
+//===----------------------------------------------------------------------===//
+
+void MaskOracle::Impl::buildTreeSearch(const TreeSearchPrim &tp, int64_t b,
+                                       int64_t h, HeadState &hs) const {
+  const int64_t Bq = tp.blockQ, Bk = tp.blockK, K = tp.budget / Bk;
+  const int64_t g = kvHead(h);
+  const int64_t numGroups = ceilDiv(Sq, Bq);
+  hs.groupKeys.assign(numGroups, {});
+  struct Branch {
+    int64_t start, size;
+    float score;
+  };
+  for (int64_t grp = 0; grp < numGroups; ++grp) {
+    const int64_t first = grp * Bq, last = std::min(Sq, first + Bq) - 1;
+    const int64_t P = position(last);
+    const int64_t n =
+        std::max<int64_t>(0, floorDiv(P + 1 - tp.window - tp.sink, Bk));
+    std::vector<int64_t> selected;
+    if (n <= K) {
+      for (int64_t blk = 0; blk < n; ++blk)
+        selected.push_back(blk);
+    } else if (K > 0) {
+      // Max over sampled rows and the representative block's allowed tokens.
+      auto scoreOf = [&](int64_t start, int64_t size) {
+        int64_t rep = start + size / 2;
+        float best = -std::numeric_limits<float>::infinity();
+        for (int64_t i = first; i <= last; i += tp.queryStride)
+          for (int64_t t = tp.sink + rep * Bk; t < tp.sink + (rep + 1) * Bk;
+               ++t)
+            if (t <= position(i))
+              best = std::max(best, dotF32(qRow(b, h, i), kRow(b, g, t), D));
+        return best;
+      };
+      std::vector<Branch> branches;
+      for (int64_t c = 0; c < K; ++c) {
+        int64_t s = c * n / K, e = (c + 1) * n / K;
+        branches.push_back({s, e - s, 0});
+      }
+      auto anyWide = [&] {
+        return std::any_of(branches.begin(), branches.end(),
+                           [](const Branch &x) { return x.size > 1; });
+      };
+      while (anyWide()) {
+        std::vector<Branch> next;
+        for (const Branch &x : branches) {
+          if (x.size > 1) {
+            int64_t half = x.size / 2;
+            next.push_back({x.start, half, 0});
+            next.push_back({x.start + half, x.size - half, 0});
+          } else {
+            next.push_back(x);
+          }
+        }
+        for (Branch &x : next)
+          x.score = scoreOf(x.start, x.size);
+        std::stable_sort(next.begin(), next.end(),
+                         [](const Branch &a, const Branch &c) {
+                           if (a.score != c.score)
+                             return a.score > c.score;
+                           return a.start < c.start;
+                         });
+        if (int64_t(next.size()) > K)
+          next.resize(K);
+        branches = std::move(next);
+      }
+      for (const Branch &x : branches)
+        selected.push_back(x.start);
+    }
+    std::vector<KeyInterval> &keys = hs.groupKeys[grp];
+    for (int64_t blk : selected)
+      pushClipped(keys, tp.sink + blk * Bk, tp.sink + (blk + 1) * Bk);
+    canonicalize(keys);
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// topk.
+//===----------------------------------------------------------------------===//
+
+float MaskOracle::Impl::keyScore(const TopkPrim &tp, int64_t b, int64_t g,
+                                 int64_t j) const {
+  if (tp.source == ScoreSource::KeyScore)
+    return inputs.keyScores[(b * Hkv + g) * Sk + j];
+  return dotF32(kRow(b, g, j), inputs.linearWeights + g * D, D);
+}
+
+void MaskOracle::Impl::buildTopkBlocks(const TopkPrim &tp, int64_t b, int64_t h,
+                                       HeadState &hs) const {
+  const int64_t Bt = tp.block, g = kvHead(h);
+  const int64_t nKB = ceilDiv(Sk, Bt);
+  const int64_t firstQB = floorDiv(position(0), Bt);
+  const int64_t numGroups = floorDiv(position(Sq - 1), Bt) - firstQB + 1;
+  hs.groupKeys.assign(numGroups, {});
+
+  // Per key block: max key score, or the mean-pooled key (fp32).
+  std::vector<float> blockMax(nKB, -std::numeric_limits<float>::infinity());
+  std::vector<float> kMean;
+  if (tp.source == ScoreSource::PooledQK) {
+    kMean.assign(nKB * D, 0.0f);
+    for (int64_t c = 0; c < nKB; ++c) {
+      int64_t lo = c * Bt, hi = std::min(Sk, lo + Bt);
+      for (int64_t j = lo; j < hi; ++j)
+        for (int64_t d = 0; d < D; ++d)
+          kMean[c * D + d] += kRow(b, g, j)[d];
+      for (int64_t d = 0; d < D; ++d)
+        kMean[c * D + d] /= float(hi - lo);
+    }
+  } else {
+    for (int64_t j = 0; j < Sk; ++j)
+      blockMax[j / Bt] = std::max(blockMax[j / Bt], keyScore(tp, b, g, j));
+  }
+
+  std::vector<KeyInterval> stat;
+  std::vector<float> qMean(D);
+  for (int64_t grp = 0; grp < numGroups; ++grp) {
+    const int64_t qb = firstQB + grp;
+    const int64_t first = std::max<int64_t>(0, qb * Bt - (Sk - Sq));
+    const int64_t last = std::min(Sq, (qb + 1) * Bt - (Sk - Sq)) - 1;
+    // Candidates are those of Q's last row.
+    staticSet(h, last, stat);
+    const int64_t end = causalEnd(last);
+    std::vector<int64_t> cands;
+    for (int64_t c = 0; c < nKB; ++c)
+      if (!coversRange(stat, c * Bt, std::min(end, (c + 1) * Bt)))
+        cands.push_back(c);
+    if (cands.empty())
+      continue;
+
+    std::vector<float> score(cands.size());
+    if (tp.source == ScoreSource::PooledQK) {
+      std::fill(qMean.begin(), qMean.end(), 0.0f);
+      for (int64_t i = first; i <= last; ++i)
+        for (int64_t d = 0; d < D; ++d)
+          qMean[d] += qRow(b, h, i)[d];
+      for (int64_t d = 0; d < D; ++d)
+        qMean[d] /= float(last - first + 1);
+      for (size_t n = 0; n < cands.size(); ++n)
+        score[n] = scaleF * dotF32(qMean.data(), &kMean[cands[n] * D], D);
+    } else {
+      for (size_t n = 0; n < cands.size(); ++n)
+        score[n] = blockMax[cands[n]];
+    }
+    std::vector<int64_t> order = rankDescending(score);
+    size_t count = tp.byCover
+                       ? coverCount(softmaxInOrder(score, order), tp.alpha)
+                       : size_t(std::min<int64_t>(tp.k, order.size()));
+    std::vector<KeyInterval> &keys = hs.groupKeys[grp];
+    for (size_t n = 0; n < count; ++n)
+      pushBlock(keys, cands[order[n]], Bt);
+    canonicalize(keys);
+  }
+}
+
+void MaskOracle::Impl::topkTokens(size_t idx, const TopkPrim &tp, int64_t b,
+                                  int64_t h, int64_t i,
+                                  std::vector<KeyInterval> &out) const {
+  const int64_t g = kvHead(h);
+  std::vector<KeyInterval> stat;
+  staticSet(h, i, stat);
+  const int64_t end = causalEnd(i);
+  auto isCandidate = [&](int64_t j) {
+    return j < end && !containsKey(stat, j);
+  };
+
+  std::vector<int64_t> picked;
+  if (tp.source == ScoreSource::PooledQK) {
+    // Token granularity: blocks of one token, so the pooled score is
+    // scale * q_i . k_j, softmaxed over the row's candidates.
+    std::vector<int64_t> cands;
+    std::vector<float> score;
+    for (int64_t j = 0; j < end; ++j)
+      if (isCandidate(j)) {
+        cands.push_back(j);
+        score.push_back(scaleF * dotF32(qRow(b, h, i), kRow(b, g, j), D));
+      }
+    std::vector<int64_t> order = rankDescending(score);
+    size_t count = tp.byCover
+                       ? coverCount(softmaxInOrder(score, order), tp.alpha)
+                       : size_t(std::min<int64_t>(tp.k, order.size()));
+    for (size_t n = 0; n < count; ++n)
+      picked.push_back(cands[order[n]]);
+  } else {
+    // Row-independent scores: walk the (b, g) ranking, keeping candidates.
+    const KeyRanking &rk = rankings[idx][b * Hkv + g];
+    if (!tp.byCover) {
+      for (int64_t j : rk.order) {
+        if (int64_t(picked.size()) >= tp.k)
+          break;
+        if (isCandidate(j))
+          picked.push_back(j);
+      }
+    } else {
+      std::vector<float> score;
+      std::vector<int64_t> cands;
+      for (int64_t j : rk.order)
+        if (isCandidate(j)) {
+          cands.push_back(j);
+          score.push_back(rk.score[j]);
+        }
+      // `cands` is already in rank order.
+      std::vector<int64_t> order(cands.size());
+      std::iota(order.begin(), order.end(), 0);
+      size_t count = coverCount(softmaxInOrder(score, order), tp.alpha);
+      picked.assign(cands.begin(), cands.begin() + count);
+    }
+  }
+  for (int64_t j : picked)
+    out.emplace_back(j, j + 1);
+}
+
+//===----------------------------------------------------------------------===//
+// permute (PBS-Attn).
+//===----------------------------------------------------------------------===//
+
+void MaskOracle::Impl::buildPermute(const PermutePrim &pp, int64_t b, int64_t h,
+                                    HeadState &hs) const {
+  const int64_t S = pp.segment, B = pp.block, g = kvHead(h);
+
+  // Step 1: importance = mean softmax over the last min(n, Sq) rows.
+  const int64_t firstProbe = Sq - std::min(pp.probe, Sq);
+  const int64_t numProbe = Sq - firstProbe;
+  std::vector<double> acc(Sk, 0.0);
+  std::vector<float> logits;
+  for (int64_t t = firstProbe; t < Sq; ++t) {
+    int64_t end = causalEnd(t);
+    if (end == 0)
+      continue;
+    logits.resize(end);
+    float mx = -std::numeric_limits<float>::infinity();
+    for (int64_t j = 0; j < end; ++j) {
+      logits[j] = scaleF * dotF32(qRow(b, h, t), kRow(b, g, j), D);
+      mx = std::max(mx, logits[j]);
+    }
+    double sum = 0;
+    for (int64_t j = 0; j < end; ++j)
+      sum += std::exp(double(logits[j]) - mx);
+    for (int64_t j = 0; j < end; ++j)
+      acc[j] += std::exp(double(logits[j]) - mx) / sum;
+  }
+  std::vector<float> importance(Sk);
+  for (int64_t j = 0; j < Sk; ++j)
+    importance[j] = float(acc[j] / double(numProbe));
+
+  // Step 2: perm[position] = original key; stable sort inside each complete
+  // segment, the tail stays in place.
+  std::vector<int64_t> perm(Sk);
+  std::iota(perm.begin(), perm.end(), 0);
+  for (int64_t m = 0; (m + 1) * S <= Sk; ++m)
+    std::stable_sort(
+        perm.begin() + m * S, perm.begin() + (m + 1) * S,
+        [&](int64_t x, int64_t y) { return importance[x] > importance[y]; });
+  int64_t posOfKey0 = std::find(perm.begin(), perm.end(), 0) - perm.begin();
+  const int64_t blockOfKey0 = posOfKey0 / B;
+
+  // Mean permuted key of every block that can be a candidate (whole
+  // segments only, so every such block has B keys).
+  const int64_t numWholeBlocks = (Sk / S) * (S / B);
+  std::vector<float> kMean(numWholeBlocks * D, 0.0f);
+  for (int64_t c = 0; c < numWholeBlocks; ++c) {
+    for (int64_t pos = c * B; pos < (c + 1) * B; ++pos)
+      for (int64_t d = 0; d < D; ++d)
+        kMean[c * D + d] += kRow(b, g, perm[pos])[d];
+    for (int64_t d = 0; d < D; ++d)
+      kMean[c * D + d] /= float(B);
+  }
+
+  // Step 3-4 per query block (absolute positions, block B).
+  const int64_t firstQB = floorDiv(position(0), B);
+  const int64_t numGroups = floorDiv(position(Sq - 1), B) - firstQB + 1;
+  const int64_t words = ceilDiv(Sk, 64);
+  hs.groupBitmaps.assign(numGroups, std::vector<uint64_t>(words, 0));
+  std::vector<float> qMean(D);
+  for (int64_t grp = 0; grp < numGroups; ++grp) {
+    const int64_t qb = firstQB + grp;
+    const int64_t first = std::max<int64_t>(0, qb * B - (Sk - Sq));
+    const int64_t last = std::min(Sq, (qb + 1) * B - (Sk - Sq)) - 1;
+    const int64_t mQ = floorDiv(position(first), S);
+    std::vector<uint64_t> &bits = hs.groupBitmaps[grp];
+    auto setKey = [&](int64_t j) { bits[j / 64] |= uint64_t(1) << (j % 64); };
+    auto keepBlock = [&](int64_t c) {
+      for (int64_t pos = c * B; pos < std::min(Sk, (c + 1) * B); ++pos)
+        setKey(perm[pos]);
+    };
+
+    // Candidates: blocks wholly in earlier segments, (c + 1) B <= mQ S.
+    const int64_t numCands =
+        std::clamp<int64_t>(floorDiv(mQ * S, B), 0, numWholeBlocks);
+    if (numCands > 0) {
+      std::fill(qMean.begin(), qMean.end(), 0.0f);
+      for (int64_t i = first; i <= last; ++i)
+        for (int64_t d = 0; d < D; ++d)
+          qMean[d] += qRow(b, h, i)[d];
+      for (int64_t d = 0; d < D; ++d)
+        qMean[d] /= float(last - first + 1);
+      std::vector<float> score(numCands);
+      for (int64_t c = 0; c < numCands; ++c)
+        score[c] = scaleF * dotF32(qMean.data(), &kMean[c * D], D);
+      std::vector<int64_t> order = rankDescending(score);
+      size_t count = coverCount(softmaxInOrder(score, order), pp.alpha);
+      for (size_t n = 0; n < count; ++n)
+        keepBlock(order[n]);
+    }
+    // Always kept: Q's own segment and the block holding original key 0.
+    for (int64_t j = std::max<int64_t>(0, mQ * S);
+         j < std::min(Sk, (mQ + 1) * S); ++j)
+      setKey(j);
+    keepBlock(blockOfKey0);
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Rows.
+//===----------------------------------------------------------------------===//
+
+/// Appends the runs of set bits of `bits` (keys 0..Sk-1) as intervals.
+static void appendBitRuns(const std::vector<uint64_t> &bits, int64_t Sk,
+                          std::vector<KeyInterval> &out) {
+  const int64_t words = int64_t(bits.size());
+  // First key >= j whose bit equals `want`, or Sk.
+  auto next = [&](int64_t j, bool want) -> int64_t {
+    while (j < Sk) {
+      int64_t w = j / 64;
+      uint64_t word = want ? bits[w] : ~bits[w];
+      word &= ~uint64_t(0) << (j % 64);
+      if (word != 0)
+        return std::min(Sk, w * 64 + llvm::countr_zero(word));
+      j = (w + 1) * 64;
+      if (w + 1 >= words)
+        return Sk;
+    }
+    return Sk;
+  };
+  for (int64_t j = next(0, true); j < Sk;) {
+    int64_t e = next(j, false);
+    out.emplace_back(j, e);
+    j = next(e, true);
+  }
+}
+
+void MaskOracle::Impl::row(int64_t b, int64_t h, int64_t i,
+                           std::vector<KeyInterval> &out) const {
+  out.clear();
+  const int64_t p = position(i);
+  for (size_t idx = 0; idx < spec.primitives.size(); ++idx) {
+    const Primitive &prim = spec.primitives[idx];
+    if (isStatic(prim)) {
+      staticRow(idx, h, i, out);
+      continue;
+    }
+    const HeadState *hs =
+        heads[idx].empty() ? nullptr : &heads[idx][b * Hq + h];
+    if (const auto *x = std::get_if<StripesPrim>(&prim)) {
+      const int64_t B = x->block, qb = floorDiv(p, B);
+      for (int64_t c : hs->columns)
+        pushBlock(out, c, B);
+      for (int64_t d : hs->diagonals)
+        pushBlock(out, qb - d, B);
+      pushWindow(
+          out, p,
+          std::max<int64_t>(B, roundHalfUp(x->windowFraction * double(Sk))));
+    } else if (const auto *x = std::get_if<TreeSearchPrim>(&prim)) {
+      const auto &keys = hs->groupKeys[i / x->blockQ];
+      out.insert(out.end(), keys.begin(), keys.end());
+      pushClipped(out, 0, x->sink);
+      pushWindow(out, p, x->window);
+    } else if (const auto *x = std::get_if<TopkPrim>(&prim)) {
+      if (x->granularity == TopkGranularity::Token) {
+        topkTokens(idx, *x, b, h, i, out);
+      } else {
+        int64_t grp = floorDiv(p, x->block) - floorDiv(position(0), x->block);
+        const auto &keys = hs->groupKeys[grp];
+        out.insert(out.end(), keys.begin(), keys.end());
+      }
+    } else if (const auto *x = std::get_if<PermutePrim>(&prim)) {
+      int64_t grp = floorDiv(p, x->block) - floorDiv(position(0), x->block);
+      appendBitRuns(hs->groupBitmaps[grp], Sk, out);
+    }
+  }
+  canonicalize(out);
+  // A(i) = C(i) ∩ union.
+  const int64_t end = causalEnd(i);
+  while (!out.empty() && out.back().first >= end)
+    out.pop_back();
+  if (!out.empty())
+    out.back().second = std::min(out.back().second, end);
+}
+
+//===----------------------------------------------------------------------===//
+// MaskOracle.
+//===----------------------------------------------------------------------===//
+
+llvm::Expected<MaskOracle> MaskOracle::create(const PatternSpec &spec,
+                                              const AttentionShape &shape,
+                                              const OracleInputs &inputs) {
+  auto impl = std::make_shared<Impl>();
+  impl->spec = spec;
+  impl->shape = shape;
+  impl->inputs = inputs;
+  if (llvm::Error e = impl->validate())
+    return e;
+  impl->Sq = shape.seqQ;
+  impl->Sk = shape.seqK;
+  impl->D = shape.headDim;
+  impl->Hq = shape.heads;
+  impl->Hkv = shape.kvHeads;
+  impl->groupSize = shape.heads / shape.kvHeads;
+  impl->scaleF = float(shape.effectiveScale());
+
+  const size_t numPrims = spec.primitives.size();
+  impl->keepTables.resize(numPrims);
+  impl->heads.resize(numPrims);
+  impl->rankings.resize(numPrims);
+  const int64_t BH = shape.batch * shape.heads;
+  for (size_t idx = 0; idx < numPrims; ++idx) {
+    const Primitive &prim = spec.primitives[idx];
+    if (const auto *x = std::get_if<KeepPrim>(&prim)) {
+      if (x->blockLevel)
+        impl->buildKeepTable(idx, *x);
+      continue;
+    }
+    if (const auto *x = std::get_if<TopkPrim>(&prim);
+        x && x->granularity == TopkGranularity::Token) {
+      // Rows are selected on demand (storing Sq x k keys would not fit);
+      // row-independent scores are ranked once here.
+      if (x->source == ScoreSource::PooledQK)
+        continue;
+      auto &ranks = impl->rankings[idx];
+      ranks.resize(shape.batch * shape.kvHeads);
+      for (int64_t b = 0; b < shape.batch; ++b)
+        for (int64_t g = 0; g < shape.kvHeads; ++g) {
+          Impl::KeyRanking &rk = ranks[b * shape.kvHeads + g];
+          rk.score.resize(impl->Sk);
+          for (int64_t j = 0; j < impl->Sk; ++j)
+            rk.score[j] = impl->keyScore(*x, b, g, j);
+          rk.order = rankDescending(rk.score);
+        }
+      continue;
+    }
+    if (isStatic(prim))
+      continue;
+    auto &states = impl->heads[idx];
+    states.resize(BH);
+    for (int64_t b = 0; b < shape.batch; ++b)
+      for (int64_t h = 0; h < shape.heads; ++h) {
+        Impl::HeadState &hs = states[b * shape.heads + h];
+        if (const auto *s = std::get_if<StripesPrim>(&prim))
+          impl->buildStripes(*s, b, h, hs);
+        else if (const auto *t = std::get_if<TreeSearchPrim>(&prim))
+          impl->buildTreeSearch(*t, b, h, hs);
+        else if (const auto *k = std::get_if<TopkPrim>(&prim))
+          impl->buildTopkBlocks(*k, b, h, hs);
+        else if (const auto *p = std::get_if<PermutePrim>(&prim))
+          impl->buildPermute(*p, b, h, hs);
+      }
+  }
+  return MaskOracle(std::move(impl));
+}
+
+void MaskOracle::rowIntervals(int64_t b, int64_t h, int64_t i,
+                              std::vector<KeyInterval> &out) const {
+  assert(b >= 0 && b < impl->shape.batch && h >= 0 && h < impl->Hq && i >= 0 &&
+         i < impl->Sq && "row out of range");
+  impl->row(b, h, i, out);
+}
+
+bool MaskOracle::attends(int64_t b, int64_t h, int64_t i, int64_t j) const {
+  std::vector<KeyInterval> rowSet;
+  rowIntervals(b, h, i, rowSet);
+  return containsKey(rowSet, j);
+}
+
+int64_t MaskOracle::position(int64_t i) const { return impl->position(i); }
+const PatternSpec &MaskOracle::spec() const { return impl->spec; }
+const AttentionShape &MaskOracle::shape() const { return impl->shape; }
+
+//===----------------------------------------------------------------------===//
+// Reference attention.
+//===----------------------------------------------------------------------===//
+
+llvm::Error sattn::referenceAttention(const MaskOracle &oracle,
+                                      const OracleInputs &inputs,
+                                      const float *v, double *out,
+                                      double *lse) {
+  if (!inputs.q || !inputs.k || !v || !out)
+    return makeError("reference attention needs q, k, v and an output buffer");
+  const AttentionShape &s = oracle.shape();
+  const int64_t Sq = s.seqQ, Sk = s.seqK, D = s.headDim;
+  const int64_t groupSize = s.heads / s.kvHeads;
+  const double scale = s.effectiveScale();
+  std::vector<KeyInterval> rowSet;
+  std::vector<double> logits;
+  for (int64_t b = 0; b < s.batch; ++b)
+    for (int64_t h = 0; h < s.heads; ++h) {
+      const int64_t g = h / groupSize;
+      const float *kBase = inputs.k + (b * s.kvHeads + g) * Sk * D;
+      const float *vBase = v + (b * s.kvHeads + g) * Sk * D;
+      for (int64_t i = 0; i < Sq; ++i) {
+        const float *qi = inputs.q + ((b * s.heads + h) * Sq + i) * D;
+        double *oi = out + ((b * s.heads + h) * Sq + i) * D;
+        double *li = lse ? lse + (b * s.heads + h) * Sq + i : nullptr;
+        oracle.rowIntervals(b, h, i, rowSet);
+        std::fill(oi, oi + D, 0.0);
+        logits.clear();
+        double mx = -std::numeric_limits<double>::infinity();
+        for (const KeyInterval &iv : rowSet)
+          for (int64_t j = iv.first; j < iv.second; ++j) {
+            double dot = 0;
+            for (int64_t d = 0; d < D; ++d)
+              dot += double(qi[d]) * double(kBase[j * D + d]);
+            logits.push_back(scale * dot);
+            mx = std::max(mx, logits.back());
+          }
+        if (logits.empty()) {
+          if (li)
+            *li = -std::numeric_limits<double>::infinity();
+          continue;
+        }
+        double sum = 0;
+        size_t n = 0;
+        for (const KeyInterval &iv : rowSet)
+          for (int64_t j = iv.first; j < iv.second; ++j, ++n) {
+            double w = std::exp(logits[n] - mx);
+            sum += w;
+            for (int64_t d = 0; d < D; ++d)
+              oi[d] += w * double(vBase[j * D + d]);
+          }
+        for (int64_t d = 0; d < D; ++d)
+          oi[d] /= sum;
+        if (li)
+          *li = mx + std::log(sum);
+      }
+    }
+  return llvm::Error::success();
+}
+
+llvm::Error sattn::referenceAttention(const PatternSpec &spec,
+                                      const AttentionShape &shape,
+                                      const OracleInputs &inputs,
+                                      const float *v, double *out,
+                                      double *lse) {
+  llvm::Expected<MaskOracle> oracle = MaskOracle::create(spec, shape, inputs);
+  if (!oracle)
+    return oracle.takeError();
+  return referenceAttention(*oracle, inputs, v, out, lse);
+}
+
+//===----------------------------------------------------------------------===//
+// Block maps.
+//===----------------------------------------------------------------------===//
+
+BlockMap sattn::computeBlockMap(const MaskOracle &oracle, int64_t b, int64_t h,
+                                int64_t blockSize) {
+  assert(blockSize >= 1 && "block size must be positive");
+  const AttentionShape &s = oracle.shape();
+  const int64_t Sq = s.seqQ, Sk = s.seqK, bs = blockSize;
+  const int64_t offset = Sk - Sq; // p(i) = i + offset
+  BlockMap m;
+  m.blockSize = bs;
+  m.seqQ = Sq;
+  m.seqK = Sk;
+  m.firstQBlock = floorDiv(offset, bs);
+  m.qBlocks = floorDiv(Sk - 1, bs) - m.firstQBlock + 1;
+  m.kBlocks = ceilDiv(Sk, bs);
+  m.state.assign(m.qBlocks * m.kBlocks, BlockMap::Skipped);
+
+  // Per key block: a difference array of rows covering the block entirely,
+  // plus pairs from partially covered blocks. Work is per interval, so a
+  // row costs O(#intervals), not O(Sk).
+  std::vector<int64_t> fullRows(m.kBlocks + 1), pairs(m.kBlocks);
+  std::vector<KeyInterval> rowSet;
+  for (int64_t r = 0; r < m.qBlocks; ++r) {
+    const int64_t qb = m.firstQBlock + r;
+    const int64_t first = std::max<int64_t>(0, qb * bs - offset);
+    const int64_t last = std::min(Sq, (qb + 1) * bs - offset); // exclusive
+    std::fill(fullRows.begin(), fullRows.end(), 0);
+    std::fill(pairs.begin(), pairs.end(), 0);
+    for (int64_t i = first; i < last; ++i) {
+      oracle.rowIntervals(b, h, i, rowSet);
+      for (const KeyInterval &iv : rowSet) {
+        int64_t kbS = iv.first / bs, kbE = (iv.second - 1) / bs;
+        if (kbS == kbE) {
+          pairs[kbS] += iv.second - iv.first;
+          continue;
+        }
+        pairs[kbS] += (kbS + 1) * bs - iv.first;
+        pairs[kbE] += iv.second - kbE * bs;
+        ++fullRows[kbS + 1];
+        --fullRows[kbE];
+      }
+    }
+    const int64_t rows = last - first;
+    int64_t covering = 0;
+    for (int64_t kb = 0; kb < m.kBlocks; ++kb) {
+      covering += fullRows[kb];
+      const int64_t len = std::min(bs, Sk - kb * bs);
+      const int64_t count = covering * len + pairs[kb];
+      m.attendedPairs += count;
+      uint8_t st = count == 0            ? BlockMap::Skipped
+                   : count == rows * len ? BlockMap::Full
+                                         : BlockMap::Partial;
+      m.state[r * m.kBlocks + kb] = st;
+    }
+  }
+  int64_t causalPairs = 0;
+  for (int64_t i = 0; i < Sq; ++i)
+    causalPairs += std::clamp<int64_t>(i + offset + 1, 0, Sk);
+  m.density = double(m.attendedPairs) / (double(Sq) * double(Sk));
+  m.causalDensity =
+      causalPairs > 0 ? double(m.attendedPairs) / double(causalPairs) : 0.0;
+  return m;
+}
+
+BlockMap sattn::downsampleBlockMap(const BlockMap &map, int64_t maxCells) {
+  assert(maxCells >= 1 && "need at least one cell");
+  // Cells are aligned on absolute blocks, so the row count depends on where
+  // the first query block falls inside its cell.
+  auto rowCells = [&](int64_t f) {
+    return floorDiv(map.firstQBlock + map.qBlocks - 1, f) -
+           floorDiv(map.firstQBlock, f) + 1;
+  };
+  int64_t f = 1;
+  while (rowCells(f) > maxCells || ceilDiv(map.kBlocks, f) > maxCells)
+    ++f;
+  if (f == 1)
+    return map;
+  BlockMap out = map;
+  out.blockSize = map.blockSize * f;
+  out.firstQBlock = floorDiv(map.firstQBlock, f);
+  out.qBlocks =
+      floorDiv(map.firstQBlock + map.qBlocks - 1, f) - out.firstQBlock + 1;
+  out.kBlocks = ceilDiv(map.kBlocks, f);
+  out.state.assign(out.qBlocks * out.kBlocks, BlockMap::Skipped);
+  // Per cell: did any covered block have each state.
+  std::vector<uint8_t> seen(out.qBlocks * out.kBlocks, 0);
+  for (int64_t r = 0; r < map.qBlocks; ++r) {
+    int64_t R = floorDiv(map.firstQBlock + r, f) - out.firstQBlock;
+    for (int64_t c = 0; c < map.kBlocks; ++c)
+      seen[R * out.kBlocks + c / f] |= uint8_t(1) << map.at(r, c);
+  }
+  for (size_t n = 0; n < seen.size(); ++n)
+    out.state[n] = seen[n] == (1 << BlockMap::Full)      ? BlockMap::Full
+                   : seen[n] == (1 << BlockMap::Skipped) ? BlockMap::Skipped
+                                                         : BlockMap::Partial;
+  return out;
+}
