@@ -50,6 +50,8 @@ static FailureOr<DictionaryAttr> bindParams(PatternOp pattern,
       if (StringRef hint = closestParam(pattern.getParams(), name);
           !hint.empty())
         diag << "; did you mean '" << hint << "'?";
+      else if (pattern.getParams().empty())
+        diag << "; it has no parameters";
       else {
         diag << "; its parameters are: ";
         llvm::interleaveComma(
@@ -61,10 +63,16 @@ static FailureOr<DictionaryAttr> bindParams(PatternOp pattern,
     StringRef valueText = text;
     if (isa<IntegerAttr>(declared)) {
       int64_t value;
-      if (valueText.getAsInteger(10, value))
+      if (valueText.getAsInteger(10, value)) {
+        bool digits = !valueText.empty() &&
+                      llvm::all_of(valueText.drop_front(valueText[0] == '-'),
+                                   llvm::isDigit);
         return pattern.emitError("parameter '")
                << name << "' of pattern @" << pattern.getSymName()
-               << " needs an integer, got '" << text << "'";
+               << (digits
+                       ? " needs a 64-bit integer; '" + text + "' does not fit"
+                       : " needs an integer, got '" + text + "'");
+      }
       bound.set(name, builder.getI64IntegerAttr(value));
     } else {
       double value;
@@ -88,6 +96,12 @@ FailureOr<PatternOp> sattn::specializePattern(PatternOp pattern,
   builder.setInsertionPointAfter(pattern);
   auto clone = cast<PatternOp>(builder.clone(*pattern));
   clone.setParamsAttr(*bound);
+  // Verify while the references are still in place, so that a value out of
+  // range is reported with the parameter that carried it.
+  if (failed(mlir::verify(clone))) {
+    clone.erase();
+    return failure();
+  }
 
   // Replace references in attributes (the pattern's and its primitives').
   auto bindAttrs = [&](Operation *op) {

@@ -41,6 +41,53 @@ static void printFloatParam(OpAsmPrinter &p, Operation *op, Attribute attr) {
   printNumberParam(p, op, attr);
 }
 
+/// Parses one keyword of an enum, listing the choices on error (the default
+/// enum parser names C++ types).
+template <typename EnumAttrT, typename Symbolize>
+static ParseResult parseEnumKeyword(OpAsmParser &parser, EnumAttrT &attr,
+                                    Symbolize symbolize, StringRef what,
+                                    StringRef choices) {
+  llvm::SMLoc loc = parser.getCurrentLocation();
+  StringRef keyword;
+  if (failed(parser.parseOptionalKeyword(&keyword)))
+    return parser.emitError(loc, "expected ") << what << ": " << choices;
+  auto value = symbolize(keyword);
+  if (!value)
+    return parser.emitError(loc, "expected ")
+           << what << ": " << choices << "; got '" << keyword << "'";
+  attr = EnumAttrT::get(parser.getContext(), *value);
+  return success();
+}
+
+static ParseResult parseWindowUnit(OpAsmParser &parser, WindowUnitAttr &attr) {
+  return parseEnumKeyword(
+      parser, attr, [](StringRef s) { return symbolizeWindowUnit(s); },
+      "a window unit", "tokens, blocks or fraction");
+}
+static void printWindowUnit(OpAsmPrinter &p, Operation *, WindowUnitAttr attr) {
+  p << stringifyWindowUnit(attr.getValue());
+}
+static ParseResult parseGranularity(OpAsmParser &parser,
+                                    GranularityAttr &attr) {
+  return parseEnumKeyword(
+      parser, attr, [](StringRef s) { return symbolizeGranularity(s); },
+      "a granularity", "tokens or blocks");
+}
+static void printGranularity(OpAsmPrinter &p, Operation *,
+                             GranularityAttr attr) {
+  p << stringifyGranularity(attr.getValue());
+}
+static ParseResult parseScoreSource(OpAsmParser &parser,
+                                    ScoreSourceAttr &attr) {
+  return parseEnumKeyword(
+      parser, attr, [](StringRef s) { return symbolizeScoreSource(s); },
+      "a score source", "key_score, linear or pooled_qk");
+}
+static void printScoreSource(OpAsmPrinter &p, Operation *,
+                             ScoreSourceAttr attr) {
+  p << stringifyScoreSource(attr.getValue());
+}
+
 /// `(name = value, ...)`: pattern parameters and their defaults.
 static ParseResult parseParamList(OpAsmParser &parser, DictionaryAttr &params) {
   NamedAttrList entries;
@@ -178,8 +225,11 @@ namespace {
 /// reference, the parameter whose default it is.
 class ParamChecker {
 public:
-  explicit ParamChecker(Operation *op)
-      : op(op), pattern(op->getParentOfType<PatternOp>()) {}
+  explicit ParamChecker(Operation *op) : op(op) {
+    pattern = dyn_cast<PatternOp>(op);
+    if (!pattern)
+      pattern = op->getParentOfType<PatternOp>();
+  }
 
   /// Resolves an integer attribute; fails with a diagnostic when it names a
   /// missing or non-integer parameter.
@@ -228,7 +278,7 @@ public:
   InFlightDiagnostic emitRangeError(StringRef name, Attribute attr) {
     InFlightDiagnostic diag = op->emitOpError("attribute '") << name << "'";
     if (auto param = dyn_cast<ParamAttr>(attr))
-      diag << " (default of parameter '" << param.getName() << "')";
+      diag << " (parameter '" << param.getName() << "')";
     return diag;
   }
 
@@ -275,21 +325,11 @@ LogicalResult PatternOp::verify() {
     if (!isI64 && !isF64)
       return emitOpError("parameter '")
              << entry.getName().getValue()
-             << "' must default to an integer or a float, got " << value;
+             << "' must default to a 64-bit integer or float (written "
+                "without a type), got "
+             << value;
   }
-  if (auto param = dyn_cast<ParamAttr>(getBlock())) {
-    Attribute value = getParamDefault(param.getName());
-    if (!value)
-      return emitOpError("attribute 'block' refers to parameter '")
-             << param.getName() << "', which the pattern does not declare";
-  }
-  std::optional<int64_t> block = resolveInt(getBlock());
-  if (!block)
-    return emitOpError("attribute 'block' must be an integer, got ")
-           << getBlock();
-  if (*block < 1)
-    return emitOpError("attribute 'block' must be >= 1, got ") << *block;
-  return success();
+  return ParamChecker(*this).atLeast("block", getBlock(), 1);
 }
 
 LogicalResult PatternOp::verifyRegions() {
@@ -389,12 +429,17 @@ LogicalResult KeepOp::verify() { return success(); }
 
 LogicalResult KeepOp::verifyRegions() {
   Block &body = getPredicate().front();
-  if (body.getNumArguments() != kNumKeepArgs ||
-      !llvm::all_of(body.getArgumentTypes(),
-                    [](Type t) { return t.isSignlessInteger(64); }))
+  static constexpr const char *kArgNames[kNumKeepArgs] = {"q", "k", "qb", "kb",
+                                                          "h", "B", "Sq", "Sk"};
+  if (body.getNumArguments() != kNumKeepArgs)
     return emitOpError("predicate must take 8 i64 arguments "
                        "(q, k, qb, kb, h, B, Sq, Sk), got ")
            << body.getNumArguments();
+  for (auto [index, type] : llvm::enumerate(body.getArgumentTypes()))
+    if (!type.isSignlessInteger(64))
+      return emitOpError("predicate argument ")
+             << index << " (" << kArgNames[index] << ") must be i64, got "
+             << type;
   auto yield = dyn_cast<YieldOp>(body.getTerminator());
   if (!yield)
     return emitOpError("predicate must end with sattn.yield");
@@ -507,6 +552,11 @@ static bool compatible(int64_t a, int64_t b) {
   return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
 }
 
+/// A dimension as written in a tensor type: "?" when dynamic.
+static std::string dimString(int64_t dim) {
+  return ShapedType::isDynamic(dim) ? "?" : std::to_string(dim);
+}
+
 LogicalResult AttentionOp::verify() {
   auto qType = cast<RankedTensorType>(getQ().getType());
   auto kType = cast<RankedTensorType>(getK().getType());
@@ -539,9 +589,15 @@ LogicalResult AttentionOp::verify() {
     if (type.isDynamicDim(1) || type.isDynamicDim(3))
       return emitOpError("heads and head dim of ")
              << name << " must be static, got " << type;
-  if (!compatible(q[0], k[0]) || !compatible(k[0], v[0]))
+  if (q[1] < 1)
+    return emitOpError("query heads must be >= 1, got ") << q[1];
+  if (k[1] < 1)
+    return emitOpError("key/value heads must be >= 1, got ") << k[1];
+  if (!compatible(q[0], k[0]) || !compatible(k[0], v[0]) ||
+      !compatible(q[0], v[0]))
     return emitOpError("batch sizes differ: q ")
-           << q[0] << ", k " << k[0] << ", v " << v[0];
+           << dimString(q[0]) << ", k " << dimString(k[0]) << ", v "
+           << dimString(v[0]);
   if (k[1] != v[1] || !compatible(k[2], v[2]))
     return emitOpError("k and v must have the same shape, got ")
            << kType << " and " << vType;
@@ -585,10 +641,14 @@ LogicalResult AttentionOp::verify() {
 
 LogicalResult
 AttentionOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
-  auto pattern =
-      symbolTable.lookupNearestSymbolFrom<PatternOp>(*this, getPatternAttr());
-  if (!pattern)
+  Operation *symbol =
+      symbolTable.lookupNearestSymbolFrom(*this, getPatternAttr());
+  if (!symbol)
     return emitOpError("unknown pattern @") << getPattern();
+  auto pattern = dyn_cast<PatternOp>(symbol);
+  if (!pattern)
+    return emitOpError("@") << getPattern() << " is a '" << symbol->getName()
+                            << "', not a sattn.pattern";
   bool readsKeyScores = false, readsWeights = false;
   pattern.getBody().walk([&](TopkOp topk) {
     readsKeyScores |= topk.getSource() == ScoreSource::key_score;

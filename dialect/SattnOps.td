@@ -115,7 +115,7 @@ def Sattn_WindowOp : Sattn_PrimitiveOp<"window"> {
     ```
   }];
   let arguments = (ins Sattn_NumberParam:$size, Sattn_WindowUnitAttr:$unit);
-  let assemblyFormat = "custom<NumberParam>($size) `` $unit attr-dict";
+  let assemblyFormat = "custom<NumberParam>($size) custom<WindowUnit>($unit) attr-dict";
   let hasCanonicalizer = 1;
 }
 
@@ -217,7 +217,7 @@ def Sattn_YieldOp : Sattn_Op<"yield", [Pure, Terminator,
   let assemblyFormat = "$value attr-dict `:` type($value)";
 }
 
-def Sattn_IsPow2Op : Sattn_Op<"is_pow2", [Pure]> {
+def Sattn_IsPow2Op : Sattn_Op<"is_pow2", [Pure, HasParent<"KeepOp">]> {
   let summary = "True when an integer is a positive power of two.";
   let description = [{
     Example:
@@ -325,7 +325,8 @@ def Sattn_TopkOp : Sattn_PrimitiveOp<"topk"> {
                        Sattn_GranularityAttr:$granularity,
                        Sattn_ScoreSourceAttr:$source);
   let assemblyFormat = [{
-    custom<Budget>($k, $cover) `` $granularity `by` `` $source attr-dict
+    custom<Budget>($k, $cover) custom<Granularity>($granularity) `by`
+    custom<ScoreSource>($source) attr-dict
   }];
 }
 

@@ -38,8 +38,21 @@ struct SpecializePass : mlir::sattn::impl::SattnSpecializeBase<SpecializePass> {
       module.emitError("sattn-specialize: no pattern named @") << patternName;
       return signalPassFailure();
     }
+    // Without pattern=, an override applies to the patterns that declare it.
+    // One that no pattern declares goes to all of them, so each reports it
+    // with its own did-you-mean hint.
+    auto declaredSomewhere = [&](const std::string &name) {
+      return llvm::any_of(patterns, [&](PatternOp pattern) {
+        return bool(pattern.getParamDefault(name));
+      });
+    };
     for (PatternOp pattern : patterns) {
-      FailureOr<PatternOp> bound = specializePattern(pattern, bindings);
+      ParamOverrides applicable;
+      for (const auto &binding : bindings)
+        if (!patternName.empty() || pattern.getParamDefault(binding.first) ||
+            !declaredSomewhere(binding.first))
+          applicable.push_back(binding);
+      FailureOr<PatternOp> bound = specializePattern(pattern, applicable);
       if (failed(bound))
         return signalPassFailure();
       pattern.erase();

@@ -102,7 +102,8 @@ TEST_F(PatternApiTest, SpecializeReportsOutOfRangeOverride) {
   auto pattern = *module->getOps<PatternOp>().begin();
   EXPECT_TRUE(failed(specializePattern(pattern, {{"window", "0"}})));
   ASSERT_FALSE(messages.empty());
-  EXPECT_NE(messages[0].find("'size' must be >= 1, got 0"), std::string::npos)
+  EXPECT_NE(messages[0].find("'size' (parameter 'window') must be >= 1, got 0"),
+            std::string::npos)
       << messages[0];
   EXPECT_EQ(llvm::range_size(module->getOps<PatternOp>()), 1u);
 }
