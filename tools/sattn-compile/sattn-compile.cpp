@@ -33,7 +33,7 @@ constexpr int64_t kMaxMaskBytes = int64_t(1) << 31;
 static void emitBlocksJson(llvm::raw_ostream &os, const MaskOracle &oracle,
                            const PatternSpec &spec) {
   const AttentionShape &shape = oracle.shape();
-  llvm::json::OStream json(os, 1);
+  llvm::json::OStream json(os); // compact: block lists get long
   json.object([&] {
     json.attribute("pattern", spec.name);
     json.attribute("block", spec.block);
