@@ -1,8 +1,13 @@
 //===- Oracle.cpp - Reference semantics of sparse attention patterns ------===//
 //
 // A direct transcription of docs/patterns.md. Clarity beats speed here, except
-// that rows are handled as key intervals so static patterns scale to 128K
-// tokens. Selection scores are fp32 (as the spec says); attention is float64.
+// where the stock patterns must scale to 128K tokens: rows are key intervals,
+// dot products of several query rows are computed together (QueryTile, same
+// fp32 values), tree_search scores each block once per query block, token
+// top-k keeps the best of every key prefix (PrefixTopk), and block maps count
+// rows that share their keys together. Every shortcut selects exactly what
+// the plain definition does. Selection scores are fp32 (as the spec says);
+// attention is float64.
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,6 +19,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <numeric>
 
@@ -54,7 +60,10 @@ void canonicalize(std::vector<KeyInterval> &v) {
       std::remove_if(v.begin(), v.end(),
                      [](const KeyInterval &x) { return x.first >= x.second; }),
       v.end());
-  std::sort(v.begin(), v.end());
+  // Rows are assembled from sorted runs (see mergeRun), so this is usually a
+  // linear check.
+  if (!std::is_sorted(v.begin(), v.end()))
+    std::sort(v.begin(), v.end());
   size_t n = 0;
   for (const KeyInterval &x : v) {
     if (n > 0 && x.first <= v[n - 1].second)
@@ -63,6 +72,16 @@ void canonicalize(std::vector<KeyInterval> &v) {
       v[n++] = x;
   }
   v.resize(n);
+}
+
+/// Sorts the intervals v[mid..) and merges them into the sorted v[..mid), so
+/// that a row built from a few long sorted runs costs linear time.
+void mergeRun(std::vector<KeyInterval> &v, size_t mid) {
+  auto middle = v.begin() + mid;
+  if (!std::is_sorted(middle, v.end()))
+    std::sort(middle, v.end());
+  if (middle != v.begin() && middle != v.end() && *middle < *(middle - 1))
+    std::inplace_merge(v.begin(), middle, v.end());
 }
 
 /// Whether the canonical set `v` contains every key of [lo, hi).
@@ -301,6 +320,118 @@ std::vector<double> softmaxInOrder(const std::vector<float> &logits,
   return probs;
 }
 
+/// Up to kRows query rows stored dimension-major, so that their dot products
+/// with two keys are computed together, four rows per vector operation. Each
+/// product is still accumulated in order over d, exactly as dotF32 does, so
+/// the fp32 scores are the same bit for bit.
+class QueryTile {
+public:
+  static constexpr int64_t kRows = 16;
+
+  /// Loads rows[0..count) (count <= kRows); rowPtr(r) is row r's q vector.
+  template <typename RowPtr>
+  void load(int64_t headDim, int64_t count, RowPtr rowPtr) {
+    assert(count <= kRows && "too many rows for one tile");
+    D = headDim;
+    qT.assign(D * kRows, 0.0f);
+    for (int64_t r = 0; r < count; ++r)
+      for (int64_t d = 0; d < D; ++d)
+        qT[d * kRows + r] = rowPtr(r)[d];
+  }
+
+  /// out[r] = dotF32(row r, key0) and out[kRows + r] = dotF32(row r, key1)
+  /// for every r < kRows (unused rows give 0).
+  void dots(const float *key0, const float *key1, float *out) const {
+    // GCC/Clang vector extension: lane-wise arithmetic, no reassociation.
+    // Two keys give eight independent accumulator chains.
+    typedef float Float4 __attribute__((vector_size(16)));
+    constexpr int64_t kVecs = kRows / 4;
+    Float4 acc0[kVecs] = {}, acc1[kVecs] = {};
+    for (int64_t d = 0; d < D; ++d) {
+      const float k0 = key0[d], k1 = key1[d];
+      for (int64_t v = 0; v < kVecs; ++v) {
+        Float4 q;
+        std::memcpy(&q, &qT[d * kRows + 4 * v], sizeof q);
+        acc0[v] += q * k0;
+        acc1[v] += q * k1;
+      }
+    }
+    std::memcpy(out, acc0, sizeof acc0);
+    std::memcpy(out + kRows, acc1, sizeof acc1);
+  }
+
+private:
+  int64_t D = 0;
+  std::vector<float> qT; // [D][kRows]
+};
+
+/// The k best keys of every prefix [0, L) of a key sequence, by a fixed score
+/// (descending, ties toward the smaller index), restricted to eligible keys.
+///
+/// Built with one pass over the keys and a heap of the current k best: when
+/// key j joins the prefix it displaces the worst of them only if its score is
+/// strictly greater (on a tie the older, smaller index wins). Each key is
+/// therefore among the best for one range of prefix lengths, j < L <
+/// leaveAt[j], and best(L) is answered from a snapshot of best(m * spacing),
+/// m = floor(L / spacing), filtered by leaveAt, plus the keys in
+/// [m * spacing, L) still alive at L. Memory is O(length + k); a query costs
+/// O(k + spacing) and returns the keys in ascending order.
+class PrefixTopk {
+public:
+  PrefixTopk() = default;
+  /// Keys j < length with eligible[j] take part.
+  PrefixTopk(const std::vector<float> &score, const std::vector<bool> &eligible,
+             int64_t k, int64_t length)
+      : spacing(std::max<int64_t>(k, 256)), leaveAt(length) {
+    // Heap ordered so that its front is the worst of the current best.
+    auto better = [&](int64_t a, int64_t b) {
+      return score[a] > score[b] || (score[a] == score[b] && a < b);
+    };
+    std::vector<int64_t> heap;
+    for (int64_t j = 0; j < length; ++j) {
+      leaveAt[j] = j; // never among the best
+      if (!eligible[j] || k == 0)
+        continue;
+      if (int64_t(heap.size()) == k) {
+        if (!(score[j] > score[heap.front()]))
+          continue;
+        leaveAt[heap.front()] = j + 1;
+        std::pop_heap(heap.begin(), heap.end(), better);
+        heap.pop_back();
+      }
+      leaveAt[j] = std::numeric_limits<int64_t>::max();
+      heap.push_back(j);
+      std::push_heap(heap.begin(), heap.end(), better);
+    }
+    snapshots.resize(length / spacing + 1);
+    for (size_t m = 1; m < snapshots.size(); ++m)
+      collect(snapshots[m - 1], (m - 1) * spacing, m * spacing, snapshots[m]);
+  }
+
+  /// The best keys of the prefix [0, L), ascending; L <= length.
+  void query(int64_t L, std::vector<int64_t> &out) const {
+    int64_t m = L / spacing;
+    collect(snapshots[m], m * spacing, L, out);
+  }
+
+private:
+  /// best(L) from best(from) = `base`, from <= L.
+  void collect(const std::vector<int64_t> &base, int64_t from, int64_t L,
+               std::vector<int64_t> &out) const {
+    out.clear();
+    for (int64_t j : base)
+      if (leaveAt[j] > L)
+        out.push_back(j);
+    for (int64_t j = from; j < L; ++j)
+      if (leaveAt[j] > L)
+        out.push_back(j);
+  }
+
+  int64_t spacing = 1;
+  std::vector<int64_t> leaveAt;
+  std::vector<std::vector<int64_t>> snapshots;
+};
+
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -366,7 +497,7 @@ struct MaskOracle::Impl {
 
   /// Dynamic selections of one primitive for one (b, h).
   struct HeadState {
-    std::vector<int64_t> columns, diagonals;         // stripes
+    std::vector<int64_t> columns, diagonals; // stripes: ascending, descending
     std::vector<std::vector<KeyInterval>> groupKeys; // tree_search, topk
     std::vector<std::vector<uint64_t>> groupBitmaps; // permute
   };
@@ -377,9 +508,18 @@ struct MaskOracle::Impl {
     std::vector<int64_t> order;
   };
 
+  /// Token top-k by a row-independent score when every row's candidates
+  /// are a prefix of one fixed set of keys (see buildPrefixTopk).
+  struct PrefixSelection {
+    /// candidateEnd[i]: row i's candidates are the eligible keys < it.
+    std::vector<int64_t> candidateEnd;
+    std::vector<PrefixTopk> best; // [b * Hkv + g]
+  };
+
   std::vector<KeepTable> keepTables;             // [primitive]
   std::vector<std::vector<HeadState>> heads;     // [primitive][b * Hq + h]
   std::vector<std::vector<KeyRanking>> rankings; // [primitive][b * Hkv + g]
+  std::vector<PrefixSelection> prefixSelections; // [primitive], may be empty
 
   int64_t position(int64_t i) const { return i + (Sk - Sq); }
   int64_t kvHead(int64_t h) const { return h / groupSize; }
@@ -428,12 +568,20 @@ struct MaskOracle::Impl {
                        HeadState &hs) const;
   void buildPermute(const PermutePrim &pp, int64_t b, int64_t h,
                     HeadState &hs) const;
+  bool buildPrefixTopk(size_t idx, const TopkPrim &tp);
   void topkTokens(size_t idx, const TopkPrim &tp, int64_t b, int64_t h,
                   int64_t i, std::vector<KeyInterval> &out) const;
+  /// Calls visit(t, probs, end) for each row t of `rows` (in order) with a
+  /// non-empty C(t) = [0, end): probs[j] is the exact softmax over C(t) of
+  /// s(t, j), from fp32 logits in float64.
+  template <typename Visit>
+  void forEachSoftmaxRow(int64_t b, int64_t h, const std::vector<int64_t> &rows,
+                         Visit visit) const;
   float keyScore(const TopkPrim &tp, int64_t b, int64_t g, int64_t j) const;
 
   void row(int64_t b, int64_t h, int64_t i,
            std::vector<KeyInterval> &out) const;
+  int64_t rowsSharingKeys(int64_t i) const;
 };
 
 llvm::Error MaskOracle::Impl::validate() const {
@@ -644,12 +792,64 @@ void MaskOracle::Impl::staticSet(int64_t h, int64_t i,
 }
 
 //===----------------------------------------------------------------------===//
+// Exact softmax rows (stripes, permute).
+//===----------------------------------------------------------------------===//
+
+template <typename Visit>
+void MaskOracle::Impl::forEachSoftmaxRow(int64_t b, int64_t h,
+                                         const std::vector<int64_t> &rows,
+                                         Visit visit) const {
+  // Rows go by tiles: the tile's logits are computed one key at a time (so
+  // each key is read once per tile), then each row is normalised in turn.
+  const int64_t g = kvHead(h), R = QueryTile::kRows;
+  QueryTile tile;
+  float dots[2 * QueryTile::kRows];
+  std::vector<float> logits; // [row of the tile][key]
+  std::vector<double> probs;
+  for (size_t t0 = 0; t0 < rows.size(); t0 += R) {
+    const int64_t *tileRows = &rows[t0];
+    const int64_t count = std::min<int64_t>(R, rows.size() - t0);
+    tile.load(D, count, [&](int64_t r) { return qRow(b, h, tileRows[r]); });
+    int64_t maxEnd = 0;
+    for (int64_t r = 0; r < count; ++r)
+      maxEnd = std::max(maxEnd, causalEnd(tileRows[r]));
+    logits.resize(count * maxEnd);
+    for (int64_t j = 0; j < maxEnd; j += 2) {
+      const int64_t j1 = std::min(j + 1, maxEnd - 1);
+      tile.dots(kRow(b, g, j), kRow(b, g, j1), dots);
+      for (int64_t r = 0; r < count; ++r) {
+        logits[r * maxEnd + j] = scaleF * dots[r];
+        logits[r * maxEnd + j1] = scaleF * dots[R + r];
+      }
+    }
+    for (int64_t r = 0; r < count; ++r) {
+      const int64_t end = causalEnd(tileRows[r]);
+      if (end == 0)
+        continue;
+      const float *l = &logits[r * maxEnd];
+      float mx = -std::numeric_limits<float>::infinity();
+      for (int64_t j = 0; j < end; ++j)
+        mx = std::max(mx, l[j]);
+      probs.resize(end);
+      double sum = 0;
+      for (int64_t j = 0; j < end; ++j) {
+        probs[j] = std::exp(double(l[j]) - mx);
+        sum += probs[j];
+      }
+      for (int64_t j = 0; j < end; ++j)
+        probs[j] /= sum;
+      visit(tileRows[r], probs.data(), end);
+    }
+  }
+}
+
+//===----------------------------------------------------------------------===//
 // stripes (SampleAttention).
 //===----------------------------------------------------------------------===//
 
 void MaskOracle::Impl::buildStripes(const StripesPrim &sp, int64_t b, int64_t h,
                                     HeadState &hs) const {
-  const int64_t B = sp.block, g = kvHead(h);
+  const int64_t B = sp.block;
   const int64_t nKB = ceilDiv(Sk, B);
   // Diagonal d = qb(t) - kb(j) ranges over [dLo, dHi] for real rows and keys.
   const int64_t dHi = floorDiv(position(Sq - 1), B);
@@ -666,27 +866,14 @@ void MaskOracle::Impl::buildStripes(const StripesPrim &sp, int64_t b, int64_t h,
 
   // Steps 2-3: exact softmax of each sampled row over C(t), summed into
   // column and diagonal blocks.
-  std::vector<float> logits;
-  for (int64_t t : rows) {
-    int64_t end = causalEnd(t);
-    if (end == 0)
-      continue;
-    logits.resize(end);
-    float mx = -std::numeric_limits<float>::infinity();
-    for (int64_t j = 0; j < end; ++j) {
-      logits[j] = scaleF * dotF32(qRow(b, h, t), kRow(b, g, j), D);
-      mx = std::max(mx, logits[j]);
-    }
-    double sum = 0;
-    for (int64_t j = 0; j < end; ++j)
-      sum += std::exp(double(logits[j]) - mx);
-    int64_t qbt = floorDiv(position(t), B);
-    for (int64_t j = 0; j < end; ++j) {
-      double pr = std::exp(double(logits[j]) - mx) / sum;
-      col[j / B] += pr;
-      dia[qbt - j / B - dLo] += pr;
-    }
-  }
+  forEachSoftmaxRow(b, h, rows,
+                    [&](int64_t t, const double *probs, int64_t end) {
+                      int64_t qbt = floorDiv(position(t), B);
+                      for (int64_t j = 0; j < end; ++j) {
+                        col[j / B] += probs[j];
+                        dia[qbt - j / B - dLo] += probs[j];
+                      }
+                    });
 
   // Step 4: normalise, rank (fp32 scores, ties to the smaller index), keep
   // the cover-alpha prefix.
@@ -708,6 +895,9 @@ void MaskOracle::Impl::buildStripes(const StripesPrim &sp, int64_t b, int64_t h,
   };
   select(col, 0, hs.columns);
   select(dia, dLo, hs.diagonals);
+  // Sorted so that each row's blocks come in ascending key order.
+  std::sort(hs.columns.begin(), hs.columns.end());
+  std::sort(hs.diagonals.begin(), hs.diagonals.end(), std::greater<>());
 }
 
 //===----------------------------------------------------------------------===//
@@ -724,6 +914,24 @@ void MaskOracle::Impl::buildTreeSearch(const TreeSearchPrim &tp, int64_t b,
     int64_t start, size;
     float score;
   };
+  // Ranking: higher score first, ties toward the smaller start. Starts are
+  // distinct, so this is a total order and any selection algorithm keeps the
+  // same K branches.
+  auto better = [](const Branch &a, const Branch &c) {
+    if (a.score != c.score)
+      return a.score > c.score;
+    return a.start < c.start;
+  };
+  // Block scores of the current group, computed on first use: a block that
+  // stays the representative of a branch is scored once, not every round.
+  const int64_t maxBlocks = ceilDiv(Sk, Bk);
+  std::vector<float> blockScore(maxBlocks);
+  std::vector<int64_t> scoredInGroup(maxBlocks, -1);
+  std::vector<QueryTile> tiles;
+  std::vector<int64_t> rowPos; // positions of the sampled rows
+  float dots[2 * QueryTile::kRows];
+  std::vector<Branch> branches, next;
+
   for (int64_t grp = 0; grp < numGroups; ++grp) {
     const int64_t first = grp * Bq, last = std::min(Sq, first + Bq) - 1;
     const int64_t P = position(last);
@@ -734,18 +942,48 @@ void MaskOracle::Impl::buildTreeSearch(const TreeSearchPrim &tp, int64_t b,
       for (int64_t blk = 0; blk < n; ++blk)
         selected.push_back(blk);
     } else if (K > 0) {
-      // Max over sampled rows and the representative block's allowed tokens.
-      auto scoreOf = [&](int64_t start, int64_t size) {
-        int64_t rep = start + size / 2;
+      // Sampled rows, in tiles; their positions increase.
+      rowPos.clear();
+      for (int64_t i = first; i <= last; i += tp.queryStride)
+        rowPos.push_back(position(i));
+      const int64_t R = QueryTile::kRows;
+      const int64_t numRows = int64_t(rowPos.size());
+      tiles.resize(ceilDiv(numRows, R));
+      for (size_t x = 0; x < tiles.size(); ++x)
+        tiles[x].load(D, std::min(R, numRows - int64_t(x) * R), [&](int64_t r) {
+          return qRow(b, h, first + (int64_t(x) * R + r) * tp.queryStride);
+        });
+      // Max over sampled rows i and tokens t of the block with t <= p(i).
+      auto scoreOf = [&](int64_t blk) {
+        if (scoredInGroup[blk] == grp)
+          return blockScore[blk];
         float best = -std::numeric_limits<float>::infinity();
-        for (int64_t i = first; i <= last; i += tp.queryStride)
-          for (int64_t t = tp.sink + rep * Bk; t < tp.sink + (rep + 1) * Bk;
-               ++t)
-            if (t <= position(i))
-              best = std::max(best, dotF32(qRow(b, h, i), kRow(b, g, t), D));
+        const int64_t t0 = tp.sink + blk * Bk, t1 = t0 + Bk;
+        for (int64_t t = t0; t < t1; t += 2) {
+          // Tokens t and u (u = t for an odd last token). Rows allowed to
+          // see a token: those from the first with p(i) >= token.
+          const int64_t u = std::min(t + 1, t1 - 1);
+          auto firstRow = [&](int64_t tok) {
+            return std::lower_bound(rowPos.begin(), rowPos.end(), tok) -
+                   rowPos.begin();
+          };
+          const int64_t fromT = firstRow(t), fromU = firstRow(u);
+          for (int64_t x = fromT / R; x < int64_t(tiles.size()); ++x) {
+            tiles[x].dots(kRow(b, g, t), kRow(b, g, u), dots);
+            const int64_t rowEnd = std::min(R, numRows - x * R);
+            for (int64_t r = std::max(fromT - x * R, int64_t(0)); r < rowEnd;
+                 ++r)
+              best = std::max(best, dots[r]);
+            for (int64_t r = std::max(fromU - x * R, int64_t(0)); r < rowEnd;
+                 ++r)
+              best = std::max(best, dots[R + r]);
+          }
+        }
+        scoredInGroup[blk] = grp;
+        blockScore[blk] = best;
         return best;
       };
-      std::vector<Branch> branches;
+      branches.clear();
       for (int64_t c = 0; c < K; ++c) {
         int64_t s = c * n / K, e = (c + 1) * n / K;
         branches.push_back({s, e - s, 0});
@@ -755,7 +993,7 @@ void MaskOracle::Impl::buildTreeSearch(const TreeSearchPrim &tp, int64_t b,
                            [](const Branch &x) { return x.size > 1; });
       };
       while (anyWide()) {
-        std::vector<Branch> next;
+        next.clear();
         for (const Branch &x : branches) {
           if (x.size > 1) {
             int64_t half = x.size / 2;
@@ -765,17 +1003,14 @@ void MaskOracle::Impl::buildTreeSearch(const TreeSearchPrim &tp, int64_t b,
             next.push_back(x);
           }
         }
+        // Representative: the centre block.
         for (Branch &x : next)
-          x.score = scoreOf(x.start, x.size);
-        std::stable_sort(next.begin(), next.end(),
-                         [](const Branch &a, const Branch &c) {
-                           if (a.score != c.score)
-                             return a.score > c.score;
-                           return a.start < c.start;
-                         });
-        if (int64_t(next.size()) > K)
+          x.score = scoreOf(x.start + x.size / 2);
+        if (int64_t(next.size()) > K) {
+          std::nth_element(next.begin(), next.begin() + K, next.end(), better);
           next.resize(K);
-        branches = std::move(next);
+        }
+        std::swap(branches, next);
       }
       for (const Branch &x : branches)
         selected.push_back(x.start);
@@ -865,10 +1100,89 @@ void MaskOracle::Impl::buildTopkBlocks(const TopkPrim &tp, int64_t b, int64_t h,
   }
 }
 
+/// Token top-k by a row-independent score. When the static primitives leave
+/// every row i the candidates E ∩ [0, L(i)) for one fixed set E of keys (as
+/// SparseK's window does, with E = all keys: the candidates of row i are the
+/// keys j <= p(i) - w; a sink takes the same keys out of every row), row i
+/// keeps the k best of a key prefix, which PrefixTopk answers without
+/// storing Sq x k keys. Returns false, leaving the per-row ranking walk of
+/// topkTokens, when the rows are carved otherwise or k is a cover.
+bool MaskOracle::Impl::buildPrefixTopk(size_t idx, const TopkPrim &tp) {
+  if (tp.byCover || tp.source == ScoreSource::PooledQK)
+    return false;
+  // Static sets must be the same for every head and cheap to evaluate.
+  for (size_t n = 0; n < spec.primitives.size(); ++n)
+    if (const auto *x = std::get_if<KeepPrim>(&spec.primitives[n]))
+      if (!x->blockLevel || keepTables[n].perHead)
+        return false;
+
+  // Row i's candidates are [0, L) minus `fixedPart`, where [L, end) is the
+  // static run that reaches the causal end (the window), if any.
+  std::vector<KeyInterval> stat;
+  auto split = [&](int64_t i, std::vector<KeyInterval> &fixedPart) {
+    staticSet(0, i, stat);
+    const int64_t end = causalEnd(i);
+    fixedPart.clear();
+    for (const KeyInterval &iv : stat)
+      if (iv.first < end)
+        fixedPart.emplace_back(iv.first, std::min(iv.second, end));
+    int64_t L = end;
+    if (!fixedPart.empty() && fixedPart.back().second == end) {
+      L = fixedPart.back().first;
+      fixedPart.pop_back();
+    }
+    return L;
+  };
+  PrefixSelection sel;
+  sel.candidateEnd.resize(Sq);
+  std::vector<KeyInterval> fixedPart, excluded;
+  int64_t longest = 0;
+  for (int64_t i = 0; i < Sq; ++i) {
+    sel.candidateEnd[i] = split(i, fixedPart);
+    if (sel.candidateEnd[i] > sel.candidateEnd[longest])
+      longest = i;
+  }
+  const int64_t length = sel.candidateEnd[longest];
+  split(longest, excluded);
+  // Every row must exclude the same keys below its L: excluded ∩ [0, L).
+  std::vector<KeyInterval> clipped;
+  for (int64_t i = 0; i < Sq; ++i) {
+    split(i, fixedPart);
+    clipped.clear();
+    for (const KeyInterval &iv : excluded)
+      if (iv.first < sel.candidateEnd[i])
+        clipped.emplace_back(iv.first,
+                             std::min(iv.second, sel.candidateEnd[i]));
+    if (clipped != fixedPart)
+      return false;
+  }
+
+  std::vector<bool> eligible(length, true);
+  for (const KeyInterval &iv : excluded)
+    for (int64_t j = iv.first; j < iv.second; ++j)
+      eligible[j] = false;
+  std::vector<float> score(length);
+  for (int64_t b = 0; b < shape.batch; ++b)
+    for (int64_t g = 0; g < Hkv; ++g) {
+      for (int64_t j = 0; j < length; ++j)
+        score[j] = keyScore(tp, b, g, j);
+      sel.best.emplace_back(score, eligible, tp.k, length);
+    }
+  prefixSelections[idx] = std::move(sel);
+  return true;
+}
+
 void MaskOracle::Impl::topkTokens(size_t idx, const TopkPrim &tp, int64_t b,
                                   int64_t h, int64_t i,
                                   std::vector<KeyInterval> &out) const {
   const int64_t g = kvHead(h);
+  if (const PrefixSelection &ps = prefixSelections[idx]; !ps.best.empty()) {
+    std::vector<int64_t> best;
+    ps.best[b * Hkv + g].query(ps.candidateEnd[i], best);
+    for (int64_t j : best)
+      out.emplace_back(j, j + 1);
+    return;
+  }
   std::vector<KeyInterval> stat;
   staticSet(h, i, stat);
   const int64_t end = causalEnd(i);
@@ -934,23 +1248,13 @@ void MaskOracle::Impl::buildPermute(const PermutePrim &pp, int64_t b, int64_t h,
   const int64_t firstProbe = Sq - std::min(pp.probe, Sq);
   const int64_t numProbe = Sq - firstProbe;
   std::vector<double> acc(Sk, 0.0);
-  std::vector<float> logits;
-  for (int64_t t = firstProbe; t < Sq; ++t) {
-    int64_t end = causalEnd(t);
-    if (end == 0)
-      continue;
-    logits.resize(end);
-    float mx = -std::numeric_limits<float>::infinity();
-    for (int64_t j = 0; j < end; ++j) {
-      logits[j] = scaleF * dotF32(qRow(b, h, t), kRow(b, g, j), D);
-      mx = std::max(mx, logits[j]);
-    }
-    double sum = 0;
-    for (int64_t j = 0; j < end; ++j)
-      sum += std::exp(double(logits[j]) - mx);
-    for (int64_t j = 0; j < end; ++j)
-      acc[j] += std::exp(double(logits[j]) - mx) / sum;
-  }
+  std::vector<int64_t> probeRows(numProbe);
+  std::iota(probeRows.begin(), probeRows.end(), firstProbe);
+  forEachSoftmaxRow(b, h, probeRows,
+                    [&](int64_t, const double *probs, int64_t end) {
+                      for (int64_t j = 0; j < end; ++j)
+                        acc[j] += probs[j];
+                    });
   std::vector<float> importance(Sk);
   for (int64_t j = 0; j < Sk; ++j)
     importance[j] = float(acc[j] / double(numProbe));
@@ -1026,25 +1330,25 @@ void MaskOracle::Impl::buildPermute(const PermutePrim &pp, int64_t b, int64_t h,
 // Rows.
 //===----------------------------------------------------------------------===//
 
-/// Appends the runs of set bits of `bits` (keys 0..Sk-1) as intervals.
-static void appendBitRuns(const std::vector<uint64_t> &bits, int64_t Sk,
+/// Appends the runs of set bits of `bits` among keys 0..end-1 as intervals.
+static void appendBitRuns(const std::vector<uint64_t> &bits, int64_t end,
                           std::vector<KeyInterval> &out) {
   const int64_t words = int64_t(bits.size());
-  // First key >= j whose bit equals `want`, or Sk.
+  // First key >= j whose bit equals `want`, or end.
   auto next = [&](int64_t j, bool want) -> int64_t {
-    while (j < Sk) {
+    while (j < end) {
       int64_t w = j / 64;
       uint64_t word = want ? bits[w] : ~bits[w];
       word &= ~uint64_t(0) << (j % 64);
       if (word != 0)
-        return std::min(Sk, w * 64 + llvm::countr_zero(word));
+        return std::min(end, w * 64 + llvm::countr_zero(word));
       j = (w + 1) * 64;
       if (w + 1 >= words)
-        return Sk;
+        return end;
     }
-    return Sk;
+    return end;
   };
-  for (int64_t j = next(0, true); j < Sk;) {
+  for (int64_t j = next(0, true); j < end;) {
     int64_t e = next(j, false);
     out.emplace_back(j, e);
     j = next(e, true);
@@ -1055,26 +1359,51 @@ void MaskOracle::Impl::row(int64_t b, int64_t h, int64_t i,
                            std::vector<KeyInterval> &out) const {
   out.clear();
   const int64_t p = position(i);
+  const int64_t end = causalEnd(i);
   for (size_t idx = 0; idx < spec.primitives.size(); ++idx) {
     const Primitive &prim = spec.primitives[idx];
+    // Each piece is merged into the sorted `out` as it comes.
+    size_t mid = out.size();
+    auto endRun = [&] {
+      mergeRun(out, mid);
+      mid = out.size();
+    };
     if (isStatic(prim)) {
       staticRow(idx, h, i, out);
+      endRun();
       continue;
     }
     const HeadState *hs =
         heads[idx].empty() ? nullptr : &heads[idx][b * Hq + h];
     if (const auto *x = std::get_if<StripesPrim>(&prim)) {
+      // Kept columns and the blocks of kept diagonals, both ascending, are
+      // merged into runs of blocks up to the causal end.
       const int64_t B = x->block, qb = floorDiv(p, B);
-      for (int64_t c : hs->columns)
-        pushBlock(out, c, B);
-      for (int64_t d : hs->diagonals)
-        pushBlock(out, qb - d, B);
+      const int64_t endBlock = ceilDiv(end, B);
+      auto col = hs->columns.begin(), dia = hs->diagonals.begin();
+      while (true) {
+        const int64_t c = col != hs->columns.end() ? *col : endBlock;
+        const int64_t d = dia != hs->diagonals.end() ? qb - *dia : endBlock;
+        const int64_t kb = std::min(c, d);
+        if (kb >= endBlock)
+          break;
+        col += c == kb;
+        dia += d == kb;
+        if (kb < 0)
+          continue;
+        if (out.size() > mid && out.back().second == kb * B)
+          out.back().second = std::min(Sk, (kb + 1) * B);
+        else
+          pushBlock(out, kb, B);
+      }
+      endRun();
       pushWindow(
           out, p,
           std::max<int64_t>(B, roundHalfUp(x->windowFraction * double(Sk))));
     } else if (const auto *x = std::get_if<TreeSearchPrim>(&prim)) {
       const auto &keys = hs->groupKeys[i / x->blockQ];
       out.insert(out.end(), keys.begin(), keys.end());
+      endRun();
       pushClipped(out, 0, x->sink);
       pushWindow(out, p, x->window);
     } else if (const auto *x = std::get_if<TopkPrim>(&prim)) {
@@ -1087,16 +1416,56 @@ void MaskOracle::Impl::row(int64_t b, int64_t h, int64_t i,
       }
     } else if (const auto *x = std::get_if<PermutePrim>(&prim)) {
       int64_t grp = floorDiv(p, x->block) - floorDiv(position(0), x->block);
-      appendBitRuns(hs->groupBitmaps[grp], Sk, out);
+      appendBitRuns(hs->groupBitmaps[grp], end, out);
     }
+    endRun();
   }
   canonicalize(out);
   // A(i) = C(i) ∩ union.
-  const int64_t end = causalEnd(i);
   while (!out.empty() && out.back().first >= end)
     out.pop_back();
   if (!out.empty())
     out.back().second = std::min(out.back().second, end);
+}
+
+int64_t MaskOracle::Impl::rowsSharingKeys(int64_t i) const {
+  // Before the causal cut, a primitive's keys for row i depend on nothing
+  // (sink, columns), on a block of p(i), on a group of rows, or on p(i)
+  // itself (token windows, element-level keep, token top-k, stripes' window).
+  const int64_t p = position(i);
+  auto sameBlock = [&](int64_t B) {
+    return std::min(Sq, (floorDiv(p, B) + 1) * B - (Sk - Sq)) - i;
+  };
+  int64_t n = Sq - i;
+  for (const Primitive &prim : spec.primitives) {
+    if (std::holds_alternative<SinkPrim>(prim) ||
+        std::holds_alternative<ColumnsPrim>(prim))
+      continue;
+    if (const auto *x = std::get_if<WindowPrim>(&prim)) {
+      if (x->unit == WindowUnit::Blocks)
+        n = std::min(n, sameBlock(spec.block));
+      else if (!(x->unit == WindowUnit::Tokens && x->size == 0))
+        n = 1;
+    } else if (std::holds_alternative<StridesPrim>(prim) ||
+               std::holds_alternative<DiagonalsPrim>(prim)) {
+      n = std::min(n, sameBlock(spec.block));
+    } else if (const auto *x = std::get_if<KeepPrim>(&prim)) {
+      n = x->blockLevel ? std::min(n, sameBlock(spec.block)) : 1;
+    } else if (const auto *x = std::get_if<TreeSearchPrim>(&prim)) {
+      n = x->window > 0
+              ? 1
+              : std::min(n, std::min(Sq, (i / x->blockQ + 1) * x->blockQ) - i);
+    } else if (const auto *x = std::get_if<TopkPrim>(&prim)) {
+      n = x->granularity == TopkGranularity::Token
+              ? 1
+              : std::min(n, sameBlock(x->block));
+    } else if (const auto *x = std::get_if<PermutePrim>(&prim)) {
+      n = std::min(n, sameBlock(x->block));
+    } else {
+      n = 1; // stripes: its window moves with p(i)
+    }
+  }
+  return std::max<int64_t>(n, 1);
 }
 
 //===----------------------------------------------------------------------===//
@@ -1124,19 +1493,21 @@ llvm::Expected<MaskOracle> MaskOracle::create(const PatternSpec &spec,
   impl->keepTables.resize(numPrims);
   impl->heads.resize(numPrims);
   impl->rankings.resize(numPrims);
+  impl->prefixSelections.resize(numPrims);
   const int64_t BH = shape.batch * shape.heads;
-  for (size_t idx = 0; idx < numPrims; ++idx) {
-    const Primitive &prim = spec.primitives[idx];
-    if (const auto *x = std::get_if<KeepPrim>(&prim)) {
+  // Static tables first: dynamic primitives read every static primitive.
+  for (size_t idx = 0; idx < numPrims; ++idx)
+    if (const auto *x = std::get_if<KeepPrim>(&spec.primitives[idx]))
       if (x->blockLevel)
         impl->buildKeepTable(idx, *x);
-      continue;
-    }
+  for (size_t idx = 0; idx < numPrims; ++idx) {
+    const Primitive &prim = spec.primitives[idx];
     if (const auto *x = std::get_if<TopkPrim>(&prim);
         x && x->granularity == TopkGranularity::Token) {
-      // Rows are selected on demand (storing Sq x k keys would not fit);
-      // row-independent scores are ranked once here.
-      if (x->source == ScoreSource::PooledQK)
+      // Rows are selected on demand (storing Sq x k keys would not fit):
+      // from the best of each key prefix where candidates are prefixes,
+      // else from keys ranked once here by a row-independent score.
+      if (x->source == ScoreSource::PooledQK || impl->buildPrefixTopk(idx, *x))
         continue;
       auto &ranks = impl->rankings[idx];
       ranks.resize(shape.batch * shape.kvHeads);
@@ -1175,6 +1546,11 @@ void MaskOracle::rowIntervals(int64_t b, int64_t h, int64_t i,
   assert(b >= 0 && b < impl->shape.batch && h >= 0 && h < impl->Hq && i >= 0 &&
          i < impl->Sq && "row out of range");
   impl->row(b, h, i, out);
+}
+
+int64_t MaskOracle::rowsSharingKeys(int64_t i) const {
+  assert(i >= 0 && i < impl->Sq && "row out of range");
+  return impl->rowsSharingKeys(i);
 }
 
 bool MaskOracle::attends(int64_t b, int64_t h, int64_t i, int64_t j) const {
@@ -1279,28 +1655,57 @@ BlockMap sattn::computeBlockMap(const MaskOracle &oracle, int64_t b, int64_t h,
 
   // Per key block: a difference array of rows covering the block entirely,
   // plus pairs from partially covered blocks. Work is per interval, so a
-  // row costs O(#intervals), not O(Sk).
+  // row costs O(#intervals), not O(Sk), and rows that share their keys up to
+  // causality are counted together from one computed row.
   std::vector<int64_t> fullRows(m.kBlocks + 1), pairs(m.kBlocks);
   std::vector<KeyInterval> rowSet;
+  // Counts `weight` rows attending to the keys of rowSet inside [lo, hi),
+  // starting at interval `from`.
+  auto addKeys = [&](size_t from, int64_t lo, int64_t hi, int64_t weight) {
+    int64_t kbS = 0; // intervals ascend: most find their block without a div
+    for (size_t n = from; n < rowSet.size() && rowSet[n].first < hi; ++n) {
+      const int64_t a = std::max(rowSet[n].first, lo);
+      const int64_t e = std::min(rowSet[n].second, hi);
+      if (a >= e)
+        continue;
+      if (a >= (kbS + 1) * bs)
+        kbS = a / bs;
+      const int64_t kbE = e <= (kbS + 1) * bs ? kbS : (e - 1) / bs;
+      if (kbS == kbE) {
+        pairs[kbS] += weight * (e - a);
+        continue;
+      }
+      pairs[kbS] += weight * ((kbS + 1) * bs - a);
+      pairs[kbE] += weight * (e - kbE * bs);
+      fullRows[kbS + 1] += weight;
+      fullRows[kbE] -= weight;
+    }
+  };
+  auto causalEnd = [&](int64_t i) {
+    return oracle.spec().causal ? std::clamp<int64_t>(i + offset + 1, 0, Sk)
+                                : Sk;
+  };
   for (int64_t r = 0; r < m.qBlocks; ++r) {
     const int64_t qb = m.firstQBlock + r;
     const int64_t first = std::max<int64_t>(0, qb * bs - offset);
     const int64_t last = std::min(Sq, (qb + 1) * bs - offset); // exclusive
     std::fill(fullRows.begin(), fullRows.end(), 0);
     std::fill(pairs.begin(), pairs.end(), 0);
-    for (int64_t i = first; i < last; ++i) {
-      oracle.rowIntervals(b, h, i, rowSet);
-      for (const KeyInterval &iv : rowSet) {
-        int64_t kbS = iv.first / bs, kbE = (iv.second - 1) / bs;
-        if (kbS == kbE) {
-          pairs[kbS] += iv.second - iv.first;
-          continue;
-        }
-        pairs[kbS] += (kbS + 1) * bs - iv.first;
-        pairs[kbE] += iv.second - kbE * bs;
-        ++fullRows[kbS + 1];
-        --fullRows[kbE];
-      }
+    for (int64_t i = first; i < last;) {
+      // Rows i..i+n-1 attend to A(i + n - 1) cut at their own causal ends:
+      // all n see its keys below causalEnd(i), each sees some more.
+      const int64_t n = std::min(oracle.rowsSharingKeys(i), last - i);
+      oracle.rowIntervals(b, h, i + n - 1, rowSet);
+      const int64_t common = causalEnd(i);
+      addKeys(0, 0, common, n);
+      const size_t from =
+          std::lower_bound(
+              rowSet.begin(), rowSet.end(), common,
+              [](const KeyInterval &iv, int64_t j) { return iv.second <= j; }) -
+          rowSet.begin();
+      for (int64_t x = i + 1; x < i + n; ++x)
+        addKeys(from, common, causalEnd(x), 1);
+      i += n;
     }
     const int64_t rows = last - first;
     int64_t covering = 0;

@@ -1,7 +1,9 @@
 //===- OracleTest.cpp - Hand-worked cases for the reference oracle --------===//
 //
 // Every expected key set below was worked out by hand from docs/patterns.md;
-// the derivation is in the comment next to it.
+// the derivation is in the comment next to it. The *BruteForce tests compare
+// the oracle's fast paths (prefix top-k, tree_search score caching, block
+// maps over shared rows) with plain evaluations on random inputs.
 //
 //===----------------------------------------------------------------------===//
 
@@ -533,6 +535,121 @@ TEST(OracleTreeSearch, QueryStrideAndTies) {
   EXPECT_EQ(rowKeys(s1, 11), Keys({0, 1, 2, 11}));
 }
 
+/// tree_search against a plain transcription of the spec (every branch
+/// rescored every round, full stable sort), on random inputs. `levels` > 0
+/// draws q and k from that many integers, so scores tie often.
+void checkTreeSearchBruteForce(const TreeSearchPrim &tp,
+                               const AttentionShape &s, uint32_t seed,
+                               int levels) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal;
+  auto draw = [&] {
+    return levels > 0 ? float(int(rng() % levels) - levels / 2) : normal(rng);
+  };
+  const int64_t D = s.headDim, Sq = s.seqQ, Sk = s.seqK;
+  std::vector<float> q(s.batch * s.heads * Sq * D),
+      k(s.batch * s.kvHeads * Sk * D);
+  for (float &x : q)
+    x = draw();
+  for (float &x : k)
+    x = draw();
+  OracleInputs in{q.data(), k.data(), nullptr, nullptr};
+  MaskOracle o = mustCreate(makeSpec(4, true, {tp}), s, in);
+  const int64_t Bq = tp.blockQ, Bk = tp.blockK, K = tp.budget / Bk;
+  const int64_t group = s.heads / s.kvHeads;
+  for (int64_t b = 0; b < s.batch; ++b)
+    for (int64_t h = 0; h < s.heads; ++h) {
+      const float *qh = &q[(b * s.heads + h) * Sq * D];
+      const float *kg = &k[(b * s.kvHeads + h / group) * Sk * D];
+      for (int64_t first = 0; first < Sq; first += Bq) {
+        const int64_t last = std::min(Sq, first + Bq) - 1;
+        const int64_t P = last + Sk - Sq;
+        const int64_t n =
+            std::max<int64_t>(0, (P + 1 - tp.window - tp.sink) / Bk);
+        struct Branch {
+          int64_t start, size;
+          float score;
+        };
+        std::vector<Branch> br;
+        for (int64_t c = 0; c < K; ++c)
+          br.push_back({c * n / K, (c + 1) * n / K - c * n / K, 0});
+        if (n <= K) {
+          br.clear();
+          for (int64_t x = 0; x < n; ++x)
+            br.push_back({x, 1, 0});
+        }
+        while (std::any_of(br.begin(), br.end(),
+                           [](const Branch &x) { return x.size > 1; })) {
+          std::vector<Branch> next;
+          for (const Branch &x : br)
+            if (x.size > 1) {
+              next.push_back({x.start, x.size / 2, 0});
+              next.push_back({x.start + x.size / 2, x.size - x.size / 2, 0});
+            } else {
+              next.push_back(x);
+            }
+          for (Branch &x : next) {
+            const int64_t rep = x.start + x.size / 2;
+            x.score = -INFINITY;
+            for (int64_t i = first; i <= last; i += tp.queryStride)
+              for (int64_t t = tp.sink + rep * Bk; t < tp.sink + (rep + 1) * Bk;
+                   ++t)
+                if (t <= i + Sk - Sq) {
+                  float dot = 0;
+                  for (int64_t d = 0; d < D; ++d)
+                    dot += qh[i * D + d] * kg[t * D + d];
+                  x.score = std::max(x.score, dot);
+                }
+          }
+          std::stable_sort(next.begin(), next.end(),
+                           [](const Branch &a, const Branch &c) {
+                             return a.score != c.score ? a.score > c.score
+                                                       : a.start < c.start;
+                           });
+          next.resize(std::min<int64_t>(K, next.size()));
+          br = next;
+        }
+        for (int64_t i = first; i <= last; ++i) {
+          const int64_t p = i + Sk - Sq;
+          std::vector<bool> keep(Sk, false);
+          for (const Branch &x : br)
+            for (int64_t t = tp.sink + x.start * Bk;
+                 t < tp.sink + (x.start + 1) * Bk; ++t)
+              keep[t] = true;
+          Keys expected;
+          for (int64_t j = 0; j <= std::min(p, Sk - 1); ++j)
+            if (keep[j] || j < tp.sink || j > p - tp.window)
+              expected.push_back(j);
+          ASSERT_EQ(rowKeys(o, i, h, b), expected)
+              << "b=" << b << " h=" << h << " i=" << i;
+        }
+      }
+    }
+}
+
+TEST(OracleTreeSearch, MatchesBruteForce) {
+  TreeSearchPrim tp;
+  tp.blockQ = 40; // 40 sampled rows: three row tiles
+  tp.blockK = 3;  // an odd block: tokens are scored in pairs
+  tp.budget = 12; // K = 4
+  tp.queryStride = 1;
+  tp.sink = 2;
+  tp.window = 5; // under Bq: early sampled rows cannot see every block
+  checkTreeSearchBruteForce(tp, makeShape(150, 170, 2, 1, 5), 1, 3);
+  checkTreeSearchBruteForce(tp, makeShape(150, 170, 2, 1, 7), 2, 0);
+  tp.queryStride = 3;
+  tp.window = 0;
+  checkTreeSearchBruteForce(tp, makeShape(200, 200, 1, 1, 4, 2), 3, 2);
+  tp.blockQ = 16;
+  tp.blockK = 2;
+  tp.budget = 10;
+  tp.queryStride = 2;
+  tp.sink = 0;
+  tp.window = 9;
+  checkTreeSearchBruteForce(tp, makeShape(300, 260, 1, 1, 3), 4, 5);
+  checkTreeSearchBruteForce(tp, makeShape(300, 260, 1, 1, 3), 5, 0);
+}
+
 //===----------------------------------------------------------------------===//
 // topk.
 //===----------------------------------------------------------------------===//
@@ -686,6 +803,104 @@ TEST(OracleTopk, GroupedQueryHeads) {
   EXPECT_EQ(rowKeys(o, 0, 1), Keys({1}));
   EXPECT_EQ(rowKeys(o, 0, 2), Keys({2}));
   EXPECT_EQ(rowKeys(o, 3, 3), Keys({2}));
+}
+
+/// Token top-k against a brute-force ranking of every row's candidates, on
+/// random inputs whose scores tie often. The candidates of row i are the
+/// causal keys outside A(i) of the same pattern without its topk, and the
+/// row must keep the k best by (score desc, index asc).
+void checkTopkTokensBruteForce(const std::vector<Primitive> &staticPrims,
+                               TopkPrim topk, bool causal,
+                               const AttentionShape &s, uint32_t seed,
+                               int scoreLevels) {
+  std::mt19937 rng(seed);
+  auto draw = [&] { return float(int(rng() % scoreLevels) - scoreLevels / 2); };
+  const int64_t D = s.headDim;
+  std::vector<float> u(s.batch * s.kvHeads * s.seqK), k(u.size() * D),
+      w(s.kvHeads * D);
+  for (float &x : u)
+    x = draw();
+  for (float &x : k)
+    x = draw();
+  for (float &x : w)
+    x = draw();
+  OracleInputs in{nullptr, k.data(), u.data(), w.data()};
+  std::vector<Primitive> prims = staticPrims;
+  prims.push_back(topk);
+  MaskOracle o = mustCreate(makeSpec(4, causal, prims), s, in);
+  MaskOracle st = mustCreate(makeSpec(4, causal, staticPrims), s, in);
+  const int64_t group = s.heads / s.kvHeads;
+  for (int64_t b = 0; b < s.batch; ++b)
+    for (int64_t h = 0; h < s.heads; ++h) {
+      const int64_t g = h / group;
+      auto score = [&](int64_t j) {
+        if (topk.source == ScoreSource::KeyScore)
+          return u[(b * s.kvHeads + g) * s.seqK + j];
+        float dot = 0;
+        for (int64_t d = 0; d < D; ++d)
+          dot += k[((b * s.kvHeads + g) * s.seqK + j) * D + d] * w[g * D + d];
+        return dot;
+      };
+      for (int64_t i = 0; i < s.seqQ; ++i) {
+        Keys fixed = rowKeys(st, i, h, b);
+        const int64_t end =
+            causal ? std::clamp<int64_t>(i + s.seqK - s.seqQ + 1, 0, s.seqK)
+                   : s.seqK;
+        Keys cands;
+        for (int64_t j = 0; j < end; ++j)
+          if (!std::binary_search(fixed.begin(), fixed.end(), j))
+            cands.push_back(j);
+        std::stable_sort(cands.begin(), cands.end(), [&](int64_t a, int64_t c) {
+          return score(a) > score(c);
+        });
+        cands.resize(std::min<int64_t>(topk.k, cands.size()));
+        Keys expected = fixed;
+        expected.insert(expected.end(), cands.begin(), cands.end());
+        std::sort(expected.begin(), expected.end());
+        ASSERT_EQ(rowKeys(o, i, h, b), expected)
+            << "b=" << b << " h=" << h << " i=" << i;
+      }
+    }
+}
+
+TEST(OracleTopk, TokensMatchBruteForce) {
+  const auto key = ScoreSource::KeyScore;
+  // SparseK: window + top-k, GQA and batch 2, many ties.
+  checkTopkTokensBruteForce({windowTokens(7)}, topkTokens(5, key), true,
+                            makeShape(300, 300, 2, 1, 1, 2), 1, 5);
+  // Sink + window, Sq < Sk, prefixes longer than several snapshots.
+  checkTopkTokensBruteForce({SinkPrim{3}, windowTokens(20)},
+                            topkTokens(40, key), true, makeShape(200, 700), 2,
+                            7);
+  // k above the snapshot spacing; k = 0; k above every row's candidates.
+  checkTopkTokensBruteForce({windowTokens(10)}, topkTokens(300, key), true,
+                            makeShape(900, 900), 3, 50);
+  checkTopkTokensBruteForce({windowTokens(10)}, topkTokens(0, key), true,
+                            makeShape(50, 50), 4, 3);
+  checkTopkTokensBruteForce({windowTokens(2)}, topkTokens(1000, key), true,
+                            makeShape(400, 400), 5, 3);
+  // Top-k alone; non-causal with a sink; Sq > Sk (empty rows); all ties.
+  checkTopkTokensBruteForce({}, topkTokens(3, key), true, makeShape(60, 60), 6,
+                            2);
+  checkTopkTokensBruteForce({SinkPrim{5}}, topkTokens(4, key), false,
+                            makeShape(50, 80, 2, 2), 7, 3);
+  checkTopkTokensBruteForce({windowTokens(3)}, topkTokens(2, key), true,
+                            makeShape(40, 30), 8, 1);
+  // Windows in blocks leave prefixes too; linear scores.
+  checkTopkTokensBruteForce({windowBlocks(2)}, topkTokens(6, key), true,
+                            makeShape(90, 100), 9, 4);
+  checkTopkTokensBruteForce({SinkPrim{2}, windowTokens(5)},
+                            topkTokens(4, ScoreSource::Linear), true,
+                            makeShape(120, 130, 2, 2, 3), 10, 3);
+  // Static sets that are not prefixes take the per-row path.
+  checkTopkTokensBruteForce({windowTokens(3), strides(StrideKind::Pow2)},
+                            topkTokens(5, key), true, makeShape(100, 100), 11,
+                            4);
+  checkTopkTokensBruteForce(
+      {keep(
+          op(KeepOp::Eq, {op(KeepOp::Rem, {var(KeepVar::K), cst(3)}), cst(0)}),
+          false)},
+      topkTokens(3, key), true, makeShape(60, 60), 12, 3);
 }
 
 //===----------------------------------------------------------------------===//
@@ -959,6 +1174,124 @@ TEST(OracleBlockMap, DecodeAndDownsample) {
   BlockMap allDown = downsampleBlockMap(computeBlockMap(all, 0, 0, 2), 4);
   EXPECT_EQ(allDown.qBlocks, 4);
   EXPECT_EQ(allDown.state, std::vector<uint8_t>(16, BlockMap::Full));
+}
+
+/// computeBlockMap against a count over every row's keys, and the row
+/// sharing it relies on: A(i + r) = A(i + n - 1) ∩ C(i + r).
+void checkBlockMapBruteForce(const PatternSpec &spec, const AttentionShape &s,
+                             uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal;
+  auto fill = [&](size_t n) {
+    std::vector<float> x(n);
+    for (float &e : x)
+      e = normal(rng);
+    return x;
+  };
+  const int64_t Sq = s.seqQ, Sk = s.seqK, offset = Sk - Sq;
+  std::vector<float> q = fill(s.batch * s.heads * Sq * s.headDim);
+  std::vector<float> k = fill(s.batch * s.kvHeads * Sk * s.headDim);
+  std::vector<float> u = fill(s.batch * s.kvHeads * Sk);
+  std::vector<float> w = fill(s.kvHeads * s.headDim);
+  OracleInputs in{q.data(), k.data(), u.data(), w.data()};
+  MaskOracle o = mustCreate(spec, s, in);
+  auto causalEnd = [&](int64_t i) {
+    return spec.causal ? std::clamp<int64_t>(i + offset + 1, 0, Sk) : Sk;
+  };
+  for (int64_t i = 0; i < Sq; ++i) {
+    const int64_t n = o.rowsSharingKeys(i);
+    ASSERT_GE(n, 1);
+    ASSERT_LE(i + n, Sq);
+    for (int64_t b = 0; b < s.batch; ++b)
+      for (int64_t h = 0; h < s.heads; ++h) {
+        Keys lastRow = rowKeys(o, i + n - 1, h, b);
+        for (int64_t x = i; x < i + n; ++x) {
+          Keys cut;
+          for (int64_t j : lastRow)
+            if (j < causalEnd(x))
+              cut.push_back(j);
+          ASSERT_EQ(rowKeys(o, x, h, b), cut) << "i=" << i << " x=" << x;
+        }
+      }
+  }
+  for (int64_t bs : {1, 3, 4, 8, 16})
+    for (int64_t b = 0; b < s.batch; ++b)
+      for (int64_t h = 0; h < s.heads; ++h) {
+        BlockMap m = computeBlockMap(o, b, h, bs);
+        const int64_t firstQB = (offset >= 0 ? offset : offset - bs + 1) / bs;
+        ASSERT_EQ(m.firstQBlock, firstQB);
+        const int64_t kBlocks = (Sk + bs - 1) / bs;
+        ASSERT_EQ(m.kBlocks, kBlocks);
+        std::vector<int64_t> count(m.qBlocks * kBlocks, 0), rows(m.qBlocks, 0);
+        int64_t pairs = 0;
+        for (int64_t i = 0; i < Sq; ++i) {
+          const int64_t p = i + offset;
+          const int64_t r = (p >= 0 ? p : p - bs + 1) / bs - firstQB;
+          ++rows[r];
+          for (int64_t j : rowKeys(o, i, h, b)) {
+            ++count[r * kBlocks + j / bs];
+            ++pairs;
+          }
+        }
+        EXPECT_EQ(m.attendedPairs, pairs) << "bs=" << bs;
+        for (int64_t r = 0; r < m.qBlocks; ++r)
+          for (int64_t c = 0; c < kBlocks; ++c) {
+            const int64_t len = std::min(bs, Sk - c * bs);
+            const int64_t n = count[r * kBlocks + c];
+            const uint8_t st = n == 0               ? BlockMap::Skipped
+                               : n == rows[r] * len ? BlockMap::Full
+                                                    : BlockMap::Partial;
+            ASSERT_EQ(m.at(r, c), st)
+                << "bs=" << bs << " r=" << r << " c=" << c;
+          }
+      }
+}
+
+TEST(OracleBlockMap, MatchesBruteForce) {
+  PermutePrim pp;
+  pp.segment = 8;
+  pp.block = 4;
+  pp.probe = 5;
+  pp.alpha = 0.6;
+  TreeSearchPrim tp;
+  tp.blockQ = 6;
+  tp.blockK = 2;
+  tp.budget = 6;
+  tp.queryStride = 2;
+  tp.sink = 3;
+  tp.window = 0;
+  StripesPrim sp;
+  sp.block = 4;
+  sp.segments = 3;
+  sp.rows = 2;
+  sp.alpha = 0.5;
+  const KeepExprPtr evenBlocks =
+      op(KeepOp::Eq, {op(KeepOp::Rem, {var(KeepVar::KB), cst(2)}), cst(0)});
+  const KeepExprPtr diagonalish =
+      op(KeepOp::Lt,
+         {op(KeepOp::Sub, {var(KeepVar::Q), var(KeepVar::K)}), cst(6)});
+  std::vector<PatternSpec> specs = {
+      makeSpec(4, true,
+               {SinkPrim{3}, windowBlocks(2), strides(StrideKind::Pow2)}),
+      makeSpec(4, true, {ColumnsPrim{{1, 5}}, DiagonalsPrim{{0, 3}}}),
+      makeSpec(4, true, {keep(evenBlocks, true)}),
+      makeSpec(4, false, {SinkPrim{2}, keep(diagonalish, false)}),
+      makeSpec(4, true, {pp}),
+      makeSpec(4, true, {tp}),
+      makeSpec(4, true, {SinkPrim{1}, topkBlocks(2, ScoreSource::PooledQK, 4)}),
+      makeSpec(4, true,
+               {windowTokens(4), topkTokens(3, ScoreSource::KeyScore)}),
+      makeSpec(4, true, {sp}),
+  };
+  tp.window = 4;
+  specs.push_back(makeSpec(4, true, {tp}));
+  uint32_t seed = 0;
+  for (const PatternSpec &spec : specs) {
+    SCOPED_TRACE(::testing::Message() << "pattern " << seed);
+    checkBlockMapBruteForce(spec, makeShape(70, 70, 2, 1, 4), ++seed);
+    checkBlockMapBruteForce(spec, makeShape(33, 70, 1, 1, 4, 2), ++seed);
+    checkBlockMapBruteForce(spec, makeShape(50, 37, 1, 1, 4), ++seed);
+  }
 }
 
 TEST(OracleBlockMap, StockStaticPatternsAt128K) {

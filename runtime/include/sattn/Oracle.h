@@ -72,6 +72,11 @@ public:
   void rowIntervals(int64_t b, int64_t h, int64_t i,
                     std::vector<KeyInterval> &out) const;
 
+  /// The number n >= 1 of rows i, i + 1, ..., i + n - 1 whose sets differ
+  /// only by causality: A(i + r) = A(i + n - 1) ∩ C(i + r) for every batch
+  /// and head. Lets a caller walk such rows from one computed row.
+  int64_t rowsSharingKeys(int64_t i) const;
+
   /// Whether key j is in A(i). Computes the row; meant for tests and spot
   /// checks, not for inner loops.
   bool attends(int64_t b, int64_t h, int64_t i, int64_t j) const;
