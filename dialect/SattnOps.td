@@ -172,7 +172,10 @@ def Sattn_DiagonalsOp : Sattn_PrimitiveOp<"diagonals"> {
   let hasCanonicalizer = 1;
 }
 
-def Sattn_KeepOp : Sattn_PrimitiveOp<"keep", [SingleBlock]> {
+// Isolated from above: a predicate reads only its arguments and parameters,
+// and folding keeps its constants inside it rather than in the pattern body.
+def Sattn_KeepOp : Sattn_PrimitiveOp<"keep", [SingleBlock,
+    IsolatedFromAbove]> {
   let summary = "Keep the keys a user predicate accepts.";
   let description = [{
     The region receives eight i64 values — q = p(i), k = j, qb, kb, h, B, Sq,

@@ -2,6 +2,8 @@
 
 #include "patterns/PatternLoader.h"
 
+#include "patterns/dsl/Frontend.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -54,6 +56,9 @@ Expected<OwningOpRef<ModuleOp>> loadPatternSource(StringRef source,
   registerPatternDialects(registry);
   context.appendDialectRegistry(registry);
   context.loadAllAvailableDialects();
+  // The pattern language of docs/dsl.md; anything else is MLIR.
+  if (bufferName.ends_with(".sattn"))
+    return dsl::parseSattnSource(source, bufferName, context);
   ParserConfig config(&context);
   OwningOpRef<ModuleOp> module;
   {

@@ -24,7 +24,8 @@ namespace sattn {
 /// Registers what pattern files may contain (sattn, arith, func, tensor).
 void registerPatternDialects(mlir::DialectRegistry &registry);
 
-/// Parses and verifies a pattern file (`.mlir`). Diagnostics go to the
+/// Parses and verifies a pattern file: the DSL of docs/dsl.md for `.sattn`,
+/// MLIR otherwise. Diagnostics go to the
 /// context's handlers with file:line:col; the returned error says which file
 /// failed.
 llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>

@@ -31,23 +31,45 @@ static std::string locationPrefix(mlir::Location loc) {
   return "";
 }
 
-Error loadPattern(const PatternOptions &options, LoadedPattern &out) {
-  // Keep the first error diagnostic, with its location, as the one-line
-  // message the tool reports; later ones are consequences of it.
-  std::string firstError;
-  mlir::ScopedDiagnosticHandler handler(
-      &out.context, [&](mlir::Diagnostic &diag) {
-        if (diag.getSeverity() == mlir::DiagnosticSeverity::Error &&
-            firstError.empty())
-          firstError = locationPrefix(diag.getLocation()) + diag.str();
-        return mlir::success();
-      });
-  Error error = loadBoundPattern(options, out);
-  if (error && !firstError.empty()) {
+/// Runs `load` and turns the error diagnostics it emits into the returned
+/// error. For `.mlir` files that is the first one, with its location: later
+/// ones are consequences of it. The pattern language recovers from errors,
+/// so for `.sattn` files it is every one, a line each, then the front-end's
+/// count.
+static Error withDiagnostics(const PatternOptions &options,
+                             mlir::MLIRContext &context,
+                             llvm::function_ref<Error()> load) {
+  bool allErrors = StringRef(options.file).ends_with(".sattn");
+  std::vector<std::string> errors;
+  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &diag) {
+    if (diag.getSeverity() == mlir::DiagnosticSeverity::Error &&
+        (allErrors || errors.empty()))
+      errors.push_back(locationPrefix(diag.getLocation()) + diag.str());
+    return mlir::success();
+  });
+  Error error = load();
+  if (!error || errors.empty())
+    return error;
+  if (allErrors && errors.size() > 1)
+    errors.push_back(llvm::toString(std::move(error)));
+  else
     llvm::consumeError(std::move(error));
-    return createStringError(firstError);
-  }
-  return error;
+  return createStringError(llvm::join(errors, "\n"));
+}
+
+Error loadPattern(const PatternOptions &options, LoadedPattern &out) {
+  return withDiagnostics(options, out.context,
+                         [&] { return loadBoundPattern(options, out); });
+}
+
+Error loadParsedModule(const PatternOptions &options, LoadedPattern &out) {
+  return withDiagnostics(options, out.context, [&]() -> Error {
+    auto module = loadPatternFile(options.file, out.context);
+    if (!module)
+      return module.takeError();
+    out.module = std::move(*module);
+    return Error::success();
+  });
 }
 
 static Error loadBoundPattern(const PatternOptions &options,
@@ -269,7 +291,12 @@ Error checkRequiredInputs(const PatternSpec &spec, const InputFiles &files) {
 
 void exitOnError(StringRef tool, Error error) {
   std::string message = llvm::toString(std::move(error));
-  llvm::WithColor::error(llvm::errs(), tool) << message << "\n";
+  llvm::SmallVector<StringRef> lines;
+  StringRef(message).split(lines, '\n', /*MaxSplit=*/-1, /*KeepEmpty=*/false);
+  if (lines.empty())
+    lines.push_back("unknown error");
+  for (StringRef line : lines)
+    llvm::WithColor::error(llvm::errs(), tool) << line << "\n";
   std::exit(1);
 }
 

@@ -27,8 +27,9 @@ namespace sattn::tools {
 /// Options every tool that takes a pattern file has. Constructing this
 /// registers them with llvm::cl.
 struct PatternOptions {
-  llvm::cl::opt<std::string> file{llvm::cl::Positional, llvm::cl::Required,
-                                  llvm::cl::desc("<pattern file (.mlir)>")};
+  llvm::cl::opt<std::string> file{
+      llvm::cl::Positional, llvm::cl::Required,
+      llvm::cl::desc("<pattern file (.sattn or .mlir)>")};
   llvm::cl::opt<std::string> pattern{
       "pattern",
       llvm::cl::desc("Pattern to use (default: the file's only one)"),
@@ -46,8 +47,13 @@ struct LoadedPattern {
   PatternSpec spec;
 };
 
-/// Loads `options.file`, selects, binds and imports the pattern.
+/// Loads `options.file`, selects, binds and imports the pattern. For a
+/// `.sattn` file the error lists every error of the file, one per line.
 llvm::Error loadPattern(const PatternOptions &options, LoadedPattern &out);
+
+/// Loads `options.file` into `out.module` as the front-end produced it: no
+/// pattern selected, no parameter bound (`out.bound` stays null).
+llvm::Error loadParsedModule(const PatternOptions &options, LoadedPattern &out);
 
 /// Run-time inputs read from .npy files, as float32.
 struct InputFiles {
@@ -82,7 +88,8 @@ void fillRandomInputs(const PatternSpec &spec, const AttentionShape &shape,
 llvm::Error checkRequiredInputs(const PatternSpec &spec,
                                 const InputFiles &files);
 
-/// Prints "TOOL: error: MESSAGE" and exits with status 1.
+/// Prints "TOOL: error: LINE" for each line of the message and exits with
+/// status 1.
 [[noreturn]] void exitOnError(llvm::StringRef tool, llvm::Error error);
 
 } // namespace sattn::tools

@@ -3,7 +3,10 @@
 // sattn-compile PATTERN_FILE [--pattern NAME] [--set NAME=VALUE]...
 //     --seq-len N [--kv-len M] [--batch B] [--heads H] [--kv-heads G]
 //     [--head-dim D] [--q q.npy --k k.npy] [--key-score u.npy]
-//     --emit=mlir|mask-npy|blocks-json|mask-png|mask-svg [-o FILE]
+//     --emit=mlir|mlir-parsed|mask-npy|blocks-json|mask-png|mask-svg
+//     [-o FILE]
+//
+// PATTERN_FILE is a .sattn file (docs/dsl.md) or a .mlir file.
 //
 //===----------------------------------------------------------------------===//
 
@@ -21,7 +24,7 @@ using namespace sattn::tools;
 namespace cl = llvm::cl;
 
 namespace {
-enum class EmitKind { Mlir, MaskNpy, BlocksJson, MaskPng, MaskSvg };
+enum class EmitKind { Mlir, MlirParsed, MaskNpy, BlocksJson, MaskPng, MaskSvg };
 
 constexpr const char *kTool = "sattn-compile";
 /// Dense masks beyond this many bytes are refused: use blocks-json or a
@@ -102,6 +105,9 @@ int main(int argc, char **argv) {
       "emit", cl::desc("What to produce"), cl::Required,
       cl::values(
           clEnumValN(EmitKind::Mlir, "mlir", "the bound, verified pattern IR"),
+          clEnumValN(EmitKind::MlirParsed, "mlir-parsed",
+                     "the file's patterns as parsed: parameters stay "
+                     "references, --pattern and --set are ignored"),
           clEnumValN(EmitKind::MaskNpy, "mask-npy",
                      "token mask uint8 [B, Hq, Sq, Sk] (1 = attends)"),
           clEnumValN(EmitKind::BlocksJson, "blocks-json",
@@ -130,6 +136,21 @@ int main(int argc, char **argv) {
       "token mask, its key-block lists or a picture of its block pattern.\n");
 
   LoadedPattern loaded;
+  if (emit == EmitKind::MlirParsed) {
+    // What the front-end built, before any binding: shows how a .sattn file
+    // maps to the dialect.
+    if (llvm::Error e = loadParsedModule(patternOptions, loaded))
+      exitOnError(kTool, std::move(e));
+    std::error_code ec;
+    llvm::ToolOutputFile out(output, ec, llvm::sys::fs::OF_Text);
+    if (ec)
+      exitOnError(kTool, llvm::createStringError("cannot write '" + output +
+                                                 "': " + ec.message()));
+    loaded.module->print(out.os());
+    out.os() << "\n";
+    out.keep();
+    return 0;
+  }
   if (llvm::Error e = loadPattern(patternOptions, loaded))
     exitOnError(kTool, std::move(e));
 
@@ -181,6 +202,7 @@ int main(int argc, char **argv) {
 
   switch (emit) {
   case EmitKind::Mlir:
+  case EmitKind::MlirParsed:
     break;
   case EmitKind::MaskNpy: {
     int64_t bytes = shape.batch * shape.heads * shape.seqQ * shape.seqK;

@@ -1,0 +1,318 @@
+//===- ParseExpr.cpp - Expressions of .sattn files ------------------------===//
+//
+// Precedence, loosest first, as in Python so that `a & b == c` and
+// `x < y and y < z` read as they would there:
+//   or, and, not, comparisons (not chained), |, ^, &, << >>, + -, * / %,
+//   unary -, primaries.
+//
+//===----------------------------------------------------------------------===//
+
+#include "patterns/dsl/Parser.h"
+
+#include <cmath>
+
+namespace sattn::dsl {
+
+/// Deeper nesting than this is certainly not a pattern a person wrote.
+static constexpr unsigned kMaxDepth = 64;
+
+namespace {
+/// Counts the nesting of one recursive step and fails past kMaxDepth.
+class DepthGuard {
+public:
+  explicit DepthGuard(unsigned &depth) : depth(depth) { ++depth; }
+  ~DepthGuard() { --depth; }
+  bool tooDeep() const { return depth > kMaxDepth; }
+
+private:
+  unsigned &depth;
+};
+} // namespace
+
+ExprPtr Parser::makeBinary(BinaryOp op, SourcePos pos, ExprPtr lhs,
+                           ExprPtr rhs) {
+  if (!lhs || !rhs)
+    return nullptr;
+  auto expr = std::make_unique<Expr>(ExprKind::Binary, pos);
+  expr->binaryOp = op;
+  expr->operands.push_back(std::move(lhs));
+  expr->operands.push_back(std::move(rhs));
+  return expr;
+}
+
+ExprPtr Parser::parseExpr() {
+  DepthGuard guard(depth);
+  if (guard.tooDeep()) {
+    diags.error(tok().pos) << "expression nested more than " << kMaxDepth
+                           << " levels deep";
+    return nullptr;
+  }
+  return parseOr();
+}
+
+ExprPtr Parser::parseOr() {
+  ExprPtr lhs = parseAnd();
+  while (lhs && tok().isIdentifier("or")) {
+    SourcePos pos = tok().pos;
+    consume();
+    lhs = makeBinary(BinaryOp::Or, pos, std::move(lhs), parseAnd());
+  }
+  return lhs;
+}
+
+ExprPtr Parser::parseAnd() {
+  ExprPtr lhs = parseNot();
+  while (lhs && tok().isIdentifier("and")) {
+    SourcePos pos = tok().pos;
+    consume();
+    lhs = makeBinary(BinaryOp::And, pos, std::move(lhs), parseNot());
+  }
+  return lhs;
+}
+
+ExprPtr Parser::parseNot() {
+  if (!tok().isIdentifier("not"))
+    return parseComparison();
+  DepthGuard guard(depth);
+  if (guard.tooDeep()) {
+    diags.error(tok().pos) << "expression nested more than " << kMaxDepth
+                           << " levels deep";
+    return nullptr;
+  }
+  SourcePos pos = tok().pos;
+  consume();
+  ExprPtr operand = parseNot();
+  if (!operand)
+    return nullptr;
+  auto expr = std::make_unique<Expr>(ExprKind::Unary, pos);
+  expr->unaryOp = UnaryOp::Not;
+  expr->operands.push_back(std::move(operand));
+  return expr;
+}
+
+static std::optional<BinaryOp> comparisonOp(TokenKind kind) {
+  switch (kind) {
+  case TokenKind::Eq:
+    return BinaryOp::Eq;
+  case TokenKind::Ne:
+    return BinaryOp::Ne;
+  case TokenKind::Lt:
+    return BinaryOp::Lt;
+  case TokenKind::Le:
+    return BinaryOp::Le;
+  case TokenKind::Gt:
+    return BinaryOp::Gt;
+  case TokenKind::Ge:
+    return BinaryOp::Ge;
+  default:
+    return std::nullopt;
+  }
+}
+
+ExprPtr Parser::parseComparison() {
+  ExprPtr lhs = parseBitOr();
+  if (!lhs)
+    return nullptr;
+  std::optional<BinaryOp> op = comparisonOp(tok().kind);
+  if (!op)
+    return lhs;
+  SourcePos pos = tok().pos;
+  consume();
+  ExprPtr result = makeBinary(*op, pos, std::move(lhs), parseBitOr());
+  if (result && comparisonOp(tok().kind)) {
+    // `a < b < c` means different things in different languages: refuse it.
+    diags.error(tok().pos) << "comparisons cannot be chained; write "
+                              "'a < b and b < c'";
+    return nullptr;
+  }
+  return result;
+}
+
+ExprPtr Parser::parseBitOr() {
+  ExprPtr lhs = parseBitXor();
+  while (lhs && tok().is(TokenKind::Pipe)) {
+    SourcePos pos = tok().pos;
+    consume();
+    lhs = makeBinary(BinaryOp::BitOr, pos, std::move(lhs), parseBitXor());
+  }
+  return lhs;
+}
+
+ExprPtr Parser::parseBitXor() {
+  ExprPtr lhs = parseBitAnd();
+  while (lhs && tok().is(TokenKind::Caret)) {
+    SourcePos pos = tok().pos;
+    consume();
+    lhs = makeBinary(BinaryOp::BitXor, pos, std::move(lhs), parseBitAnd());
+  }
+  return lhs;
+}
+
+ExprPtr Parser::parseBitAnd() {
+  ExprPtr lhs = parseShift();
+  while (lhs && tok().is(TokenKind::Amp)) {
+    SourcePos pos = tok().pos;
+    consume();
+    lhs = makeBinary(BinaryOp::BitAnd, pos, std::move(lhs), parseShift());
+  }
+  return lhs;
+}
+
+ExprPtr Parser::parseShift() {
+  ExprPtr lhs = parseAdditive();
+  while (lhs && (tok().is(TokenKind::Shl) || tok().is(TokenKind::Shr))) {
+    BinaryOp op = tok().is(TokenKind::Shl) ? BinaryOp::Shl : BinaryOp::Shr;
+    SourcePos pos = tok().pos;
+    consume();
+    lhs = makeBinary(op, pos, std::move(lhs), parseAdditive());
+  }
+  return lhs;
+}
+
+ExprPtr Parser::parseAdditive() {
+  ExprPtr lhs = parseMultiplicative();
+  while (lhs && (tok().is(TokenKind::Plus) || tok().is(TokenKind::Minus))) {
+    BinaryOp op = tok().is(TokenKind::Plus) ? BinaryOp::Add : BinaryOp::Sub;
+    SourcePos pos = tok().pos;
+    consume();
+    lhs = makeBinary(op, pos, std::move(lhs), parseMultiplicative());
+  }
+  return lhs;
+}
+
+ExprPtr Parser::parseMultiplicative() {
+  ExprPtr lhs = parseUnary();
+  while (lhs && (tok().is(TokenKind::Star) || tok().is(TokenKind::Slash) ||
+                 tok().is(TokenKind::Percent))) {
+    BinaryOp op = tok().is(TokenKind::Star)    ? BinaryOp::Mul
+                  : tok().is(TokenKind::Slash) ? BinaryOp::Div
+                                               : BinaryOp::Mod;
+    SourcePos pos = tok().pos;
+    consume();
+    lhs = makeBinary(op, pos, std::move(lhs), parseUnary());
+  }
+  return lhs;
+}
+
+ExprPtr Parser::parseUnary() {
+  if (!tok().is(TokenKind::Minus))
+    return parsePrimary();
+  DepthGuard guard(depth);
+  if (guard.tooDeep()) {
+    diags.error(tok().pos) << "expression nested more than " << kMaxDepth
+                           << " levels deep";
+    return nullptr;
+  }
+  SourcePos pos = tok().pos;
+  consume();
+  ExprPtr operand = parseUnary();
+  if (!operand)
+    return nullptr;
+  // Fold `-literal` right away so that lists and defaults read naturally.
+  if (operand->kind == ExprKind::Integer && operand->intValue != INT64_MIN) {
+    operand->intValue = -operand->intValue;
+    operand->pos = pos;
+    return operand;
+  }
+  if (operand->kind == ExprKind::Float) {
+    operand->floatValue = -operand->floatValue;
+    operand->pos = pos;
+    return operand;
+  }
+  auto expr = std::make_unique<Expr>(ExprKind::Unary, pos);
+  expr->unaryOp = UnaryOp::Neg;
+  expr->operands.push_back(std::move(operand));
+  return expr;
+}
+
+ExprPtr Parser::parsePrimary() {
+  const Token &token = tok();
+  switch (token.kind) {
+  case TokenKind::Integer: {
+    uint64_t value = 0;
+    if (token.text.getAsInteger(10, value) ||
+        value > static_cast<uint64_t>(INT64_MAX)) {
+      diags.error(token.pos)
+          << "integer " << token.text << " does not fit in 64 bits";
+      consume();
+      return nullptr;
+    }
+    auto expr = std::make_unique<Expr>(ExprKind::Integer, token.pos);
+    expr->intValue = static_cast<int64_t>(value);
+    consume();
+    return expr;
+  }
+  case TokenKind::Float: {
+    double value = 0.0;
+    if (token.text.getAsDouble(value, /*AllowInexact=*/true) ||
+        !std::isfinite(value)) {
+      diags.error(token.pos)
+          << "number " << token.text << " is not a finite double";
+      consume();
+      return nullptr;
+    }
+    auto expr = std::make_unique<Expr>(ExprKind::Float, token.pos);
+    expr->floatValue = value;
+    consume();
+    return expr;
+  }
+  case TokenKind::LParen: {
+    SourcePos open = token.pos;
+    consume();
+    ExprPtr inner = parseExpr();
+    if (!inner)
+      return nullptr;
+    if (!tok().is(TokenKind::RParen)) {
+      errorExpected("')' to close the '(' at " + llvm::Twine(open.line) + ":" +
+                    llvm::Twine(open.column));
+      return nullptr;
+    }
+    consume();
+    return inner;
+  }
+  case TokenKind::Identifier:
+    // A statement name starting a line begins the next statement: the
+    // expression ended early.
+    if (token.firstOnLine && isStatementStart()) {
+      errorExpected("a value");
+      return nullptr;
+    }
+    break;
+  default:
+    errorExpected("a value");
+    return nullptr;
+  }
+
+  if (token.text == "and" || token.text == "or") {
+    errorExpected("a value");
+    return nullptr;
+  }
+  if (token.text == "true" || token.text == "false") {
+    auto expr = std::make_unique<Expr>(ExprKind::Bool, token.pos);
+    expr->boolValue = token.text == "true";
+    consume();
+    return expr;
+  }
+  bool isCall = peekTok().is(TokenKind::LParen);
+  auto expr = std::make_unique<Expr>(isCall ? ExprKind::Call : ExprKind::Name,
+                                     token.pos);
+  expr->name = token.text.str();
+  consume();
+  if (!isCall)
+    return expr;
+  consume(); // '('
+  if (!tok().is(TokenKind::RParen)) {
+    do {
+      ExprPtr argument = parseExpr();
+      if (!argument)
+        return nullptr;
+      expr->operands.push_back(std::move(argument));
+    } while (consumeIf(TokenKind::Comma));
+  }
+  if (!expect(TokenKind::RParen,
+              "',' or ')' in the arguments of '" + expr->name + "'"))
+    return nullptr;
+  return expr;
+}
+
+} // namespace sattn::dsl
