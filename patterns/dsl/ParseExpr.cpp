@@ -9,6 +9,10 @@
 
 #include "patterns/dsl/Parser.h"
 
+#include "llvm/ADT/STLExtras.h"
+
+#include <vector>
+
 #include <cmath>
 
 namespace sattn::dsl {
@@ -110,7 +114,7 @@ static std::optional<BinaryOp> comparisonOp(TokenKind kind) {
 }
 
 ExprPtr Parser::parseComparison() {
-  ExprPtr lhs = parseBitOr();
+  ExprPtr lhs = parseBinary(0);
   if (!lhs)
     return nullptr;
   std::optional<BinaryOp> op = comparisonOp(tok().kind);
@@ -118,7 +122,7 @@ ExprPtr Parser::parseComparison() {
     return lhs;
   SourcePos pos = tok().pos;
   consume();
-  ExprPtr result = makeBinary(*op, pos, std::move(lhs), parseBitOr());
+  ExprPtr result = makeBinary(*op, pos, std::move(lhs), parseBinary(0));
   if (result && comparisonOp(tok().kind)) {
     // `a < b < c` means different things in different languages: refuse it.
     diags.error(tok().pos) << "comparisons cannot be chained; write "
@@ -128,68 +132,33 @@ ExprPtr Parser::parseComparison() {
   return result;
 }
 
-ExprPtr Parser::parseBitOr() {
-  ExprPtr lhs = parseBitXor();
-  while (lhs && tok().is(TokenKind::Pipe)) {
-    SourcePos pos = tok().pos;
-    consume();
-    lhs = makeBinary(BinaryOp::BitOr, pos, std::move(lhs), parseBitXor());
-  }
-  return lhs;
-}
+/// The left-associative binary operators between comparisons and unary
+/// minus, loosest first (Python's precedence).
+static const std::vector<std::vector<std::pair<TokenKind, BinaryOp>>>
+    kBinaryLevels = {
+        {{TokenKind::Pipe, BinaryOp::BitOr}},
+        {{TokenKind::Caret, BinaryOp::BitXor}},
+        {{TokenKind::Amp, BinaryOp::BitAnd}},
+        {{TokenKind::Shl, BinaryOp::Shl}, {TokenKind::Shr, BinaryOp::Shr}},
+        {{TokenKind::Plus, BinaryOp::Add}, {TokenKind::Minus, BinaryOp::Sub}},
+        {{TokenKind::Star, BinaryOp::Mul},
+         {TokenKind::Slash, BinaryOp::Div},
+         {TokenKind::Percent, BinaryOp::Mod}},
+};
 
-ExprPtr Parser::parseBitXor() {
-  ExprPtr lhs = parseBitAnd();
-  while (lhs && tok().is(TokenKind::Caret)) {
+ExprPtr Parser::parseBinary(unsigned level) {
+  if (level == kBinaryLevels.size())
+    return parseUnary();
+  ExprPtr lhs = parseBinary(level + 1);
+  while (lhs) {
+    const auto &ops = kBinaryLevels[level];
+    auto it = llvm::find_if(
+        ops, [&](const auto &entry) { return tok().is(entry.first); });
+    if (it == ops.end())
+      break;
     SourcePos pos = tok().pos;
     consume();
-    lhs = makeBinary(BinaryOp::BitXor, pos, std::move(lhs), parseBitAnd());
-  }
-  return lhs;
-}
-
-ExprPtr Parser::parseBitAnd() {
-  ExprPtr lhs = parseShift();
-  while (lhs && tok().is(TokenKind::Amp)) {
-    SourcePos pos = tok().pos;
-    consume();
-    lhs = makeBinary(BinaryOp::BitAnd, pos, std::move(lhs), parseShift());
-  }
-  return lhs;
-}
-
-ExprPtr Parser::parseShift() {
-  ExprPtr lhs = parseAdditive();
-  while (lhs && (tok().is(TokenKind::Shl) || tok().is(TokenKind::Shr))) {
-    BinaryOp op = tok().is(TokenKind::Shl) ? BinaryOp::Shl : BinaryOp::Shr;
-    SourcePos pos = tok().pos;
-    consume();
-    lhs = makeBinary(op, pos, std::move(lhs), parseAdditive());
-  }
-  return lhs;
-}
-
-ExprPtr Parser::parseAdditive() {
-  ExprPtr lhs = parseMultiplicative();
-  while (lhs && (tok().is(TokenKind::Plus) || tok().is(TokenKind::Minus))) {
-    BinaryOp op = tok().is(TokenKind::Plus) ? BinaryOp::Add : BinaryOp::Sub;
-    SourcePos pos = tok().pos;
-    consume();
-    lhs = makeBinary(op, pos, std::move(lhs), parseMultiplicative());
-  }
-  return lhs;
-}
-
-ExprPtr Parser::parseMultiplicative() {
-  ExprPtr lhs = parseUnary();
-  while (lhs && (tok().is(TokenKind::Star) || tok().is(TokenKind::Slash) ||
-                 tok().is(TokenKind::Percent))) {
-    BinaryOp op = tok().is(TokenKind::Star)    ? BinaryOp::Mul
-                  : tok().is(TokenKind::Slash) ? BinaryOp::Div
-                                               : BinaryOp::Mod;
-    SourcePos pos = tok().pos;
-    consume();
-    lhs = makeBinary(op, pos, std::move(lhs), parseUnary());
+    lhs = makeBinary(it->second, pos, std::move(lhs), parseBinary(level + 1));
   }
   return lhs;
 }

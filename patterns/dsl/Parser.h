@@ -119,12 +119,8 @@ private:
   ExprPtr parseAnd();
   ExprPtr parseNot();
   ExprPtr parseComparison();
-  ExprPtr parseBitOr();
-  ExprPtr parseBitXor();
-  ExprPtr parseBitAnd();
-  ExprPtr parseShift();
-  ExprPtr parseAdditive();
-  ExprPtr parseMultiplicative();
+  /// Binary operators from `|` (level 0) to `* / %`; see kBinaryLevels.
+  ExprPtr parseBinary(unsigned level);
   ExprPtr parseUnary();
   ExprPtr parsePrimary();
   ExprPtr makeBinary(BinaryOp op, SourcePos pos, ExprPtr lhs, ExprPtr rhs);
