@@ -254,7 +254,7 @@ public:
            << name << "' must be a number, got " << attr;
   }
 
-  /// `name >= min`.
+  /// `min <= name <= kMaxSize`.
   LogicalResult atLeast(StringRef name, Attribute attr, int64_t min) {
     FailureOr<int64_t> value = getInt(name, attr);
     if (failed(value))
@@ -262,8 +262,15 @@ public:
     if (*value < min)
       return emitRangeError(name, attr)
              << " must be >= " << min << ", got " << *value;
+    if (*value > kMaxSize)
+      return emitRangeError(name, attr)
+             << " must be <= " << kMaxSize << " (2^40), got " << *value;
     return success();
   }
+
+  /// Sizes and counts above this are certainly mistakes, and bounding them
+  /// keeps index arithmetic such as (kb + 1) * B clear of overflow.
+  static constexpr int64_t kMaxSize = int64_t(1) << 40;
 
   /// `0 < name <= 1`.
   LogicalResult unitInterval(StringRef name, Attribute attr) {
@@ -424,6 +431,8 @@ LogicalResult DiagonalsOp::verify() {
 
 static constexpr unsigned kNumKeepArgs = 8;
 static constexpr unsigned kKeepQbArg = 2, kKeepKbArg = 3, kKeepHArg = 4;
+/// Bounds the work and recursion depth of the tools that evaluate predicates.
+static constexpr size_t kMaxKeepOps = 4096;
 
 LogicalResult KeepOp::verify() { return success(); }
 
@@ -446,11 +455,29 @@ LogicalResult KeepOp::verifyRegions() {
   Type yielded = yield.getValue().getType();
   if (!yielded.isSignlessInteger(1))
     return yield.emitOpError("keep predicate must yield i1, got ") << yielded;
+  if (body.getOperations().size() > kMaxKeepOps)
+    return emitOpError("predicate has ")
+           << body.getOperations().size() << " ops; at most " << kMaxKeepOps
+           << " are supported";
   for (Operation &op : body) {
     if (!isa<YieldOp, IsPow2Op, ParamOp>(op) &&
         !isa<arith::ArithDialect>(op.getDialect()))
       return op.emitOpError("is not allowed in a keep predicate; use arith "
                             "integer ops, sattn.is_pow2 or sattn.param");
+    // Truth values take part only in logic; arithmetic on i1 wraps modulo 2,
+    // which the predicate semantics (integers, docs/patterns.md) do not have.
+    bool readsI1 = llvm::any_of(op.getOperandTypes(), [](Type type) {
+      return type.isSignlessInteger(1);
+    });
+    bool logic = isa<arith::AndIOp, arith::OrIOp, arith::XOrIOp,
+                     arith::SelectOp, arith::ExtUIOp, YieldOp>(op);
+    if (auto cmp = dyn_cast<arith::CmpIOp>(op))
+      logic = cmp.getPredicate() == arith::CmpIPredicate::eq ||
+              cmp.getPredicate() == arith::CmpIPredicate::ne;
+    if (readsI1 && !logic)
+      return op.emitOpError("cannot take i1 operands in a keep predicate; "
+                            "truth values combine with andi, ori, xori, "
+                            "select, cmpi eq/ne, or extui to i64");
     for (Type type : op.getResultTypes())
       if (!type.isSignlessInteger(64) && !type.isSignlessInteger(1))
         return op.emitOpError("keep predicates compute on i64 and i1 only, "

@@ -26,5 +26,9 @@ fi
 echo "sattn: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-# shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; then
+  echo "sattn: apt-get could not install: ${missing[*]}" >&2
+  echo "  LLVM/MLIR 22 for Debian 12 comes from bookworm-security" \
+       "(deb.debian.org/debian-security); check /etc/apt/sources.list" >&2
+  exit 1
+fi

@@ -19,6 +19,7 @@ namespace sattn::dsl {
 
 /// Deeper nesting than this is certainly not a pattern a person wrote.
 static constexpr unsigned kMaxDepth = 64;
+static constexpr unsigned kMaxOperations = 2048;
 
 namespace {
 /// Counts the nesting of one recursive step and fails past kMaxDepth.
@@ -37,6 +38,13 @@ ExprPtr Parser::makeBinary(BinaryOp op, SourcePos pos, ExprPtr lhs,
                            ExprPtr rhs) {
   if (!lhs || !rhs)
     return nullptr;
+  // Long flat chains (a + b + c + ...) nest as deeply as they are long in
+  // every later pass; the dialect accepts at most 4096 ops in a predicate.
+  if (++operations > kMaxOperations) {
+    diags.error(pos) << "expression has more than " << kMaxOperations
+                     << " operations";
+    return nullptr;
+  }
   auto expr = std::make_unique<Expr>(ExprKind::Binary, pos);
   expr->binaryOp = op;
   expr->operands.push_back(std::move(lhs));
@@ -45,6 +53,8 @@ ExprPtr Parser::makeBinary(BinaryOp op, SourcePos pos, ExprPtr lhs,
 }
 
 ExprPtr Parser::parseExpr() {
+  if (depth == 0)
+    operations = 0; // a new expression
   DepthGuard guard(depth);
   if (guard.tooDeep()) {
     diags.error(tok().pos) << "expression nested more than " << kMaxDepth

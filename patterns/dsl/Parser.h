@@ -133,6 +133,8 @@ private:
   /// Nesting of parentheses and unary operators, bounded so that a
   /// pathological file cannot overflow the stack.
   unsigned depth = 0;
+  /// Binary operations in the expression being parsed.
+  unsigned operations = 0;
   llvm::StringMap<SourcePos> patternNames;
 };
 

@@ -96,9 +96,11 @@ public:
     size_t start = pos;
     uint64_t v = 0;
     while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
-      v = v * 10 + uint64_t(text[pos] - '0');
-      if (v > uint64_t(std::numeric_limits<int64_t>::max()))
+      uint64_t digit = uint64_t(text[pos] - '0');
+      // Check before multiplying: v * 10 can wrap past the int64 limit.
+      if (v > (uint64_t(std::numeric_limits<int64_t>::max()) - digit) / 10)
         return std::nullopt;
+      v = v * 10 + digit;
       ++pos;
     }
     if (pos == start)
@@ -374,10 +376,35 @@ llvm::Error sattn::writeFileAtomically(llvm::StringRef path,
   auto fail = [&](const std::string &what) {
     return makeError(llvm::formatv("{0}: cannot write: {1}", path, what));
   };
+  // Replace regular files atomically; write through a symlink to its target,
+  // and into fifos and devices (/dev/null, /dev/stdout) in place, since
+  // renaming over those would replace the node itself.
+  llvm::SmallString<256> target(path);
+  if (llvm::sys::fs::exists(path)) {
+    if (std::error_code ec = llvm::sys::fs::real_path(path, target))
+      return fail(ec.message());
+    llvm::sys::fs::file_status status;
+    if (std::error_code ec = llvm::sys::fs::status(target, status))
+      return fail(ec.message());
+    if (status.type() != llvm::sys::fs::file_type::regular_file) {
+      std::error_code ec;
+      llvm::raw_fd_ostream os(target, ec);
+      if (ec)
+        return fail(ec.message());
+      os << bytes;
+      os.close();
+      if (os.has_error()) {
+        ec = os.error();
+        os.clear_error();
+        return fail(ec.message());
+      }
+      return llvm::Error::success();
+    }
+  }
   int fd = -1;
   llvm::SmallString<256> tmp;
   if (std::error_code ec =
-          llvm::sys::fs::createUniqueFile(path + ".tmp-%%%%%%", fd, tmp))
+          llvm::sys::fs::createUniqueFile(target + ".tmp-%%%%%%", fd, tmp))
     return fail(ec.message());
   {
     llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
@@ -390,7 +417,7 @@ llvm::Error sattn::writeFileAtomically(llvm::StringRef path,
       return fail(ec.message());
     }
   }
-  if (std::error_code ec = llvm::sys::fs::rename(tmp, path)) {
+  if (std::error_code ec = llvm::sys::fs::rename(tmp, target)) {
     llvm::sys::fs::remove(tmp);
     return fail(ec.message());
   }

@@ -13,6 +13,9 @@
 
 #include "sattn/Oracle.h"
 
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/SmallPtrSet.h"
+#include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/bit.h"
 #include "llvm/Support/FormatVariadic.h"
 
@@ -40,7 +43,11 @@ int64_t floorDiv(int64_t a, int64_t b) {
   return q;
 }
 
-int64_t ceilDiv(int64_t a, int64_t b) { return floorDiv(a + b - 1, b); }
+/// For b > 0; written so that a huge b cannot overflow a + b - 1.
+int64_t ceilDiv(int64_t a, int64_t b) {
+  int64_t q = floorDiv(a, b);
+  return q + (q * b != a);
+}
 
 /// Spec: round(x) = floor(x + 0.5).
 int64_t roundHalfUp(double x) { return int64_t(std::floor(x + 0.5)); }
@@ -149,8 +156,9 @@ int64_t keepRemTrunc(int64_t a, int64_t b) {
   return a % b;
 }
 
-int64_t evalKeep(const KeepExpr &e, const KeepEnv &env) {
-  auto arg = [&](size_t n) { return evalKeep(*e.operands[n], env); };
+/// One node of a predicate, given the values of its operands through `arg`.
+template <typename ArgFn>
+int64_t evalKeepNode(const KeepExpr &e, const KeepEnv &env, ArgFn arg) {
   switch (e.op) {
   case KeepOp::Const:
     return e.value;
@@ -238,6 +246,56 @@ int64_t evalKeep(const KeepExpr &e, const KeepEnv &env) {
   }
 }
 
+/// A keep predicate flattened in post-order, each shared subexpression once.
+/// The importer builds a DAG whose tree can be exponentially larger, and long
+/// chains would overflow the stack of a recursive evaluator.
+class KeepProgram {
+public:
+  explicit KeepProgram(const KeepExpr &root) {
+    llvm::DenseMap<const KeepExpr *, int32_t> slot;
+    std::vector<std::pair<const KeepExpr *, size_t>> stack{{&root, 0}};
+    while (!stack.empty()) {
+      const KeepExpr *node = stack.back().first;
+      if (slot.count(node)) {
+        stack.pop_back();
+        continue;
+      }
+      size_t next = stack.back().second;
+      if (next < node->operands.size()) {
+        ++stack.back().second;
+        const KeepExpr *child = node->operands[next].get();
+        if (!slot.count(child))
+          stack.push_back({child, 0});
+        continue;
+      }
+      Instr instr{node, {}};
+      for (size_t n = 0; n < node->operands.size() && n < 3; ++n)
+        instr.operands[n] = slot.lookup(node->operands[n].get());
+      slot[node] = int32_t(code.size());
+      code.push_back(instr);
+      stack.pop_back();
+    }
+  }
+
+  int64_t eval(const KeepEnv &env) const {
+    llvm::SmallVector<int64_t, 32> values(code.size());
+    for (size_t n = 0; n < code.size(); ++n) {
+      const Instr &instr = code[n];
+      values[n] = evalKeepNode(*instr.expr, env, [&](size_t operand) {
+        return values[instr.operands[operand]];
+      });
+    }
+    return values.back();
+  }
+
+private:
+  struct Instr {
+    const KeepExpr *expr;
+    int32_t operands[3];
+  };
+  std::vector<Instr> code;
+};
+
 size_t keepArity(KeepOp op) {
   switch (op) {
   case KeepOp::Const:
@@ -254,9 +312,14 @@ size_t keepArity(KeepOp op) {
 }
 
 /// Checks the tree's shape and records which variables it reads.
-llvm::Error checkKeep(const KeepExpr *e, unsigned &varsRead) {
+/// Checks arities and collects the variables read; each shared node of the
+/// DAG once (its tree can be exponentially larger).
+llvm::Error checkKeepNode(const KeepExpr *e, unsigned &varsRead,
+                          llvm::SmallPtrSetImpl<const KeepExpr *> &seen) {
   if (!e)
     return makeError("keep predicate has a null sub-expression");
+  if (!seen.insert(e).second)
+    return llvm::Error::success();
   if (e->operands.size() != keepArity(e->op))
     return makeError(
         llvm::formatv("keep predicate node has {0} operands, expected {1}",
@@ -264,9 +327,14 @@ llvm::Error checkKeep(const KeepExpr *e, unsigned &varsRead) {
   if (e->op == KeepOp::Var)
     varsRead |= 1u << unsigned(e->var);
   for (const KeepExprPtr &o : e->operands)
-    if (llvm::Error err = checkKeep(o.get(), varsRead))
+    if (llvm::Error err = checkKeepNode(o.get(), varsRead, seen))
       return err;
   return llvm::Error::success();
+}
+
+llvm::Error checkKeep(const KeepExpr *e, unsigned &varsRead) {
+  llvm::SmallPtrSet<const KeepExpr *, 32> seen;
+  return checkKeepNode(e, varsRead, seen);
 }
 
 bool isStatic(const Primitive &p) {
@@ -683,6 +751,7 @@ void MaskOracle::Impl::buildKeepTable(size_t idx, const KeepPrim &kp) {
   int64_t variants = t.perHead ? Hq : 1;
   int64_t nKB = ceilDiv(Sk, B);
   t.rows.assign(variants * t.numQB, {});
+  KeepProgram program(*kp.predicate);
   KeepEnv env;
   env.B = B;
   env.Sq = Sq;
@@ -694,7 +763,7 @@ void MaskOracle::Impl::buildKeepTable(size_t idx, const KeepPrim &kp) {
       std::vector<KeyInterval> &out = t.rows[v * t.numQB + r];
       for (int64_t kb = 0; kb < nKB; ++kb) {
         env.kb = kb;
-        if (evalKeep(*kp.predicate, env))
+        if (program.eval(env))
           pushBlock(out, kb, B);
       }
       canonicalize(out);
@@ -765,11 +834,12 @@ void MaskOracle::Impl::staticRow(size_t idx, int64_t h, int64_t i,
     env.B = B;
     env.Sq = Sq;
     env.Sk = Sk;
+    KeepProgram program(*x->predicate);
     int64_t runStart = -1, end = causalEnd(i);
     for (int64_t j = 0; j < end; ++j) {
       env.k = j;
       env.kb = j / B;
-      bool keep = evalKeep(*x->predicate, env) != 0;
+      bool keep = program.eval(env) != 0;
       if (keep && runStart < 0)
         runStart = j;
       if (!keep && runStart >= 0) {

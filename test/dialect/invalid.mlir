@@ -1244,3 +1244,37 @@ func.func @f(%q: tensor<1x8x128x64xf16>, %k: tensor<1x8x128x64xf16>, %v: tensor<
   %o, %l = sattn.attention @lin(%q, %k, %v) weights(%w : tensor<8x?xf32>) : (tensor<1x8x128x64xf16>, tensor<1x8x128x64xf16>, tensor<1x8x128x64xf16>) -> (tensor<1x8x128x64xf16>, tensor<1x8x128xf32>)
   return
 }
+
+// -----
+
+// Sizes are bounded, so index arithmetic like (kb + 1) * B cannot overflow.
+sattn.pattern @p() block = 64 {
+  // expected-error @+1 {{attribute 'tokens' must be <= 1099511627776 (2^40), got 9223372036854775807}}
+  sattn.sink 9223372036854775807
+}
+
+// -----
+
+// Arithmetic on truth values wraps modulo 2; predicates compute on integers.
+sattn.pattern @p() block = 4 {
+  sattn.keep {
+  ^bb0(%q: i64, %k: i64, %qb: i64, %kb: i64, %h: i64, %B: i64, %Sq: i64, %Sk: i64):
+    %a = arith.cmpi sle, %k, %q : i64
+    // expected-error @+1 {{'arith.addi' op cannot take i1 operands in a keep predicate}}
+    %s = arith.addi %a, %a : i1
+    sattn.yield %s : i1
+  }
+}
+
+// -----
+
+sattn.pattern @p() block = 4 {
+  sattn.keep {
+  ^bb0(%q: i64, %k: i64, %qb: i64, %kb: i64, %h: i64, %B: i64, %Sq: i64, %Sk: i64):
+    %a = arith.cmpi sle, %k, %q : i64
+    %b = arith.cmpi sge, %k, %qb : i64
+    // expected-error @+1 {{'arith.cmpi' op cannot take i1 operands in a keep predicate}}
+    %c = arith.cmpi slt, %a, %b : i1
+    sattn.yield %c : i1
+  }
+}

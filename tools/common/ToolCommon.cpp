@@ -138,7 +138,7 @@ OracleInputs LoadedInputs::view() const {
 
 Expected<LoadedInputs> loadInputs(const InputFiles &files) {
   LoadedInputs in;
-  std::vector<int64_t> scoreShape, weightShape;
+  in.files = files;
   if (Error e = readInput(files.q, "q", 4, "[B, Hq, Sq, D]", in.q, in.qShape))
     return std::move(e);
   if (Error e = readInput(files.k, "k", 4, "[B, Hkv, Sk, D]", in.k, in.kShape))
@@ -146,92 +146,94 @@ Expected<LoadedInputs> loadInputs(const InputFiles &files) {
   if (Error e = readInput(files.v, "v", 4, "[B, Hkv, Sk, D]", in.v, in.vShape))
     return std::move(e);
   if (Error e = readInput(files.keyScores, "key scores", 3, "[B, Hkv, Sk]",
-                          in.keyScores, scoreShape))
+                          in.keyScores, in.scoreShape))
     return std::move(e);
   if (Error e = readInput(files.weights, "weights", 2, "[Hkv, D]", in.weights,
-                          weightShape))
+                          in.weightShape))
     return std::move(e);
-  if (!in.k.empty() && !in.v.empty() && in.kShape != in.vShape)
-    return createStringError(files.v + ": v must have k's shape " +
-                             shapeString(in.kShape) + ", got " +
-                             shapeString(in.vShape));
-  if (!in.q.empty() && !in.k.empty()) {
-    if (in.qShape[0] != in.kShape[0])
-      return createStringError(
-          files.k + ": batch " + std::to_string(in.kShape[0]) +
-          " differs from q's " + std::to_string(in.qShape[0]));
-    if (in.qShape[3] != in.kShape[3])
-      return createStringError(
-          files.k + ": head dim " + std::to_string(in.kShape[3]) +
-          " differs from q's " + std::to_string(in.qShape[3]));
-    if (in.kShape[1] == 0 || in.qShape[1] % in.kShape[1] != 0)
-      return createStringError(files.k + ": " + std::to_string(in.kShape[1]) +
-                               " key/value heads do not divide " +
-                               std::to_string(in.qShape[1]) + " query heads");
-  }
-  if (!in.keyScores.empty() && !in.k.empty() &&
-      scoreShape !=
-          std::vector<int64_t>{in.kShape[0], in.kShape[1], in.kShape[2]})
-    return createStringError(
-        files.keyScores + ": key scores must have shape " +
-        shapeString({in.kShape[0], in.kShape[1], in.kShape[2]}) + ", got " +
-        shapeString(scoreShape));
-  if (!in.weights.empty() && !in.k.empty() &&
-      weightShape != std::vector<int64_t>{in.kShape[1], in.kShape[3]})
-    return createStringError(files.weights + ": weights must have shape " +
-                             shapeString({in.kShape[1], in.kShape[3]}) +
-                             ", got " + shapeString(weightShape));
-  // Remember key-score and weight shapes through q/k-less runs.
-  if (in.kShape.empty() && !scoreShape.empty())
-    in.kShape = {scoreShape[0], scoreShape[1], scoreShape[2], 0};
   return in;
+}
+
+/// Sizes beyond these are refused with a message rather than attempted: the
+/// reference tools hold inputs and block maps in memory.
+static constexpr int64_t kMaxTokens = int64_t(1) << 22;
+static constexpr int64_t kMaxInputElements = int64_t(1) << 31;
+
+/// a * b * ..., or an error naming `what` when it exceeds `limit`.
+static Expected<int64_t> boundedProduct(std::initializer_list<int64_t> factors,
+                                        int64_t limit, StringRef what) {
+  int64_t product = 1;
+  for (int64_t factor : factors)
+    if (__builtin_mul_overflow(product, factor, &product) || product > limit)
+      return createStringError(what + " would exceed " + std::to_string(limit) +
+                               " elements");
+  return product;
 }
 
 Error reconcileShape(const LoadedInputs &inputs, AttentionShape &shape,
                      bool seqGiven, bool kvLenGiven, bool batchGiven,
                      bool headsGiven, bool kvHeadsGiven, bool headDimGiven) {
-  // Each dimension: take it from the file unless given, and if both, agree.
-  auto settle = [](int64_t fromFile, int64_t &value, bool given,
-                   StringRef flag) -> Error {
-    if (!given) {
-      value = fromFile;
+  const InputFiles &files = inputs.files;
+  // A dimension comes from the first source that has it: the command line,
+  // then q, k, key scores and weights in turn; every later source must agree.
+  struct Dim {
+    int64_t &value;
+    bool known;
+    StringRef name;
+    std::string source; // a flag or the file it was first read from
+  };
+  Dim batch{shape.batch, batchGiven, "batch", "--batch"};
+  Dim heads{shape.heads, headsGiven, "query heads", "--heads"};
+  Dim kvHeads{shape.kvHeads, kvHeadsGiven, "key/value heads", "--kv-heads"};
+  Dim seqQ{shape.seqQ, seqGiven, "query length", "--seq-len"};
+  Dim seqK{shape.seqK, kvLenGiven, "key length", "--kv-len"};
+  Dim headDim{shape.headDim, headDimGiven, "head dim", "--head-dim"};
+  auto settle = [](Dim &dim, int64_t fromFile, StringRef file) -> Error {
+    if (!dim.known) {
+      dim.value = fromFile;
+      dim.known = true;
+      dim.source = file.str();
       return Error::success();
     }
-    if (fromFile != value)
-      return createStringError("--" + flag + " " + std::to_string(value) +
-                               " disagrees with the inputs, which have " +
-                               std::to_string(fromFile));
+    if (dim.value != fromFile)
+      return createStringError(
+          file + " has " + dim.name + " " + std::to_string(fromFile) + " but " +
+          dim.source +
+          (StringRef(dim.source).starts_with("--") ? " says " : " has ") +
+          std::to_string(dim.value));
     return Error::success();
   };
-  if (!inputs.qShape.empty()) {
-    if (Error e = settle(inputs.qShape[0], shape.batch, batchGiven, "batch"))
-      return e;
-    if (Error e = settle(inputs.qShape[1], shape.heads, headsGiven, "heads"))
-      return e;
-    if (Error e = settle(inputs.qShape[2], shape.seqQ, seqGiven, "seq-len"))
-      return e;
-    if (Error e =
-            settle(inputs.qShape[3], shape.headDim, headDimGiven, "head-dim"))
-      return e;
-    seqGiven = true;
-  }
-  if (!inputs.kShape.empty()) {
-    if (Error e = settle(inputs.kShape[0], shape.batch,
-                         batchGiven || !inputs.qShape.empty(), "batch"))
-      return e;
-    if (Error e =
-            settle(inputs.kShape[1], shape.kvHeads, kvHeadsGiven, "kv-heads"))
-      return e;
-    if (Error e = settle(inputs.kShape[2], shape.seqK, kvLenGiven, "kv-len"))
-      return e;
-    kvLenGiven = true;
-    kvHeadsGiven = true;
-  }
-  if (!seqGiven)
+  auto settleAll = [&](llvm::ArrayRef<int64_t> fileShape,
+                       std::initializer_list<Dim *> dims,
+                       StringRef file) -> Error {
+    if (fileShape.empty())
+      return Error::success();
+    size_t axis = 0;
+    for (Dim *dim : dims)
+      if (Error e = settle(*dim, fileShape[axis++], file))
+        return e;
+    return Error::success();
+  };
+  if (Error e =
+          settleAll(inputs.qShape, {&batch, &heads, &seqQ, &headDim}, files.q))
+    return e;
+  if (Error e = settleAll(inputs.kShape, {&batch, &kvHeads, &seqK, &headDim},
+                          files.k))
+    return e;
+  if (Error e = settleAll(inputs.vShape, {&batch, &kvHeads, &seqK, &headDim},
+                          files.v))
+    return e;
+  if (Error e = settleAll(inputs.scoreShape, {&batch, &kvHeads, &seqK},
+                          files.keyScores))
+    return e;
+  if (Error e =
+          settleAll(inputs.weightShape, {&kvHeads, &headDim}, files.weights))
+    return e;
+  if (!seqQ.known)
     return createStringError("--seq-len is required without --q");
-  if (!kvLenGiven)
+  if (!seqK.known)
     shape.seqK = shape.seqQ;
-  if (!kvHeadsGiven)
+  if (!kvHeads.known)
     shape.kvHeads = shape.heads;
   if (shape.batch < 1 || shape.heads < 1 || shape.kvHeads < 1 ||
       shape.seqQ < 1 || shape.seqK < 1 || shape.headDim < 1)
@@ -245,6 +247,22 @@ Error reconcileShape(const LoadedInputs &inputs, AttentionShape &shape,
     return createStringError("--kv-heads " + std::to_string(shape.kvHeads) +
                              " must divide --heads " +
                              std::to_string(shape.heads));
+  if (shape.seqQ > kMaxTokens || shape.seqK > kMaxTokens)
+    return createStringError("sequence lengths above " +
+                             std::to_string(kMaxTokens) +
+                             " tokens are not supported by the reference "
+                             "tools, got " +
+                             std::to_string(std::max(shape.seqQ, shape.seqK)));
+  if (auto q =
+          boundedProduct({shape.batch, shape.heads, shape.seqQ, shape.headDim},
+                         kMaxInputElements, "q [B, Hq, Sq, D]");
+      !q)
+    return q.takeError();
+  if (auto k = boundedProduct(
+          {shape.batch, shape.kvHeads, shape.seqK, shape.headDim},
+          kMaxInputElements, "k [B, Hkv, Sk, D]");
+      !k)
+    return k.takeError();
   return Error::success();
 }
 

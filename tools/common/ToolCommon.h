@@ -61,8 +61,9 @@ struct InputFiles {
 };
 
 struct LoadedInputs {
+  InputFiles files;
   std::vector<float> q, k, v, keyScores, weights;
-  std::vector<int64_t> qShape, kShape, vShape;
+  std::vector<int64_t> qShape, kShape, vShape, scoreShape, weightShape;
   OracleInputs view() const;
 };
 
@@ -70,15 +71,17 @@ struct LoadedInputs {
 /// ranks and their agreement with each other.
 llvm::Expected<LoadedInputs> loadInputs(const InputFiles &files);
 
-/// Completes `shape` from loaded q/k (when present) and checks that the
-/// shapes given on the command line agree with them; checks the key-score
-/// and weight shapes against the result.
+/// Completes `shape` from the loaded inputs (when present), checks that the
+/// sizes given on the command line agree with them, that every input has
+/// exactly the shape the result implies, and that the sizes stay within what
+/// the reference tools can hold.
 llvm::Error reconcileShape(const LoadedInputs &inputs, AttentionShape &shape,
                            bool seqGiven, bool kvLenGiven, bool batchGiven,
                            bool headsGiven, bool kvHeadsGiven,
                            bool headDimGiven);
 
-/// Fills the inputs `spec` needs and `inputs` lacks with standard normal
+/// Fills the inputs `spec` needs and `inputs` lacks (sizes were bounded by
+/// reconcileShape) with standard normal
 /// values drawn from `seed`, shaped by `shape`.
 void fillRandomInputs(const PatternSpec &spec, const AttentionShape &shape,
                       uint64_t seed, LoadedInputs &inputs);

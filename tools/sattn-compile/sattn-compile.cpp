@@ -32,6 +32,37 @@ constexpr const char *kTool = "sattn-compile";
 constexpr int64_t kMaxMaskBytes = int64_t(1) << 31;
 } // namespace
 
+/// Pictures have at most this many cells a side.
+constexpr int64_t kPictureCells = 1024;
+/// blocks-json refuses block maps beyond this many tiles per head.
+constexpr int64_t kMaxJsonTiles = int64_t(1) << 26;
+
+static int64_t floorDiv(int64_t a, int64_t b) {
+  return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
+}
+
+/// The number of query and key blocks of a block map at `block` tokens.
+static std::pair<int64_t, int64_t> blockCounts(const AttentionShape &shape,
+                                               int64_t block) {
+  int64_t offset = shape.seqK - shape.seqQ;
+  int64_t qBlocks =
+      floorDiv(offset + shape.seqQ - 1, block) - floorDiv(offset, block) + 1;
+  int64_t kBlocks = (shape.seqK - 1) / block + 1;
+  return {qBlocks, kBlocks};
+}
+
+/// How many blocks a picture cell spans: the smallest factor that brings the
+/// map within kPictureCells a side (as downsampleBlockMap would choose).
+static int64_t pictureCellFactor(const AttentionShape &shape, int64_t block) {
+  int64_t factor = 1;
+  while (true) {
+    auto [qBlocks, kBlocks] = blockCounts(shape, block * factor);
+    if (qBlocks <= kPictureCells && kBlocks <= kPictureCells)
+      return factor;
+    ++factor;
+  }
+}
+
 /// Writes the block lists of every (batch, head) as JSON.
 static void emitBlocksJson(llvm::raw_ostream &os, const MaskOracle &oracle,
                            const PatternSpec &spec) {
@@ -118,9 +149,9 @@ int main(int argc, char **argv) {
                      "picture of one head's block pattern (SVG)")));
   cl::opt<uint64_t> randomInputs(
       "random-inputs",
-      cl::desc("Draw the run-time inputs a dynamic pattern needs (q, k, key "
-               "scores) from a standard normal with this seed, instead of "
-               "reading them"),
+      cl::desc("Draw the run-time inputs a dynamic pattern needs and the "
+               "files do not give (q, k, key scores, linear weights) from a "
+               "standard normal with this seed"),
       cl::value_desc("seed"));
   cl::opt<int64_t> pictureHead("picture-head",
                                cl::desc("Query head drawn by mask-png/svg"),
@@ -205,12 +236,14 @@ int main(int argc, char **argv) {
   case EmitKind::MlirParsed:
     break;
   case EmitKind::MaskNpy: {
-    int64_t bytes = shape.batch * shape.heads * shape.seqQ * shape.seqK;
-    if (bytes > kMaxMaskBytes)
-      exitOnError(kTool,
-                  llvm::createStringError(
-                      "a dense mask of " + std::to_string(bytes >> 20) +
-                      " MiB is too large; use --emit=blocks-json or mask-png"));
+    int64_t bytes = 1;
+    for (int64_t dim : {shape.batch, shape.heads, shape.seqQ, shape.seqK})
+      if (__builtin_mul_overflow(bytes, dim, &bytes) || bytes > kMaxMaskBytes)
+        exitOnError(kTool, llvm::createStringError(
+                               "a dense mask of more than " +
+                               std::to_string(kMaxMaskBytes >> 20) +
+                               " MiB is too large; use --emit=blocks-json or "
+                               "mask-png"));
     std::vector<uint8_t> mask(bytes, 0);
     std::vector<KeyInterval> row;
     for (int64_t b = 0; b < shape.batch; ++b)
@@ -229,6 +262,13 @@ int main(int argc, char **argv) {
     return 0;
   }
   case EmitKind::BlocksJson: {
+    auto [qBlocks, kBlocks] = blockCounts(shape, loaded.spec.block);
+    if (qBlocks * kBlocks > kMaxJsonTiles)
+      exitOnError(
+          kTool, llvm::createStringError(
+                     std::to_string(qBlocks) + " x " + std::to_string(kBlocks) +
+                     " blocks per head are too many for blocks-json; use a "
+                     "larger block (--set) or --emit=mask-png"));
     std::error_code ec;
     llvm::ToolOutputFile out(output, ec, llvm::sys::fs::OF_Text);
     if (ec)
@@ -244,8 +284,11 @@ int main(int argc, char **argv) {
         pictureHead >= shape.heads)
       exitOnError(kTool, llvm::createStringError(
                              "--picture-batch/--picture-head out of range"));
-    BlockMap map =
-        computeBlockMap(*oracle, pictureBatch, pictureHead, loaded.spec.block);
+    // Draw at the cell size the picture will have, so that the block map of
+    // a long sequence with small blocks is never held at full resolution.
+    BlockMap map = computeBlockMap(
+        *oracle, pictureBatch, pictureHead,
+        loaded.spec.block * pictureCellFactor(shape, loaded.spec.block));
     PictureLegend legend{loaded.spec.name, loaded.spec.block};
     llvm::Error e = emit == EmitKind::MaskPng
                         ? writeMaskPng(output, map, legend)
