@@ -2,15 +2,20 @@
 //
 // sattn-run PATTERN_FILE [--pattern NAME] [--set NAME=VALUE]...
 //     --q q.npy --k k.npy --v v.npy [--key-score u.npy] [--weights w.npy]
-//     [--backend reference] [--scale S] -o out.npy [--lse lse.npy]
+//     [--backend reference] [--dtype f32|f16|bf16] [--layout bhsd|bshd]
+//     [--scale S] -o out.npy [--lse lse.npy]
 //
 //===----------------------------------------------------------------------===//
 
 #include "tools/common/ToolCommon.h"
 
+#include "sattn/ReferenceBackend.h"
+#include "sattn/TensorView.h"
+
 #include "llvm/Support/InitLLVM.h"
 
 #include <cmath>
+#include <optional>
 
 using namespace sattn;
 using namespace sattn::tools;
@@ -18,6 +23,38 @@ namespace cl = llvm::cl;
 
 namespace {
 enum class Backend { Reference };
+enum class Layout { BHSD, BSHD };
+
+/// Inputs rounded to the compute dtype and laid out as the files are.
+struct Buffer {
+  std::vector<float> f32;
+  std::vector<uint16_t> narrow;
+  void *data(DType dtype) {
+    return dtype == DType::F32 ? static_cast<void *>(f32.data())
+                               : static_cast<void *>(narrow.data());
+  }
+};
+
+Buffer toDType(const std::vector<float> &values, DType dtype) {
+  Buffer buffer;
+  if (dtype == DType::F32) {
+    buffer.f32 = values;
+    return buffer;
+  }
+  buffer.narrow.resize(values.size());
+  for (size_t n = 0; n < values.size(); ++n)
+    buffer.narrow[n] =
+        dtype == DType::F16 ? floatToHalf(values[n]) : floatToBf16(values[n]);
+  return buffer;
+}
+
+/// A [B, H, S, D] view of a buffer laid out as `layout`.
+TensorView viewOf(void *data, DType dtype, Layout layout, int64_t batch,
+                  int64_t heads, int64_t seq, int64_t headDim) {
+  if (layout == Layout::BSHD)
+    return TensorView::fromBSHD(data, dtype, batch, seq, heads, headDim);
+  return TensorView::contiguous(data, dtype, {batch, heads, seq, headDim});
+}
 constexpr const char *kTool = "sattn-run";
 } // namespace
 
@@ -40,6 +77,17 @@ int main(int argc, char **argv) {
       "backend", cl::desc("Where to compute"), cl::init(Backend::Reference),
       cl::values(clEnumValN(Backend::Reference, "reference",
                             "the float64 reference oracle")));
+  cl::opt<std::string> dtypeName(
+      "dtype",
+      cl::desc("Compute dtype: inputs are rounded to it and the output is "
+               "rounded to it before being written as float32 (f32, f16, "
+               "bf16)"),
+      cl::init("f32"));
+  cl::opt<Layout> layout(
+      "layout", cl::desc("Layout of the q, k, v and output files"),
+      cl::init(Layout::BHSD),
+      cl::values(clEnumValN(Layout::BHSD, "bhsd", "[B, H, S, D] (default)"),
+                 clEnumValN(Layout::BSHD, "bshd", "[B, S, H, D]")));
   cl::opt<double> scale("scale", cl::desc("Softmax scale (default 1/sqrt(D))"),
                         cl::init(0.0));
   cl::opt<std::string> output("o", cl::desc("Output, float32 [B, Hq, Sq, D]"),
@@ -59,9 +107,19 @@ int main(int argc, char **argv) {
   InputFiles files{qFile, kFile, vFile, scoreFile, weightFile};
   if (llvm::Error e = checkRequiredInputs(loaded.spec, files))
     exitOnError(kTool, std::move(e));
+  std::optional<DType> dtype = parseDType(dtypeName);
+  if (!dtype)
+    exitOnError(kTool, llvm::createStringError("--dtype must be f32, f16 or "
+                                               "bf16, got '" +
+                                               dtypeName + "'"));
   auto inputs = loadInputs(files);
   if (!inputs)
     exitOnError(kTool, inputs.takeError());
+  if (layout == Layout::BSHD)
+    for (std::vector<int64_t> *dims :
+         {&inputs->qShape, &inputs->kShape, &inputs->vShape})
+      if (!dims->empty())
+        std::swap((*dims)[1], (*dims)[2]);
   if (scale.getNumOccurrences() && !(scale > 0.0))
     exitOnError(kTool, llvm::createStringError("--scale must be positive"));
   AttentionShape shape;
@@ -70,29 +128,61 @@ int main(int argc, char **argv) {
                                      false, false))
     exitOnError(kTool, std::move(e));
 
-  size_t outCount = shape.batch * shape.heads * shape.seqQ * shape.headDim;
-  size_t lseCount = shape.batch * shape.heads * shape.seqQ;
-  std::vector<double> out(outCount), lse(lseCount);
+  Buffer q = toDType(inputs->q, *dtype), k = toDType(inputs->k, *dtype),
+         v = toDType(inputs->v, *dtype),
+         out = toDType(std::vector<float>(inputs->q.size()), *dtype);
+  std::vector<float> lse(shape.batch * shape.heads * shape.seqQ);
+  AttentionConfig config{shape.heads, shape.kvHeads, shape.headDim, *dtype,
+                         shape.scale};
+  AttentionArgs args{
+      viewOf(q.data(*dtype), *dtype, layout, shape.batch, shape.heads,
+             shape.seqQ, shape.headDim),
+      viewOf(k.data(*dtype), *dtype, layout, shape.batch, shape.kvHeads,
+             shape.seqK, shape.headDim),
+      viewOf(v.data(*dtype), *dtype, layout, shape.batch, shape.kvHeads,
+             shape.seqK, shape.headDim),
+      viewOf(out.data(*dtype), *dtype, layout, shape.batch, shape.heads,
+             shape.seqQ, shape.headDim),
+      TensorView::contiguous(lse.data(), DType::F32,
+                             {shape.batch, shape.heads, shape.seqQ}),
+      std::nullopt,
+      std::nullopt};
+  if (!inputs->keyScores.empty())
+    args.keyScores =
+        TensorView::contiguous(inputs->keyScores.data(), DType::F32,
+                               {shape.batch, shape.kvHeads, shape.seqK});
+  if (!inputs->weights.empty())
+    args.weights = TensorView::contiguous(inputs->weights.data(), DType::F32,
+                                          {shape.kvHeads, shape.headDim});
   switch (backend) {
   case Backend::Reference:
-    if (llvm::Error e =
-            referenceAttention(loaded.spec, shape, inputs->view(),
-                               inputs->v.data(), out.data(), lse.data()))
+    if (llvm::Error e = runReferenceAttention(loaded.spec, config, args))
       exitOnError(kTool, std::move(e));
     break;
   }
 
-  std::vector<float> out32(out.begin(), out.end());
-  if (llvm::Error e = writeNpy(
-          output, NpyDtype::Float32,
-          {shape.batch, shape.heads, shape.seqQ, shape.headDim}, out32.data()))
+  // The output file has the layout of the inputs.
+  std::vector<float> out32(inputs->q.size());
+  TensorView outView = args.out;
+  TensorView out32View = viewOf(out32.data(), DType::F32, layout, shape.batch,
+                                shape.heads, shape.seqQ, shape.headDim);
+  for (int64_t b = 0; b < shape.batch; ++b)
+    for (int64_t h = 0; h < shape.heads; ++h)
+      for (int64_t i = 0; i < shape.seqQ; ++i)
+        for (int64_t d = 0; d < shape.headDim; ++d)
+          out32View.store({b, h, i, d}, outView.load({b, h, i, d}));
+  std::vector<int64_t> outShape =
+      layout == Layout::BSHD ? std::vector<int64_t>{shape.batch, shape.seqQ,
+                                                    shape.heads, shape.headDim}
+                             : std::vector<int64_t>{shape.batch, shape.heads,
+                                                    shape.seqQ, shape.headDim};
+  if (llvm::Error e =
+          writeNpy(output, NpyDtype::Float32, outShape, out32.data()))
     exitOnError(kTool, std::move(e));
-  if (!lseOutput.empty()) {
-    std::vector<float> lse32(lse.begin(), lse.end());
+  if (!lseOutput.empty())
     if (llvm::Error e =
             writeNpy(lseOutput, NpyDtype::Float32,
-                     {shape.batch, shape.heads, shape.seqQ}, lse32.data()))
+                     {shape.batch, shape.heads, shape.seqQ}, lse.data()))
       exitOnError(kTool, std::move(e));
-  }
   return 0;
 }

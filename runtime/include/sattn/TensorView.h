@@ -1,0 +1,87 @@
+//===- TensorView.h - Caller-owned tensors and their validation -*- C++ -*-===//
+//
+// How callers hand tensors to sattn: a pointer, an element type, sizes and
+// strides (in elements), so that [B, H, S, D] and [B, S, H, D] buffers are
+// both accepted without copies. checkAttentionArgs() is the one place that
+// decides whether a set of views is a valid attention call; every backend
+// runs it first.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SATTN_TENSORVIEW_H
+#define SATTN_TENSORVIEW_H
+
+#include "sattn/PatternSpec.h"
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <optional>
+
+namespace sattn {
+
+enum class DType { F32, F16, BF16 };
+
+/// "f32", "f16", "bf16".
+llvm::StringRef dtypeName(DType dtype);
+/// Parses dtypeName's spellings.
+std::optional<DType> parseDType(llvm::StringRef name);
+size_t dtypeSize(DType dtype);
+
+/// A strided view of caller memory. Strides are in elements and may be any
+/// non-negative values; the innermost one must be 1 for q, k, v and out.
+struct TensorView {
+  void *data = nullptr;
+  DType dtype = DType::F32;
+  llvm::SmallVector<int64_t, 4> sizes;
+  llvm::SmallVector<int64_t, 4> strides;
+
+  /// A dense row-major view.
+  static TensorView contiguous(void *data, DType dtype,
+                               llvm::ArrayRef<int64_t> sizes);
+  /// A [B, H, S, D] view of a dense [B, S, H, D] buffer (heads interleaved
+  /// per token, as most model code lays them out).
+  static TensorView fromBSHD(void *data, DType dtype, int64_t batch,
+                             int64_t seq, int64_t heads, int64_t headDim);
+
+  int64_t rank() const { return int64_t(sizes.size()); }
+  /// Element (i0, i1, ...) as float.
+  float load(llvm::ArrayRef<int64_t> index) const;
+  /// Stores `value`, rounded to the view's dtype (nearest even).
+  void store(llvm::ArrayRef<int64_t> index, float value) const;
+};
+
+/// What a compiled kernel is specialised for: everything but batch and
+/// sequence lengths, which come from the views at each call.
+struct AttentionConfig {
+  int64_t heads = 1;
+  int64_t kvHeads = 1;
+  int64_t headDim = 64;
+  DType dtype = DType::F32;
+  double scale = 0; // 0: 1/sqrt(headDim)
+};
+
+/// One attention call: q [B, Hq, Sq, D], k and v [B, Hkv, Sk, D], out like
+/// q, lse [B, Hq, Sq] in f32; key scores [B, Hkv, Sk] and weights [Hkv, D] in
+/// f32 when the pattern reads them.
+struct AttentionArgs {
+  TensorView q, k, v, out, lse;
+  std::optional<TensorView> keyScores, weights;
+};
+
+/// Checks every view against `config` and each other and returns the shape
+/// of the call. Errors name the tensor and what is wrong (null or misaligned
+/// pointer, rank, dtype, size, stride).
+llvm::Expected<AttentionShape> checkAttentionArgs(const AttentionConfig &config,
+                                                  const AttentionArgs &args);
+
+float bf16ToFloat(uint16_t bits);
+/// Rounds to nearest even; NaN stays NaN.
+uint16_t floatToBf16(float value);
+
+} // namespace sattn
+
+#endif // SATTN_TENSORVIEW_H

@@ -1,0 +1,67 @@
+//===- ReferenceBackend.cpp - The oracle behind the backend API -----------===//
+
+#include "sattn/ReferenceBackend.h"
+
+#include "sattn/Oracle.h"
+
+#include <vector>
+
+using namespace sattn;
+
+/// The elements of a view in row-major order of its sizes, as float.
+static std::vector<float> gather(const TensorView &view) {
+  int64_t count = 1;
+  for (int64_t size : view.sizes)
+    count *= size;
+  std::vector<float> values;
+  values.reserve(count);
+  llvm::SmallVector<int64_t, 4> index(view.sizes.size(), 0);
+  for (int64_t n = 0; n < count; ++n) {
+    values.push_back(view.load(index));
+    for (size_t d = index.size(); d-- > 0;) {
+      if (++index[d] < view.sizes[d])
+        break;
+      index[d] = 0;
+    }
+  }
+  return values;
+}
+
+llvm::Error sattn::runReferenceAttention(const PatternSpec &spec,
+                                         const AttentionConfig &config,
+                                         const AttentionArgs &args) {
+  auto shape = checkAttentionArgs(config, args);
+  if (!shape)
+    return shape.takeError();
+  RequiredInputs needed = requiredInputs(spec);
+  if (needed.keyScores && !args.keyScores)
+    return llvm::createStringError("pattern '" + spec.name +
+                                   "' reads key scores; none were given");
+  if (needed.linearWeights && !args.weights)
+    return llvm::createStringError("pattern '" + spec.name +
+                                   "' reads linear weights; none were given");
+  std::vector<float> q = gather(args.q), k = gather(args.k), v = gather(args.v),
+                     scores, weights;
+  if (args.keyScores)
+    scores = gather(*args.keyScores);
+  if (args.weights)
+    weights = gather(*args.weights);
+  OracleInputs inputs{q.data(), k.data(),
+                      scores.empty() ? nullptr : scores.data(),
+                      weights.empty() ? nullptr : weights.data()};
+  std::vector<double> out(
+      size_t(shape->batch * shape->heads * shape->seqQ * shape->headDim)),
+      lse(size_t(shape->batch * shape->heads * shape->seqQ));
+  if (llvm::Error e = referenceAttention(spec, *shape, inputs, v.data(),
+                                         out.data(), lse.data()))
+    return e;
+  size_t n = 0, m = 0;
+  for (int64_t b = 0; b < shape->batch; ++b)
+    for (int64_t h = 0; h < shape->heads; ++h)
+      for (int64_t i = 0; i < shape->seqQ; ++i) {
+        for (int64_t d = 0; d < shape->headDim; ++d)
+          args.out.store({b, h, i, d}, float(out[n++]));
+        args.lse.store({b, h, i}, float(lse[m++]));
+      }
+  return llvm::Error::success();
+}
