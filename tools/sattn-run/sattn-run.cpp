@@ -42,9 +42,10 @@ Buffer toDType(const std::vector<float> &values, DType dtype) {
     return buffer;
   }
   buffer.narrow.resize(values.size());
+  TensorView flat = TensorView::contiguous(buffer.narrow.data(), dtype,
+                                           {int64_t(values.size())});
   for (size_t n = 0; n < values.size(); ++n)
-    buffer.narrow[n] =
-        dtype == DType::F16 ? floatToHalf(values[n]) : floatToBf16(values[n]);
+    flat.store({int64_t(n)}, values[n]);
   return buffer;
 }
 
