@@ -27,7 +27,14 @@ class DepthGuard {
 public:
   explicit DepthGuard(unsigned &depth) : depth(depth) { ++depth; }
   ~DepthGuard() { --depth; }
-  bool tooDeep() const { return depth > kMaxDepth; }
+  /// Reports the error at `pos` when past kMaxDepth.
+  bool tooDeep(Diagnostics &diags, SourcePos pos) const {
+    if (depth <= kMaxDepth)
+      return false;
+    diags.error(pos) << "expression nested more than " << kMaxDepth
+                     << " levels deep";
+    return true;
+  }
 
 private:
   unsigned &depth;
@@ -56,11 +63,8 @@ ExprPtr Parser::parseExpr() {
   if (depth == 0)
     operations = 0; // a new expression
   DepthGuard guard(depth);
-  if (guard.tooDeep()) {
-    diags.error(tok().pos) << "expression nested more than " << kMaxDepth
-                           << " levels deep";
+  if (guard.tooDeep(diags, tok().pos))
     return nullptr;
-  }
   return parseOr();
 }
 
@@ -88,11 +92,8 @@ ExprPtr Parser::parseNot() {
   if (!tok().isIdentifier("not"))
     return parseComparison();
   DepthGuard guard(depth);
-  if (guard.tooDeep()) {
-    diags.error(tok().pos) << "expression nested more than " << kMaxDepth
-                           << " levels deep";
+  if (guard.tooDeep(diags, tok().pos))
     return nullptr;
-  }
   SourcePos pos = tok().pos;
   consume();
   ExprPtr operand = parseNot();
@@ -177,11 +178,8 @@ ExprPtr Parser::parseUnary() {
   if (!tok().is(TokenKind::Minus))
     return parsePrimary();
   DepthGuard guard(depth);
-  if (guard.tooDeep()) {
-    diags.error(tok().pos) << "expression nested more than " << kMaxDepth
-                           << " levels deep";
+  if (guard.tooDeep(diags, tok().pos))
     return nullptr;
-  }
   SourcePos pos = tok().pos;
   consume();
   ExprPtr operand = parseUnary();

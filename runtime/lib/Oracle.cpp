@@ -1708,6 +1708,28 @@ llvm::Error sattn::referenceAttention(const PatternSpec &spec,
 // Block maps.
 //===----------------------------------------------------------------------===//
 
+BlockGrid sattn::blockGrid(const AttentionShape &shape, int64_t blockSize) {
+  BlockGrid grid;
+  grid.firstQBlock = floorDiv(shape.seqK - shape.seqQ, blockSize);
+  grid.qBlocks = floorDiv(shape.seqK - 1, blockSize) - grid.firstQBlock + 1;
+  grid.kBlocks = ceilDiv(shape.seqK, blockSize);
+  return grid;
+}
+
+int64_t sattn::blockGridFactor(const AttentionShape &shape, int64_t blockSize,
+                               int64_t maxCells) {
+  assert(maxCells >= 1 && "need at least one cell");
+  // floor(floor(x / B) / f) = floor(x / (B f)): the grid at B f is exactly the
+  // grid at B merged f by f.
+  int64_t f = 1;
+  while (true) {
+    BlockGrid grid = blockGrid(shape, blockSize * f);
+    if (grid.qBlocks <= maxCells && grid.kBlocks <= maxCells)
+      return f;
+    ++f;
+  }
+}
+
 BlockMap sattn::computeBlockMap(const MaskOracle &oracle, int64_t b, int64_t h,
                                 int64_t blockSize) {
   assert(blockSize >= 1 && "block size must be positive");
@@ -1718,9 +1740,10 @@ BlockMap sattn::computeBlockMap(const MaskOracle &oracle, int64_t b, int64_t h,
   m.blockSize = bs;
   m.seqQ = Sq;
   m.seqK = Sk;
-  m.firstQBlock = floorDiv(offset, bs);
-  m.qBlocks = floorDiv(Sk - 1, bs) - m.firstQBlock + 1;
-  m.kBlocks = ceilDiv(Sk, bs);
+  BlockGrid grid = blockGrid(s, bs);
+  m.firstQBlock = grid.firstQBlock;
+  m.qBlocks = grid.qBlocks;
+  m.kBlocks = grid.kBlocks;
   m.state.assign(m.qBlocks * m.kBlocks, BlockMap::Skipped);
 
   // Per key block: a difference array of rows covering the block entirely,
@@ -1800,16 +1823,12 @@ BlockMap sattn::computeBlockMap(const MaskOracle &oracle, int64_t b, int64_t h,
 }
 
 BlockMap sattn::downsampleBlockMap(const BlockMap &map, int64_t maxCells) {
-  assert(maxCells >= 1 && "need at least one cell");
+  AttentionShape shape;
+  shape.seqQ = map.seqQ;
+  shape.seqK = map.seqK;
   // Cells are aligned on absolute blocks, so the row count depends on where
   // the first query block falls inside its cell.
-  auto rowCells = [&](int64_t f) {
-    return floorDiv(map.firstQBlock + map.qBlocks - 1, f) -
-           floorDiv(map.firstQBlock, f) + 1;
-  };
-  int64_t f = 1;
-  while (rowCells(f) > maxCells || ceilDiv(map.kBlocks, f) > maxCells)
-    ++f;
+  int64_t f = blockGridFactor(shape, map.blockSize, maxCells);
   if (f == 1)
     return map;
   BlockMap out = map;

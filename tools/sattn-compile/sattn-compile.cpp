@@ -32,36 +32,8 @@ constexpr const char *kTool = "sattn-compile";
 constexpr int64_t kMaxMaskBytes = int64_t(1) << 31;
 } // namespace
 
-/// Pictures have at most this many cells a side.
-constexpr int64_t kPictureCells = 1024;
 /// blocks-json refuses block maps beyond this many tiles per head.
 constexpr int64_t kMaxJsonTiles = int64_t(1) << 26;
-
-static int64_t floorDiv(int64_t a, int64_t b) {
-  return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
-}
-
-/// The number of query and key blocks of a block map at `block` tokens.
-static std::pair<int64_t, int64_t> blockCounts(const AttentionShape &shape,
-                                               int64_t block) {
-  int64_t offset = shape.seqK - shape.seqQ;
-  int64_t qBlocks =
-      floorDiv(offset + shape.seqQ - 1, block) - floorDiv(offset, block) + 1;
-  int64_t kBlocks = (shape.seqK - 1) / block + 1;
-  return {qBlocks, kBlocks};
-}
-
-/// How many blocks a picture cell spans: the smallest factor that brings the
-/// map within kPictureCells a side (as downsampleBlockMap would choose).
-static int64_t pictureCellFactor(const AttentionShape &shape, int64_t block) {
-  int64_t factor = 1;
-  while (true) {
-    auto [qBlocks, kBlocks] = blockCounts(shape, block * factor);
-    if (qBlocks <= kPictureCells && kBlocks <= kPictureCells)
-      return factor;
-    ++factor;
-  }
-}
 
 /// Writes the block lists of every (batch, head) as JSON.
 static void emitBlocksJson(llvm::raw_ostream &os, const MaskOracle &oracle,
@@ -262,7 +234,7 @@ int main(int argc, char **argv) {
     return 0;
   }
   case EmitKind::BlocksJson: {
-    auto [qBlocks, kBlocks] = blockCounts(shape, loaded.spec.block);
+    auto [firstQBlock, qBlocks, kBlocks] = blockGrid(shape, loaded.spec.block);
     if (qBlocks * kBlocks > kMaxJsonTiles)
       exitOnError(
           kTool, llvm::createStringError(
@@ -288,7 +260,8 @@ int main(int argc, char **argv) {
     // a long sequence with small blocks is never held at full resolution.
     BlockMap map = computeBlockMap(
         *oracle, pictureBatch, pictureHead,
-        loaded.spec.block * pictureCellFactor(shape, loaded.spec.block));
+        loaded.spec.block *
+            blockGridFactor(shape, loaded.spec.block, kPictureCells));
     PictureLegend legend{loaded.spec.name, loaded.spec.block};
     llvm::Error e = emit == EmitKind::MaskPng
                         ? writeMaskPng(output, map, legend)

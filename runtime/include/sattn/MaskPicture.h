@@ -21,6 +21,9 @@
 
 namespace sattn {
 
+/// Pictures have at most this many cells a side by default.
+constexpr int64_t kPictureCells = 1024;
+
 /// What the legend says besides the map's own numbers.
 struct PictureLegend {
   std::string pattern; // pattern name
@@ -33,12 +36,14 @@ std::vector<std::string> legendLines(const BlockMap &map,
 
 /// Writes a PNG (8-bit RGB). Errors name the file.
 llvm::Error writeMaskPng(llvm::StringRef path, const BlockMap &map,
-                         const PictureLegend &legend, int64_t maxCells = 1024);
+                         const PictureLegend &legend,
+                         int64_t maxCells = kPictureCells);
 
 /// Writes an SVG (runs of equal cells merged into one rectangle). Errors name
 /// the file.
 llvm::Error writeMaskSvg(llvm::StringRef path, const BlockMap &map,
-                         const PictureLegend &legend, int64_t maxCells = 1024);
+                         const PictureLegend &legend,
+                         int64_t maxCells = kPictureCells);
 
 } // namespace sattn
 

@@ -133,6 +133,20 @@ struct BlockMap {
   uint8_t at(int64_t r, int64_t c) const { return state[r * kBlocks + c]; }
 };
 
+/// Where a block map of `shape` at `blockSize` tokens lies: query blocks are
+/// counted on absolute positions, so the first one is (Sk - Sq) / blockSize.
+struct BlockGrid {
+  int64_t firstQBlock = 0;
+  int64_t qBlocks = 0;
+  int64_t kBlocks = 0;
+};
+BlockGrid blockGrid(const AttentionShape &shape, int64_t blockSize);
+
+/// The smallest f for which the grid at blockSize * f is at most `maxCells`
+/// blocks a side (the factor downsampleBlockMap merges by).
+int64_t blockGridFactor(const AttentionShape &shape, int64_t blockSize,
+                        int64_t maxCells);
+
 /// Builds the block map of (b, h) by walking each row's intervals, so static
 /// patterns at 128K tokens take seconds, not an Sq x Sk pass.
 BlockMap computeBlockMap(const MaskOracle &oracle, int64_t b, int64_t h,
