@@ -5,6 +5,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
+#include <cmath>
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallSet.h"
 
@@ -691,5 +692,45 @@ AttentionOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
            << getPattern()
            << (readsWeights ? " reads linear weights but none are given"
                             : " does not read weights but they are given");
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// KernelOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult KernelOp::verify() {
+  if (getHeads() < 1)
+    return emitOpError("heads must be >= 1, got ") << getHeads();
+  if (getKvHeads() < 1 || getHeads() % getKvHeads() != 0)
+    return emitOpError("kv_heads must be >= 1 and divide heads ")
+           << getHeads() << ", got " << getKvHeads();
+  if (!llvm::is_contained(AttentionOp::kSupportedHeadDims, getHeadDim()))
+    return emitOpError("head_dim must be 32, 64 or 128, got ")
+           << getHeadDim();
+  Type element = getElementType();
+  if (!element.isF16() && !element.isBF16() && !element.isF32())
+    return emitOpError("element_type must be f16, bf16 or f32, got ")
+           << element;
+  if (getTarget() != "cpu" && getTarget() != "gpu")
+    return emitOpError("target must be \"cpu\" or \"gpu\", got \"")
+           << getTarget() << "\"";
+  if (FloatAttr scaleAttr = getScaleAttr()) {
+    double scale = scaleAttr.getValueAsDouble();
+    if (!(scale > 0) || !std::isfinite(scale))
+      return emitOpError("scale must be a positive finite number, got ")
+             << scale;
+  }
+  return success();
+}
+
+LogicalResult KernelOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  Operation *symbol =
+      symbolTable.lookupNearestSymbolFrom(*this, getPatternAttr());
+  if (!symbol)
+    return emitOpError("unknown pattern @") << getPattern();
+  if (!isa<PatternOp>(symbol))
+    return emitOpError("@") << getPattern() << " is a '" << symbol->getName()
+                            << "', not a sattn.pattern";
   return success();
 }

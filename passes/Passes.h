@@ -3,6 +3,8 @@
 #ifndef SATTN_PASSES_PASSES_H
 #define SATTN_PASSES_PASSES_H
 
+#include "passes/PassDialects.h"
+
 #include "mlir/Pass/Pass.h"
 
 namespace mlir::sattn {

@@ -26,4 +26,81 @@ def SattnSpecialize : Pass<"sattn-specialize", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
+
+def SattnBuildSchedule : Pass<"sattn-build-schedule", "::mlir::ModuleOp"> {
+  let summary = "Plan each kernel request: tiles, key enumerators, stages";
+  let description = [{
+    For every `sattn.kernel`, reads its bound pattern and attaches a
+    `schedule` dictionary: the query tile (`tile_q` rows, aligned to
+    absolute positions or, for tree_search, to local indices), the key chunk
+    (`tile_k`), the key enumerators in visiting order (static primitives as
+    closed-form walks, then the dynamic one as a workspace list) and the
+    selection stages that fill those lists, each with its function name and
+    launch grid. Patterns that are not bound, or that combine primitives the
+    compiler does not support yet, are errors at the request.
+
+    Example: `sattn-opt --sattn-specialize --sattn-build-schedule`.
+  }];
+}
+
+def SattnLowerSelection : Pass<"sattn-lower-selection", "::mlir::ModuleOp"> {
+  let summary = "Emit the selection stages of each kernel as loops";
+  let description = [{
+    For every scheduled `sattn.kernel`, emits one function per selection
+    stage (stripes, tree_search, topk, permute) with `scf` loops over the
+    workspace: a `func.func` for the `cpu` target, a `gpu.func` kernel in
+    the `sattn_kernels` GPU module for `gpu`. Every function has the kernel
+    calling convention of docs/lowering.md.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::gpu::GPUDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
+def SattnTileAttention : Pass<"sattn-tile-attention", "::mlir::ModuleOp"> {
+  let summary = "Emit the tiled online-softmax attention of each kernel";
+  let description = [{
+    For every scheduled `sattn.kernel`, emits the attention function: one
+    work item per (batch, query head, query tile), key chunks staged in
+    shared memory (GPU) or a stack tile (CPU), Q·Kᵀ as one `linalg.matvec`
+    and P·V as one `linalg.vecmat` per row on the staged tile, online
+    softmax in fp32, and out and lse written once. Then erases the request
+    and the patterns, leaving only kernel functions.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::gpu::GPUDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
+def SattnLowerToLLVM : Pass<"sattn-lower-to-llvm", "::mlir::ModuleOp"> {
+  let summary = "Lower the kernel functions to the LLVM or NVVM dialect";
+  let description = [{
+    `target=cpu`: linalg to loops, then scf, math, memref, arith, index,
+    func and cf to the LLVM dialect (host code for the ORC JIT).
+    `target=gpu`: the same loops inside the GPU module, converted to NVVM
+    with the given `chip` (sm_80 or sm_90a), and, with `binary=true`,
+    serialised to PTX by the NVPTX back-end (`gpu.binary`).
+  }];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"cpu\"",
+           "cpu or gpu">,
+    Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
+           "GPU target: sm_80 or sm_90a">,
+    Option<"binary", "binary", "bool", /*default=*/"false",
+           "GPU: also serialise the module to PTX">,
+  ];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect",
+                           "::mlir::NVVM::NVVMDialect",
+                           "::mlir::gpu::GPUDialect",
+                           "::mlir::cf::ControlFlowDialect",
+                           "::mlir::affine::AffineDialect"];
+}
+
 #endif // SATTN_PASSES_TD

@@ -12,6 +12,7 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SourceMgr.h"
@@ -402,3 +403,101 @@ Expected<PatternSpec> importPattern(ir::PatternOp bound) {
 }
 
 } // namespace sattn
+
+//===----------------------------------------------------------------------===//
+// Loading and binding a requested pattern
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// "file:line:col: " for a file location, "" otherwise.
+static std::string locationPrefix(mlir::Location loc) {
+  if (auto fileLoc = llvm::dyn_cast<mlir::FileLineColLoc>(loc))
+    return (fileLoc.getFilename().getValue() + ":" +
+            llvm::Twine(fileLoc.getLine()) + ":" +
+            llvm::Twine(fileLoc.getColumn()) + ": ")
+        .str();
+  return "";
+}
+
+/// Runs `load` and turns the error diagnostics it emits into the returned
+/// error. For `.mlir` files that is the first one, with its location: later
+/// ones are consequences of it. The pattern language recovers from errors,
+/// so for `.sattn` files it is every one, a line each, then the front-end's
+/// count.
+static llvm::Error withDiagnostics(StringRef file,
+                             mlir::MLIRContext &context,
+                             llvm::function_ref<llvm::Error()> load) {
+  bool allErrors = file.ends_with(".sattn");
+  std::vector<std::string> errors;
+  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &diag) {
+    if (diag.getSeverity() == mlir::DiagnosticSeverity::Error &&
+        (allErrors || errors.empty()))
+      errors.push_back(locationPrefix(diag.getLocation()) + diag.str());
+    return mlir::success();
+  });
+  llvm::Error error = load();
+  if (!error || errors.empty())
+    return error;
+  if (allErrors && errors.size() > 1)
+    errors.push_back(llvm::toString(std::move(error)));
+  else
+    llvm::consumeError(std::move(error));
+  return createStringError(llvm::join(errors, "\n"));
+}
+
+
+Expected<OwningOpRef<ModuleOp>> loadRequested(const sattn::PatternRequest &r,
+                                              MLIRContext &context) {
+  if (!r.file.empty())
+    return sattn::loadPatternFile(r.file, context);
+  return sattn::loadPatternSource(r.text, r.textName, context);
+}
+
+StringRef requestName(const sattn::PatternRequest &r) {
+  return r.file.empty() ? StringRef(r.textName) : StringRef(r.file);
+}
+} // namespace
+
+llvm::Error sattn::loadParsedPattern(const PatternRequest &request,
+                                     MLIRContext &context,
+                                     OwningOpRef<ModuleOp> &out) {
+  return withDiagnostics(requestName(request), context, [&]() -> llvm::Error {
+    auto module = loadRequested(request, context);
+    if (!module)
+      return module.takeError();
+    out = std::move(*module);
+    return llvm::Error::success();
+  });
+}
+
+llvm::Error sattn::loadBoundPattern(const PatternRequest &request,
+                                    MLIRContext &context, BoundPattern &out) {
+  StringRef name = requestName(request);
+  return withDiagnostics(name, context, [&]() -> llvm::Error {
+    auto module = loadRequested(request, context);
+    if (!module)
+      return module.takeError();
+    out.module = std::move(*module);
+    auto pattern = findPattern(*out.module, request.pattern);
+    if (!pattern)
+      return createStringError(name + ": " +
+                               llvm::toString(pattern.takeError()));
+    mlir::sattn::ParamOverrides overrides;
+    for (const std::string &text : request.overrides) {
+      std::string message;
+      auto parsed = mlir::sattn::parseOverride(text, message);
+      if (mlir::failed(parsed))
+        return createStringError("--set: " + message);
+      overrides.push_back(*parsed);
+    }
+    auto bound = bindPattern(*pattern, overrides);
+    if (!bound)
+      return bound.takeError();
+    out.bound = *bound;
+    auto spec = importPattern(*bound);
+    if (!spec)
+      return spec.takeError();
+    out.spec = std::move(*spec);
+    return llvm::Error::success();
+  });
+}

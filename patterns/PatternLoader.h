@@ -15,6 +15,9 @@
 #include "mlir/IR/OwningOpRef.h"
 #include "llvm/Support/Error.h"
 
+#include <string>
+#include <vector>
+
 namespace llvm {
 class SourceMgr;
 } // namespace llvm
@@ -49,6 +52,36 @@ bindPattern(mlir::sattn::PatternOp pattern,
 
 /// Converts a bound pattern (no parameter references left) to a PatternSpec.
 llvm::Expected<PatternSpec> importPattern(mlir::sattn::PatternOp bound);
+
+
+/// A pattern to load and bind: from a file, or from source text whose
+/// `textName` ends in .sattn (the DSL) or .mlir.
+struct PatternRequest {
+  std::string file;
+  std::string text;
+  std::string textName;
+  /// Empty: the source's only pattern.
+  std::string pattern;
+  /// "name=value" parameter overrides.
+  std::vector<std::string> overrides;
+};
+
+struct BoundPattern {
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+  mlir::sattn::PatternOp bound; // in `module`
+  PatternSpec spec;
+};
+
+/// Loads the requested source as the front-end produces it (nothing bound).
+llvm::Error loadParsedPattern(const PatternRequest &request,
+                              mlir::MLIRContext &context,
+                              mlir::OwningOpRef<mlir::ModuleOp> &out);
+
+/// Loads, selects, binds and imports the requested pattern. Diagnostics
+/// become the returned error: for the DSL every error (one per line), for
+/// MLIR the first, each with file:line:col.
+llvm::Error loadBoundPattern(const PatternRequest &request,
+                             mlir::MLIRContext &context, BoundPattern &out);
 
 } // namespace sattn
 

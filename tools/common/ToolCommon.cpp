@@ -18,87 +18,30 @@ using llvm::StringRef;
 
 namespace sattn::tools {
 
-static Error loadBoundPattern(const PatternOptions &options,
-                              LoadedPattern &out);
-
-/// "file:line:col: " for a file location, "" otherwise.
-static std::string locationPrefix(mlir::Location loc) {
-  if (auto fileLoc = llvm::dyn_cast<mlir::FileLineColLoc>(loc))
-    return (fileLoc.getFilename().getValue() + ":" +
-            llvm::Twine(fileLoc.getLine()) + ":" +
-            llvm::Twine(fileLoc.getColumn()) + ": ")
-        .str();
-  return "";
-}
-
-/// Runs `load` and turns the error diagnostics it emits into the returned
-/// error. For `.mlir` files that is the first one, with its location: later
-/// ones are consequences of it. The pattern language recovers from errors,
-/// so for `.sattn` files it is every one, a line each, then the front-end's
-/// count.
-static Error withDiagnostics(const PatternOptions &options,
-                             mlir::MLIRContext &context,
-                             llvm::function_ref<Error()> load) {
-  bool allErrors = StringRef(options.file).ends_with(".sattn");
-  std::vector<std::string> errors;
-  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &diag) {
-    if (diag.getSeverity() == mlir::DiagnosticSeverity::Error &&
-        (allErrors || errors.empty()))
-      errors.push_back(locationPrefix(diag.getLocation()) + diag.str());
-    return mlir::success();
-  });
-  Error error = load();
-  if (!error || errors.empty())
-    return error;
-  if (allErrors && errors.size() > 1)
-    errors.push_back(llvm::toString(std::move(error)));
-  else
-    llvm::consumeError(std::move(error));
-  return createStringError(llvm::join(errors, "\n"));
+static Error loadRequest(const PatternOptions &options, LoadedPattern &out,
+                         bool bind) {
+  PatternRequest request;
+  request.file = options.file;
+  request.pattern = options.pattern;
+  request.overrides.assign(options.overrides.begin(), options.overrides.end());
+  if (!bind) {
+    return loadParsedPattern(request, out.context, out.module);
+  }
+  BoundPattern bound;
+  if (Error err = loadBoundPattern(request, out.context, bound))
+    return err;
+  out.module = std::move(bound.module);
+  out.bound = bound.bound;
+  out.spec = std::move(bound.spec);
+  return Error::success();
 }
 
 Error loadPattern(const PatternOptions &options, LoadedPattern &out) {
-  return withDiagnostics(options, out.context,
-                         [&] { return loadBoundPattern(options, out); });
+  return loadRequest(options, out, /*bind=*/true);
 }
 
 Error loadParsedModule(const PatternOptions &options, LoadedPattern &out) {
-  return withDiagnostics(options, out.context, [&]() -> Error {
-    auto module = loadPatternFile(options.file, out.context);
-    if (!module)
-      return module.takeError();
-    out.module = std::move(*module);
-    return Error::success();
-  });
-}
-
-static Error loadBoundPattern(const PatternOptions &options,
-                              LoadedPattern &out) {
-  auto module = loadPatternFile(options.file, out.context);
-  if (!module)
-    return module.takeError();
-  out.module = std::move(*module);
-  auto pattern = findPattern(*out.module, options.pattern);
-  if (!pattern)
-    return createStringError(options.file + ": " +
-                             llvm::toString(pattern.takeError()));
-  mlir::sattn::ParamOverrides overrides;
-  for (const std::string &text : options.overrides) {
-    std::string message;
-    auto parsed = mlir::sattn::parseOverride(text, message);
-    if (mlir::failed(parsed))
-      return createStringError("--set: " + message);
-    overrides.push_back(*parsed);
-  }
-  auto bound = bindPattern(*pattern, overrides);
-  if (!bound)
-    return bound.takeError();
-  out.bound = *bound;
-  auto spec = importPattern(*bound);
-  if (!spec)
-    return spec.takeError();
-  out.spec = std::move(*spec);
-  return Error::success();
+  return loadRequest(options, out, /*bind=*/false);
 }
 
 static std::string shapeString(llvm::ArrayRef<int64_t> shape) {

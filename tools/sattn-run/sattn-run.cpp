@@ -2,14 +2,17 @@
 //
 // sattn-run PATTERN_FILE [--pattern NAME] [--set NAME=VALUE]...
 //     --q q.npy --k k.npy --v v.npy [--key-score u.npy] [--weights w.npy]
-//     [--backend reference] [--dtype f32|f16|bf16] [--layout bhsd|bshd]
+//     [--backend reference|cpu|cuda] [--arch sm_80|sm_90a] [--dtype f32|f16|bf16] [--layout bhsd|bshd]
 //     [--scale S] -o out.npy [--lse lse.npy]
 //
 //===----------------------------------------------------------------------===//
 
 #include "tools/common/ToolCommon.h"
 
+#include "sattn/Compiler.h"
+#include "sattn/CudaDriver.h"
 #include "sattn/ReferenceBackend.h"
+#include "llvm/Support/Format.h"
 #include "sattn/TensorView.h"
 
 #include "llvm/Support/InitLLVM.h"
@@ -22,7 +25,7 @@ using namespace sattn::tools;
 namespace cl = llvm::cl;
 
 namespace {
-enum class Backend { Reference };
+enum class BackendKind { Reference, Cpu, Cuda };
 enum class Layout { BHSD, BSHD };
 
 /// Inputs rounded to the compute dtype and laid out as the files are.
@@ -57,6 +60,61 @@ TensorView viewOf(void *data, DType dtype, Layout layout, int64_t batch,
   return TensorView::contiguous(data, dtype, {batch, heads, seq, headDim});
 }
 constexpr const char *kTool = "sattn-run";
+/// Copies the views' memory to the device for CUDA, runs the kernel and
+/// copies out and lse back.
+llvm::Error runCompiled(const PatternSource &source,
+                        const AttentionConfig &config,
+                        const CompileOptions &options, AttentionArgs &args,
+                        bool verbose) {
+  auto kernel = compile(source, config, options);
+  if (!kernel)
+    return kernel.takeError();
+  if (verbose)
+    llvm::errs() << "sattn-run: compiled in "
+                 << llvm::format("%.1f", (*kernel)->compileInfo().milliseconds)
+                 << " ms\n";
+  RunTimings timings;
+  if (options.backend == Backend::Cpu)
+    return (*kernel)->run(args, nullptr, nullptr, verbose ? &timings : nullptr);
+  // Device copies of every view, with the same strides.
+  std::vector<cuda::DeviceBuffer> buffers;
+  auto upload = [&](TensorView &view) -> llvm::Error {
+    int64_t elements = 1;
+    for (size_t i = 0; i < view.sizes.size(); ++i)
+      elements += (view.sizes[i] - 1) * view.strides[i];
+    size_t bytes = size_t(elements) * dtypeSize(view.dtype);
+    auto buffer = cuda::DeviceBuffer::allocate(bytes);
+    if (!buffer)
+      return buffer.takeError();
+    if (llvm::Error e = buffer->copyFromHost(view.data, bytes))
+      return e;
+    view.data = reinterpret_cast<void *>(buffer->pointer());
+    buffers.push_back(std::move(*buffer));
+    return llvm::Error::success();
+  };
+  AttentionArgs device = args;
+  for (TensorView *view : {&device.q, &device.k, &device.v, &device.out,
+                           &device.lse})
+    if (llvm::Error e = upload(*view))
+      return e;
+  if (device.keyScores)
+    if (llvm::Error e = upload(*device.keyScores))
+      return e;
+  if (device.weights)
+    if (llvm::Error e = upload(*device.weights))
+      return e;
+  if (llvm::Error e = (*kernel)->run(device, nullptr, nullptr, &timings))
+    return e;
+  if (verbose)
+    llvm::errs() << "sattn-run: selection "
+                 << llvm::format("%.3f", timings.selectionMs)
+                 << " ms, attention " << llvm::format("%.3f", timings.attentionMs)
+                 << " ms\n";
+  if (llvm::Error e = buffers[3].copyToHost(args.out.data, buffers[3].size()))
+    return e;
+  return buffers[4].copyToHost(args.lse.data, buffers[4].size());
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -74,10 +132,21 @@ int main(int argc, char **argv) {
   cl::opt<std::string> weightFile("weights",
                                   cl::desc("Linear score weights [Hkv, D]"),
                                   cl::value_desc("w.npy"));
-  cl::opt<Backend> backend(
-      "backend", cl::desc("Where to compute"), cl::init(Backend::Reference),
-      cl::values(clEnumValN(Backend::Reference, "reference",
-                            "the float64 reference oracle")));
+  cl::opt<BackendKind> backend(
+      "backend", cl::desc("Where to compute"),
+      cl::init(BackendKind::Reference),
+      cl::values(clEnumValN(BackendKind::Reference, "reference",
+                            "the float64 reference oracle (default)"),
+                 clEnumValN(BackendKind::Cpu, "cpu",
+                            "compiled host code (ORC JIT)"),
+                 clEnumValN(BackendKind::Cuda, "cuda",
+                            "compiled GPU kernels (CUDA driver)")));
+  cl::opt<std::string> arch("arch",
+                            cl::desc("CUDA target: sm_80 or sm_90a (default: "
+                                     "the device's)"),
+                            cl::init(""));
+  cl::opt<bool> verbose("verbose",
+                        cl::desc("Print compile and run times to stderr"));
   cl::opt<std::string> dtypeName(
       "dtype",
       cl::desc("Compute dtype: inputs are rounded to it and the output is "
@@ -156,10 +225,24 @@ int main(int argc, char **argv) {
     args.weights = TensorView::contiguous(inputs->weights.data(), DType::F32,
                                           {shape.kvHeads, shape.headDim});
   switch (backend) {
-  case Backend::Reference:
+  case BackendKind::Reference:
     if (llvm::Error e = runReferenceAttention(loaded.spec, config, args))
       exitOnError(kTool, std::move(e));
     break;
+  case BackendKind::Cpu:
+  case BackendKind::Cuda: {
+    PatternSource source = PatternSource::file(patternOptions.file);
+    source.patternName = patternOptions.pattern;
+    source.overrides.assign(patternOptions.overrides.begin(),
+                            patternOptions.overrides.end());
+    CompileOptions options;
+    options.backend =
+        backend == BackendKind::Cuda ? Backend::Cuda : Backend::Cpu;
+    options.arch = arch;
+    if (llvm::Error e = runCompiled(source, config, options, args, verbose))
+      exitOnError(kTool, std::move(e));
+    break;
+  }
   }
 
   // The output file has the layout of the inputs.

@@ -1,0 +1,1532 @@
+#!/usr/bin/env python3
+"""sattn against PyTorch SDPA and FlexAttention, in one process, on one GPU.
+
+For every case (pattern, sequence length S, key/value heads Hkv) the script
+
+  * runs the sattn kernel through the C API (libsattn_c.so, ctypes),
+  * runs FlexAttention (torch.compile'd) on a BlockMask built from sattn's own
+    block lists (sattn-compile --emit=blocks-json on the very inputs the
+    benchmark uses), so that both compute the same blocks, with a mask_mod
+    that reproduces the pattern token by token inside partial blocks,
+  * runs dense causal SDPA (FlashAttention and cuDNN backends) as the baseline,
+
+times them with CUDA events (warm-up, median, rotating input copies) and checks
+sattn's output against Flex's. See bench/README.md for the columns and the
+method. Run `python3 bench/compare.py --help` for the options.
+
+Exit status: 0 all checks passed, 1 some check failed (output or mask
+mismatch, kernel error), 2 the benchmark could not run (no CUDA device, no
+PyTorch, missing library or tool, bad arguments).
+"""
+
+import argparse
+import concurrent.futures
+import ctypes
+import itertools
+import json
+import math
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LIBRARY_DIR = os.path.join(REPO, "patterns", "library")
+STOCK_PATTERNS = ["power", "streaming", "sample", "hip", "sparsek", "pbs"]
+DENSE = "dense"  # dense causal, written to a temporary .sattn file
+DEFAULT_PATTERNS = STOCK_PATTERNS + [DENSE]
+DENSE_SOURCE = """# Dense causal attention (written by bench/compare.py).
+pattern dense {
+  block 128
+  causal
+  keep where qb >= kb
+}
+"""
+# Dynamic primitives: they select keys from run-time inputs.
+DYNAMIC_OPS = ("stripes", "tree_search", "topk", "permute")
+REL_TOL = 1e-2  # docs/patterns.md: bf16 ||out - ref|| / ||ref|| <= 1e-2
+EXIT_SETUP = 2
+
+START = time.time()
+
+
+# ---------------------------------------------------------------------------
+# Small helpers
+# ---------------------------------------------------------------------------
+
+def fail(msg, code=EXIT_SETUP):
+    print(f"compare.py: error: {msg}", file=sys.stderr)
+    sys.exit(code)
+
+
+VERBOSE = True
+
+
+def log(msg):
+    if VERBOSE:
+        print(f"[{time.time() - START:7.1f}s] {msg}", file=sys.stderr, flush=True)
+
+
+def human_s(S):
+    return f"{S // 1024}K" if S % 1024 == 0 else str(S)
+
+
+def parse_int_list(text, name):
+    out = []
+    for part in text.split(","):
+        part = part.strip().lower()
+        if not part:
+            continue
+        mult = 1
+        if part.endswith("k"):
+            mult, part = 1024, part[:-1]
+        try:
+            out.append(int(part) * mult)
+        except ValueError:
+            fail(f"{name}: '{text}' is not a comma-separated list of integers")
+    if not out:
+        fail(f"{name}: empty list")
+    return out
+
+
+def fmt(x, spec=".3f", none="-"):
+    if x is None:
+        return none
+    if isinstance(x, str):
+        return x
+    return format(x, spec)
+
+
+# ---------------------------------------------------------------------------
+# .npy files (no numpy needed: raw little-endian C-order data)
+# ---------------------------------------------------------------------------
+
+_NPY_DESCR = {"float32": "<f4", "uint8": "|u1"}
+
+
+def npy_header(descr, shape):
+    shape_txt = "(" + ", ".join(str(n) for n in shape) + ("," if len(shape) == 1 else "") + ")"
+    text = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (descr, shape_txt)
+    pad = (-(10 + len(text) + 1)) % 64
+    text = text + " " * pad + "\n"
+    return b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text.encode("latin1")
+
+
+def write_npy_f32(path, tensor):
+    """Writes a torch tensor as float32 C-order .npy (copies through the host)."""
+    import torch
+    t = tensor.detach().to(device="cpu", dtype=torch.float32).contiguous()
+    nbytes = t.numel() * 4
+    with open(path, "wb") as fh:
+        fh.write(npy_header("<f4", list(t.shape)))
+        if nbytes:
+            fh.write(memoryview((ctypes.c_char * nbytes).from_address(t.data_ptr())))
+    del t
+
+
+def read_npy_u8(path):
+    """Reads a uint8 .npy written by sattn-compile --emit=mask-npy into a CPU tensor."""
+    import torch
+    with open(path, "rb") as fh:
+        magic = fh.read(8)
+        if magic[:6] != b"\x93NUMPY":
+            raise ValueError(f"{path}: not a .npy file")
+        major = magic[6]
+        hlen = int.from_bytes(fh.read(2 if major == 1 else 4), "little")
+        header = fh.read(hlen).decode("latin1")
+        m = re.search(r"'shape':\s*\(([^)]*)\)", header)
+        if "'|u1'" not in header or m is None or "True" in header.split("fortran_order")[1][:8]:
+            raise ValueError(f"{path}: expected a C-order uint8 array, header {header!r}")
+        shape = [int(x) for x in m.group(1).replace(" ", "").split(",") if x]
+        count = math.prod(shape)
+        buf = bytearray(count)
+        view = memoryview(buf)
+        got = 0
+        while got < count:
+            n = fh.readinto(view[got:])
+            if not n:
+                raise ValueError(f"{path}: truncated ({got} of {count} bytes)")
+            got += n
+    return torch.frombuffer(buf, dtype=torch.uint8).view(*shape)
+
+
+# ---------------------------------------------------------------------------
+# Patterns: what sattn-compile --emit=mlir says about them
+# ---------------------------------------------------------------------------
+
+class PatternInfo:
+    """A pattern, as the bound sattn dialect describes it.
+
+    strategy is how Flex reproduces the pattern inside partial blocks:
+      closed  a mask_mod in closed form, exact (static primitives, SampleAttention's
+              window, SparseK's prefix top-k through a per-key drop table)
+      oracle  a lookup into sattn's oracle token mask (mask-npy), exact, when it fits
+      approx  causal inside partial blocks: a superset of the pattern; Flex then
+              computes the same blocks (timing is comparable) but outputs differ
+    """
+
+    def __init__(self, name, path, pattern_name=None):
+        self.name = name
+        self.path = path
+        self.pattern_name = pattern_name
+        self.block = 128
+        self.causal = True
+        self.ops = []           # primitive names, in order
+        self.terms = []         # closed-form keep terms (see make_mask_mod)
+        self.dynamic = False    # reads run-time inputs
+        self.head_dependent = False
+        self.needs_q = self.needs_k = self.needs_scores = self.needs_weights = False
+        self.topk = None        # dict(k, window, sink, source) for a prefix top-k
+        self.frac_windows = []  # token windows of max(B, round(f * Sk)) tokens
+        self.closed_ok = True   # every primitive has an exact closed form
+        self.closed_why = ""
+        self.mlir = ""
+
+    def describe(self):
+        return f"{self.name}: block {self.block}, ops {','.join(self.ops)}"
+
+
+def parse_pattern(info, mlir):
+    info.mlir = mlir
+    lines = [ln.strip() for ln in mlir.splitlines() if ln.strip()]
+    head = next((ln for ln in lines if ln.startswith("sattn.pattern")), None)
+    if head is None:
+        raise ValueError("no sattn.pattern in the --emit=mlir output")
+    # "sattn.pattern @name(params) block = N causal {": parameters may be named
+    # "block" too, so read what follows the parameter list.
+    tail = head.rsplit(")", 1)[-1]
+    m = re.search(r"\bblock = (\d+)", tail)
+    if m is None:
+        raise ValueError(f"cannot read the block size from: {head}")
+    info.block = int(m.group(1))
+    info.causal = re.search(r"\bcausal\b", tail) is not None
+    statics_sink, statics_wtok, other_static = [], [], []
+    dyn_block_level = False
+    token_dynamic = []
+    for ln in lines:
+        if not ln.startswith("sattn.") or ln.startswith("sattn.pattern") or ln.startswith("sattn.yield"):
+            continue
+        op = ln.split()[0][len("sattn."):]
+        rest = ln[len("sattn.") + len(op):].strip()
+        info.ops.append(op)
+        if op == "sink":
+            n = int(rest.split()[0])
+            info.terms.append(("sink", n))
+            statics_sink.append(n)
+        elif op == "window":
+            val, unit = rest.split()[:2]
+            if unit == "tokens":
+                info.terms.append(("wtok", int(val)))
+                statics_wtok.append(int(val))
+            elif unit == "blocks":
+                info.terms.append(("wblk", int(val)))
+                other_static.append(op)
+            elif unit == "fraction":
+                info.frac_windows.append(float(val))
+                other_static.append("window-fraction")
+            else:
+                info.closed_ok, info.closed_why = False, f"window unit {unit!r}"
+        elif op == "strides":
+            other_static.append(op)
+            if rest.startswith("pow2"):
+                info.terms.append(("pow2",))
+            elif rest.startswith("every"):
+                info.terms.append(("every", int(rest.split()[1])))
+            elif rest.startswith("["):
+                vals = [int(x) for x in re.findall(r"-?\d+", rest)]
+                info.terms.append(("dlist", vals))
+            else:
+                info.closed_ok, info.closed_why = False, f"strides {rest!r}"
+        elif op == "columns":
+            info.terms.append(("cols", [int(x) for x in re.findall(r"-?\d+", rest)]))
+            other_static.append(op)
+        elif op == "diagonals":
+            info.terms.append(("dlist", [int(x) for x in re.findall(r"-?\d+", rest)]))
+            other_static.append(op)
+        elif op == "keep":
+            info.head_dependent = True  # may read h; evaluated per element
+            if info.name == DENSE:
+                info.terms.append(("all",))
+                info.head_dependent = False
+            else:
+                info.closed_ok, info.closed_why = False, "keep where (evaluated by the oracle)"
+        elif op == "stripes":
+            info.dynamic = True
+            info.needs_q = info.needs_k = True
+            f = re.search(r"window_frac = ([-+0-9.eE]+)", rest)
+            info.frac_windows.append(float(f.group(1)) if f else 0.05)
+            dyn_block_level = True
+        elif op == "topk":
+            info.dynamic = True
+            tokens = re.search(r"\btokens\b", rest) is not None
+            by = re.search(r"\bby (\w+)", rest)
+            source = by.group(1) if by else "?"
+            kk = re.search(r"\bk = (\d+)", rest)
+            if source == "key_score":
+                info.needs_scores = True
+            elif source == "linear":
+                info.needs_k = info.needs_weights = True
+            else:
+                info.needs_q = info.needs_k = True
+            if tokens and kk and source in ("key_score", "linear"):
+                token_dynamic.append(("topk", int(kk.group(1)), source))
+            elif not tokens:
+                dyn_block_level = True
+            else:
+                info.closed_ok, info.closed_why = False, f"topk {rest}"
+        elif op in ("tree_search", "permute"):
+            info.dynamic = True
+            info.needs_q = info.needs_k = True
+            info.closed_ok, info.closed_why = False, f"{op} selects single tokens"
+        else:
+            info.closed_ok, info.closed_why = False, f"unknown primitive {op}"
+    if not info.causal:
+        info.closed_ok, info.closed_why = False, "not causal"
+    if token_dynamic:
+        if len(token_dynamic) > 1 or other_static or dyn_block_level or len(statics_wtok) > 1 \
+                or len(statics_sink) > 1:
+            info.closed_ok, info.closed_why = False, "top-k candidates are not a key prefix"
+        else:
+            _, k, source = token_dynamic[0]
+            info.topk = {"k": k, "source": source,
+                         "window": statics_wtok[0] if statics_wtok else 0,
+                         "sink": statics_sink[0] if statics_sink else 0}
+    if dyn_block_level and info.closed_ok:
+        # A partial block kept by a block-level run-time selection can only be a
+        # diagonal block; its causal part is all kept. A token window of >= B
+        # tokens (or a block window) covers it, so the mask is then exact.
+        covered = bool(info.frac_windows) or any(
+            (t[0] == "wtok" and t[1] >= info.block) or (t[0] == "wblk" and t[1] >= 1)
+            for t in info.terms)
+        if not covered:
+            info.closed_ok, info.closed_why = False, "block-level selection without a covering window"
+    return info
+
+
+def frac_window(f, block, S):
+    return max(block, int(math.floor(f * S + 0.5)))
+
+
+# ---------------------------------------------------------------------------
+# sattn-compile (the oracle): block lists and token masks
+# ---------------------------------------------------------------------------
+
+class Oracle:
+    def __init__(self, tool, jobs):
+        self.tool = tool
+        self.jobs = jobs
+
+    def run(self, argv, timeout=600):
+        proc = subprocess.run([self.tool] + argv, capture_output=True, text=True, timeout=timeout)
+        if proc.returncode != 0:
+            raise RuntimeError(f"sattn-compile {' '.join(argv)}: exit {proc.returncode}: "
+                               f"{(proc.stderr or proc.stdout).strip()[-2000:]}")
+        return proc.stdout
+
+    def mlir(self, info):
+        argv = [info.path, "--emit=mlir"]
+        if info.pattern_name:
+            argv.append(f"--pattern={info.pattern_name}")
+        return self.run(argv)
+
+
+
+def load_blocks_json(path):
+    with open(path) as fh:
+        return json.load(fh)
+
+
+# ---------------------------------------------------------------------------
+# Block lists -> FlexAttention BlockMask
+# ---------------------------------------------------------------------------
+
+class BlockLists:
+    """sattn's block lists for some heads, as BlockMask-ready int32 tensors."""
+
+    def __init__(self, torch, docs, S, block):
+        self.S, self.block = S, block
+        self.nq = -(-S // block)
+        self.nk = -(-S // block)
+        for doc in docs:
+            if doc["block"] != block or doc["seq_q"] != S or doc["seq_k"] != S:
+                raise ValueError(f"blocks-json has block {doc['block']}, seq {doc['seq_q']}x"
+                                 f"{doc['seq_k']}; expected {block}, {S}x{S}")
+        details = [d for doc in docs for d in doc["heads_detail"]]
+        n = len(details)
+        if n == 0:
+            raise ValueError("blocks-json lists no heads")
+        self.heads = n
+        shape = (n, self.nq, self.nk)
+        kv_idx = torch.zeros(shape, dtype=torch.int32)
+        kv_num = torch.zeros((n, self.nq), dtype=torch.int32)
+        full_idx = torch.zeros(shape, dtype=torch.int32)
+        full_num = torch.zeros((n, self.nq), dtype=torch.int32)
+        self.full_tiles, self.partial_tiles = [], []
+        self.token_density, self.token_causal_density = [], []
+        self.state0 = None
+        for h, d in enumerate(details):
+            rows = d["rows"]
+            self.token_density.append(d["density"])
+            self.token_causal_density.append(d["causal_density"])
+            for key, idx, num, tiles in (("full", full_idx, full_num, self.full_tiles),
+                                         ("partial", kv_idx, kv_num, self.partial_tiles)):
+                counts = [len(r[key]) for r in rows]
+                qbs = torch.tensor([r["q_block"] for r in rows], dtype=torch.int64)
+                cols = torch.tensor(list(itertools.chain.from_iterable(r[key] for r in rows)),
+                                    dtype=torch.int64)
+                cnt = torch.tensor(counts, dtype=torch.int64)
+                total = int(cnt.sum())
+                tiles.append(total)
+                if qbs.numel() and (int(qbs.min()) < 0 or int(qbs.max()) >= self.nq):
+                    raise ValueError("blocks-json q_block out of range")
+                num[h, qbs] = cnt.to(torch.int32)
+                if total:
+                    row_ids = torch.repeat_interleave(qbs, cnt)
+                    starts = torch.cumsum(cnt, 0) - cnt
+                    pos = torch.arange(total) - torch.repeat_interleave(starts, cnt)
+                    idx[h, row_ids, pos] = cols.to(torch.int32)
+                if h == 0:
+                    if self.state0 is None:
+                        self.state0 = torch.zeros((self.nq, self.nk), dtype=torch.uint8)
+                    if total:
+                        self.state0[row_ids, cols] = 2 if key == "full" else 1
+        self.kv_num, self.kv_idx, self.full_num, self.full_idx = kv_num, kv_idx, full_num, full_idx
+        self.causal_tiles = self.nq * (self.nq + 1) // 2  # Sq == Sk, square blocks
+
+    def computed_tiles(self):
+        """Mean full + partial tiles per head."""
+        return statistics.mean(f + p for f, p in zip(self.full_tiles, self.partial_tiles))
+
+    def block_density(self):
+        return self.computed_tiles() / self.causal_tiles
+
+    def block_mask(self, torch, flex_mod, H, mask_mod, device):
+        """A BlockMask over H query heads (head h uses list h % n when n < H)."""
+        n = self.heads
+        tensors = [self.kv_num, self.kv_idx, self.full_num, self.full_idx]
+        if n > 1 and n != H:
+            hmap = torch.arange(H) % n
+            tensors = [t[hmap] for t in tensors]
+        tensors = [t.unsqueeze(0).to(device).contiguous() for t in tensors]
+        kw = dict(kv_num_blocks=tensors[0], kv_indices=tensors[1],
+                  full_kv_num_blocks=tensors[2], full_kv_indices=tensors[3],
+                  BLOCK_SIZE=self.block, mask_mod=mask_mod, seq_lengths=(self.S, self.S))
+        try:
+            return flex_mod.BlockMask.from_kv_blocks(compute_q_blocks=False, **kw)
+        except TypeError:
+            return flex_mod.BlockMask.from_kv_blocks(**kw)
+
+
+# ---------------------------------------------------------------------------
+# Mask mods
+# ---------------------------------------------------------------------------
+
+def topk_drop_table(torch, scores, k, sink, chunk=1024, rows_per_batch=8192):
+    """SparseK's prefix top-k as one int32 table per key.
+
+    For scores u [G, S], row i of the pattern keeps, among the eligible keys
+    (j >= sink) with j <= c(i) = p(i) - window, the k best (ties toward the
+    smaller index, as sattn's oracle). Key j is kept by row i iff
+    j <= c(i) < drop[g, j], where drop[g, j] is the index of the k-th eligible key
+    that beats j, in ascending index order (S when fewer than k do; 0 for keys
+    that are never candidates). Computed on the GPU, chunked over the index axis.
+    """
+    G, S = scores.shape
+    dev = scores.device
+    drop = torch.empty((G, S), dtype=torch.int32, device=dev)
+    if k <= 0:
+        drop.zero_()
+        return drop
+    nch = -(-S // chunk)
+    ar = torch.arange(S, device=dev)
+    car = torch.arange(chunk, device=dev)
+    for g in range(G):
+        order = torch.sort(scores[g], descending=True, stable=True).indices
+        rank = torch.empty_like(order)
+        rank[order] = ar
+        elig_r = (order >= sink).to(torch.int64)
+        onehot = torch.zeros((S, nch), dtype=torch.int64, device=dev)
+        onehot[ar, order // chunk] = elig_r
+        cum = onehot.cumsum(0)
+        cum -= onehot                    # eligible keys of rank < r, per chunk
+        del onehot
+        cum = cum.cumsum(1)              # ... in chunks <= c
+        has = cum[:, -1] >= k
+        kk = torch.full((S, 1), k, dtype=torch.int64, device=dev)
+        ch = torch.searchsorted(cum, kk).squeeze(1).clamp(max=nch - 1)
+        before = torch.where(ch > 0, cum.gather(1, (ch - 1).clamp(min=0).unsqueeze(1)).squeeze(1),
+                             torch.zeros_like(ch))
+        del cum
+        need = (k - before).unsqueeze(1)  # the need-th eligible better key of chunk ch
+        res = torch.full((S,), S, dtype=torch.int64, device=dev)
+        rows = has.nonzero().squeeze(1)
+        for s0 in range(0, rows.numel(), rows_per_batch):
+            rr = rows[s0:s0 + rows_per_batch]
+            base = ch[rr] * chunk
+            keys = base.unsqueeze(1) + car.unsqueeze(0)
+            valid = keys < S
+            keys = keys.clamp(max=S - 1)
+            cond = valid & (rank[keys] < rr.unsqueeze(1)) & (keys >= sink)
+            cs = cond.to(torch.int64).cumsum(1)
+            t = torch.searchsorted(cs, need[rr]).squeeze(1)
+            res[rr] = base + t
+        drop[g, order] = res.to(torch.int32)
+        if sink > 0:
+            drop[g, :min(sink, S)] = 0
+    return drop
+
+
+def make_mask_mod(info, strategy, S, n_heads, tables):
+    """mask_mod(b, h, q_idx, kv_idx) for partial blocks (Sq == Sk, so p(i) = i).
+
+    Flex applies it only inside partial blocks; full blocks skip it and absent
+    blocks are never visited, so within a partial block it must give exactly
+    causal ∩ (the pattern's keep terms).
+    """
+    B = info.block
+    n = max(1, n_heads)
+    if strategy == "oracle":
+        dense = tables["dense"]  # [n, S, S] bool
+
+        def mask_mod(b, h, q_idx, kv_idx):
+            return dense[h % n, q_idx, kv_idx]
+        return mask_mod
+    if strategy == "approx":
+        def mask_mod(b, h, q_idx, kv_idx):
+            return q_idx >= kv_idx
+        return mask_mod
+
+    terms = list(info.terms) + [("wtok", frac_window(f, B, S)) for f in info.frac_windows]
+    if info.topk is not None:
+        # Sink and window keys stay static terms; the top-k adds its own keys.
+        terms.append(("topk", info.topk["window"]))
+    drop = tables.get("drop")  # [H, S] int32, head-mapped
+
+    def mask_mod(b, h, q_idx, kv_idx):
+        causal = q_idx >= kv_idx
+        keep = kv_idx < 0
+        d = q_idx // B - kv_idx // B
+        for t in terms:
+            kind = t[0]
+            if kind == "all":
+                keep = keep | (kv_idx >= 0)
+            elif kind == "sink":
+                keep = keep | (kv_idx < t[1])
+            elif kind == "wtok":
+                keep = keep | (q_idx - kv_idx < t[1])
+            elif kind == "wblk":
+                keep = keep | (d < t[1])
+            elif kind == "pow2":
+                keep = keep | ((d >= 1) & ((d & (d - 1)) == 0))
+            elif kind == "every":
+                keep = keep | ((d >= 1) & (d % t[1] == 0))
+            elif kind == "dlist":
+                for x in t[1]:
+                    keep = keep | (d == x)
+            elif kind == "cols":
+                for x in t[1]:
+                    keep = keep | (kv_idx // B == x)
+            elif kind == "topk":
+                c = q_idx - t[1]
+                keep = keep | ((kv_idx <= c) & (c < drop[h, kv_idx]))
+        return causal & keep
+    return mask_mod
+
+
+def effective_mask(torch, blocks, mask_mod, S, device, head=0):
+    """The token mask Flex computes for one head: full blocks, partial blocks through mask_mod."""
+    B = blocks.block
+    state = blocks.state0.to(device)
+    tok = state.repeat_interleave(B, 0)[:S].repeat_interleave(B, 1)[:, :S]
+    q_idx = torch.arange(S, device=device).unsqueeze(1)
+    kv_idx = torch.arange(S, device=device).unsqueeze(0)
+    h = torch.tensor(head, device=device)
+    b = torch.tensor(0, device=device)
+    mm = mask_mod(b, h, q_idx, kv_idx)
+    mm = mm.expand(S, S) if mm.dim() == 2 else mm.reshape(S, S)
+    return (tok == 2) | ((tok == 1) & mm)
+
+
+# ---------------------------------------------------------------------------
+# The sattn C API
+# ---------------------------------------------------------------------------
+
+class SattnTensor(ctypes.Structure):
+    _fields_ = [("data", ctypes.c_void_p), ("rank", ctypes.c_int64),
+                ("sizes", ctypes.c_int64 * 4), ("strides", ctypes.c_int64 * 4)]
+
+
+def sattn_tensor(t):
+    st = SattnTensor()
+    st.data = t.data_ptr()
+    st.rank = t.dim()
+    for i, (n, s) in enumerate(zip(t.shape, t.stride())):
+        st.sizes[i] = n
+        st.strides[i] = s
+    return st
+
+
+class SattnLib:
+    ORIGINS = {0: "built", 1: "memory-cache", 2: "disk-cache"}
+
+    def __init__(self, path):
+        self.path = path
+        self.lib = ctypes.CDLL(path)
+        L = self.lib
+        charp = ctypes.c_char_p
+        errp = ctypes.POINTER(ctypes.c_char)
+        tp = ctypes.POINTER(SattnTensor)
+        dp = ctypes.POINTER(ctypes.c_double)
+        L.sattn_compile.restype = ctypes.c_void_p
+        L.sattn_compile.argtypes = [charp, charp, charp, ctypes.c_int64, ctypes.c_int64,
+                                    ctypes.c_int64, charp, charp, charp, errp, ctypes.c_size_t]
+        L.sattn_compile_origin.restype = ctypes.c_int
+        L.sattn_compile_origin.argtypes = [ctypes.c_void_p]
+        L.sattn_compile_ms.restype = ctypes.c_double
+        L.sattn_compile_ms.argtypes = [ctypes.c_void_p]
+        L.sattn_run.restype = ctypes.c_int
+        L.sattn_run.argtypes = [ctypes.c_void_p, tp, tp, tp, tp, tp, tp, tp, ctypes.c_void_p,
+                                dp, dp, errp, ctypes.c_size_t]
+        L.sattn_release.restype = None
+        L.sattn_release.argtypes = [ctypes.c_void_p]
+        self.err = ctypes.create_string_buffer(8192)
+
+    def compile(self, path, pattern_name, heads, kv_heads, head_dim, dtype="bf16",
+                backend="cuda", arch=None):
+        self.err.value = b""
+        t0 = time.perf_counter()
+        k = self.lib.sattn_compile(path.encode(), pattern_name.encode() if pattern_name else None,
+                                   None, heads, kv_heads, head_dim, dtype.encode(),
+                                   backend.encode(), arch.encode() if arch else None,
+                                   self.err, len(self.err))
+        wall = (time.perf_counter() - t0) * 1e3
+        if not k:
+            raise RuntimeError(self.err.value.decode(errors="replace") or "sattn_compile failed")
+        origin = self.ORIGINS.get(self.lib.sattn_compile_origin(k), "?")
+        return k, self.lib.sattn_compile_ms(k), origin, wall
+
+    def run(self, kernel, args, stream, timings=False):
+        """args: (q, k, v, out, lse, scores, weights) as SattnTensor or None."""
+        sel, att = ctypes.c_double(0.0), ctypes.c_double(0.0)
+        refs = [ctypes.byref(a) if a is not None else None for a in args]
+        rc = self.lib.sattn_run(kernel, *refs, ctypes.c_void_p(stream),
+                                ctypes.byref(sel) if timings else None,
+                                ctypes.byref(att) if timings else None,
+                                self.err, len(self.err))
+        if rc != 0:
+            raise RuntimeError(self.err.value.decode(errors="replace") or f"sattn_run returned {rc}")
+        return (sel.value, att.value) if timings else None
+
+    def release(self, kernel):
+        self.lib.sattn_release(kernel)
+
+
+# ---------------------------------------------------------------------------
+# Timing
+# ---------------------------------------------------------------------------
+
+def time_cuda(torch, fn, n_sets, warmup, iters, max_s, min_iters):
+    """Median of per-call CUDA-event times; call i uses input set i % n_sets.
+
+    Returns dict(ms=median, min, mean, n, times). The number of timed calls is cut
+    (to no fewer than min_iters) when iters calls would take longer than max_s.
+    """
+    torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for i in range(warmup):
+        fn(i % n_sets)
+    torch.cuda.synchronize()
+    per_call = (time.perf_counter() - t0) / max(1, warmup)
+    n = iters
+    if per_call * iters > max_s:
+        n = max(min_iters, int(max_s / max(per_call, 1e-9)))
+        n = min(n, iters)
+    events = [(torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True))
+              for _ in range(n)]
+    for i, (s, e) in enumerate(events):
+        s.record()
+        fn((warmup + i) % n_sets)
+        e.record()
+    torch.cuda.synchronize()
+    times = [s.elapsed_time(e) for s, e in events]
+    return {"ms": statistics.median(times), "min": min(times), "mean": statistics.fmean(times),
+            "n": n, "times": [round(t, 5) for t in times]}
+
+
+def compare_outputs(torch, a, b, heads):
+    """max |a - b| and ||a - b|| / ||b|| over heads [0, heads), head by head in float32."""
+    max_abs, num, den = 0.0, 0.0, 0.0
+    nan = False
+    for h in range(heads):
+        x = a[:, h].float()
+        y = b[:, h].float()
+        if not (torch.isfinite(x).all() and torch.isfinite(y).all()):
+            nan = True
+        diff = x - y
+        max_abs = max(max_abs, float(diff.abs().max()))
+        num += float((diff * diff).sum())
+        den += float((y * y).sum())
+        del x, y, diff
+    rel = math.sqrt(num) / math.sqrt(den) if den > 0 else float("inf")
+    if nan or math.isnan(rel):
+        return {"max_abs": max_abs, "rel": float("nan"), "ok": False, "heads": heads,
+                "note": "non-finite values"}
+    return {"max_abs": max_abs, "rel": rel, "ok": rel <= REL_TOL, "heads": heads}
+
+
+# ---------------------------------------------------------------------------
+# The benchmark
+# ---------------------------------------------------------------------------
+
+COLUMNS = [
+    ("pattern", 9, "<"), ("S", 5, ">"), ("Hkv", 3, ">"), ("blk%", 6, ">"),
+    ("sattn", 8, ">"), ("flex", 8, ">"), ("fa", 8, ">"), ("cudnn", 8, ">"),
+    ("s/flex", 6, ">"), ("s/sdpa", 6, ">"), ("TF/s", 6, ">"), ("TF/s-eq", 7, ">"),
+    ("max|d|", 8, ">"), ("rel", 8, ">"), ("check", 6, "<"), ("s-comp", 8, ">"),
+    ("flex-1st", 8, ">"),
+]
+
+
+def table_header():
+    head = " ".join(f"{name:{align}{w}}" for name, w, align in COLUMNS)
+    units = {"sattn": "ms", "flex": "ms", "fa": "ms", "cudnn": "ms", "s-comp": "ms",
+             "flex-1st": "ms"}
+    unit_row = " ".join(f"{units.get(name, ''):{align}{w}}" for name, w, align in COLUMNS)
+    return head + "\n" + unit_row + "\n" + "-" * len(head)
+
+
+def table_row(values):
+    cells = []
+    for (name, w, align), v in zip(COLUMNS, values):
+        s = str(v)
+        if len(s) > w:
+            s = s[:w]
+        cells.append(f"{s:{align}{w}}")
+    return " ".join(cells)
+
+
+class Bench:
+    def __init__(self, args, torch):
+        self.args = args
+        self.torch = torch
+        self.dev = torch.device("cuda")
+        self.H = args.heads
+        self.D = args.head_dim
+        self.results = []
+        self.sdpa = {}
+        self.skipped = []
+        self.kernels = {}  # (pattern, Hkv) -> (kernel, compile info) or error string
+        self.any_fail = False
+        self.case_estimate = {}
+        self.deadline = START + args.budget_s
+        self.flex = None
+        self.flex_compiled = None
+        self.flex_error = None
+        self.sattn = None
+        self.oracle = None
+        self.patterns = []
+        self.tmp = None
+
+    # -- setup --------------------------------------------------------------
+    def setup(self, patterns):
+        a, torch = self.args, self.torch
+        self.tmp = tempfile.mkdtemp(prefix="sattn-bench-", dir=a.tmp_dir)
+        tool = os.path.join(a.bin_dir, "sattn-compile")
+        if not (os.path.isfile(tool) and os.access(tool, os.X_OK)):
+            fail(f"sattn-compile not found at {tool} (build it, or pass --bin-dir)")
+        self.oracle = Oracle(tool, a.jobs)
+        dense_path = os.path.join(self.tmp, "dense.sattn")
+        with open(dense_path, "w") as fh:
+            fh.write(DENSE_SOURCE)
+        for p in patterns:
+            if p == DENSE:
+                info = PatternInfo(DENSE, dense_path)
+            elif p.endswith(".sattn") or p.endswith(".mlir"):
+                info = PatternInfo(os.path.splitext(os.path.basename(p))[0], os.path.abspath(p))
+            else:
+                path = os.path.join(LIBRARY_DIR, p + ".sattn")
+                if not os.path.isfile(path):
+                    fail(f"no pattern '{p}' ({path} does not exist)")
+                info = PatternInfo(p, path)
+            try:
+                parse_pattern(info, self.oracle.mlir(info))
+            except Exception as e:  # noqa: BLE001
+                fail(f"cannot read pattern {p}: {e}")
+            log(f"pattern {info.describe()}; flex mask "
+                f"{'closed form' if info.closed_ok else 'oracle/approx: ' + info.closed_why}")
+            self.patterns.append(info)
+        if not a.skip_sattn:
+            if not a.warm_cache:
+                os.environ["SATTN_CACHE_DIR"] = os.path.join(self.tmp, "kernel-cache")
+            if not os.path.isfile(a.lib):
+                fail(f"sattn C library not found at {a.lib} (build it, pass --lib PATH, or "
+                     f"--skip-sattn to run the baselines only)")
+            try:
+                self.sattn = SattnLib(a.lib)
+            except OSError as e:
+                fail(f"cannot load {a.lib}: {e} (is LD_LIBRARY_PATH set for its LLVM/MLIR "
+                     f"libraries?)")
+            except AttributeError as e:
+                fail(f"{a.lib} lacks a sattn C API symbol: {e}")
+        if not a.skip_flex:
+            try:
+                import torch.nn.attention.flex_attention as flex_mod
+                self.flex = flex_mod
+                import torch._dynamo
+                cfg = torch._dynamo.config
+                for name in ("cache_size_limit", "recompile_limit"):
+                    if hasattr(cfg, name):
+                        setattr(cfg, name, 1024)
+                for name in ("accumulated_cache_size_limit", "accumulated_recompile_limit"):
+                    if hasattr(cfg, name):
+                        setattr(cfg, name, 4096)
+                self.flex_compiled = torch.compile(flex_mod.flex_attention, dynamic=False)
+            except Exception as e:  # noqa: BLE001
+                self.flex_error = f"FlexAttention unavailable: {e}"
+                log(self.flex_error)
+
+    def close(self):
+        if self.sattn is not None:
+            for v in self.kernels.values():
+                if isinstance(v, tuple):
+                    self.sattn.release(v[0])
+        if self.tmp and not self.args.keep_tmp:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # -- budget -------------------------------------------------------------
+    def remaining(self):
+        return self.deadline - time.time()
+
+    def estimate(self, S):
+        if S in self.case_estimate:
+            return self.case_estimate[S]
+        return 6.0 * max(1.0, (S / 8192) ** 1.2)
+
+    def skip(self, pattern, S, hkv, why):
+        self.skipped.append({"pattern": pattern, "S": S, "Hkv": hkv, "reason": why})
+        print(f"  skipped {pattern} S={human_s(S)} Hkv={hkv}: {why}", flush=True)
+
+    # -- inputs -------------------------------------------------------------
+    def make_inputs(self, S, hkv):
+        torch, H, D = self.torch, self.H, self.D
+        gen = torch.Generator(device=self.dev)
+        gen.manual_seed(self.args.seed * 1000003 + S * 7 + hkv)
+        set_bytes = 2 * D * S * (H + 2 * hkv)
+        l2 = self.l2_bytes
+        n_sets = self.args.sets or max(2, math.ceil(2 * l2 / set_bytes))
+        sets = []
+        for _ in range(n_sets):
+            q = torch.randn((1, H, S, D), generator=gen, device=self.dev, dtype=torch.bfloat16)
+            k = torch.randn((1, hkv, S, D), generator=gen, device=self.dev, dtype=torch.bfloat16)
+            v = torch.randn((1, hkv, S, D), generator=gen, device=self.dev, dtype=torch.bfloat16)
+            ks = torch.randn((1, hkv, S), generator=gen, device=self.dev, dtype=torch.float32)
+            w = torch.randn((hkv, D), generator=gen, device=self.dev, dtype=torch.float32)
+            sets.append({"q": q, "k": k, "v": v, "scores": ks, "weights": w})
+        return sets, set_bytes
+
+    # -- SDPA ---------------------------------------------------------------
+    def run_sdpa(self, S, hkv, sets):
+        torch = self.torch
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+        F = torch.nn.functional
+        gqa = hkv != self.H
+        res = {}
+        for label, backend in (("flash", SDPBackend.FLASH_ATTENTION),
+                               ("cudnn", SDPBackend.CUDNN_ATTENTION)):
+            entry = {"backend": label}
+            mode = "enable_gqa" if gqa else "mha"
+            try:
+                with sdpa_kernel([backend]):
+                    def call(i, expanded=None):
+                        s = sets[i]
+                        if expanded is not None:
+                            return F.scaled_dot_product_attention(
+                                s["q"], expanded[i][0], expanded[i][1], is_causal=True)
+                        if gqa:
+                            return F.scaled_dot_product_attention(
+                                s["q"], s["k"], s["v"], is_causal=True, enable_gqa=True)
+                        return F.scaled_dot_product_attention(s["q"], s["k"], s["v"], is_causal=True)
+                    expanded = None
+                    try:
+                        call(0)
+                    except RuntimeError as e:
+                        if not gqa:
+                            raise
+                        # Backend without GQA: materialise repeated k/v (not timed).
+                        mode = f"expanded k/v ({str(e).splitlines()[0][:80]})"
+                        g = self.H // hkv
+                        expanded = [(s["k"].repeat_interleave(g, 1), s["v"].repeat_interleave(g, 1))
+                                    for s in sets]
+                        call(0, expanded)
+                    t = time_cuda(torch, lambda i: call(i, expanded), len(sets), self.args.warmup,
+                                  self.args.iters, self.args.max_measure_s, self.args.min_iters)
+                    entry.update(t)
+                    entry["gqa"] = mode
+                    del expanded
+            except Exception as e:  # noqa: BLE001
+                entry["error"] = str(e).splitlines()[0][:300] if str(e) else type(e).__name__
+            res[label] = entry
+        torch.cuda.empty_cache()
+        return res
+
+    # -- oracle work for a group ----------------------------------------------
+    def plan_heads(self, info, S):
+        """(number of heads whose block lists Flex uses, strategy)."""
+        a = self.args
+        if not info.dynamic and not info.head_dependent:
+            n = 1
+        else:
+            if a.flex_heads == "all":
+                n = self.H
+            elif a.flex_heads == "auto":
+                n = self.H if S <= 32768 else min(self.H, 8)
+            else:
+                n = max(1, min(self.H, int(a.flex_heads)))
+        if info.closed_ok:
+            return n, "closed"
+        dense_n = int(a.dense_mask_gib * (1 << 30)) // (S * S)
+        dense_n = min(dense_n, (2 ** 31 - 1) // (S * S))  # keep Flex's int32 indexing safe
+        if dense_n >= 1:
+            return min(n, dense_n), "oracle"
+        return n, "approx"
+
+    def prepare_group(self, S, hkv, sets, todo):
+        """Writes the inputs the oracle needs and runs sattn-compile for every pattern of
+        the group at once (in parallel). Returns {pattern: plan dict}."""
+        D, H = self.D, self.H
+        group = H // hkv
+        gdir = os.path.join(self.tmp, f"S{S}-kv{hkv}")
+        os.makedirs(gdir, exist_ok=True)
+        s0 = sets[0]
+        written = set()
+
+        def qfile(h):
+            p = os.path.join(gdir, f"q{h}.npy")
+            if p not in written:
+                write_npy_f32(p, s0["q"][:, h:h + 1])
+                written.add(p)
+            return p
+
+        def kfile(g):
+            p = os.path.join(gdir, f"k{g}.npy")
+            if p not in written:
+                write_npy_f32(p, s0["k"][:, g:g + 1])
+                written.add(p)
+            return p
+
+        def sfile(g):
+            p = os.path.join(gdir, f"u{g}.npy")
+            if p not in written:
+                write_npy_f32(p, s0["scores"][:, g:g + 1])
+                written.add(p)
+            return p
+
+        def wfile(g):
+            p = os.path.join(gdir, f"w{g}.npy")
+            if p not in written:
+                write_npy_f32(p, s0["weights"][g:g + 1])
+                written.add(p)
+            return p
+
+        plans, jobs = {}, []
+        t0 = time.time()
+        check = (self.args.check_masks_max_seq > 0 and S <= self.args.check_masks_max_seq
+                 and self.flex is not None)
+        for info in todo:
+            n, strategy = self.plan_heads(info, S)
+            pdir = os.path.join(gdir, info.name)
+            os.makedirs(pdir, exist_ok=True)
+            plan = {"heads": n, "strategy": strategy, "json": [], "masks": [], "check": None}
+            # Dynamic patterns: one process per head (the oracle is single-threaded), fed
+            # that head's q and its kv head's k / key scores. Static patterns: one call;
+            # n = 1 unless the pattern may read the head index (keep where).
+            units = [(h, 1) for h in range(n)] if info.dynamic else [(0, n)]
+            for h0, cnt in units:
+                argv = [info.path, f"--seq-len={S}", f"--head-dim={D}", f"--heads={cnt}"]
+                if info.pattern_name:
+                    argv.append(f"--pattern={info.pattern_name}")
+                if info.dynamic:
+                    g = h0 // group
+                    if info.needs_q:
+                        argv.append(f"--q={qfile(h0)}")
+                    if info.needs_k:
+                        argv.append(f"--k={kfile(g)}")
+                    if info.needs_scores:
+                        argv.append(f"--key-score={sfile(g)}")
+                    if info.needs_weights:
+                        argv.append(f"--weights={wfile(g)}")
+                else:
+                    argv += ["--kv-heads=1", "--random-inputs=1"]
+                jpath = os.path.join(pdir, f"blocks{h0}.json")
+                plan["json"].append(jpath)
+                jobs.append((info.name, argv + ["--emit=blocks-json", "-o", jpath]))
+                mpath = os.path.join(pdir, f"mask{h0}.npy")
+                if strategy == "oracle":
+                    plan["masks"].append(mpath)
+                    jobs.append((info.name, argv + ["--emit=mask-npy", "-o", mpath]))
+                    if check and h0 == 0:
+                        plan["check"] = mpath
+                elif check and h0 == 0 and cnt == 1:
+                    plan["check"] = mpath
+                    jobs.append((info.name, argv + ["--emit=mask-npy", "-o", mpath]))
+            plans[info.name] = plan
+        log(f"S={human_s(S)} Hkv={hkv}: inputs written ({len(written)} files, "
+            f"{time.time() - t0:.1f}s); running {len(jobs)} sattn-compile jobs on "
+            f"{self.args.jobs} workers")
+        t0 = time.time()
+        errors = {}
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, self.args.jobs)) as ex:
+            futs = [(ex.submit(self.oracle.run, argv), name) for name, argv in jobs]
+            for f, name in futs:
+                try:
+                    f.result()
+                except Exception as e:  # noqa: BLE001
+                    errors.setdefault(name, str(e))
+        for name, msg in errors.items():
+            plans[name]["error"] = msg
+        for p in written:
+            try:
+                os.remove(p)
+            except OSError:
+                pass
+        log(f"S={human_s(S)} Hkv={hkv}: oracle done in {time.time() - t0:.1f}s")
+        return plans
+
+    # -- sattn ----------------------------------------------------------------
+    def sattn_kernel(self, info, hkv):
+        key = (info.name, hkv)
+        if key not in self.kernels:
+            try:
+                k, ms, origin, wall = self.sattn.compile(info.path, info.pattern_name, self.H, hkv,
+                                                         self.D)
+                self.kernels[key] = (k, {"compile_ms": ms, "origin": origin, "wall_ms": wall,
+                                         "first_use": True})
+            except Exception as e:  # noqa: BLE001
+                self.kernels[key] = f"compile error: {e}"
+        v = self.kernels[key]
+        if isinstance(v, str):
+            return None, v
+        info_d = dict(v[1])
+        v[1]["first_use"] = False
+        return v[0], info_d
+
+    # -- one case -------------------------------------------------------------
+    def run_case(self, info, S, hkv, sets, plan, sdpa):
+        torch, H, D = self.torch, self.H, self.D
+        a = self.args
+        gqa = hkv != H
+        row = {"pattern": info.name, "S": S, "Hkv": hkv, "H": H, "D": D, "B": 1,
+               "block": info.block, "sets": len(sets), "flex_heads": plan["heads"],
+               "flex_mask": plan["strategy"], "notes": []}
+        if plan["strategy"] == "approx":
+            row["notes"].append(f"flex mask is a superset inside partial blocks "
+                                f"({info.closed_why}; no oracle token mask at this size): "
+                                f"timing only, no output check")
+        if plan["strategy"] == "oracle":
+            row["notes"].append(f"flex mask from the oracle's token mask ({info.closed_why})")
+        if plan["heads"] < H and (info.dynamic or info.head_dependent):
+            row["notes"].append(f"flex block lists of heads 0-{plan['heads'] - 1} used for head h as "
+                                f"h % {plan['heads']}; outputs compared on those heads")
+
+        # Block lists -> density, BlockMask.
+        blocks = None
+        if "error" in plan:
+            row["notes"].append(f"sattn-compile failed: {plan['error'][:300]}")
+            self.any_fail = True
+        else:
+            t0 = time.time()
+            try:
+                docs = [load_blocks_json(p) for p in plan["json"]]
+                blocks = BlockLists(torch, docs, S, info.block)
+                del docs
+            except Exception as e:  # noqa: BLE001
+                row["notes"].append(f"cannot read block lists: {e}")
+                self.any_fail = True
+            row["blocks_read_s"] = round(time.time() - t0, 3)
+        flops_eq = 4.0 * H * D * S * (S + 1) / 2  # B = 1
+        if blocks is not None:
+            row["block_density"] = blocks.block_density()
+            row["token_causal_density"] = statistics.mean(blocks.token_causal_density)
+            row["computed_tiles_per_head"] = blocks.computed_tiles()
+            row["full_tiles_per_head"] = statistics.mean(blocks.full_tiles)
+            row["partial_tiles_per_head"] = statistics.mean(blocks.partial_tiles)
+            row["computed_pairs_per_head"] = blocks.computed_tiles() * info.block * info.block
+        flops_comp = 4.0 * H * D * row.get("computed_pairs_per_head", 0)
+
+        # sattn.
+        sattn_out = None
+        if self.sattn is not None:
+            kernel, kinfo = self.sattn_kernel(info, hkv)
+            if kernel is None:
+                row["sattn_error"] = kinfo
+                self.any_fail = True
+            else:
+                row["sattn_compile"] = kinfo
+                try:
+                    outs = [torch.empty((1, H, S, D), device=self.dev, dtype=torch.bfloat16)
+                            for _ in sets]
+                    lses = [torch.empty((1, H, S), device=self.dev, dtype=torch.float32)
+                            for _ in sets]
+                    args_by_set = []
+                    for s, o, l in zip(sets, outs, lses):
+                        args_by_set.append((
+                            sattn_tensor(s["q"]), sattn_tensor(s["k"]), sattn_tensor(s["v"]),
+                            sattn_tensor(o), sattn_tensor(l),
+                            sattn_tensor(s["scores"]) if info.needs_scores else None,
+                            sattn_tensor(s["weights"]) if info.needs_weights else None))
+                    stream = torch.cuda.current_stream().cuda_stream
+                    t0 = time.perf_counter()
+                    sel, att = self.sattn.run(kernel, args_by_set[0], stream, timings=True)
+                    row["sattn_first_run"] = {"wall_ms": (time.perf_counter() - t0) * 1e3,
+                                              "selection_ms": sel, "attention_ms": att}
+                    t = time_cuda(torch, lambda i: self.sattn.run(kernel, args_by_set[i], stream),
+                                  len(sets), a.warmup, a.iters, a.max_measure_s, a.min_iters)
+                    row["sattn"] = t
+                    sel, att = self.sattn.run(kernel, args_by_set[0], stream, timings=True)
+                    row["sattn_warm_split"] = {"selection_ms": sel, "attention_ms": att}
+                    # Output of set 0 again (the timed loop overwrote the buffers in turn).
+                    self.sattn.run(kernel, args_by_set[0], stream)
+                    torch.cuda.synchronize()
+                    sattn_out = outs[0]
+                    del outs[1:], lses
+                except Exception as e:  # noqa: BLE001
+                    row["sattn_error"] = f"run error: {e}"
+                    self.any_fail = True
+
+        # Flex.
+        flex_out = None
+        if self.flex is None:
+            row["flex_error"] = self.flex_error or "skipped (--skip-flex)"
+        elif blocks is not None:
+            try:
+                tables = {}
+                t0 = time.time()
+                n = plan["heads"]
+                if plan["strategy"] == "oracle":
+                    dense = torch.empty((n, S, S), dtype=torch.bool, device=self.dev)
+                    h = 0
+                    for p in plan["masks"]:
+                        m = read_npy_u8(p).view(-1, S, S)
+                        dense[h:h + m.shape[0]].copy_(m.to(self.dev).bool())
+                        h += m.shape[0]
+                        del m
+                    if h != n:
+                        raise RuntimeError(f"oracle token masks hold {h} heads, expected {n}")
+                    tables["dense"] = dense
+                if plan["strategy"] == "closed" and info.topk is not None:
+                    tk = info.topk
+                    if tk["source"] == "key_score":
+                        u = sets[0]["scores"][0]
+                    else:  # linear: u[g, j] = k_j . w[g] in fp32
+                        u = torch.einsum("gsd,gd->gs", sets[0]["k"][0].float(), sets[0]["weights"])
+                    drop = topk_drop_table(torch, u.float().contiguous(), tk["k"], tk["sink"])
+                    g_of = (torch.arange(H, device=self.dev) % n) // (H // hkv)
+                    tables["drop"] = drop[g_of].contiguous()
+                    del drop
+                mask_mod = make_mask_mod(info, plan["strategy"], S, n, tables)
+                bm = blocks.block_mask(torch, self.flex, H, mask_mod, self.dev)
+                torch.cuda.synchronize()
+                row["flex_mask_build_s"] = round(time.time() - t0, 3)
+                # Mask check against the oracle's token mask of head 0.
+                if plan["check"] is not None and os.path.exists(plan["check"]):
+                    ref = read_npy_u8(plan["check"]).view(-1, S, S)[0].to(self.dev).bool()
+                    eff = effective_mask(torch, blocks, mask_mod, S, self.dev, head=0)
+                    mism = int((eff != ref).sum())
+                    row["mask_check"] = {"head": 0, "mismatches": mism, "pairs": S * S,
+                                         "missing": int((ref & ~eff).sum()),
+                                         "extra": int((eff & ~ref).sum())}
+                    if mism and plan["strategy"] != "approx":
+                        self.any_fail = True
+                    del ref, eff
+                kopts = None
+                if info.block < 128:
+                    kopts = {"BLOCK_M": info.block, "BLOCK_N": info.block}
+                row["flex_kernel_options"] = kopts
+
+                def flex_call(i):
+                    s = sets[i]
+                    kw = {"block_mask": bm}
+                    if gqa:
+                        kw["enable_gqa"] = True
+                    if kopts:
+                        kw["kernel_options"] = kopts
+                    return self.flex_compiled(s["q"], s["k"], s["v"], **kw)
+
+                torch.cuda.synchronize()
+                t0 = time.perf_counter()
+                flex_call(0)
+                torch.cuda.synchronize()
+                row["flex_first_call_ms"] = (time.perf_counter() - t0) * 1e3
+                t = time_cuda(torch, flex_call, len(sets), a.warmup, a.iters, a.max_measure_s,
+                              a.min_iters)
+                row["flex"] = t
+                flex_out = flex_call(0)
+                torch.cuda.synchronize()
+                del tables, bm
+            except Exception as e:  # noqa: BLE001
+                msg = str(e).strip().splitlines()
+                row["flex_error"] = (msg[0] if msg else type(e).__name__)[:400]
+                self.any_fail = True
+                log(f"flex error ({info.name} S={S} Hkv={hkv}): {e}")
+        # Files of this pattern that were not consumed.
+        for p in plan.get("masks", []) + ([plan["check"]] if plan.get("check") else []):
+            if p and os.path.exists(p):
+                os.remove(p)
+
+        # Checks.
+        if sattn_out is not None and flex_out is not None and plan["strategy"] != "approx":
+            heads = H if not (info.dynamic or info.head_dependent) else min(H, plan["heads"])
+            row["check"] = compare_outputs(torch, sattn_out, flex_out, heads)
+            row["check"]["against"] = "flex"
+            if not row["check"]["ok"]:
+                self.any_fail = True
+        if info.name == DENSE and sattn_out is not None:
+            try:
+                from torch.nn.attention import SDPBackend, sdpa_kernel
+                F = torch.nn.functional
+                s = sets[0]
+                # FlashAttention only: the math backend would need S x S scores at 128K.
+                with sdpa_kernel([SDPBackend.FLASH_ATTENTION]):
+                    try:
+                        ref = F.scaled_dot_product_attention(s["q"], s["k"], s["v"], is_causal=True,
+                                                             enable_gqa=gqa)
+                    except RuntimeError:
+                        if not gqa:
+                            raise
+                        g = H // hkv
+                        ref = F.scaled_dot_product_attention(
+                            s["q"], s["k"].repeat_interleave(g, 1), s["v"].repeat_interleave(g, 1),
+                            is_causal=True)
+                row["check_vs_sdpa"] = compare_outputs(torch, sattn_out, ref, H)
+                if not row["check_vs_sdpa"]["ok"]:
+                    self.any_fail = True
+                del ref
+            except Exception as e:  # noqa: BLE001
+                row["notes"].append(f"sattn vs SDPA check failed to run: {e}")
+        del sattn_out, flex_out
+
+        # Derived numbers.
+        best_sdpa = min((e["ms"] for e in sdpa.values() if "ms" in e), default=None)
+        st = row.get("sattn", {}).get("ms")
+        ft = row.get("flex", {}).get("ms")
+        row["sattn_over_flex"] = st / ft if st and ft else None
+        row["sattn_over_sdpa"] = st / best_sdpa if st and best_sdpa else None
+        row["sattn_tflops_computed"] = flops_comp / (st * 1e9) if st and flops_comp else None
+        row["sattn_tflops_dense_eq"] = flops_eq / (st * 1e9) if st else None
+        row["flex_tflops_computed"] = flops_comp / (ft * 1e9) if ft and flops_comp else None
+        row["flex_tflops_dense_eq"] = flops_eq / (ft * 1e9) if ft else None
+        torch.cuda.empty_cache()
+        return row
+
+    def print_row(self, row, sdpa):
+        chk = row.get("check")
+        if chk is not None:
+            verdict = "PASS" if chk["ok"] else "FAIL"
+        elif row.get("flex_mask") == "approx" and "flex" in row:
+            verdict = "n/a"
+        else:
+            verdict = "-"
+        mc = row.get("mask_check")
+        if mc is not None and mc["mismatches"] and row.get("flex_mask") != "approx":
+            verdict = "MASK!"
+        comp = row.get("sattn_compile")
+        scomp = None
+        if comp:
+            scomp = f"{comp['compile_ms']:.0f}" + ("" if comp["origin"] == "built" else "c")
+        elif "sattn_error" in row:
+            scomp = "err"
+        st = row.get("sattn", {})
+        ms_s = fmt(st.get("ms"), ".3f") + ("*" if st and st.get("n", 99) < 10 else "")
+        ft = row.get("flex", {})
+        ms_f = fmt(ft.get("ms"), ".3f") + ("*" if ft and ft.get("n", 99) < 10 else "")
+        if "flex_error" in row and not ft:
+            ms_f = "err" if self.flex is not None else "-"
+        vals = [
+            row["pattern"], human_s(row["S"]), row["Hkv"],
+            fmt(100 * row["block_density"], ".1f") if "block_density" in row else "-",
+            ms_s if "sattn_error" not in row else "err", ms_f,
+            fmt(sdpa.get("flash", {}).get("ms"), ".3f", "n/a"),
+            fmt(sdpa.get("cudnn", {}).get("ms"), ".3f", "n/a"),
+            fmt(row.get("sattn_over_flex"), ".2f"), fmt(row.get("sattn_over_sdpa"), ".2f"),
+            fmt(row.get("sattn_tflops_computed"), ".0f"), fmt(row.get("sattn_tflops_dense_eq"), ".0f"),
+            fmt(chk["max_abs"], ".2e") if chk else "-", fmt(chk["rel"], ".2e") if chk else "-",
+            verdict, fmt(scomp), fmt(row.get("flex_first_call_ms"), ".0f"),
+        ]
+        print(table_row(vals), flush=True)
+        details = []
+        fr = row.get("sattn_first_run")
+        if fr:
+            details.append(f"sattn 1st run {fr['wall_ms']:.2f} ms wall = selection "
+                           f"{fr['selection_ms']:.3f} + attention {fr['attention_ms']:.3f} ms")
+        ws = row.get("sattn_warm_split")
+        if ws:
+            details.append(f"warm split {ws['selection_ms']:.3f} + {ws['attention_ms']:.3f} ms")
+        if comp:
+            details.append(f"compile {comp['origin']} {comp['compile_ms']:.0f} ms"
+                           + ("" if comp["first_use"] else " (kernel reused: S is a run-time value)"))
+        if "sattn_error" in row:
+            details.append(f"sattn: {row['sattn_error'][:200]}")
+        if "flex_error" in row and self.flex is not None:
+            details.append(f"flex: {row['flex_error'][:200]}")
+        if mc is not None:
+            details.append(f"mask check head 0: {mc['mismatches']} mismatching pairs "
+                           f"({mc['missing']} missing, {mc['extra']} extra)")
+        if "check_vs_sdpa" in row:
+            c = row["check_vs_sdpa"]
+            details.append(f"sattn vs SDPA rel {c['rel']:.2e} {'PASS' if c['ok'] else 'FAIL'}")
+        if "block_density" in row:
+            details.append(f"token density of causal {100 * row['token_causal_density']:.1f}%")
+        details.append(f"flex mask: {row['flex_mask']}, heads {row['flex_heads']}")
+        details += row["notes"]
+        for d in details:
+            print(f"    {d}", flush=True)
+
+    # -- main loop ------------------------------------------------------------
+    def run(self):
+        a, torch = self.args, self.torch
+        for S in a.seq_lens:
+            for hkv in a.kv_heads:
+                if self.remaining() < self.estimate(S) * 1.5:
+                    for info in self.patterns:
+                        self.skip(info.name, S, hkv, "time budget (--budget-s)")
+                    continue
+                g0 = time.time()
+                log(f"S={human_s(S)} Hkv={hkv}: allocating inputs")
+                try:
+                    sets, set_bytes = self.make_inputs(S, hkv)
+                except torch.cuda.OutOfMemoryError as e:
+                    for info in self.patterns:
+                        self.skip(info.name, S, hkv, f"out of memory allocating inputs: {e}")
+                    continue
+                log(f"S={human_s(S)} Hkv={hkv}: {len(sets)} input sets of "
+                    f"{set_bytes / 2**20:.0f} MiB (L2 {self.l2_bytes / 2**20:.0f} MiB)")
+                sdpa = self.run_sdpa(S, hkv, sets)
+                self.sdpa[f"{S}/{hkv}"] = sdpa
+                for label in ("flash", "cudnn"):
+                    e = sdpa[label]
+                    if "ms" in e:
+                        log(f"  SDPA {label}: {e['ms']:.3f} ms ({e['gqa']}, n={e['n']})")
+                    else:
+                        log(f"  SDPA {label}: unavailable: {e.get('error')}")
+                try:
+                    plans = self.prepare_group(S, hkv, sets, self.patterns)
+                except Exception as e:  # noqa: BLE001
+                    for info in self.patterns:
+                        self.skip(info.name, S, hkv, f"oracle inputs failed: {e}")
+                    del sets
+                    continue
+                for info in self.patterns:
+                    est = self.estimate(S)
+                    if self.remaining() < est:
+                        self.skip(info.name, S, hkv,
+                                  f"time budget (needs ~{est:.0f}s, {self.remaining():.0f}s left)")
+                        continue
+                    c0 = time.time()
+                    log(f"case {info.name} S={human_s(S)} Hkv={hkv}")
+                    try:
+                        row = self.run_case(info, S, hkv, sets, plans[info.name], sdpa)
+                    except torch.cuda.OutOfMemoryError as e:
+                        torch.cuda.empty_cache()
+                        self.skip(info.name, S, hkv, f"out of memory: {str(e)[:200]}")
+                        continue
+                    row["case_s"] = round(time.time() - c0, 2)
+                    self.case_estimate[S] = max(self.case_estimate.get(S, 0.0),
+                                                time.time() - c0)
+                    self.results.append(row)
+                    self.print_row(row, sdpa)
+                del sets
+                torch.cuda.empty_cache()
+                shutil.rmtree(os.path.join(self.tmp, f"S{S}-kv{hkv}"), ignore_errors=True)
+                log(f"S={human_s(S)} Hkv={hkv}: group took {time.time() - g0:.1f}s")
+
+
+def environment(torch, args):
+    env = {"python": platform.python_version(), "torch": torch.__version__,
+           "cuda_runtime": torch.version.cuda, "host": platform.node()}
+    try:
+        import triton
+        env["triton"] = triton.__version__
+    except Exception:  # noqa: BLE001
+        env["triton"] = None
+    try:
+        env["cudnn"] = torch.backends.cudnn.version()
+    except Exception:  # noqa: BLE001
+        env["cudnn"] = None
+    props = torch.cuda.get_device_properties(0)
+    env["gpu"] = torch.cuda.get_device_name(0)
+    env["capability"] = f"{props.major}.{props.minor}"
+    env["sms"] = props.multi_processor_count
+    env["memory_gib"] = round(props.total_memory / 2**30, 1)
+    env["l2_bytes"] = getattr(props, "L2_cache_size", None) or 50 * 2**20
+    env["driver"] = None
+    if shutil.which("nvidia-smi"):
+        try:
+            out = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+                                 capture_output=True, text=True, timeout=30).stdout.strip()
+            env["driver"] = out.splitlines()[0] if out else None
+        except Exception:  # noqa: BLE001
+            pass
+    if env["driver"] is None:
+        try:
+            drv = ctypes.c_int()
+            ctypes.CDLL("libcuda.so.1").cuDriverGetVersion(ctypes.byref(drv))
+            env["driver"] = f"CUDA driver API {drv.value // 1000}.{drv.value % 1000 // 10}"
+        except Exception:  # noqa: BLE001
+            env["driver"] = "unknown"
+    return env
+
+
+def build_parser():
+    p = argparse.ArgumentParser(
+        prog="bench/compare.py",
+        description="Compare sattn's sparse attention kernels with FlexAttention (same blocks, "
+                    "from sattn's own block lists) and dense causal SDPA (FlashAttention, "
+                    "cuDNN) on one GPU, in one process. See bench/README.md.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--patterns", default=",".join(DEFAULT_PATTERNS),
+                   help="comma-separated: stock pattern names (patterns/library), 'dense' "
+                        "(dense causal), or paths to .sattn/.mlir files")
+    p.add_argument("--seq-lens", default="8192,32768,131072",
+                   help="sequence lengths S (Sq = Sk), e.g. 8k,32k,128k")
+    p.add_argument("--kv-heads", default="32,8", help="key/value head counts Hkv")
+    p.add_argument("--heads", type=int, default=32, help="query heads H")
+    p.add_argument("--head-dim", type=int, default=128, help="head dim D")
+    p.add_argument("--quick", action="store_true", help="S = 8192 only")
+    p.add_argument("--json", metavar="OUT.json", help="write every measurement to this file")
+    p.add_argument("--lib", default=os.path.join(REPO, "build", "lib", "libsattn_c.so"),
+                   help="the sattn C library")
+    p.add_argument("--bin-dir", default=os.path.join(REPO, "build", "bin"),
+                   help="folder holding sattn-compile")
+    p.add_argument("--skip-flex", action="store_true", help="do not run FlexAttention")
+    p.add_argument("--skip-sattn", action="store_true",
+                   help="do not load the sattn library (baselines and block lists only)")
+    p.add_argument("--flex-heads", default="auto",
+                   help="heads whose block lists (and token masks) the oracle builds for "
+                        "dynamic patterns; Flex uses list h %% N for head h. 'auto': all "
+                        "heads up to S=32K, 8 above; 'all'; or a number. Static patterns "
+                        "always use one list (they do not depend on the head)")
+    p.add_argument("--dense-mask-gib", type=float, default=1.0,
+                   help="GPU memory for oracle token masks (hip, pbs: N*S*S bytes); at "
+                        "sizes where not even one head fits, Flex runs causal-masked partial "
+                        "blocks (timing only)")
+    p.add_argument("--check-masks-max-seq", type=int, default=8192,
+                   help="compare Flex's effective token mask of head 0 with sattn's oracle "
+                        "(mask-npy) up to this S; 0 turns the check off")
+    p.add_argument("--warmup", type=int, default=3, help="untimed calls before timing")
+    p.add_argument("--iters", type=int, default=10, help="timed calls (median reported)")
+    p.add_argument("--min-iters", type=int, default=5,
+                   help="fewest timed calls when --max-measure-s cuts the count")
+    p.add_argument("--max-measure-s", type=float, default=6.0,
+                   help="cut the timed calls of one measurement to about this many seconds "
+                        "(only slow 128K cases reach it); the count is in the JSON")
+    p.add_argument("--sets", type=int, default=0,
+                   help="input copies to rotate through (0: enough to exceed 2x L2, at least 2)")
+    p.add_argument("--budget-s", type=float, default=560.0,
+                   help="wall-clock budget; cases that would not fit are skipped with a reason")
+    p.add_argument("--jobs", type=int, default=min(16, os.cpu_count() or 1),
+                   help="parallel sattn-compile processes")
+    p.add_argument("--seed", type=int, default=1, help="random input seed")
+    p.add_argument("--warm-cache", action="store_true",
+                   help="use the normal sattn kernel cache instead of a fresh one (then the "
+                        "compile column shows cache hits, marked 'c')")
+    p.add_argument("--tmp-dir", default=None,
+                   help="scratch folder for .npy inputs, block lists and masks (default: "
+                        "/dev/shm when it has room, else the system temp folder)")
+    p.add_argument("--keep-tmp", action="store_true", help="keep the scratch folder")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    return p
+
+
+def main(argv=None):
+    global VERBOSE
+    args = build_parser().parse_args(argv)
+    VERBOSE = not args.quiet
+    args.seq_lens = [8192] if args.quick else parse_int_list(args.seq_lens, "--seq-lens")
+    args.kv_heads = parse_int_list(args.kv_heads, "--kv-heads")
+    patterns = [p.strip() for p in args.patterns.split(",") if p.strip()]
+    if not patterns:
+        fail("--patterns: empty list")
+    if args.flex_heads not in ("auto", "all"):
+        try:
+            if int(args.flex_heads) < 1:
+                raise ValueError
+        except ValueError:
+            fail("--flex-heads takes 'auto', 'all' or a positive number")
+    for hkv in args.kv_heads:
+        if hkv < 1 or args.heads % hkv:
+            fail(f"--kv-heads {hkv} must divide --heads {args.heads}")
+    if args.iters < 1 or args.warmup < 0:
+        fail("--iters must be >= 1 and --warmup >= 0")
+    if args.tmp_dir is None:
+        try:
+            st = os.statvfs("/dev/shm")
+            if st.f_bavail * st.f_frsize > 24 * 2**30 and os.access("/dev/shm", os.W_OK):
+                args.tmp_dir = "/dev/shm"
+        except OSError:
+            pass
+
+    try:
+        import torch
+    except Exception as e:  # noqa: BLE001
+        fail(f"PyTorch is not importable ({e}); this benchmark needs PyTorch with CUDA")
+    if not torch.cuda.is_available():
+        fail("no CUDA device (torch.cuda.is_available() is False); run on a GPU machine")
+
+    env = environment(torch, args)
+    print(f"GPU: {env['gpu']} (sm_{env['capability'].replace('.', '')}, {env['sms']} SMs, "
+          f"{env['memory_gib']} GiB, L2 {env['l2_bytes'] / 2**20:.0f} MiB)")
+    print(f"driver {env['driver']}, CUDA runtime {env['cuda_runtime']}, cuDNN {env['cudnn']}, "
+          f"torch {env['torch']}, triton {env['triton']}, python {env['python']}")
+    print(f"cases: patterns {','.join(patterns)}; S {','.join(human_s(s) for s in args.seq_lens)}; "
+          f"Hkv {','.join(map(str, args.kv_heads))}; B=1 H={args.heads} D={args.head_dim} bf16")
+
+    bench = Bench(args, torch)
+    bench.l2_bytes = env["l2_bytes"]
+    exit_code = 0
+    try:
+        bench.setup(patterns)
+        print(f"sattn: {'not loaded (--skip-sattn)' if bench.sattn is None else bench.sattn.path}; "
+              f"kernel cache {'normal' if args.warm_cache else 'fresh (cold compiles)'}; "
+              f"flex: {'off' if bench.flex is None else 'torch.compile(flex_attention)'}")
+        print(f"timing: {args.warmup} warm-up + median of {args.iters} CUDA-event-timed calls "
+              f"rotating over input copies; times in ms; ratios < 1 mean sattn is faster\n")
+        print(table_header(), flush=True)
+        bench.run()
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        exit_code = 130
+    finally:
+        bench.close()
+
+    n_pass = sum(1 for r in bench.results if r.get("check", {}).get("ok"))
+    n_fail = sum(1 for r in bench.results if "check" in r and not r["check"]["ok"])
+    n_mask = sum(1 for r in bench.results
+                 if r.get("mask_check", {}).get("mismatches") and r.get("flex_mask") != "approx")
+    n_err = sum(1 for r in bench.results if "sattn_error" in r or
+                ("flex_error" in r and bench.flex is not None))
+    print(f"\n{len(bench.results)} cases run, {len(bench.skipped)} skipped; output checks "
+          f"{n_pass} passed, {n_fail} failed; mask mismatches {n_mask}; cases with errors "
+          f"{n_err}; wall {time.time() - START:.0f}s")
+    print("columns: blk% = computed blocks / causal blocks; s/flex, s/sdpa = sattn time over "
+          "Flex / best SDPA time; TF/s = 4*H*D*pairs/t on computed blocks, TF/s-eq = dense "
+          "causal equivalent; '*' = fewer than 10 timed calls; s-comp = sattn cold compile "
+          "(c = cache hit); flex-1st = first Flex call incl. torch.compile")
+    if args.json:
+        doc = {"environment": env, "args": {k: v for k, v in vars(args).items()},
+               "sdpa": bench.sdpa, "cases": bench.results, "skipped": bench.skipped,
+               "wall_s": time.time() - START}
+        with open(args.json, "w") as fh:
+            json.dump(doc, fh, indent=1, default=str)
+        print(f"wrote {args.json}")
+    if exit_code:
+        return exit_code
+    return 1 if (bench.any_fail or n_fail or n_mask) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

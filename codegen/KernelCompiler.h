@@ -1,0 +1,77 @@
+//===- KernelCompiler.h - Bound pattern to host object or PTX ----*- C++ -*-===//
+//
+// The compiler pipeline behind the runtime and sattn-compile: a bound
+// pattern plus a static shape becomes a module with a `sattn.kernel`
+// request, the sattn passes lower it stage by stage (docs/lowering.md), and
+// the result is a host object file (CPU, for the ORC JIT) or PTX (GPU).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SATTN_CODEGEN_KERNELCOMPILER_H
+#define SATTN_CODEGEN_KERNELCOMPILER_H
+
+#include "dialect/SattnDialect.h"
+#include "passes/Schedule.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/Support/Error.h"
+
+#include <optional>
+#include <string>
+
+namespace sattn {
+
+enum class CodegenTarget { Cpu, Gpu };
+
+/// The stages after which the pipeline can stop (sattn-compile --stage).
+enum class LoweringStage {
+  Request,   // the pattern and the sattn.kernel request
+  Schedule,  // + sattn-build-schedule
+  Selection, // + sattn-lower-selection
+  Tiled,     // + sattn-tile-attention
+  Lowered,   // + sattn-lower-to-llvm (LLVM / NVVM dialect)
+  Binary,    // GPU: + PTX serialisation
+};
+
+/// "request", "schedule", "selection", "tiled", "llvm", "binary".
+llvm::StringRef loweringStageName(LoweringStage stage);
+std::optional<LoweringStage> parseLoweringStage(llvm::StringRef name);
+/// The stage names joined by '|', for help texts.
+llvm::StringRef loweringStageNames();
+
+/// Every dialect, interface and translation the pipeline needs.
+void registerCodegenDialects(mlir::DialectRegistry &registry);
+
+/// A module holding a copy of `bound` and a `sattn.kernel` request for it.
+/// `dtype` is "f32", "f16" or "bf16".
+mlir::OwningOpRef<mlir::ModuleOp>
+buildKernelRequest(mlir::sattn::PatternOp bound, const KernelShape &shape,
+                   llvm::StringRef dtype, CodegenTarget target);
+
+/// Runs the passes up to and including `stopAfter`. `chip` is the GPU
+/// target (sm_80 or sm_90a). Errors carry the diagnostics.
+llvm::Error lowerKernelModule(mlir::ModuleOp module, CodegenTarget target,
+                              llvm::StringRef chip, LoweringStage stopAfter);
+
+/// The PTX of a module lowered to LoweringStage::Binary.
+llvm::Expected<std::string> extractPtx(mlir::ModuleOp module);
+
+/// Translates a module lowered to LoweringStage::Lowered (CPU) to LLVM IR,
+/// adds `_sattn_packed_<name>(void **args)` entry points for every kernel
+/// function, optimises at O3 (floating-point reassociation allowed, no
+/// finite-math assumptions) and returns a native object file.
+llvm::Expected<std::string> emitHostObject(mlir::ModuleOp module);
+
+/// The packed entry point of kernel function `name`.
+std::string packedEntryName(llvm::StringRef name);
+
+/// Assembles PTX to a cubin with ptxas -v; `report` receives ptxas's
+/// resource report (registers, spills, shared memory).
+llvm::Expected<std::string> assemblePtx(llvm::StringRef ptx,
+                                        llvm::StringRef chip,
+                                        std::string *report = nullptr);
+
+} // namespace sattn
+
+#endif // SATTN_CODEGEN_KERNELCOMPILER_H

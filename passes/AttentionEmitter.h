@@ -1,0 +1,135 @@
+//===- AttentionEmitter.h - Tiled online-softmax attention -------*- C++ -*-===//
+//
+// The attention kernel: one work item per (batch, query head, query tile).
+// Each tile keeps a running max, sum and accumulator per row (online
+// softmax, fp32) and visits key chunks that the pattern's key sources
+// enumerate. A source is one enumerator of the schedule: a closed-form
+// range walk for static primitives, a workspace list for dynamic ones.
+// Inside a chunk a key counts for a row when it is causal-allowed, in the
+// source, and in no earlier source, so each key is computed once.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SATTN_PASSES_ATTENTIONEMITTER_H
+#define SATTN_PASSES_ATTENTIONEMITTER_H
+
+#include "passes/KernelBuilder.h"
+
+#include <memory>
+
+namespace mlir::sattn::lowering {
+
+/// Values of the tile being computed.
+struct TileContext {
+  Value batch, head, kvHead;
+  Value tile;        // tile index
+  Value offset;      // Sk - Sq
+  Value firstRow;    // local index of row 0 (may be < 0 or past Sq)
+  Value firstPos;    // p of row 0
+  Value lastPos;     // p of the last valid row
+  Value keyEnd;      // keys past this are never attended (causality, Sk)
+  Value queryBlock;  // floor(firstPos / B) of the pattern's block B
+  Value seqQ, seqK;
+};
+
+/// Values of one row inside a chunk.
+struct RowContext {
+  Value slot;       // index into per-row buffers
+  Value row;        // local index i
+  Value pos;        // p(i)
+  Value queryBlock; // floor(p / B)
+};
+
+class AttentionEmitter;
+
+/// One enumerator of the schedule.
+class KeySource {
+public:
+  virtual ~KeySource();
+  /// Emits the walk over this source's keys for the tile, calling
+  /// emitter.visitRange / visitKeys.
+  virtual void enumerate(AttentionEmitter &emitter, const TileContext &tile,
+                         unsigned selfIndex) = 0;
+  /// Whether key `j` (index) belongs to this source for the row (i1). Keys
+  /// of earlier sources are excluded through this test, so it must be exact.
+  virtual Value contains(AttentionEmitter &emitter, const TileContext &tile,
+                         const RowContext &row, Value j) = 0;
+  /// For sources that hold whole key blocks of the pattern's block size:
+  /// whether block `kb` is entirely in the source for every row of the tile
+  /// (i1), or null when the source cannot tell cheaply.
+  virtual Value coversBlock(AttentionEmitter &emitter, const TileContext &tile,
+                            Value kb) {
+    return Value();
+  }
+};
+
+class AttentionEmitter {
+public:
+  AttentionEmitter(KernelBuilder &kb, const ::sattn::PatternSpec &spec,
+                   const ::sattn::KernelSchedule &schedule,
+                   ArrayRef<Operation *> primitiveOps);
+  ~AttentionEmitter();
+
+  /// Emits the attention function into `container`.
+  LogicalResult emit(Operation *container);
+
+  KernelBuilder &builder() { return kb; }
+  const ::sattn::PatternSpec &spec() const { return patternSpec; }
+  const ::sattn::KernelSchedule &schedule() const { return sched; }
+  Operation *primitiveOp(int index) const { return primOps[index]; }
+
+  /// Visits keys [start, end) (clipped to [0, keyEnd)) as source
+  /// `sourceIndex`.
+  void visitRange(const TileContext &tile, unsigned sourceIndex, Value start,
+                  Value end);
+  /// Visits `count` keys whose indices keyAt(i) gives (i in [0, count)).
+  void visitKeys(const TileContext &tile, unsigned sourceIndex, Value count,
+                 function_ref<Value(Value)> keyAt);
+  /// Whether an earlier source than `sourceIndex` covers key block `kb`
+  /// entirely (i1): lets whole-block walks skip blocks already done.
+  Value coveredBefore(const TileContext &tile, unsigned sourceIndex, Value kb);
+
+  /// Pattern block B as an index constant.
+  Value patternBlock() { return kb.idx(patternSpec.block); }
+
+private:
+  void processChunk(const TileContext &tile, unsigned sourceIndex,
+                    function_ref<Value(Value)> keyAt, Value count);
+  Value keepMask(const TileContext &tile, unsigned sourceIndex,
+                 const RowContext &row, Value j);
+
+  KernelBuilder &kb;
+  const ::sattn::PatternSpec &patternSpec;
+  const ::sattn::KernelSchedule &sched;
+  SmallVector<Operation *> primOps;
+  std::vector<std::unique_ptr<KeySource>> sources;
+  // Per-row state and staged tiles.
+  Value rowMax, rowSum, acc, qRow, scores, keyTile, valueTile, keyIndex;
+};
+
+/// Sources of the static primitives (TileAttention.cpp).
+std::unique_ptr<KeySource> makeStaticSource(const ::sattn::PatternSpec &spec,
+                                            const ::sattn::Enumerator &en,
+                                            Operation *primitiveOp);
+/// Sources of a dynamic primitive (one file per primitive).
+void appendDynamicSources(const ::sattn::PatternSpec &spec,
+                          const ::sattn::Enumerator &en,
+                          std::vector<std::unique_ptr<KeySource>> &out);
+
+/// Emits `stage` as a function in `container` (one file per primitive).
+LogicalResult emitSelectionStage(KernelBuilder &kb,
+                                 const ::sattn::PatternSpec &spec,
+                                 const ::sattn::KernelSchedule &schedule,
+                                 const ::sattn::SelectionStage &stage,
+                                 Operation *container);
+
+/// Shared helpers for sources.
+/// The token window predicate p - w < j <= p.
+Value inTokenWindow(KernelBuilder &kb, Value pos, Value j, Value width);
+/// max(B, round(fraction * Sk)) tokens.
+Value fractionWindow(KernelBuilder &kb, double fraction, int64_t block,
+                     Value seqK);
+
+} // namespace mlir::sattn::lowering
+
+#endif // SATTN_PASSES_ATTENTIONEMITTER_H

@@ -1,0 +1,424 @@
+//===- KernelBuilder.cpp - Emitting one kernel for the CPU or the GPU -----===//
+
+#include "passes/KernelBuilder.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::sattn::lowering;
+using ::sattn::KernelMemref;
+using ::sattn::KernelScalar;
+using ::sattn::WorkspaceSlot;
+
+std::optional<Target> mlir::sattn::lowering::parseTarget(StringRef name) {
+  if (name == "cpu")
+    return Target::Cpu;
+  if (name == "gpu")
+    return Target::Gpu;
+  return std::nullopt;
+}
+
+KernelBuilder::KernelBuilder(OpBuilder &builder, Location loc, Target target,
+                             const ::sattn::KernelShape &shape,
+                             Type elementType)
+    : builder(builder), location(loc), tgt(target), kshape(shape),
+      elemType(elementType) {}
+
+FunctionType KernelBuilder::kernelFunctionType() const {
+  MLIRContext *ctx = builder.getContext();
+  SmallVector<Type> inputs;
+  auto f32 = Float32Type::get(ctx);
+  auto i32 = IntegerType::get(ctx, 32);
+  for (unsigned i = 0; i < ::sattn::kNumKernelMemrefs; ++i) {
+    Type elem = i <= unsigned(KernelMemref::Out)        ? elemType
+                : i == unsigned(KernelMemref::WorkspaceI32) ? Type(i32)
+                                                             : Type(f32);
+    inputs.push_back(MemRefType::get({ShapedType::kDynamic}, elem));
+  }
+  for (unsigned i = 0; i < ::sattn::kNumKernelScalars; ++i)
+    inputs.push_back(IntegerType::get(ctx, 64));
+  return FunctionType::get(ctx, inputs, {});
+}
+
+void KernelBuilder::beginFunction(Operation *container, StringRef name,
+                                  int64_t threads) {
+  numThreads = threads;
+  builder.setInsertionPointToEnd(&container->getRegion(0).front());
+  FunctionType type = kernelFunctionType();
+  if (isGpu()) {
+    auto fn = gpu::GPUFuncOp::create(builder, location, name, type);
+    fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
+                builder.getUnitAttr());
+    fn.setKnownBlockSizeAttr(
+        builder.getDenseI32ArrayAttr({int32_t(threads), 1, 1}));
+    function = fn;
+    entry = &fn.getBody().front();
+  } else {
+    auto fn = func::FuncOp::create(builder, location, name, type);
+    entry = fn.addEntryBlock();
+    function = fn;
+  }
+  memrefArgs.clear();
+  scalarArgs.clear();
+  builder.setInsertionPointToStart(entry);
+  for (unsigned i = 0; i < ::sattn::kNumKernelMemrefs; ++i)
+    memrefArgs.push_back(entry->getArgument(i));
+  for (unsigned i = 0; i < ::sattn::kNumKernelScalars; ++i)
+    scalarArgs.push_back(arith::IndexCastOp::create(
+        builder, location, builder.getIndexType(),
+        entry->getArgument(::sattn::kNumKernelMemrefs + i)));
+  threadId = isGpu() ? Value(gpu::ThreadIdOp::create(builder, location,
+                                                     gpu::Dimension::x))
+                     : idx(0);
+}
+
+void KernelBuilder::endFunction() {
+  builder.setInsertionPointToEnd(entry);
+  if (isGpu())
+    gpu::ReturnOp::create(builder, location);
+  else
+    func::ReturnOp::create(builder, location);
+  builder.setInsertionPointAfter(function);
+}
+
+Value KernelBuilder::memref(KernelMemref which) const {
+  return memrefArgs[unsigned(which)];
+}
+Value KernelBuilder::scalar(KernelScalar which) const {
+  return scalarArgs[unsigned(which)];
+}
+Value KernelBuilder::workspaceOffset(WorkspaceSlot slot) const {
+  return scalarArgs[unsigned(KernelScalar::WorkspaceOffset0) + unsigned(slot)];
+}
+
+void KernelBuilder::forEachWorkItem(function_ref<void(Value)> body) {
+  Value begin = scalar(KernelScalar::GridBegin);
+  Value end = scalar(KernelScalar::GridEnd);
+  if (isGpu()) {
+    Value block = gpu::BlockIdOp::create(builder, location, gpu::Dimension::x);
+    Value item = add(begin, block);
+    ifThen(lt(item, end), [&] { body(item); });
+    return;
+  }
+  forRange(begin, end, body);
+}
+
+//===----------------------------------------------------------------------===//
+// Arithmetic
+//===----------------------------------------------------------------------===//
+
+Value KernelBuilder::idx(int64_t v) {
+  return arith::ConstantIndexOp::create(builder, location, v);
+}
+Value KernelBuilder::f32(double v) {
+  return arith::ConstantOp::create(builder, location,
+                                   builder.getF32FloatAttr(float(v)));
+}
+Value KernelBuilder::i32(int64_t v) {
+  return arith::ConstantIntOp::create(builder, location, v, 32);
+}
+Value KernelBuilder::i64(int64_t v) {
+  return arith::ConstantIntOp::create(builder, location, v, 64);
+}
+Value KernelBuilder::boolean(bool v) {
+  return arith::ConstantIntOp::create(builder, location, v, 1);
+}
+Value KernelBuilder::add(Value a, Value c) {
+  return arith::AddIOp::create(builder, location, a, c);
+}
+Value KernelBuilder::sub(Value a, Value c) {
+  return arith::SubIOp::create(builder, location, a, c);
+}
+Value KernelBuilder::mul(Value a, Value c) {
+  return arith::MulIOp::create(builder, location, a, c);
+}
+Value KernelBuilder::floorDiv(Value a, Value c) {
+  return arith::FloorDivSIOp::create(builder, location, a, c);
+}
+Value KernelBuilder::floorMod(Value a, Value c) {
+  return sub(a, mul(floorDiv(a, c), c));
+}
+Value KernelBuilder::ceilDiv(Value a, Value c) {
+  return arith::CeilDivSIOp::create(builder, location, a, c);
+}
+Value KernelBuilder::min(Value a, Value c) {
+  return arith::MinSIOp::create(builder, location, a, c);
+}
+Value KernelBuilder::max(Value a, Value c) {
+  return arith::MaxSIOp::create(builder, location, a, c);
+}
+Value KernelBuilder::cmp(arith::CmpIPredicate pred, Value a, Value c) {
+  return arith::CmpIOp::create(builder, location, pred, a, c);
+}
+Value KernelBuilder::select(Value cond, Value a, Value c) {
+  return arith::SelectOp::create(builder, location, cond, a, c);
+}
+Value KernelBuilder::andI(Value a, Value c) {
+  return arith::AndIOp::create(builder, location, a, c);
+}
+Value KernelBuilder::orI(Value a, Value c) {
+  return arith::OrIOp::create(builder, location, a, c);
+}
+Value KernelBuilder::notI(Value a) {
+  return arith::XOrIOp::create(builder, location, a, boolean(true));
+}
+Value KernelBuilder::toIndex(Value v) {
+  if (v.getType().isIndex())
+    return v;
+  return arith::IndexCastOp::create(builder, location, builder.getIndexType(),
+                                    v);
+}
+Value KernelBuilder::toI64(Value v) {
+  return arith::IndexCastOp::create(builder, location, builder.getI64Type(),
+                                    toIndex(v));
+}
+Value KernelBuilder::toI32(Value v) {
+  return arith::IndexCastOp::create(builder, location, builder.getI32Type(),
+                                    toIndex(v));
+}
+
+Value KernelBuilder::fadd(Value a, Value c) {
+  return arith::AddFOp::create(builder, location, a, c);
+}
+Value KernelBuilder::fsub(Value a, Value c) {
+  return arith::SubFOp::create(builder, location, a, c);
+}
+Value KernelBuilder::fmul(Value a, Value c) {
+  return arith::MulFOp::create(builder, location, a, c);
+}
+Value KernelBuilder::fdiv(Value a, Value c) {
+  return arith::DivFOp::create(builder, location, a, c);
+}
+Value KernelBuilder::fmax(Value a, Value c) {
+  return arith::MaximumFOp::create(builder, location, a, c);
+}
+Value KernelBuilder::fcmp(arith::CmpFPredicate pred, Value a, Value c) {
+  return arith::CmpFOp::create(builder, location, pred, a, c);
+}
+Value KernelBuilder::exp(Value a) {
+  return math::ExpOp::create(builder, location, a);
+}
+Value KernelBuilder::log(Value a) {
+  return math::LogOp::create(builder, location, a);
+}
+Value KernelBuilder::negInf() {
+  return f32(-std::numeric_limits<double>::infinity());
+}
+Value KernelBuilder::sitofp(Value indexValue) {
+  return arith::SIToFPOp::create(builder, location, builder.getF32Type(),
+                                 toI64(indexValue));
+}
+
+//===----------------------------------------------------------------------===//
+// Control flow
+//===----------------------------------------------------------------------===//
+
+void KernelBuilder::forRange(Value lb, Value ub, Value step,
+                             function_ref<void(Value)> body) {
+  auto loop = scf::ForOp::create(builder, location, lb, ub, step);
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPoint(loop.getBody()->getTerminator());
+  body(loop.getInductionVar());
+}
+
+SmallVector<Value> KernelBuilder::forRangeCarry(
+    Value lb, Value ub, Value step, ValueRange init,
+    function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+  auto loop = scf::ForOp::create(builder, location, lb, ub, step, init);
+  {
+    OpBuilder::InsertionGuard guard(builder);
+    Block *blk = loop.getBody();
+    if (!blk->empty() && blk->back().hasTrait<OpTrait::IsTerminator>())
+      blk->back().erase();
+    builder.setInsertionPointToEnd(blk);
+    SmallVector<Value> next =
+        body(loop.getInductionVar(), loop.getRegionIterArgs());
+    scf::YieldOp::create(builder, location, next);
+  }
+  return SmallVector<Value>(loop.getResults());
+}
+
+void KernelBuilder::ifThen(Value cond, function_ref<void()> thenBody) {
+  auto op = scf::IfOp::create(builder, location, TypeRange(), cond,
+                              /*withElseRegion=*/false);
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPoint(op.thenBlock()->getTerminator());
+  thenBody();
+}
+
+SmallVector<Value>
+KernelBuilder::ifThenElse(Value cond, TypeRange types,
+                          function_ref<SmallVector<Value>()> thenBody,
+                          function_ref<SmallVector<Value>()> elseBody) {
+  auto op = scf::IfOp::create(builder, location, types, cond,
+                              /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(builder);
+  for (int side = 0; side < 2; ++side) {
+    Block *blk = side == 0 ? op.thenBlock() : op.elseBlock();
+    if (!blk->empty() && blk->back().hasTrait<OpTrait::IsTerminator>())
+      blk->back().erase();
+    builder.setInsertionPointToEnd(blk);
+    SmallVector<Value> vals = side == 0 ? thenBody() : elseBody();
+    scf::YieldOp::create(builder, location, vals);
+  }
+  return SmallVector<Value>(op.getResults());
+}
+
+SmallVector<Value>
+KernelBuilder::whileLoop(ValueRange init, function_ref<Value(ValueRange)> cond,
+                         function_ref<SmallVector<Value>(ValueRange)> body) {
+  SmallVector<Type> types(init.getTypes());
+  auto op = scf::WhileOp::create(
+      builder, location, types, init,
+      [&](OpBuilder &, Location, ValueRange args) {
+        Value c = cond(args);
+        scf::ConditionOp::create(builder, location, c, args);
+      },
+      [&](OpBuilder &, Location, ValueRange args) {
+        SmallVector<Value> next = body(args);
+        scf::YieldOp::create(builder, location, next);
+      });
+  return SmallVector<Value>(op.getResults());
+}
+
+//===----------------------------------------------------------------------===//
+// Parallelism
+//===----------------------------------------------------------------------===//
+
+void KernelBuilder::rowLoop(int64_t rows,
+                            function_ref<void(Value, Value)> body) {
+  if (isGpu()) {
+    if (rows >= numThreads) {
+      body(threadId, idx(0));
+      return;
+    }
+    ifThen(lt(threadId, idx(rows)), [&] { body(threadId, idx(0)); });
+    return;
+  }
+  forRange(idx(0), idx(rows), [&](Value r) { body(r, r); });
+}
+
+void KernelBuilder::coopLoop(Value n, function_ref<void(Value)> body) {
+  if (isGpu()) {
+    forRange(threadId, n, idx(numThreads), body);
+    return;
+  }
+  forRange(idx(0), n, body);
+}
+
+void KernelBuilder::singleThread(function_ref<void()> body) {
+  if (isGpu()) {
+    ifThen(eq(threadId, idx(0)), body);
+    return;
+  }
+  body();
+}
+
+void KernelBuilder::barrier() {
+  if (isGpu())
+    gpu::BarrierOp::create(builder, location);
+}
+
+Value KernelBuilder::sharedAlloc(ArrayRef<int64_t> shape, Type type) {
+  if (isGpu()) {
+    auto space = gpu::AddressSpaceAttr::get(builder.getContext(),
+                                            gpu::AddressSpace::Workgroup);
+    auto memType = MemRefType::get(shape, type, MemRefLayoutAttrInterface(),
+                                   space);
+    return cast<gpu::GPUFuncOp>(function).addWorkgroupAttribution(memType,
+                                                                 location);
+  }
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToStart(entry);
+  return memref::AllocaOp::create(builder, location,
+                                  MemRefType::get(shape, type));
+}
+
+Value KernelBuilder::privateAlloc(ArrayRef<int64_t> perRow, Type type) {
+  SmallVector<int64_t> shape;
+  shape.push_back(isGpu() ? 1 : numThreads);
+  shape.append(perRow.begin(), perRow.end());
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToStart(entry);
+  return memref::AllocaOp::create(builder, location,
+                                  MemRefType::get(shape, type));
+}
+
+//===----------------------------------------------------------------------===//
+// Memory
+//===----------------------------------------------------------------------===//
+
+Value KernelBuilder::load(Value memref, ValueRange indices) {
+  return memref::LoadOp::create(builder, location, memref, indices);
+}
+void KernelBuilder::store(Value value, Value memref, ValueRange indices) {
+  memref::StoreOp::create(builder, location, value, memref, indices);
+}
+
+Value KernelBuilder::tensorOffset(KernelScalar strideB, Value bb, Value h,
+                                  Value s, Value d) {
+  unsigned base = unsigned(strideB);
+  Value off = add(mul(bb, scalarArgs[base]), mul(h, scalarArgs[base + 1]));
+  off = add(off, mul(s, scalarArgs[base + 2]));
+  return d ? add(off, d) : off;
+}
+
+Value KernelBuilder::loadElement(KernelMemref which, Value offset) {
+  Value v = load(memref(which), offset);
+  if (!v.getType().isF32())
+    v = arith::ExtFOp::create(builder, location, builder.getF32Type(), v);
+  return v;
+}
+
+Value KernelBuilder::loadQ(Value bb, Value h, Value i, Value d) {
+  return loadElement(KernelMemref::Q,
+                     tensorOffset(KernelScalar::QStrideB, bb, h, i, d));
+}
+Value KernelBuilder::loadK(Value bb, Value g, Value j, Value d) {
+  return loadElement(KernelMemref::K,
+                     tensorOffset(KernelScalar::KStrideB, bb, g, j, d));
+}
+Value KernelBuilder::loadV(Value bb, Value g, Value j, Value d) {
+  return loadElement(KernelMemref::V,
+                     tensorOffset(KernelScalar::VStrideB, bb, g, j, d));
+}
+void KernelBuilder::storeOut(Value value, Value bb, Value h, Value i,
+                             Value d) {
+  if (!elemType.isF32())
+    value = arith::TruncFOp::create(builder, location, elemType, value);
+  store(value, memref(KernelMemref::Out),
+        tensorOffset(KernelScalar::OutStrideB, bb, h, i, d));
+}
+void KernelBuilder::storeLse(Value value, Value bb, Value h, Value i) {
+  store(value, memref(KernelMemref::Lse),
+        tensorOffset(KernelScalar::LseStrideB, bb, h, i, Value()));
+}
+
+bool KernelBuilder::isFloatSlot(WorkspaceSlot slot) {
+  return slot == WorkspaceSlot::RowThreshold ||
+         slot == WorkspaceSlot::HeadFloats;
+}
+
+Value KernelBuilder::loadWs(WorkspaceSlot slot, Value offset) {
+  Value at = add(workspaceOffset(slot), offset);
+  if (isFloatSlot(slot))
+    return load(memref(KernelMemref::WorkspaceF32), at);
+  return toIndex(load(memref(KernelMemref::WorkspaceI32), at));
+}
+
+void KernelBuilder::storeWs(WorkspaceSlot slot, Value offset, Value value) {
+  Value at = add(workspaceOffset(slot), offset);
+  if (isFloatSlot(slot)) {
+    store(value, memref(KernelMemref::WorkspaceF32), at);
+    return;
+  }
+  if (value.getType().isIndex())
+    value = toI32(value);
+  store(value, memref(KernelMemref::WorkspaceI32), at);
+}

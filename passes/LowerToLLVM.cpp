@@ -1,0 +1,67 @@
+//===- LowerToLLVM.cpp - sattn-lower-to-llvm ------------------------------===//
+//
+// Upstream conversions in a fixed order, run as a nested pipeline so that
+// `sattn-opt --sattn-lower-to-llvm` and the runtime lower the same way.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+
+namespace mlir::sattn {
+#define GEN_PASS_DEF_SATTNLOWERTOLLVM
+#include "passes/Passes.h.inc"
+} // namespace mlir::sattn
+
+using namespace mlir;
+
+namespace {
+constexpr const char *kLoops = "convert-linalg-to-loops,expand-strided-metadata,"
+                               "lower-affine,convert-scf-to-cf";
+
+struct LowerToLLVMPass
+    : public mlir::sattn::impl::SattnLowerToLLVMBase<LowerToLLVMPass> {
+  using SattnLowerToLLVMBase::SattnLowerToLLVMBase;
+
+  void runOnOperation() override {
+    std::string pipeline;
+    if (target == "cpu") {
+      pipeline = std::string(kLoops) +
+                 ",convert-math-to-llvm,finalize-memref-to-llvm,"
+                 "convert-arith-to-llvm,convert-index-to-llvm,"
+                 "convert-func-to-llvm,convert-cf-to-llvm,"
+                 "reconcile-unrealized-casts";
+    } else if (target == "gpu") {
+      if (chip != "sm_80" && chip != "sm_90a") {
+        getOperation().emitError("sattn-lower-to-llvm: chip must be sm_80 or "
+                                 "sm_90a, got '")
+            << chip << "'";
+        return signalPassFailure();
+      }
+      std::string features = chip == "sm_80" ? "+ptx70" : "+ptx80";
+      pipeline = std::string("gpu.module(") + kLoops +
+                 "),nvvm-attach-target{chip=" + chip.getValue() +
+                 " features=" + features +
+                 " O=3},gpu.module(convert-gpu-to-nvvm),"
+                 "reconcile-unrealized-casts" +
+                 (binary ? ",gpu-module-to-binary{format=isa}" : "");
+    } else {
+      getOperation().emitError("sattn-lower-to-llvm: target must be cpu or "
+                               "gpu, got '")
+          << target << "'";
+      return signalPassFailure();
+    }
+    OpPassManager pm("builtin.module");
+    if (failed(parsePassPipeline(pipeline, pm))) {
+      getOperation().emitError("sattn-lower-to-llvm: bad pipeline ")
+          << pipeline;
+      return signalPassFailure();
+    }
+    if (failed(runPipeline(pm, getOperation())))
+      signalPassFailure();
+  }
+};
+} // namespace

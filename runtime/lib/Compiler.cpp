@@ -1,0 +1,252 @@
+//===- Compiler.cpp - The JIT API: compile a pattern, run the kernel ------===//
+
+#include "sattn/Compiler.h"
+
+#include "Backends.h"
+#include "codegen/GpuTarget.h"
+#include "codegen/KernelCompiler.h"
+#include "patterns/PatternLoader.h"
+#include "sattn/CudaDriver.h"
+#include "sattn/KernelCache.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/TargetParser/Host.h"
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <mutex>
+
+using namespace sattn;
+using llvm::createStringError;
+using llvm::Error;
+using llvm::Expected;
+using llvm::StringRef;
+
+static std::atomic<uint64_t> codegenCount{0};
+
+uint64_t sattn::codegenInvocations() { return codegenCount.load(); }
+
+PatternSource PatternSource::file(StringRef path) {
+  PatternSource s;
+  s.pathOrText = path.str();
+  return s;
+}
+
+PatternSource PatternSource::text(StringRef source, StringRef language) {
+  PatternSource s;
+  s.pathOrText = source.str();
+  s.isText = true;
+  s.textLanguage = language.str();
+  return s;
+}
+
+PatternSource &PatternSource::withPattern(StringRef name) {
+  patternName = name.str();
+  return *this;
+}
+
+PatternSource &PatternSource::set(StringRef nameEqualsValue) {
+  overrides.push_back(nameEqualsValue.str());
+  return *this;
+}
+
+StringRef sattn::backendName(Backend backend) {
+  return backend == Backend::Cuda ? "cuda" : "cpu";
+}
+
+Kernel::~Kernel() = default;
+
+namespace {
+/// A handle: the shared executable plus what this compile() call saw.
+class KernelHandle : public Kernel {
+public:
+  KernelHandle(std::shared_ptr<const KernelPlan> plan,
+               std::shared_ptr<Executable> executable,
+               const AttentionConfig &config, Backend backend,
+               CompileInfo compileInfo)
+      : plan(std::move(plan)), executable(std::move(executable)) {
+    attentionConfig = config;
+    backendKind = backend;
+    info = std::move(compileInfo);
+  }
+
+  Error run(const AttentionArgs &args, const Workspace *workspace,
+            void *stream, RunTimings *timings) override {
+    Expected<PreparedCall> call = prepareCall(*plan, attentionConfig, args);
+    if (!call)
+      return call.takeError();
+    return executable->run(*plan, *call, workspace, stream, timings);
+  }
+
+  size_t workspaceBytes(int64_t batch, int64_t seqQ,
+                        int64_t seqK) const override {
+    return layoutWorkspace(plan->schedule, plan->spec, plan->shape, batch,
+                           seqQ, seqK)
+        .bytes();
+  }
+
+private:
+  std::shared_ptr<const KernelPlan> plan;
+  std::shared_ptr<Executable> executable;
+};
+
+struct Loaded {
+  std::shared_ptr<const KernelPlan> plan;
+  std::shared_ptr<Executable> executable;
+};
+
+/// Executables already loaded in this process, by cache digest.
+std::mutex loadedMutex;
+std::map<std::string, Loaded> &loadedExecutables() {
+  static std::map<std::string, Loaded> map;
+  return map;
+}
+
+Expected<std::string> cudaArch(const CompileOptions &options) {
+  if (!options.arch.empty()) {
+    auto target = parseGpuTarget(options.arch);
+    if (!target)
+      return target.takeError();
+    return target->chip;
+  }
+  auto info = cuda::deviceInfo(0);
+  if (!info)
+    return createStringError("cannot pick a GPU target (pass an arch such as "
+                             "sm_90a): " +
+                             llvm::toString(info.takeError()));
+  auto target = gpuTargetForDevice(info->major, info->minor);
+  if (!target)
+    return target.takeError();
+  return target->chip;
+}
+} // namespace
+
+Expected<std::shared_ptr<Kernel>>
+sattn::compile(const PatternSource &source, const AttentionConfig &config,
+               const CompileOptions &options) {
+  auto startTime = std::chrono::steady_clock::now();
+  if (config.heads < 1 || config.kvHeads < 1 ||
+      config.heads % config.kvHeads != 0)
+    return createStringError("attention config: kv heads " +
+                             std::to_string(config.kvHeads) +
+                             " must be >= 1 and divide heads " +
+                             std::to_string(config.heads));
+  if (config.headDim != 32 && config.headDim != 64 && config.headDim != 128)
+    return createStringError("attention config: head dim must be 32, 64 or "
+                             "128, got " +
+                             std::to_string(config.headDim));
+  mlir::DialectRegistry registry;
+  registerPatternDialects(registry);
+  registerCodegenDialects(registry);
+  mlir::MLIRContext context(registry, mlir::MLIRContext::Threading::DISABLED);
+  context.loadAllAvailableDialects();
+
+  PatternRequest request;
+  if (source.isText) {
+    request.text = source.pathOrText;
+    request.textName = "<pattern text>." + source.textLanguage;
+  } else {
+    request.file = source.pathOrText;
+  }
+  request.pattern = source.patternName;
+  request.overrides = source.overrides;
+  BoundPattern bound;
+  if (Error err = loadBoundPattern(request, context, bound))
+    return std::move(err);
+
+  auto plan = std::make_shared<KernelPlan>();
+  plan->spec = bound.spec;
+  plan->dtype = config.dtype;
+  plan->shape.heads = config.heads;
+  plan->shape.kvHeads = config.kvHeads;
+  plan->shape.headDim = config.headDim;
+  plan->shape.scale = config.scale;
+  Expected<KernelSchedule> schedule = buildSchedule(plan->spec, plan->shape);
+  if (!schedule)
+    return schedule.takeError();
+  plan->schedule = std::move(*schedule);
+
+  CacheKey key;
+  {
+    llvm::raw_string_ostream os(key.patternIR);
+    bound.bound->print(os);
+  }
+  char scale[64];
+  snprintf(scale, sizeof(scale), "%.17g", config.scale);
+  key.staticShape = "heads_q=" + std::to_string(config.heads) +
+                    ",heads_kv=" + std::to_string(config.kvHeads) +
+                    ",head_dim=" + std::to_string(config.headDim) +
+                    ",scale=" + scale +
+                    ",tile_q=" + std::to_string(plan->schedule.tileQ) +
+                    ",tile_k=" + std::to_string(plan->schedule.tileK);
+  key.dtype = dtypeName(config.dtype).str();
+  key.backend = backendName(options.backend).str();
+  if (options.backend == Backend::Cuda) {
+    Expected<std::string> arch = cudaArch(options);
+    if (!arch)
+      return arch.takeError();
+    key.arch = *arch;
+    key.options = "O3,ptx";
+  } else {
+    key.arch = llvm::sys::getProcessTriple() + "," +
+               llvm::sys::getHostCPUName().str();
+    key.options = "O3,reassoc";
+  }
+  std::string digest = key.digest();
+  CompileInfo info;
+  info.digest = digest;
+
+  auto finish = [&](Loaded loaded, CompileOrigin origin) {
+    info.origin = origin;
+    info.milliseconds = std::chrono::duration<double, std::milli>(
+                            std::chrono::steady_clock::now() - startTime)
+                            .count();
+    return std::shared_ptr<Kernel>(std::make_shared<KernelHandle>(
+        loaded.plan, loaded.executable, config, options.backend, info));
+  };
+  {
+    std::lock_guard<std::mutex> lock(loadedMutex);
+    auto it = loadedExecutables().find(digest);
+    if (it != loadedExecutables().end())
+      return finish(it->second, CompileOrigin::MemoryCache);
+  }
+
+  CodegenTarget target = options.backend == Backend::Cuda ? CodegenTarget::Gpu
+                                                          : CodegenTarget::Cpu;
+  auto build = [&]() -> Expected<std::string> {
+    ++codegenCount;
+    mlir::OwningOpRef<mlir::ModuleOp> module = buildKernelRequest(
+        bound.bound, plan->shape, dtypeName(config.dtype), target);
+    if (target == CodegenTarget::Gpu) {
+      if (Error err = lowerKernelModule(*module, target, key.arch,
+                                        LoweringStage::Binary))
+        return std::move(err);
+      return extractPtx(*module);
+    }
+    if (Error err = lowerKernelModule(*module, target, "", LoweringStage::Lowered))
+      return std::move(err);
+    return emitHostObject(*module);
+  };
+  auto entry = KernelCache::global().getOrCreate(key, build);
+  if (!entry)
+    return entry.takeError();
+  Loaded loaded;
+  loaded.plan = plan;
+  Expected<std::shared_ptr<Executable>> executable =
+      target == CodegenTarget::Gpu
+          ? loadCudaExecutable((*entry)->artifact, *plan)
+          : loadCpuExecutable((*entry)->artifact, *plan, options.cpuThreads);
+  if (!executable)
+    return executable.takeError();
+  loaded.executable = std::move(*executable);
+  {
+    std::lock_guard<std::mutex> lock(loadedMutex);
+    auto [it, inserted] = loadedExecutables().emplace(digest, loaded);
+    loaded = it->second;
+  }
+  return finish(loaded, (*entry)->origin == CacheEntry::Origin::Disk
+                            ? CompileOrigin::DiskCache
+                            : CompileOrigin::Built);
+}

@@ -1,0 +1,142 @@
+//===- CpuBackend.cpp - Host kernels through the ORC JIT ------------------===//
+//
+// The object file is linked by an LLJIT instance against the process (libm
+// for expf/logf). Work items of each function are split into contiguous
+// ranges, one per thread; functions run one after another because each
+// selection stage reads what the previous one wrote.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Backends.h"
+
+#include "codegen/KernelCompiler.h"
+
+#include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
+#include "llvm/ExecutionEngine/Orc/LLJIT.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/TargetSelect.h"
+
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+using namespace sattn;
+using llvm::Error;
+using llvm::Expected;
+
+Executable::~Executable() = default;
+
+namespace {
+using PackedFn = void (*)(void **);
+
+class CpuExecutable : public Executable {
+public:
+  CpuExecutable(std::unique_ptr<llvm::orc::LLJIT> jit,
+                std::vector<PackedFn> stages, PackedFn attention,
+                unsigned threads)
+      : jit(std::move(jit)), stages(std::move(stages)), attention(attention),
+        threads(threads) {}
+
+  Error run(const KernelPlan &plan, PreparedCall &call,
+            const Workspace *workspace, void *, RunTimings *timings) override {
+    std::vector<char> owned;
+    void *ws = nullptr;
+    size_t need = call.layout.bytes();
+    if (workspace && need) {
+      if (workspace->bytes < need || !workspace->data)
+        return llvm::createStringError(
+            "workspace of " + std::to_string(workspace->bytes) +
+            " bytes is too small: this call needs " + std::to_string(need));
+      ws = workspace->data;
+    } else if (need) {
+      owned.resize(need);
+      ws = owned.data();
+    }
+    setWorkspace(call, ws);
+    auto now = [] { return std::chrono::steady_clock::now(); };
+    auto t0 = now();
+    for (size_t i = 0; i < stages.size(); ++i)
+      launch(stages[i], call, call.stageItems[i]);
+    auto t1 = now();
+    launch(attention, call, call.attentionItems);
+    auto t2 = now();
+    if (timings) {
+      timings->selectionMs =
+          std::chrono::duration<double, std::milli>(t1 - t0).count();
+      timings->attentionMs =
+          std::chrono::duration<double, std::milli>(t2 - t1).count();
+    }
+    return Error::success();
+  }
+
+private:
+  void launch(PackedFn fn, const PreparedCall &call, int64_t items) {
+    if (items <= 0)
+      return;
+    unsigned n = unsigned(std::min<int64_t>(threads, items));
+    auto runRange = [&](int64_t begin, int64_t end) {
+      KernelArguments args = call.args;
+      args.setGrid(begin, end);
+      fn(args.params());
+    };
+    if (n <= 1) {
+      runRange(0, items);
+      return;
+    }
+    std::vector<std::thread> pool;
+    for (unsigned t = 0; t < n; ++t) {
+      int64_t begin = items * t / n, end = items * (t + 1) / n;
+      pool.emplace_back(runRange, begin, end);
+    }
+    for (std::thread &th : pool)
+      th.join();
+  }
+
+  std::unique_ptr<llvm::orc::LLJIT> jit;
+  std::vector<PackedFn> stages;
+  PackedFn attention;
+  unsigned threads;
+};
+} // namespace
+
+Expected<std::shared_ptr<Executable>>
+sattn::loadCpuExecutable(const std::string &object, const KernelPlan &plan,
+                         unsigned threads) {
+  static std::once_flag targetOnce;
+  std::call_once(targetOnce, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+  });
+  auto jit = llvm::orc::LLJITBuilder().create();
+  if (!jit)
+    return jit.takeError();
+  auto generator =
+      llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
+          (*jit)->getDataLayout().getGlobalPrefix());
+  if (!generator)
+    return generator.takeError();
+  (*jit)->getMainJITDylib().addGenerator(std::move(*generator));
+  if (Error err = (*jit)->addObjectFile(
+          llvm::MemoryBuffer::getMemBufferCopy(object, "sattn_kernel.o")))
+    return std::move(err);
+  auto lookup = [&](llvm::StringRef name) -> Expected<PackedFn> {
+    auto symbol = (*jit)->lookup(packedEntryName(name));
+    if (!symbol)
+      return symbol.takeError();
+    return symbol->toPtr<PackedFn>();
+  };
+  std::vector<PackedFn> stages;
+  for (const SelectionStage &stage : plan.schedule.stages) {
+    auto fn = lookup(stage.function);
+    if (!fn)
+      return fn.takeError();
+    stages.push_back(*fn);
+  }
+  auto attention = lookup(plan.schedule.attentionFunction);
+  if (!attention)
+    return attention.takeError();
+  if (threads == 0)
+    threads = std::max(1u, std::thread::hardware_concurrency());
+  return std::make_shared<CpuExecutable>(std::move(*jit), std::move(stages),
+                                         *attention, threads);
+}

@@ -1,0 +1,78 @@
+//===- KernelLaunch.h - Arguments and workspace of one kernel call -*- C++ -*-===//
+//
+// Both backends call generated functions the same way: an array of pointers
+// to the LLVM-level arguments (each memref expands to allocated pointer,
+// aligned pointer, offset, size, stride; then the i64 scalars of
+// Schedule.h). The CPU passes it to the packed entry point, CUDA to
+// cuLaunchKernel.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SATTN_RUNTIME_KERNELLAUNCH_H
+#define SATTN_RUNTIME_KERNELLAUNCH_H
+
+#include "passes/Schedule.h"
+#include "sattn/Compiler.h"
+
+namespace sattn {
+
+/// What a compiled kernel needs to launch its functions.
+struct KernelPlan {
+  PatternSpec spec;
+  KernelShape shape;
+  KernelSchedule schedule;
+  DType dtype = DType::F32;
+};
+
+struct MemrefDescriptor {
+  void *allocated = nullptr;
+  void *aligned = nullptr;
+  int64_t offset = 0;
+  int64_t size = 0;
+  int64_t stride = 1;
+};
+
+class KernelArguments {
+public:
+  KernelArguments() = default;
+  KernelArguments(const KernelArguments &other) { *this = other; }
+  KernelArguments &operator=(const KernelArguments &other);
+
+  MemrefDescriptor memrefs[kNumKernelMemrefs];
+  int64_t scalars[kNumKernelScalars] = {};
+
+  void setGrid(int64_t begin, int64_t end) {
+    scalars[unsigned(KernelScalar::GridBegin)] = begin;
+    scalars[unsigned(KernelScalar::GridEnd)] = end;
+  }
+  /// The pointer array; valid while this object lives and is not moved.
+  void **params();
+
+private:
+  void *paramPointers[5 * kNumKernelMemrefs + kNumKernelScalars] = {};
+};
+
+/// One call, prepared from checked views: the arguments (device or host
+/// pointers as the views hold them, workspace not yet set), the layout of
+/// the workspace, and the work items of each function.
+struct PreparedCall {
+  KernelArguments args;
+  WorkspaceLayout layout;
+  AttentionShape shape;
+  /// Work items of each selection stage, then of attention.
+  std::vector<int64_t> stageItems;
+  int64_t attentionItems = 0;
+};
+
+/// Checks `args` against the plan (checkAttentionArgs, the inputs the
+/// pattern reads, contiguous key scores and weights) and prepares the call.
+llvm::Expected<PreparedCall> prepareCall(const KernelPlan &plan,
+                                         const AttentionConfig &config,
+                                         const AttentionArgs &args);
+
+/// Points the workspace arguments at `data` (bytes >= layout.bytes()).
+void setWorkspace(PreparedCall &call, void *data);
+
+} // namespace sattn
+
+#endif // SATTN_RUNTIME_KERNELLAUNCH_H
