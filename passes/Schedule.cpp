@@ -214,76 +214,9 @@ WorkspaceLayout sattn::layoutWorkspace(const KernelSchedule &schedule,
                                        const KernelShape &shape, int64_t batch,
                                        int64_t seqQ, int64_t seqK) {
   WorkspaceLayout layout;
-  int64_t heads = batch * shape.heads;
   int64_t *sizes = layout.sizes;
-  auto slot = [&](WorkspaceSlot s) -> int64_t & { return sizes[unsigned(s)]; };
-  for (const SelectionStage &stage : schedule.stages) {
-    const Primitive &p = spec.primitives[stage.primitive];
-    switch (stage.kind) {
-    case EnumeratorKind::Stripes: {
-      int64_t nkb = ceilDiv(seqK, std::get<StripesPrim>(p).block);
-      // Column and diagonal scores, then their kept flags.
-      slot(WorkspaceSlot::HeadFloats) = heads * 2 * nkb;
-      slot(WorkspaceSlot::HeadInts) = heads * 2 * nkb;
-      break;
-    }
-    case EnumeratorKind::TreeSearch: {
-      const auto &tp = std::get<TreeSearchPrim>(p);
-      int64_t branches = tp.budget / tp.blockK;
-      int64_t lists = numStageItems(stage, shape, batch, seqQ, seqK);
-      layout.listCapacity = branches;
-      slot(WorkspaceSlot::ListCount) = lists;
-      slot(WorkspaceSlot::ListItems) = lists * branches;
-      // Per query block: 2K child starts, lengths, ranks and scores.
-      slot(WorkspaceSlot::HeadInts) = lists * 6 * branches;
-      slot(WorkspaceSlot::HeadFloats) = lists * 2 * branches;
-      break;
-    }
-    case EnumeratorKind::TopkTokens: {
-      const auto &tp = std::get<TopkPrim>(p);
-      int64_t tiles = heads * numQueryTiles(schedule, seqQ, seqK);
-      layout.listCapacity = tp.k + schedule.tileQ;
-      slot(WorkspaceSlot::ListCount) = tiles;
-      slot(WorkspaceSlot::ListItems) = tiles * layout.listCapacity;
-      slot(WorkspaceSlot::RowThreshold) = heads * seqK;
-      slot(WorkspaceSlot::RowThresholdIndex) = heads * seqK;
-      // The heap of (score, index) pairs and the key scores.
-      slot(WorkspaceSlot::HeadFloats) = heads * (tp.k + seqK);
-      slot(WorkspaceSlot::HeadInts) = heads * tp.k;
-      break;
-    }
-    case EnumeratorKind::TopkBlocks: {
-      const auto &tp = std::get<TopkPrim>(p);
-      int64_t nkb = ceilDiv(seqK, tp.block);
-      int64_t lists = numStageItems(stage, shape, batch, seqQ, seqK);
-      layout.listCapacity = nkb;
-      slot(WorkspaceSlot::ListCount) = lists;
-      slot(WorkspaceSlot::ListItems) = lists * nkb;
-      slot(WorkspaceSlot::HeadFloats) = lists * nkb;
-      slot(WorkspaceSlot::HeadInts) = lists * nkb;
-      break;
-    }
-    case EnumeratorKind::Permute: {
-      const auto &pp = std::get<PermutePrim>(p);
-      int64_t nkb = ceilDiv(seqK, pp.block);
-      int64_t off = seqK - seqQ;
-      int64_t qBlocks =
-          floorDiv(off + seqQ - 1, pp.block) - floorDiv(off, pp.block) + 1;
-      int64_t lists = heads * qBlocks;
-      layout.listCapacity = nkb;
-      slot(WorkspaceSlot::ListCount) = lists;
-      slot(WorkspaceSlot::ListItems) = lists * nkb;
-      // Importance, pooled block keys (nkb * D) and block scores.
-      slot(WorkspaceSlot::HeadFloats) =
-          heads * (seqK + nkb * shape.headDim + nkb);
-      // Permutation and its inverse.
-      slot(WorkspaceSlot::HeadInts) = heads * 2 * seqK;
-      break;
-    }
-    default:
-      break;
-    }
-  }
+  for (const SelectionStage &stage : schedule.stages)
+    stageWorkspace(stage, spec, schedule, shape, batch, seqQ, seqK, layout);
   for (unsigned i = 0; i < kNumWorkspaceSlots; ++i) {
     bool isFloat = i == unsigned(WorkspaceSlot::RowThreshold) ||
                    i == unsigned(WorkspaceSlot::HeadFloats);

@@ -134,6 +134,13 @@ int64_t numQueryTiles(const KernelSchedule &schedule, int64_t seqQ,
 int64_t numStageItems(const SelectionStage &stage, const KernelShape &shape,
                       int64_t batch, int64_t seqQ, int64_t seqK);
 
+/// Adds the buffers of one selection stage to `layout.sizes` (defined with
+/// each primitive's lowering, passes/Select*.cpp).
+void stageWorkspace(const SelectionStage &stage, const PatternSpec &spec,
+                    const KernelSchedule &schedule, const KernelShape &shape,
+                    int64_t batch, int64_t seqQ, int64_t seqK,
+                    WorkspaceLayout &layout);
+
 WorkspaceLayout layoutWorkspace(const KernelSchedule &schedule,
                                 const PatternSpec &spec,
                                 const KernelShape &shape, int64_t batch,
