@@ -104,6 +104,17 @@ std::map<std::string, Loaded> &loadedExecutables() {
   return map;
 }
 
+} // namespace
+
+void sattn::forgetLoadedKernels() {
+  {
+    std::lock_guard<std::mutex> lock(loadedMutex);
+    loadedExecutables().clear();
+  }
+  KernelCache::global().clearMemory();
+}
+
+namespace {
 Expected<std::string> cudaArch(const CompileOptions &options) {
   if (!options.arch.empty()) {
     auto target = parseGpuTarget(options.arch);

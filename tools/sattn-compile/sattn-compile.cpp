@@ -3,7 +3,8 @@
 // sattn-compile PATTERN_FILE [--pattern NAME] [--set NAME=VALUE]...
 //     --seq-len N [--kv-len M] [--batch B] [--heads H] [--kv-heads G]
 //     [--head-dim D] [--q q.npy --k k.npy] [--key-score u.npy]
-//     --emit=mlir|mlir-parsed|mask-npy|blocks-json|mask-png|mask-svg
+//     --emit=mlir|mlir-parsed|mask-npy|blocks-json|mask-png|mask-svg|
+//            ptx|cubin|ptx-info [--stage NAME] [--dtype D] [--target T]
 //     [-o FILE]
 //
 // PATTERN_FILE is a .sattn file (docs/dsl.md) or a .mlir file.
@@ -12,7 +13,10 @@
 
 #include "tools/common/ToolCommon.h"
 
+#include "codegen/KernelCompiler.h"
 #include "sattn/MaskPicture.h"
+
+#include "mlir/IR/Verifier.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
@@ -24,7 +28,17 @@ using namespace sattn::tools;
 namespace cl = llvm::cl;
 
 namespace {
-enum class EmitKind { Mlir, MlirParsed, MaskNpy, BlocksJson, MaskPng, MaskSvg };
+enum class EmitKind {
+  Mlir,
+  MlirParsed,
+  MaskNpy,
+  BlocksJson,
+  MaskPng,
+  MaskSvg,
+  Ptx,
+  Cubin,
+  PtxInfo
+};
 
 constexpr const char *kTool = "sattn-compile";
 /// Dense masks beyond this many bytes are refused: use blocks-json or a
@@ -117,6 +131,11 @@ int main(int argc, char **argv) {
                      "per (batch, head, query block) full/partial key blocks"),
           clEnumValN(EmitKind::MaskPng, "mask-png",
                      "picture of one head's block pattern (PNG)"),
+          clEnumValN(EmitKind::Ptx, "ptx", "the GPU kernels as PTX"),
+          clEnumValN(EmitKind::Cubin, "cubin",
+                     "the GPU kernels assembled by ptxas"),
+          clEnumValN(EmitKind::PtxInfo, "ptx-info",
+                     "ptxas's register, spill and shared-memory report"),
           clEnumValN(EmitKind::MaskSvg, "mask-svg",
                      "picture of one head's block pattern (SVG)")));
   cl::opt<uint64_t> randomInputs(
@@ -130,6 +149,19 @@ int main(int argc, char **argv) {
                                cl::init(0));
   cl::opt<int64_t> pictureBatch(
       "picture-batch", cl::desc("Batch drawn by mask-png/svg"), cl::init(0));
+  cl::opt<std::string> stage(
+      "stage",
+      cl::desc("With --emit=mlir: print the kernel IR after this lowering "
+               "stage (request|schedule|selection|tiled|llvm|binary)"),
+      cl::init(""));
+  cl::opt<std::string> dtypeName("dtype",
+                                 cl::desc("Kernel dtype: f32, f16 or bf16"),
+                                 cl::init("f32"));
+  cl::opt<std::string> targetName(
+      "target",
+      cl::desc("Code generator: cpu, sm_80 or sm_90a (default: cpu for "
+               "--stage, sm_90a for ptx/cubin/ptx-info)"),
+      cl::init(""));
   cl::opt<std::string> output("o", cl::desc("Output file ('-' = stdout)"),
                               cl::value_desc("file"), cl::init("-"));
   cl::ParseCommandLineOptions(
@@ -163,6 +195,82 @@ int main(int argc, char **argv) {
     exitOnError(kTool,
                 llvm::createStringError(
                     "-o FILE is required for mask-npy, mask-png and mask-svg"));
+
+  if ((emit == EmitKind::Mlir && !stage.empty()) || emit == EmitKind::Ptx ||
+      emit == EmitKind::Cubin || emit == EmitKind::PtxInfo) {
+    if (dtypeName != "f32" && dtypeName != "f16" && dtypeName != "bf16")
+      exitOnError(kTool, llvm::createStringError(
+                             "--dtype must be f32, f16 or bf16, got '" +
+                             dtypeName + "'"));
+    bool gpuEmit = emit != EmitKind::Mlir;
+    std::string target = targetName.empty() ? (gpuEmit ? "sm_90a" : "cpu")
+                                            : std::string(targetName);
+    if (target != "cpu" && target != "sm_80" && target != "sm_90a")
+      exitOnError(kTool, llvm::createStringError(
+                             "--target must be cpu, sm_80 or sm_90a, got '" +
+                             target + "'"));
+    if (gpuEmit && target == "cpu")
+      exitOnError(kTool, llvm::createStringError(
+                             "--emit=ptx, cubin and ptx-info need a GPU "
+                             "--target (sm_80 or sm_90a)"));
+    LoweringStage stopAt = LoweringStage::Binary;
+    if (!gpuEmit) {
+      std::optional<LoweringStage> parsed = parseLoweringStage(stage);
+      if (!parsed)
+        exitOnError(kTool, llvm::createStringError(
+                               "--stage must be one of " +
+                               loweringStageNames() + ", got '" + stage + "'"));
+      stopAt = *parsed;
+      if (stopAt == LoweringStage::Binary && target == "cpu")
+        stopAt = LoweringStage::Lowered;
+    }
+    mlir::DialectRegistry registry;
+    registerCodegenDialects(registry);
+    loaded.context.appendDialectRegistry(registry);
+    loaded.context.loadAllAvailableDialects();
+    KernelShape shape;
+    shape.heads = heads;
+    shape.kvHeads = kvHeads ? int64_t(kvHeads) : int64_t(heads);
+    shape.headDim = headDim;
+    CodegenTarget codegen =
+        target == "cpu" ? CodegenTarget::Cpu : CodegenTarget::Gpu;
+    mlir::OwningOpRef<mlir::ModuleOp> module = buildKernelRequest(
+        llvm::cast<mlir::sattn::PatternOp>(loaded.bound), shape, dtypeName,
+        codegen);
+    if (mlir::failed(mlir::verify(*module)))
+      exitOnError(kTool, llvm::createStringError("invalid kernel request"));
+    if (llvm::Error e = lowerKernelModule(*module, codegen, target, stopAt))
+      exitOnError(kTool, std::move(e));
+    std::error_code ec;
+    llvm::ToolOutputFile out(output, ec,
+                             emit == EmitKind::Cubin ? llvm::sys::fs::OF_None
+                                                     : llvm::sys::fs::OF_Text);
+    if (ec)
+      exitOnError(kTool, llvm::createStringError("cannot write '" + output +
+                                                 "': " + ec.message()));
+    if (emit == EmitKind::Mlir) {
+      module->print(out.os());
+      out.os() << "\n";
+    } else {
+      auto ptx = extractPtx(*module);
+      if (!ptx)
+        exitOnError(kTool, ptx.takeError());
+      if (emit == EmitKind::Ptx) {
+        out.os() << *ptx;
+      } else {
+        std::string report;
+        auto cubin = assemblePtx(*ptx, target, &report);
+        if (!cubin)
+          exitOnError(kTool, cubin.takeError());
+        if (emit == EmitKind::Cubin)
+          out.os() << *cubin;
+        else
+          out.os() << report;
+      }
+    }
+    out.keep();
+    return 0;
+  }
 
   if (emit == EmitKind::Mlir) {
     std::error_code ec;

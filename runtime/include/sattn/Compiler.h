@@ -122,6 +122,11 @@ llvm::Expected<std::shared_ptr<Kernel>>
 compile(const PatternSource &source, const AttentionConfig &config,
         const CompileOptions &options = CompileOptions());
 
+/// Forgets the kernels loaded in this process and the in-memory cache
+/// entries, so that the next compile() reads the disk cache (benchmarks of
+/// disk hits). Kernels handed out stay valid.
+void forgetLoadedKernels();
+
 /// How many times this process has run the code generator (cache misses).
 /// Lets tests observe that a new sequence length reuses a kernel.
 uint64_t codegenInvocations();

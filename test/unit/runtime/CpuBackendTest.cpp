@@ -9,93 +9,12 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "sattn/Compiler.h"
-#include "sattn/ReferenceBackend.h"
-
-#include "patterns/PatternLoader.h"
-
-#include "mlir/IR/MLIRContext.h"
-
-#include <gtest/gtest.h>
-
-#include <cmath>
-#include <cstdlib>
-#include <random>
+#include "OracleHarness.h"
 
 using namespace sattn;
+using namespace sattn::testing;
 
 namespace {
-
-struct PatternCase {
-  const char *name;
-  std::vector<std::string> overrides;
-};
-
-const PatternCase kPatterns[] = {
-    {"power", {"block=16", "window=2", "sink=16"}},
-    {"streaming", {"sink=8", "window=64"}},
-    {"sample", {"block=16", "alpha=0.8"}},
-    {"hip", {"block_q=32", "k=64", "sink=8", "window=32"}},
-    {"sparsek", {"k=64", "window=64"}},
-    {"pbs", {"segment=64", "probe=32", "block=16"}},
-};
-
-struct ShapeCase {
-  const char *name;
-  int64_t batch, heads, kvHeads, seqQ, seqK, headDim;
-};
-
-const ShapeCase kShapes[] = {
-    {"mha_ragged_300", 1, 4, 4, 300, 300, 32},
-    {"gqa4_sq_lt_sk", 2, 4, 1, 200, 333, 64},
-    {"gqa4_multiple_256", 1, 4, 1, 256, 256, 32},
-    {"mha_decode", 1, 2, 2, 3, 290, 64},
-};
-
-const DType kDTypes[] = {DType::F32, DType::F16, DType::BF16};
-
-std::string sourcePath(const char *pattern) {
-  return std::string(SATTN_SOURCE_DIR) + "/patterns/library/" + pattern +
-         ".sattn";
-}
-
-/// Normal random values rounded to `dtype`, stored in it.
-struct Tensor {
-  std::vector<float> f32;
-  std::vector<uint16_t> narrow;
-  DType dtype;
-  TensorView view;
-
-  Tensor(DType dtype, std::vector<int64_t> sizes, std::mt19937 *rng)
-      : dtype(dtype) {
-    int64_t n = 1;
-    for (int64_t s : sizes)
-      n *= s;
-    f32.resize(n);
-    narrow.resize(dtype == DType::F32 ? 0 : n);
-    std::normal_distribution<float> normal;
-    void *data = dtype == DType::F32 ? static_cast<void *>(f32.data())
-                                     : static_cast<void *>(narrow.data());
-    view = TensorView::contiguous(data, dtype, sizes);
-    if (rng) {
-      std::vector<int64_t> index(sizes.size(), 0);
-      for (int64_t e = 0; e < n; ++e) {
-        int64_t rest = e;
-        for (size_t d = sizes.size(); d-- > 0;) {
-          index[d] = rest % sizes[d];
-          rest /= sizes[d];
-        }
-        view.store(index, normal(*rng));
-      }
-    }
-  }
-};
-
-struct Comparison {
-  double maxErr = 0, maxRef = 0, errNorm = 0, refNorm = 0;
-  bool nan = false;
-  int lseMismatch = 0;
-};
 
 class CpuMatchesOracle
     : public ::testing::TestWithParam<std::tuple<int, int, int>> {
@@ -105,105 +24,11 @@ protected:
 
 TEST_P(CpuMatchesOracle, Case) {
   auto [patternIdx, dtypeIdx, shapeIdx] = GetParam();
-  const PatternCase &pattern = kPatterns[patternIdx];
-  const ShapeCase &shape = kShapes[shapeIdx];
-  DType dtype = kDTypes[dtypeIdx];
-  std::mt19937 rng(1234 + 17 * patternIdx + 5 * shapeIdx);
-  Tensor q(dtype, {shape.batch, shape.heads, shape.seqQ, shape.headDim}, &rng);
-  Tensor k(dtype, {shape.batch, shape.kvHeads, shape.seqK, shape.headDim},
-           &rng);
-  Tensor v(dtype, {shape.batch, shape.kvHeads, shape.seqK, shape.headDim},
-           &rng);
-  Tensor scores(DType::F32, {shape.batch, shape.kvHeads, shape.seqK}, &rng);
-  Tensor out(dtype, {shape.batch, shape.heads, shape.seqQ, shape.headDim},
-             nullptr);
-  Tensor lse(DType::F32, {shape.batch, shape.heads, shape.seqQ}, nullptr);
-  Tensor refOut(DType::F32,
-                {shape.batch, shape.heads, shape.seqQ, shape.headDim}, nullptr);
-  Tensor refLse(DType::F32, {shape.batch, shape.heads, shape.seqQ}, nullptr);
-
-  AttentionConfig config{shape.heads, shape.kvHeads, shape.headDim, dtype, 0};
-  PatternSource source = PatternSource::file(sourcePath(pattern.name));
-  for (const std::string &o : pattern.overrides)
-    source.set(o);
-  auto kernel = compile(source, config);
-  ASSERT_TRUE(bool(kernel)) << llvm::toString(kernel.takeError());
-  AttentionArgs args{q.view, k.view, v.view, out.view, lse.view,
-                     std::nullopt, std::nullopt};
-  if (std::string(pattern.name) == "sparsek")
-    args.keyScores = scores.view;
-  llvm::Error runErr = (*kernel)->run(args);
-  ASSERT_FALSE(bool(runErr)) << llvm::toString(std::move(runErr));
-
-  // The reference reads the same dtype-rounded inputs and writes float32.
-  mlir::MLIRContext context;
-  mlir::DialectRegistry registry;
-  registerPatternDialects(registry);
-  context.appendDialectRegistry(registry);
-  PatternRequest request;
-  request.file = sourcePath(pattern.name);
-  request.overrides = pattern.overrides;
-  BoundPattern bound;
-  llvm::Error loadErr = loadBoundPattern(request, context, bound);
-  ASSERT_FALSE(bool(loadErr)) << llvm::toString(std::move(loadErr));
-  AttentionConfig refConfig = config;
-  refConfig.dtype = dtype;
-  AttentionArgs refArgs = args;
-  refArgs.out = refOut.view;
-  refArgs.lse = refLse.view;
-  // The reference writes out in the views' dtype: use float32 views of the
-  // same inputs by reading them through a float32 copy.
-  Tensor q32(DType::F32, {shape.batch, shape.heads, shape.seqQ, shape.headDim},
-             nullptr),
-      k32(DType::F32, {shape.batch, shape.kvHeads, shape.seqK, shape.headDim},
-          nullptr),
-      v32(DType::F32, {shape.batch, shape.kvHeads, shape.seqK, shape.headDim},
-          nullptr);
-  for (auto [src, dst] : {std::pair<Tensor *, Tensor *>{&q, &q32},
-                          {&k, &k32},
-                          {&v, &v32}})
-    for (size_t e = 0; e < dst->f32.size(); ++e)
-      dst->f32[e] = src->dtype == DType::F32
-                        ? src->f32[e]
-                        : TensorView::contiguous(src->narrow.data(),
-                                                 src->dtype,
-                                                 {int64_t(src->narrow.size())})
-                              .load({int64_t(e)});
-  refConfig.dtype = DType::F32;
-  refArgs.q = q32.view;
-  refArgs.k = k32.view;
-  refArgs.v = v32.view;
-  llvm::Error refErr = runReferenceAttention(bound.spec, refConfig, refArgs);
-  ASSERT_FALSE(bool(refErr)) << llvm::toString(std::move(refErr));
-
-  Comparison c;
-  TensorView outFlat = TensorView::contiguous(
-      out.view.data, dtype, {int64_t(refOut.f32.size())});
-  for (size_t e = 0; e < refOut.f32.size(); ++e) {
-    double got = outFlat.load({int64_t(e)}), want = refOut.f32[e];
-    if (std::isnan(got))
-      c.nan = true;
-    c.maxErr = std::max(c.maxErr, std::fabs(got - want));
-    c.maxRef = std::max(c.maxRef, std::fabs(want));
-    c.errNorm += (got - want) * (got - want);
-    c.refNorm += want * want;
-  }
-  double lseTol = dtype == DType::F32 ? 1e-3 : 3e-2;
-  for (size_t e = 0; e < refLse.f32.size(); ++e) {
-    float got = lse.f32[e], want = refLse.f32[e];
-    bool ok = std::isinf(want) ? (std::isinf(got) && got < 0)
-                               : std::fabs(got - want) <= lseTol;
-    c.lseMismatch += !ok;
-  }
-  EXPECT_FALSE(c.nan) << "NaN in the output";
-  if (dtype == DType::F32)
-    EXPECT_LE(c.maxErr, 1e-4 * std::max(c.maxRef, 1e-30))
-        << "max |err| " << c.maxErr << ", max |ref| " << c.maxRef;
-  else
-    EXPECT_LE(std::sqrt(c.errNorm), 1e-2 * std::sqrt(c.refNorm))
-        << "relative L2 error "
-        << std::sqrt(c.errNorm) / std::max(std::sqrt(c.refNorm), 1e-30);
-  EXPECT_EQ(c.lseMismatch, 0) << "lse rows off by more than " << lseTol;
+  checkAgainstOracle(Backend::Cpu, patternIdx, kDTypes[dtypeIdx],
+                     kShapes[shapeIdx],
+                     [](Kernel &kernel, AttentionArgs &args) {
+                       return kernel.run(args);
+                     });
 }
 
 std::string caseName(
