@@ -13,6 +13,8 @@
 #include "sattn/CudaDriver.h"
 #include "sattn/ReferenceBackend.h"
 #include "llvm/Support/Format.h"
+
+#include <cmath>
 #include "sattn/TensorView.h"
 
 #include "llvm/Support/InitLLVM.h"
@@ -60,22 +62,44 @@ TensorView viewOf(void *data, DType dtype, Layout layout, int64_t batch,
   return TensorView::contiguous(data, dtype, {batch, heads, seq, headDim});
 }
 constexpr const char *kTool = "sattn-run";
+/// What --report prints.
+struct RunReport {
+  double compileMs = 0, warmCompileMs = 0, selectionMs = 0, attentionMs = 0;
+  std::string origin;
+};
+
 /// Copies the views' memory to the device for CUDA, runs the kernel and
 /// copies out and lse back.
 llvm::Error runCompiled(const PatternSource &source,
                         const AttentionConfig &config,
                         const CompileOptions &options, AttentionArgs &args,
-                        bool verbose) {
+                        bool verbose, RunReport &report) {
   auto kernel = compile(source, config, options);
   if (!kernel)
     return kernel.takeError();
+  const CompileInfo &info = (*kernel)->compileInfo();
+  report.compileMs = info.milliseconds;
+  report.origin = info.origin == CompileOrigin::Built       ? "built"
+                  : info.origin == CompileOrigin::DiskCache ? "disk cache"
+                                                            : "memory cache";
+  // A second compile() of the same kernel: the warm (in-memory) path.
+  auto again = compile(source, config, options);
+  if (!again)
+    return again.takeError();
+  report.warmCompileMs = (*again)->compileInfo().milliseconds;
   if (verbose)
     llvm::errs() << "sattn-run: compiled in "
-                 << llvm::format("%.1f", (*kernel)->compileInfo().milliseconds)
-                 << " ms\n";
+                 << llvm::format("%.1f", report.compileMs) << " ms ("
+                 << report.origin << "), again in "
+                 << llvm::format("%.2f", report.warmCompileMs) << " ms\n";
   RunTimings timings;
-  if (options.backend == Backend::Cpu)
-    return (*kernel)->run(args, nullptr, nullptr, verbose ? &timings : nullptr);
+  if (options.backend == Backend::Cpu) {
+    if (llvm::Error e = (*kernel)->run(args, nullptr, nullptr, &timings))
+      return e;
+    report.selectionMs = timings.selectionMs;
+    report.attentionMs = timings.attentionMs;
+    return llvm::Error::success();
+  }
   // Device copies of every view, with the same strides.
   std::vector<cuda::DeviceBuffer> buffers;
   auto upload = [&](TensorView &view) -> llvm::Error {
@@ -105,6 +129,8 @@ llvm::Error runCompiled(const PatternSource &source,
       return e;
   if (llvm::Error e = (*kernel)->run(device, nullptr, nullptr, &timings))
     return e;
+  report.selectionMs = timings.selectionMs;
+  report.attentionMs = timings.attentionMs;
   if (verbose)
     llvm::errs() << "sattn-run: selection "
                  << llvm::format("%.3f", timings.selectionMs)
@@ -145,6 +171,12 @@ int main(int argc, char **argv) {
                             cl::desc("CUDA target: sm_80 or sm_90a (default: "
                                      "the device's)"),
                             cl::init(""));
+  cl::opt<bool> check(
+      "check", cl::desc("Also run the reference oracle on the same inputs, "
+                        "print the errors and fail beyond the tolerances of "
+                        "docs/patterns.md"));
+  cl::opt<bool> reportJson(
+      "report", cl::desc("Print a JSON line: compile and run times, errors"));
   cl::opt<bool> verbose("verbose",
                         cl::desc("Print compile and run times to stderr"));
   cl::opt<std::string> dtypeName(
@@ -224,6 +256,7 @@ int main(int argc, char **argv) {
   if (!inputs->weights.empty())
     args.weights = TensorView::contiguous(inputs->weights.data(), DType::F32,
                                           {shape.kvHeads, shape.headDim});
+  RunReport report;
   switch (backend) {
   case BackendKind::Reference:
     if (llvm::Error e = runReferenceAttention(loaded.spec, config, args))
@@ -239,10 +272,77 @@ int main(int argc, char **argv) {
     options.backend =
         backend == BackendKind::Cuda ? Backend::Cuda : Backend::Cpu;
     options.arch = arch;
-    if (llvm::Error e = runCompiled(source, config, options, args, verbose))
+    if (llvm::Error e =
+            runCompiled(source, config, options, args, verbose, report))
       exitOnError(kTool, std::move(e));
     break;
   }
+  }
+
+  bool checkFailed = false;
+  double maxErr = 0, maxRef = 0, relL2 = 0;
+  if (check) {
+    // The reference on the same (dtype-rounded) inputs, in float32 views.
+    std::vector<float> refOut(inputs->q.size()), refLse(lse.size());
+    AttentionArgs refArgs = args;
+    refArgs.out = viewOf(refOut.data(), DType::F32, layout, shape.batch,
+                         shape.heads, shape.seqQ, shape.headDim);
+    refArgs.lse = TensorView::contiguous(refLse.data(), DType::F32,
+                                         {shape.batch, shape.heads, shape.seqQ});
+    // q, k, v as float32 copies of the rounded values the kernel read.
+    auto widen = [&](const TensorView &view, std::vector<float> &storage,
+                     int64_t heads, int64_t seq) {
+      storage.resize(size_t(shape.batch) * heads * seq * shape.headDim);
+      TensorView wide = TensorView::contiguous(
+          storage.data(), DType::F32, {shape.batch, heads, seq, shape.headDim});
+      for (int64_t b = 0; b < shape.batch; ++b)
+        for (int64_t h = 0; h < heads; ++h)
+          for (int64_t i = 0; i < seq; ++i)
+            for (int64_t d = 0; d < shape.headDim; ++d)
+              wide.store({b, h, i, d}, view.load({b, h, i, d}));
+      return wide;
+    };
+    std::vector<float> q32, k32, v32;
+    refArgs.q = widen(args.q, q32, shape.heads, shape.seqQ);
+    refArgs.k = widen(args.k, k32, shape.kvHeads, shape.seqK);
+    refArgs.v = widen(args.v, v32, shape.kvHeads, shape.seqK);
+    AttentionConfig refConfig = config;
+    refConfig.dtype = DType::F32;
+    if (llvm::Error e = runReferenceAttention(loaded.spec, refConfig, refArgs))
+      exitOnError(kTool, std::move(e));
+    double errNorm = 0, refNorm = 0;
+    bool nan = false;
+    for (int64_t b = 0; b < shape.batch; ++b)
+      for (int64_t h = 0; h < shape.heads; ++h)
+        for (int64_t i = 0; i < shape.seqQ; ++i)
+          for (int64_t d = 0; d < shape.headDim; ++d) {
+            double got = args.out.load({b, h, i, d});
+            double want = refArgs.out.load({b, h, i, d});
+            nan |= std::isnan(got);
+            maxErr = std::max(maxErr, std::fabs(got - want));
+            maxRef = std::max(maxRef, std::fabs(want));
+            errNorm += (got - want) * (got - want);
+            refNorm += want * want;
+          }
+    relL2 = std::sqrt(errNorm) / std::max(std::sqrt(refNorm), 1e-30);
+    checkFailed = nan || (*dtype == DType::F32 ? maxErr > 1e-4 * maxRef
+                                               : relL2 > 1e-2);
+    llvm::errs() << "sattn-run: check against the oracle: max |err| "
+                 << llvm::format("%.3g", maxErr) << " (max |ref| "
+                 << llvm::format("%.3g", maxRef) << "), relative L2 "
+                 << llvm::format("%.3g", relL2)
+                 << (checkFailed ? ": FAIL\n" : ": ok\n");
+  }
+  if (reportJson) {
+    llvm::outs() << "{\"compile_ms\": " << report.compileMs
+                 << ", \"compile_origin\": \"" << report.origin
+                 << "\", \"warm_compile_ms\": " << report.warmCompileMs
+                 << ", \"selection_ms\": " << report.selectionMs
+                 << ", \"attention_ms\": " << report.attentionMs
+                 << ", \"max_abs_err\": " << maxErr
+                 << ", \"max_abs_ref\": " << maxRef
+                 << ", \"rel_l2\": " << relL2 << ", \"check\": \""
+                 << (!check ? "none" : checkFailed ? "fail" : "ok") << "\"}\n";
   }
 
   // The output file has the layout of the inputs.
@@ -268,5 +368,5 @@ int main(int argc, char **argv) {
             writeNpy(lseOutput, NpyDtype::Float32,
                      {shape.batch, shape.heads, shape.seqQ}, lse.data()))
       exitOnError(kTool, std::move(e));
-  return 0;
+  return checkFailed ? 1 : 0;
 }

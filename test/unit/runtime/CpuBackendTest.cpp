@@ -11,6 +11,13 @@
 
 #include "OracleHarness.h"
 
+#include "sattn/KernelCache.h"
+
+#include "llvm/Support/FileSystem.h"
+
+#include <iostream>
+#include <unistd.h>
+
 using namespace sattn;
 using namespace sattn::testing;
 
@@ -76,6 +83,63 @@ TEST(CpuKernelReuse, NewSequenceLengthDoesNotRecompile) {
     EXPECT_FLOAT_EQ(out.back(), 1.0f);
   }
   EXPECT_EQ(codegenInvocations(), generated);
+}
+
+/// Real kernels through the disk cache: cold build, disk hit after the
+/// process forgets its loaded kernels, and a truncated entry detected and
+/// rebuilt. KernelCache::global() reads SATTN_CACHE_DIR once, so this test
+/// uses the directory the process was started with when it is set to a
+/// path, and skips otherwise.
+TEST(CpuKernelCache, ColdDiskHitAndTruncatedEntry) {
+  auto &cache = KernelCache::global();
+  if (!cache.diskEnabled())
+    GTEST_SKIP() << "the disk cache is off in this process (ctest runs "
+                    "this case alone with SATTN_CACHE_DIR set)";
+  AttentionConfig config{2, 2, 32, DType::F32, 0};
+  PatternSource source = PatternSource::file(sourcePath("power"));
+  source.set("block=16").set("window=3");
+  forgetLoadedKernels();
+  ASSERT_FALSE(bool(cache.clearDisk()));
+  auto cold = compile(source, config);
+  ASSERT_TRUE(bool(cold)) << llvm::toString(cold.takeError());
+  EXPECT_EQ((*cold)->compileInfo().origin, CompileOrigin::Built);
+  forgetLoadedKernels();
+  auto disk = compile(source, config);
+  ASSERT_TRUE(bool(disk)) << llvm::toString(disk.takeError());
+  EXPECT_EQ((*disk)->compileInfo().origin, CompileOrigin::DiskCache);
+  std::cout << "[ timing ] cold compile "
+            << (*cold)->compileInfo().milliseconds << " ms, disk hit "
+            << (*disk)->compileInfo().milliseconds << " ms\n";
+  // Truncate the entry on disk: it must be detected and rebuilt.
+  std::string path;
+  std::error_code ec;
+  for (llvm::sys::fs::directory_iterator it(cache.directory(), ec), end;
+       it != end && !ec; it.increment(ec))
+    if (llvm::StringRef(it->path()).ends_with(cacheEntryExtension()))
+      path = it->path();
+  ASSERT_FALSE(path.empty());
+  uint64_t size = 0;
+  llvm::sys::fs::file_size(path, size);
+  ASSERT_EQ(::truncate(path.c_str(), off_t(size / 2)), 0);
+  forgetLoadedKernels();
+  uint64_t corruptBefore = cache.stats().corruptEntries;
+  auto rebuilt = compile(source, config);
+  ASSERT_TRUE(bool(rebuilt)) << llvm::toString(rebuilt.takeError());
+  EXPECT_EQ((*rebuilt)->compileInfo().origin, CompileOrigin::Built);
+  EXPECT_EQ(cache.stats().corruptEntries, corruptBefore + 1);
+  // The rebuilt kernel runs.
+  std::vector<float> q(2 * 40 * 32, 0.5f), out(q.size()), lse(2 * 40);
+  AttentionArgs args{
+      TensorView::contiguous(q.data(), DType::F32, {1, 2, 40, 32}),
+      TensorView::contiguous(q.data(), DType::F32, {1, 2, 40, 32}),
+      TensorView::contiguous(q.data(), DType::F32, {1, 2, 40, 32}),
+      TensorView::contiguous(out.data(), DType::F32, {1, 2, 40, 32}),
+      TensorView::contiguous(lse.data(), DType::F32, {1, 2, 40}),
+      std::nullopt,
+      std::nullopt};
+  llvm::Error err = (*rebuilt)->run(args);
+  ASSERT_FALSE(bool(err)) << llvm::toString(std::move(err));
+  EXPECT_FLOAT_EQ(out[5], 0.5f);
 }
 
 /// Errors cross the API as values, with messages.
