@@ -119,6 +119,8 @@ Error sattn::lowerKernelModule(mlir::ModuleOp module, CodegenTarget target,
     options.target = target == CodegenTarget::Gpu ? "gpu" : "cpu";
     options.chip = chip.str();
     options.binary = target == CodegenTarget::Gpu && upTo(LoweringStage::Binary);
+    if (std::optional<CudaToolkit> toolkit = findCudaToolkit())
+      options.libdevice = toolkit->libdevice;
     pm.addPass(ir::createSattnLowerToLLVM(options));
   }
   if (mlir::failed(pm.run(module)))
@@ -136,6 +138,12 @@ Expected<std::string> sattn::extractPtx(mlir::ModuleOp module) {
   if (ptx.empty())
     return createStringError("the module holds no PTX (lower it to the "
                              "'binary' stage for a GPU target first)");
+  size_t extern_ = ptx.find(".extern .func");
+  if (extern_ != std::string::npos)
+    return createStringError(
+        "the PTX calls an unresolved function (" +
+        ptx.substr(extern_, ptx.find('\n', extern_) - extern_) +
+        "): f64 math needs libdevice from a CUDA toolkit (SATTN_CUDA_ROOT)");
   return ptx;
 }
 

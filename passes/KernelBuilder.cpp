@@ -4,6 +4,8 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -201,10 +203,27 @@ Value KernelBuilder::fmax(Value a, Value c) {
 Value KernelBuilder::fcmp(arith::CmpFPredicate pred, Value a, Value c) {
   return arith::CmpFOp::create(builder, location, pred, a, c);
 }
+// On the GPU, f32 exp and log are ex2.approx / lg2.approx in inline PTX,
+// so no libdevice symbol is needed; f64 (and the CPU) use math ops: libm on
+// the host, libdevice on the GPU.
+Value KernelBuilder::inlinePtx(StringRef code, Value operand) {
+  auto op = NVVM::InlinePtxOp::create(
+      builder, location, TypeRange{operand.getType()}, ValueRange{operand},
+      ValueRange{}, builder.getStringAttr(code), Value());
+  return op->getResult(0);
+}
 Value KernelBuilder::exp(Value a) {
+  if (isGpu() && a.getType().isF32()) {
+    Value scaled = fmul(a, f32(1.4426950408889634)); // log2(e)
+    return inlinePtx("ex2.approx.ftz.f32 $0, $1;", scaled);
+  }
   return math::ExpOp::create(builder, location, a);
 }
 Value KernelBuilder::log(Value a) {
+  if (isGpu() && a.getType().isF32()) {
+    Value l2 = inlinePtx("lg2.approx.ftz.f32 $0, $1;", a);
+    return fmul(l2, f32(0.6931471805599453)); // ln(2)
+  }
   return math::LogOp::create(builder, location, a);
 }
 Value KernelBuilder::negInf() {

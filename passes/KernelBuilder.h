@@ -157,6 +157,8 @@ private:
   Value tensorOffset(::sattn::KernelScalar strideB, Value bb, Value h,
                      Value s, Value d);
   Value loadElement(::sattn::KernelMemref which, Value offset);
+  /// A one-operand, one-result PTX instruction (GPU only).
+  Value inlinePtx(StringRef code, Value operand);
 
   OpBuilder &builder;
   Location location;

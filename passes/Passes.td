@@ -95,6 +95,9 @@ def SattnLowerToLLVM : Pass<"sattn-lower-to-llvm", "::mlir::ModuleOp"> {
            "GPU target: sm_80 or sm_90a">,
     Option<"binary", "binary", "bool", /*default=*/"false",
            "GPU: also serialise the module to PTX">,
+    Option<"libdevice", "libdevice", "std::string", /*default=*/"\"\"",
+           "GPU: libdevice bitcode linked for f64 math (empty: none; f32 "
+           "exp/log never need it)">,
   ];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect",
                            "::mlir::NVVM::NVVMDialect",

@@ -1,23 +1,411 @@
-//===- SelectTreeSearch.cpp - Lowering of treeSearch (not implemented yet) ----===//
+//===- SelectTreeSearch.cpp - Lowering of tree_search (HiP) ---------------===//
+//
+// tree_search (docs/patterns.md, "tree_search"; oracle: buildTreeSearch).
+//
+// Selection stage: one work item per (batch, head, query block of Bq local
+// rows), item = (b Hq + h) nQ + qb with nQ = ceil(Sq / Bq). With P the last
+// position of the block, n = max(0, floor((P + 1 - window - sink) / Bk))
+// searchable key blocks and K = k / Bk branches:
+//   - n <= K: the list is blocks 0..n-1;
+//   - else K branches [floor(c n / K), floor((c + 1) n / K)) are refined in
+//     rounds. Round: every branch slot c makes children 2c and 2c + 1 (the
+//     halves of a wide branch; a one-block branch is child 2c and 2c + 1 is
+//     empty); each child is scored at its centre block (a one-block branch
+//     keeps the score it got when it was made); each child is ranked by the
+//     children that beat it (higher score, or equal score and smaller start)
+//     and the K best move to branch slot = rank. Rounds go on while some
+//     branch is wider than one block (a flag in shared memory, written by
+//     the ranking phase and read by all threads after a barrier; two flags
+//     alternate between rounds so that a reset never races a read).
+//   Score of block blk: max over sampled rows r (rows first + r qs of the
+//   block) and tokens t of [sink + blk Bk, sink + (blk + 1) Bk) with
+//   t <= p(row) of the raw fp32 dot product q . k, accumulated in order over
+//   d as the oracle does; -inf when no pair is allowed.
+// Workspace: ListCount[item] = number of selected blocks, ListItems[item K + c]
+// = selected block index (unordered). Branch and child arrays live in shared
+// memory when they fit (36 K bytes), else per item in HeadInts
+// ([bStart K][bSize K][cStart 2K][cSize 2K]) and HeadFloats
+// ([bScore K][cScore 2K]). The sampled query rows are staged in shared
+// memory when they fit.
+//
+// Attention sources, in order: the sink [0, sink), the token window
+// (p - window, p], then the selected blocks of the tile's query block
+// floor(firstRow / Bq) (tiles divide query blocks), key = sink + blk Bk + o.
+//
+//===----------------------------------------------------------------------===//
 
 #include "passes/DynamicPrimitives.h"
 
 using namespace mlir;
 using namespace mlir::sattn::lowering;
+using ::sattn::KernelScalar;
+using ::sattn::WorkspaceSlot;
+
+namespace {
+
+/// Branch and child arrays fit in shared memory up to this size.
+constexpr int64_t kMaxSharedScratchBytes = 24 * 1024;
+/// Sampled query rows are staged in shared memory up to this size.
+constexpr int64_t kMaxSharedQueryBytes = 16 * 1024;
+
+const ::sattn::TreeSearchPrim &treePrim(const ::sattn::PatternSpec &spec,
+                                        int primitive) {
+  return std::get<::sattn::TreeSearchPrim>(spec.primitives[primitive]);
+}
+
+int64_t branchCount(const ::sattn::TreeSearchPrim &tp) {
+  return tp.budget / tp.blockK;
+}
+
+bool scratchInShared(int64_t k) { return 36 * k <= kMaxSharedScratchBytes; }
+
+/// An index (or f32) array of one work item: shared memory, or a region of a
+/// workspace slot.
+struct ItemArray {
+  KernelBuilder *kb = nullptr;
+  Value shared;
+  WorkspaceSlot slot = WorkspaceSlot::HeadInts;
+  Value base;
+  bool isFloat = false;
+
+  Value load(Value i) const {
+    if (shared) {
+      Value v = kb->load(shared, {i});
+      return isFloat ? v : kb->toIndex(v);
+    }
+    return kb->loadWs(slot, kb->add(base, i));
+  }
+  void store(Value i, Value v) const {
+    if (shared) {
+      kb->store(isFloat ? v : kb->toI32(v), shared, {i});
+      return;
+    }
+    kb->storeWs(slot, kb->add(base, i), v);
+  }
+};
+
+/// The sink [0, n).
+class TreeSinkSource : public KeySource {
+public:
+  explicit TreeSinkSource(int64_t n) : n(n) {}
+  void enumerate(AttentionEmitter &em, const TileContext &tile,
+                 unsigned self) override {
+    em.visitRange(tile, self, em.builder().idx(0), em.builder().idx(n));
+  }
+  Value contains(AttentionEmitter &em, const TileContext &, const RowContext &,
+                 Value j) override {
+    return em.builder().lt(j, em.builder().idx(n));
+  }
+
+private:
+  int64_t n;
+};
+
+/// The token window (p - w, p].
+class TreeWindowSource : public KeySource {
+public:
+  explicit TreeWindowSource(int64_t w) : w(w) {}
+  void enumerate(AttentionEmitter &em, const TileContext &tile,
+                 unsigned self) override {
+    KernelBuilder &kb = em.builder();
+    Value start = kb.add(kb.sub(tile.firstPos, kb.idx(w)), kb.idx(1));
+    Value end = kb.min(kb.add(tile.lastPos, kb.idx(1)), tile.seqK);
+    em.visitRange(tile, self, start, end);
+  }
+  Value contains(AttentionEmitter &em, const TileContext &,
+                 const RowContext &row, Value j) override {
+    return inTokenWindow(em.builder(), row.pos, j, em.builder().idx(w));
+  }
+
+private:
+  int64_t w;
+};
+
+/// The key blocks selected for the tile's query block. It is the last
+/// source, so its membership test only ever sees its own keys.
+class TreeSelectedSource : public KeySource {
+public:
+  explicit TreeSelectedSource(const ::sattn::TreeSearchPrim &tp) : tp(tp) {}
+  void enumerate(AttentionEmitter &em, const TileContext &tile,
+                 unsigned self) override {
+    KernelBuilder &kb = em.builder();
+    const int64_t k = branchCount(tp), bk = tp.blockK;
+    Value numBlocks = kb.ceilDiv(tile.seqQ, kb.idx(tp.blockQ));
+    Value bh = kb.add(kb.mul(tile.batch, kb.idx(kb.shape().heads)), tile.head);
+    Value list = kb.add(kb.mul(bh, numBlocks),
+                        kb.floorDiv(tile.firstRow, kb.idx(tp.blockQ)));
+    Value count = kb.loadWs(WorkspaceSlot::ListCount, list);
+    Value base = kb.mul(list, kb.idx(k));
+    em.visitKeys(tile, self, kb.mul(count, kb.idx(bk)), [&](Value c) {
+      Value slot = bk == 1 ? c : kb.floorDiv(c, kb.idx(bk));
+      Value within = bk == 1 ? kb.idx(0) : kb.sub(c, kb.mul(slot, kb.idx(bk)));
+      Value blk = kb.loadWs(WorkspaceSlot::ListItems, kb.add(base, slot));
+      return kb.add(kb.add(kb.idx(tp.sink), kb.mul(blk, kb.idx(bk))), within);
+    });
+  }
+  Value contains(AttentionEmitter &em, const TileContext &, const RowContext &,
+                 Value) override {
+    return em.builder().boolean(true);
+  }
+
+private:
+  ::sattn::TreeSearchPrim tp;
+};
+
+} // namespace
 
 void mlir::sattn::lowering::treeSearchWorkspace(
-    const ::sattn::SelectionStage &, const ::sattn::PatternSpec &,
-    const ::sattn::KernelSchedule &, const ::sattn::KernelShape &, int64_t,
-    int64_t, int64_t, ::sattn::WorkspaceLayout &) {}
+    const ::sattn::SelectionStage &stage, const ::sattn::PatternSpec &spec,
+    const ::sattn::KernelSchedule &, const ::sattn::KernelShape &shape,
+    int64_t batch, int64_t seqQ, int64_t seqK,
+    ::sattn::WorkspaceLayout &layout) {
+  const auto &tp = treePrim(spec, stage.primitive);
+  const int64_t k = branchCount(tp);
+  const int64_t items = ::sattn::numStageItems(stage, shape, batch, seqQ, seqK);
+  auto size = [&](WorkspaceSlot slot) -> int64_t & {
+    return layout.sizes[unsigned(slot)];
+  };
+  size(WorkspaceSlot::ListCount) += items;
+  size(WorkspaceSlot::ListItems) += items * k;
+  layout.listCapacity = std::max(layout.listCapacity, k);
+  if (k > 0 && !scratchInShared(k)) {
+    size(WorkspaceSlot::HeadInts) += items * 6 * k;
+    size(WorkspaceSlot::HeadFloats) += items * 3 * k;
+  }
+}
 
 LogicalResult mlir::sattn::lowering::emittreeSearchStage(
-    KernelBuilder &kb, const ::sattn::PatternSpec &,
+    KernelBuilder &kb, const ::sattn::PatternSpec &spec,
     const ::sattn::KernelSchedule &, const ::sattn::SelectionStage &stage,
-    Operation *) {
-  return emitError(kb.loc(), "selection stage '")
-         << stage.function << "' is not lowered yet";
+    Operation *container) {
+  const auto &tp = treePrim(spec, stage.primitive);
+  const int64_t k = branchCount(tp);
+  const int64_t bq = tp.blockQ, bk = tp.blockK, qs = tp.queryStride;
+  const int64_t d = kb.shape().headDim;
+  const int64_t heads = kb.shape().heads;
+  const int64_t group = heads / kb.shape().kvHeads;
+  const int64_t maxSampled = (bq + qs - 1) / qs;
+  const bool sharedScratch = scratchInShared(k);
+  const bool sharedQuery = maxSampled * d * 4 <= kMaxSharedQueryBytes;
+
+  kb.beginFunction(container, stage.function, stage.threads);
+  OpBuilder &b = kb.b();
+  Type f32 = b.getF32Type(), i32 = b.getI32Type();
+  Value seqQ = kb.scalar(KernelScalar::SeqQ);
+  Value seqK = kb.scalar(KernelScalar::SeqK);
+  Value offset = kb.sub(seqK, seqQ);
+  Value numBlocks = kb.ceilDiv(seqQ, kb.idx(bq));
+
+  // Static shared buffers (allocated once per function).
+  Value qShared, flags;
+  Value sh[6];
+  if (k > 0) {
+    if (sharedQuery)
+      qShared = kb.sharedAlloc({maxSampled, d}, f32);
+    flags = kb.sharedAlloc({2}, i32);
+    if (sharedScratch) {
+      sh[0] = kb.sharedAlloc({k}, i32);     // bStart
+      sh[1] = kb.sharedAlloc({k}, i32);     // bSize
+      sh[2] = kb.sharedAlloc({k}, f32);     // bScore
+      sh[3] = kb.sharedAlloc({2 * k}, i32); // cStart
+      sh[4] = kb.sharedAlloc({2 * k}, i32); // cSize
+      sh[5] = kb.sharedAlloc({2 * k}, f32); // cScore
+    }
+  }
+
+  kb.forEachWorkItem([&](Value item) {
+    Value qb = kb.floorMod(item, numBlocks);
+    Value bh = kb.floorDiv(item, numBlocks);
+    Value h = kb.floorMod(bh, kb.idx(heads));
+    Value bb = kb.floorDiv(bh, kb.idx(heads));
+    Value g = kb.floorDiv(h, kb.idx(group));
+    Value first = kb.mul(qb, kb.idx(bq));
+    Value last = kb.sub(kb.min(seqQ, kb.add(first, kb.idx(bq))), kb.idx(1));
+    Value lastPos = kb.add(last, offset);
+    Value firstPos = kb.add(first, offset);
+    Value n = kb.max(kb.idx(0), kb.floorDiv(kb.sub(kb.add(lastPos, kb.idx(1)),
+                                                   kb.idx(tp.window + tp.sink)),
+                                            kb.idx(bk)));
+    Value listBase = kb.mul(item, kb.idx(k));
+
+    if (k == 0) {
+      kb.singleThread(
+          [&] { kb.storeWs(WorkspaceSlot::ListCount, item, kb.idx(0)); });
+      return;
+    }
+
+    // n <= K: every searchable block.
+    Value few = kb.le(n, kb.idx(k));
+    kb.ifThen(few, [&] {
+      kb.coopLoop(n, [&](Value c) {
+        kb.storeWs(WorkspaceSlot::ListItems, kb.add(listBase, c), c);
+      });
+      kb.singleThread([&] { kb.storeWs(WorkspaceSlot::ListCount, item, n); });
+    });
+
+    // n > K: the search (uniform per item, so barriers are reached by all).
+    kb.ifThen(kb.notI(few), [&] {
+      ItemArray bStart, bSize, bScore, cStart, cSize, cScore;
+      ItemArray *arrays[6] = {&bStart, &bSize, &bScore,
+                              &cStart, &cSize, &cScore};
+      int64_t wsOffsets[6] = {0, k, 0, 2 * k, 4 * k, k};
+      for (int a = 0; a < 6; ++a) {
+        ItemArray &arr = *arrays[a];
+        arr.kb = &kb;
+        arr.isFloat = a == 2 || a == 5;
+        if (sharedScratch) {
+          arr.shared = sh[a];
+          continue;
+        }
+        arr.slot =
+            arr.isFloat ? WorkspaceSlot::HeadFloats : WorkspaceSlot::HeadInts;
+        arr.base = kb.add(kb.mul(item, kb.idx(arr.isFloat ? 3 * k : 6 * k)),
+                          kb.idx(wsOffsets[a]));
+      }
+
+      Value numSampled =
+          kb.ceilDiv(kb.add(kb.sub(last, first), kb.idx(1)), kb.idx(qs));
+      auto rowOf = [&](Value r) {
+        return kb.add(first, kb.mul(r, kb.idx(qs)));
+      };
+      if (sharedQuery) {
+        kb.coopLoop(kb.idx(maxSampled * d), [&](Value e) {
+          Value r = kb.floorDiv(e, kb.idx(d));
+          Value dd = kb.sub(e, kb.mul(r, kb.idx(d)));
+          Value v = kb.ifThenElse(
+              kb.lt(r, numSampled), {f32},
+              [&] { return SmallVector<Value>{kb.loadQ(bb, h, rowOf(r), dd)}; },
+              [&] { return SmallVector<Value>{kb.f32(0)}; })[0];
+          kb.store(v, qShared, {r, dd});
+        });
+      }
+      auto qAt = [&](Value r, Value dd) {
+        return sharedQuery ? kb.load(qShared, {r, dd})
+                           : kb.loadQ(bb, h, rowOf(r), dd);
+      };
+
+      // Score of block blk.
+      auto scoreOf = [&](Value blk) {
+        Value t0 = kb.add(kb.idx(tp.sink), kb.mul(blk, kb.idx(bk)));
+        return kb.forRangeCarry(
+            t0, kb.add(t0, kb.idx(bk)), kb.idx(1), {kb.negInf()},
+            [&](Value t, ValueRange best) {
+              // Sampled rows with p >= t: r >= ceil((t - firstPos) / qs).
+              Value from = kb.max(kb.idx(0),
+                                  kb.ceilDiv(kb.sub(t, firstPos), kb.idx(qs)));
+              return kb.forRangeCarry(
+                  from, numSampled, kb.idx(1), {best[0]},
+                  [&](Value r, ValueRange rowBest) {
+                    Value dot = kb.forRangeCarry(
+                        kb.idx(0), kb.idx(d), kb.idx(1), {kb.f32(0)},
+                        [&](Value dd, ValueRange acc) {
+                          Value prod =
+                              kb.fmul(qAt(r, dd), kb.loadK(bb, g, t, dd));
+                          return SmallVector<Value>{kb.fadd(acc[0], prod)};
+                        })[0];
+                    return SmallVector<Value>{kb.fmax(rowBest[0], dot)};
+                  });
+            })[0];
+      };
+
+      // Initial branches.
+      kb.coopLoop(kb.idx(k), [&](Value c) {
+        Value s = kb.floorDiv(kb.mul(c, n), kb.idx(k));
+        Value e = kb.floorDiv(kb.mul(kb.add(c, kb.idx(1)), n), kb.idx(k));
+        bStart.store(c, s);
+        bSize.store(c, kb.sub(e, s));
+      });
+      kb.barrier();
+
+      Value one = kb.idx(1), two = kb.idx(2);
+      kb.whileLoop(
+          {kb.idx(0), kb.boolean(true)}, [&](ValueRange v) { return v[1]; },
+          [&](ValueRange v) {
+            Value round = v[0];
+            Value parity = kb.floorMod(round, two);
+            kb.singleThread([&] { kb.store(kb.i32(0), flags, {parity}); });
+            // Children and their scores.
+            kb.coopLoop(kb.idx(2 * k), [&](Value x) {
+              Value c = kb.floorDiv(x, two);
+              Value upper = kb.eq(kb.sub(x, kb.mul(c, two)), one);
+              Value s = bStart.load(c), m = bSize.load(c);
+              Value wide = kb.gt(m, one);
+              Value half = kb.floorDiv(m, two);
+              Value start = kb.select(kb.andI(wide, upper), kb.add(s, half), s);
+              Value size =
+                  kb.select(wide, kb.select(upper, kb.sub(m, half), half),
+                            kb.select(upper, kb.idx(0), one));
+              cStart.store(x, start);
+              cSize.store(x, size);
+              Value known = kb.andI(kb.notI(wide), kb.gt(round, kb.idx(0)));
+              Value score = kb.ifThenElse(
+                  kb.eq(size, kb.idx(0)), {f32},
+                  [&] { return SmallVector<Value>{kb.negInf()}; },
+                  [&] {
+                    return kb.ifThenElse(
+                        known, {f32},
+                        [&] { return SmallVector<Value>{bScore.load(c)}; },
+                        [&] {
+                          return SmallVector<Value>{
+                              scoreOf(kb.add(start, kb.floorDiv(size, two)))};
+                        });
+                  })[0];
+              cScore.store(x, score);
+            });
+            kb.barrier();
+            // Keep the K best children: child x goes to branch slot rank(x).
+            kb.coopLoop(kb.idx(2 * k), [&](Value x) {
+              Value size = cSize.load(x);
+              kb.ifThen(kb.gt(size, kb.idx(0)), [&] {
+                Value score = cScore.load(x), start = cStart.load(x);
+                Value rank = kb.forRangeCarry(
+                    kb.idx(0), kb.idx(2 * k), one, {kb.idx(0)},
+                    [&](Value y, ValueRange cnt) {
+                      Value sy = cScore.load(y);
+                      Value better = kb.orI(
+                          kb.fcmp(arith::CmpFPredicate::OGT, sy, score),
+                          kb.andI(kb.fcmp(arith::CmpFPredicate::OEQ, sy, score),
+                                  kb.lt(cStart.load(y), start)));
+                      better = kb.andI(better, kb.gt(cSize.load(y), kb.idx(0)));
+                      return SmallVector<Value>{
+                          kb.add(cnt[0], kb.select(better, one, kb.idx(0)))};
+                    })[0];
+                kb.ifThen(kb.lt(rank, kb.idx(k)), [&] {
+                  bStart.store(rank, start);
+                  bSize.store(rank, size);
+                  bScore.store(rank, score);
+                  kb.ifThen(kb.gt(size, one),
+                            [&] { kb.store(kb.i32(1), flags, {parity}); });
+                });
+              });
+            });
+            kb.barrier();
+            Value again = kb.ne(kb.load(flags, {parity}), kb.i32(0));
+            return SmallVector<Value>{kb.add(round, one), again};
+          });
+
+      kb.coopLoop(kb.idx(k), [&](Value c) {
+        kb.storeWs(WorkspaceSlot::ListItems, kb.add(listBase, c),
+                   bStart.load(c));
+      });
+      kb.singleThread(
+          [&] { kb.storeWs(WorkspaceSlot::ListCount, item, kb.idx(k)); });
+      // The next item (CPU) or nothing (GPU) reuses the shared buffers.
+      kb.barrier();
+    });
+  });
+  kb.endFunction();
+  return success();
 }
 
 void mlir::sattn::lowering::appendtreeSearchSources(
-    const ::sattn::PatternSpec &, const ::sattn::Enumerator &,
-    std::vector<std::unique_ptr<KeySource>> &) {}
+    const ::sattn::PatternSpec &spec, const ::sattn::Enumerator &en,
+    std::vector<std::unique_ptr<KeySource>> &out) {
+  const auto &tp = treePrim(spec, en.primitive);
+  if (tp.sink > 0)
+    out.push_back(std::make_unique<TreeSinkSource>(tp.sink));
+  if (tp.window > 0)
+    out.push_back(std::make_unique<TreeWindowSource>(tp.window));
+  if (branchCount(tp) > 0)
+    out.push_back(std::make_unique<TreeSelectedSource>(tp));
+}

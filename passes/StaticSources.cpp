@@ -28,7 +28,7 @@ Value mlir::sattn::lowering::fractionWindow(KernelBuilder &kb, double fraction,
       b, loc, sk, arith::ConstantOp::create(b, loc, b.getF64FloatAttr(fraction)));
   x = arith::AddFOp::create(
       b, loc, x, arith::ConstantOp::create(b, loc, b.getF64FloatAttr(0.5)));
-  x = math::FloorOp::create(b, loc, x);
+  // x >= 0, so truncation is the floor (and needs no libm/libdevice call).
   Value w = kb.toIndex(arith::FPToSIOp::create(b, loc, b.getI64Type(), x));
   return kb.max(kb.idx(block), w);
 }
