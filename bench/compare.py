@@ -34,11 +34,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LIBRARY_DIR = os.path.join(REPO, "patterns", "library")
 STOCK_PATTERNS = ["power", "streaming", "sample", "hip", "sparsek", "pbs"]
-DENSE = "dense"  # dense causal, written to a temporary .sattn file
+DENSE = "dense"  # dense causal: bench/patterns/dense_causal.sattn, else DENSE_SOURCE
+DENSE_FILE = os.path.join(REPO, "bench", "patterns", "dense_causal.sattn")
 DEFAULT_PATTERNS = STOCK_PATTERNS + [DENSE]
 DENSE_SOURCE = """# Dense causal attention (written by bench/compare.py).
 pattern dense {
@@ -92,6 +94,15 @@ def parse_int_list(text, name):
     if not out:
         fail(f"{name}: empty list")
     return out
+
+
+def fmt_ms(t, none="-"):
+    """A median time in ms; '*' when fewer than 10 calls were timed."""
+    if not t or t.get("ms") is None:
+        return none
+    ms = t["ms"]
+    text = f"{ms:.0f}" if ms >= 1000 else f"{ms:.2f}" if ms >= 100 else f"{ms:.3f}"
+    return text + ("*" if t.get("n", 10) < 10 else "")
 
 
 def fmt(x, spec=".3f", none="-"):
@@ -630,32 +641,57 @@ class SattnLib:
 # Timing
 # ---------------------------------------------------------------------------
 
-def time_cuda(torch, fn, n_sets, warmup, iters, max_s, min_iters):
-    """Median of per-call CUDA-event times; call i uses input set i % n_sets.
+def time_cuda(torch, fn, n_sets, warmup, iters, max_s, min_iters, deadline=None,
+              first_call_s=None):
+    """Median of per-call CUDA-event times; the calls rotate over the input sets.
 
-    Returns dict(ms=median, min, mean, n, times). The number of timed calls is cut
-    (to no fewer than min_iters) when iters calls would take longer than max_s.
+    fn(i) runs one call on input set i. Warm-up calls come first (fewer when one call
+    is slow; first_call_s is the wall time of a call already made, which then counts
+    as warm-up). The number of timed calls is `iters`, cut when they would take more
+    than max_s (to no fewer than min_iters, or fewer still when a single call takes
+    seconds) and to what fits before `deadline`. Returns dict(ms=median, min, mean, n,
+    warmup, times) and, under "last0", what the last call on set 0 returned.
     """
     torch.cuda.synchronize()
-    t0 = time.perf_counter()
+    per_call = first_call_s
+    spent, done, last0 = 0.0, 0, None
     for i in range(warmup):
-        fn(i % n_sets)
-    torch.cuda.synchronize()
-    per_call = (time.perf_counter() - t0) / max(1, warmup)
+        if per_call is not None and spent + per_call > max_s / 3:
+            break
+        t0 = time.perf_counter()
+        r = fn(i % n_sets)
+        torch.cuda.synchronize()
+        per_call = time.perf_counter() - t0
+        spent += per_call
+        done += 1
+        if i % n_sets == 0:
+            last0 = r
+    per_call = max(per_call or 1e-4, 1e-6)
     n = iters
     if per_call * iters > max_s:
-        n = max(min_iters, int(max_s / max(per_call, 1e-9)))
-        n = min(n, iters)
+        n = max(min_iters, int(max_s / per_call))
+        if per_call * n > 2 * max_s:
+            n = max(1, int(2 * max_s / per_call))
+    if deadline is not None:
+        n = max(1, min(n, int((deadline - time.time()) / per_call)))
+    n = min(n, iters)
     events = [(torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True))
               for _ in range(n)]
-    for i, (s, e) in enumerate(events):
+    for j, (s, e) in enumerate(events):
+        idx = (done + j) % n_sets
         s.record()
-        fn((warmup + i) % n_sets)
+        r = fn(idx)
         e.record()
+        if idx == 0:
+            last0 = r
     torch.cuda.synchronize()
     times = [s.elapsed_time(e) for s, e in events]
     return {"ms": statistics.median(times), "min": min(times), "mean": statistics.fmean(times),
-            "n": n, "times": [round(t, 5) for t in times]}
+            "n": n, "warmup": done, "times": [round(t, 5) for t in times], "last0": last0}
+
+
+def timing_record(t):
+    return {k: v for k, v in t.items() if k != "last0"}
 
 
 def compare_outputs(torch, a, b, heads):
@@ -685,7 +721,7 @@ def compare_outputs(torch, a, b, heads):
 
 COLUMNS = [
     ("pattern", 9, "<"), ("S", 5, ">"), ("Hkv", 3, ">"), ("blk%", 6, ">"),
-    ("sattn", 8, ">"), ("flex", 8, ">"), ("fa", 8, ">"), ("cudnn", 8, ">"),
+    ("sattn", 9, ">"), ("flex", 9, ">"), ("fa", 9, ">"), ("cudnn", 9, ">"),
     ("s/flex", 6, ">"), ("s/sdpa", 6, ">"), ("TF/s", 6, ">"), ("TF/s-eq", 7, ">"),
     ("max|d|", 8, ">"), ("rel", 8, ">"), ("check", 6, "<"), ("s-comp", 8, ">"),
     ("flex-1st", 8, ">"),
@@ -740,9 +776,11 @@ class Bench:
         if not (os.path.isfile(tool) and os.access(tool, os.X_OK)):
             fail(f"sattn-compile not found at {tool} (build it, or pass --bin-dir)")
         self.oracle = Oracle(tool, a.jobs)
-        dense_path = os.path.join(self.tmp, "dense.sattn")
-        with open(dense_path, "w") as fh:
-            fh.write(DENSE_SOURCE)
+        dense_path = DENSE_FILE
+        if not os.path.isfile(dense_path):
+            dense_path = os.path.join(self.tmp, "dense.sattn")
+            with open(dense_path, "w") as fh:
+                fh.write(DENSE_SOURCE)
         for p in patterns:
             if p == DENSE:
                 info = PatternInfo(DENSE, dense_path)
@@ -803,9 +841,15 @@ class Bench:
         return self.deadline - time.time()
 
     def estimate(self, S):
+        """Seconds one case at S is expected to take: the slowest case seen at S, else
+        extrapolated from the largest shorter S seen (as S^1.5), else a guess."""
         if S in self.case_estimate:
             return self.case_estimate[S]
-        return 6.0 * max(1.0, (S / 8192) ** 1.2)
+        known = [s for s in self.case_estimate if s < S]
+        if known:
+            s0 = max(known)
+            return self.case_estimate[s0] * (S / s0) ** 1.5
+        return 10.0 * max(1.0, S / 8192)
 
     def skip(self, pattern, S, hkv, why):
         self.skipped.append({"pattern": pattern, "S": S, "Hkv": hkv, "reason": why})
@@ -864,8 +908,10 @@ class Bench:
                                     for s in sets]
                         call(0, expanded)
                     t = time_cuda(torch, lambda i: call(i, expanded), len(sets), self.args.warmup,
-                                  self.args.iters, self.args.max_measure_s, self.args.min_iters)
-                    entry.update(t)
+                                  self.args.iters, self.args.max_measure_s, self.args.min_iters,
+                                  deadline=self.deadline)
+                    entry.update(timing_record(t))
+                    del t
                     entry["gqa"] = mode
                     del expanded
             except Exception as e:  # noqa: BLE001
@@ -966,7 +1012,7 @@ class Bench:
                 plan["json"].append(jpath)
                 jobs.append((info.name, argv + ["--emit=blocks-json", "-o", jpath]))
                 mpath = os.path.join(pdir, f"mask{h0}.npy")
-                if strategy == "oracle":
+                if strategy == "oracle" and self.flex is not None:
                     plan["masks"].append(mpath)
                     jobs.append((info.name, argv + ["--emit=mask-npy", "-o", mpath]))
                     if check and h0 == 0:
@@ -1030,8 +1076,11 @@ class Bench:
         if plan["strategy"] == "oracle":
             row["notes"].append(f"flex mask from the oracle's token mask ({info.closed_why})")
         if plan["heads"] < H and (info.dynamic or info.head_dependent):
-            row["notes"].append(f"flex block lists of heads 0-{plan['heads'] - 1} used for head h as "
-                                f"h % {plan['heads']}; outputs compared on those heads")
+            n = plan["heads"]
+            which = "head 0" if n == 1 else f"heads 0-{n - 1}"
+            row["notes"].append(f"Flex uses the block lists of {which} for head h as h % {n}"
+                                + ("" if plan["strategy"] == "approx"
+                                   else f"; outputs compared on {which}"))
 
         # Block lists -> density, BlockMask.
         blocks = None
@@ -1080,18 +1129,21 @@ class Bench:
                             sattn_tensor(s["scores"]) if info.needs_scores else None,
                             sattn_tensor(s["weights"]) if info.needs_weights else None))
                     stream = torch.cuda.current_stream().cuda_stream
+                    torch.cuda.synchronize()
                     t0 = time.perf_counter()
                     sel, att = self.sattn.run(kernel, args_by_set[0], stream, timings=True)
-                    row["sattn_first_run"] = {"wall_ms": (time.perf_counter() - t0) * 1e3,
+                    first_s = time.perf_counter() - t0
+                    row["sattn_first_run"] = {"wall_ms": first_s * 1e3,
                                               "selection_ms": sel, "attention_ms": att}
                     t = time_cuda(torch, lambda i: self.sattn.run(kernel, args_by_set[i], stream),
-                                  len(sets), a.warmup, a.iters, a.max_measure_s, a.min_iters)
-                    row["sattn"] = t
-                    sel, att = self.sattn.run(kernel, args_by_set[0], stream, timings=True)
-                    row["sattn_warm_split"] = {"selection_ms": sel, "attention_ms": att}
-                    # Output of set 0 again (the timed loop overwrote the buffers in turn).
-                    self.sattn.run(kernel, args_by_set[0], stream)
+                                  len(sets), a.warmup, a.iters, a.max_measure_s, a.min_iters,
+                                  deadline=self.deadline, first_call_s=first_s)
+                    row["sattn"] = timing_record(t)
+                    if t["ms"] < 1000:
+                        sel, att = self.sattn.run(kernel, args_by_set[0], stream, timings=True)
+                        row["sattn_warm_split"] = {"selection_ms": sel, "attention_ms": att}
                     torch.cuda.synchronize()
+                    # Each set has its own output buffer: outs[0] holds set 0's result.
                     sattn_out = outs[0]
                     del outs[1:], lses
                 except Exception as e:  # noqa: BLE001
@@ -1159,15 +1211,15 @@ class Bench:
 
                 torch.cuda.synchronize()
                 t0 = time.perf_counter()
-                flex_call(0)
+                flex_out = flex_call(0)
                 torch.cuda.synchronize()
                 row["flex_first_call_ms"] = (time.perf_counter() - t0) * 1e3
                 t = time_cuda(torch, flex_call, len(sets), a.warmup, a.iters, a.max_measure_s,
-                              a.min_iters)
-                row["flex"] = t
-                flex_out = flex_call(0)
-                torch.cuda.synchronize()
-                del tables, bm
+                              a.min_iters, deadline=self.deadline)
+                row["flex"] = timing_record(t)
+                if t["last0"] is not None:
+                    flex_out = t["last0"]
+                del t, tables, bm
             except Exception as e:  # noqa: BLE001
                 msg = str(e).strip().splitlines()
                 row["flex_error"] = (msg[0] if msg else type(e).__name__)[:400]
@@ -1240,18 +1292,16 @@ class Bench:
             scomp = f"{comp['compile_ms']:.0f}" + ("" if comp["origin"] == "built" else "c")
         elif "sattn_error" in row:
             scomp = "err"
-        st = row.get("sattn", {})
-        ms_s = fmt(st.get("ms"), ".3f") + ("*" if st and st.get("n", 99) < 10 else "")
-        ft = row.get("flex", {})
-        ms_f = fmt(ft.get("ms"), ".3f") + ("*" if ft and ft.get("n", 99) < 10 else "")
+        ms_s = fmt_ms(row.get("sattn"))
+        ft = row.get("flex")
+        ms_f = fmt_ms(ft)
         if "flex_error" in row and not ft:
             ms_f = "err" if self.flex is not None else "-"
         vals = [
             row["pattern"], human_s(row["S"]), row["Hkv"],
             fmt(100 * row["block_density"], ".1f") if "block_density" in row else "-",
             ms_s if "sattn_error" not in row else "err", ms_f,
-            fmt(sdpa.get("flash", {}).get("ms"), ".3f", "n/a"),
-            fmt(sdpa.get("cudnn", {}).get("ms"), ".3f", "n/a"),
+            fmt_ms(sdpa.get("flash"), "n/a"), fmt_ms(sdpa.get("cudnn"), "n/a"),
             fmt(row.get("sattn_over_flex"), ".2f"), fmt(row.get("sattn_over_sdpa"), ".2f"),
             fmt(row.get("sattn_tflops_computed"), ".0f"), fmt(row.get("sattn_tflops_dense_eq"), ".0f"),
             fmt(chk["max_abs"], ".2e") if chk else "-", fmt(chk["rel"], ".2e") if chk else "-",
@@ -1281,8 +1331,12 @@ class Bench:
             details.append(f"sattn vs SDPA rel {c['rel']:.2e} {'PASS' if c['ok'] else 'FAIL'}")
         if "block_density" in row:
             details.append(f"token density of causal {100 * row['token_causal_density']:.1f}%")
-        details.append(f"flex mask: {row['flex_mask']}, heads {row['flex_heads']}")
-        details += row["notes"]
+        if self.flex is not None:
+            details.append(f"flex mask: {row['flex_mask']}, heads {row['flex_heads']}")
+            details += row["notes"]
+        else:
+            details += [n for n in row["notes"] if n.startswith("sattn-compile")
+                        or n.startswith("cannot read")]
         for d in details:
             print(f"    {d}", flush=True)
 
@@ -1291,7 +1345,7 @@ class Bench:
         a, torch = self.args, self.torch
         for S in a.seq_lens:
             for hkv in a.kv_heads:
-                if self.remaining() < self.estimate(S) * 1.5:
+                if self.remaining() < self.estimate(S):
                     for info in self.patterns:
                         self.skip(info.name, S, hkv, "time budget (--budget-s)")
                     continue
@@ -1333,6 +1387,13 @@ class Bench:
                     except torch.cuda.OutOfMemoryError as e:
                         torch.cuda.empty_cache()
                         self.skip(info.name, S, hkv, f"out of memory: {str(e)[:200]}")
+                        continue
+                    except Exception as e:  # noqa: BLE001 - a bug here must not stop the run
+                        traceback.print_exc()
+                        torch.cuda.empty_cache()
+                        self.any_fail = True
+                        self.skip(info.name, S, hkv, f"internal error: {type(e).__name__}: "
+                                                     f"{str(e)[:200]}")
                         continue
                     row["case_s"] = round(time.time() - c0, 2)
                     self.case_estimate[S] = max(self.case_estimate.get(S, 0.0),

@@ -1,23 +1,391 @@
-//===- SelectTopkTokens.cpp - Lowering of topkTokens (not implemented yet) ----===//
+//===- SelectTopkTokens.cpp - Lowering of topk at token granularity -------===//
+//
+// SparseK (docs/patterns.md, "topk"): causal ∩ (window w tokens ∪ topk k
+// tokens by a row-independent key score). Supported here when the other
+// primitives are sinks and token windows, so that row i's candidates are the
+// keys [s, e_i] with s the longest sink and e_i = p(i) - w for the widest
+// window (no window: e_i = p(i)); its selection is the k best of that key
+// prefix (score descending, ties toward the smaller index).
+//
+// Selection stage (grid Heads; one thread; the first query head of each KV
+// group works for the group): one pass over j = s .. Sk-1-w keeps a heap of
+// the k best (score, index) with the worst at its root. A key displaces the
+// root only when strictly better, which is the oracle's tie rule. After key
+// j the threshold T[j] is the k-th best (score, index) of [s, j], or "take
+// all" (-inf, INT32_MAX) while fewer than k keys have been seen; row i keeps
+// j iff s <= j <= e_i and (score_j, j) ranks at or above T[e_i]. When the
+// pass reaches e_first of a query tile (its first valid row) the heap is
+// copied into the tile's list: every key <= e_first that a row of the tile
+// keeps is in it, and the tile's remaining candidates are (e_first, e_last].
+//
+// Workspace, per (batch, kv head) bg = b * Hkv + g, cap = min(k, Sk):
+//   HeadFloats        [nBG][cap] heap scores; for `linear` scores also
+//                     [nBG][Sk] key scores after them (dot(k_j, w[g]), fp32)
+//   HeadInts          [nBG][cap] heap key indices
+//   RowThreshold      [nBG][Sk]  T[e] score
+//   RowThresholdIndex [nBG][Sk]  T[e] key index
+//   ListCount         [nBG][numTiles] keys in the tile's list
+//   ListItems         [nBG][numTiles][cap]
+//
+//===----------------------------------------------------------------------===//
 
 #include "passes/DynamicPrimitives.h"
 
+#include <limits>
+
 using namespace mlir;
 using namespace mlir::sattn::lowering;
+using ::sattn::KernelMemref;
+using ::sattn::KernelScalar;
+using ::sattn::WorkspaceSlot;
+namespace spec = ::sattn;
+
+namespace {
+
+constexpr int64_t kTakeAllIndex = std::numeric_limits<int32_t>::max();
+
+/// The static part of a supported pattern: the longest sink and the token
+/// windows (their union is the widest one).
+struct TokenPlan {
+  int64_t sink = 0;
+  int64_t window = 0;            // widest fixed window
+  std::vector<double> fractions; // windows of max(B, round(f Sk)) tokens
+};
+
+/// Returns an empty string and fills `plan` when the pattern is supported,
+/// else the reason it is not.
+std::string planTokens(const spec::PatternSpec &s, int primitive,
+                       TokenPlan &plan) {
+  const auto &tp = std::get<spec::TopkPrim>(s.primitives[primitive]);
+  if (!s.causal)
+    return "topk at token granularity needs a causal pattern";
+  if (tp.source == spec::ScoreSource::PooledQK)
+    return "topk at token granularity by pooled_qk";
+  if (tp.byCover)
+    return "topk at token granularity by cover (alpha)";
+  for (int n = 0, e = int(s.primitives.size()); n < e; ++n) {
+    if (n == primitive)
+      continue;
+    const spec::Primitive &p = s.primitives[n];
+    if (const auto *x = std::get_if<spec::SinkPrim>(&p)) {
+      plan.sink = std::max(plan.sink, x->tokens);
+      continue;
+    }
+    if (const auto *x = std::get_if<spec::WindowPrim>(&p)) {
+      if (x->unit == spec::WindowUnit::Tokens) {
+        plan.window = std::max(plan.window, x->size);
+        continue;
+      }
+      if (x->unit == spec::WindowUnit::Fraction) {
+        plan.fractions.push_back(x->fraction);
+        continue;
+      }
+    }
+    return "topk at token granularity together with primitives other than "
+           "sinks and token windows (row candidates must be key prefixes)";
+  }
+  return "";
+}
+
+/// The values both kernels derive from the plan and the call.
+struct TokenValues {
+  Value sink, window; // s, w
+  Value seqQ, seqK, offset;
+  Value cap; // min(k, Sk)
+  Value firstTile, numTiles;
+  Value numBG; // Batch * Hkv
+};
+
+TokenValues tokenValues(KernelBuilder &kb, const spec::PatternSpec &s,
+                        const spec::KernelSchedule &schedule,
+                        const spec::TopkPrim &tp, const TokenPlan &plan) {
+  TokenValues v;
+  v.seqQ = kb.scalar(KernelScalar::SeqQ);
+  v.seqK = kb.scalar(KernelScalar::SeqK);
+  v.offset = kb.sub(v.seqK, v.seqQ);
+  v.sink = kb.idx(plan.sink);
+  v.window = kb.idx(plan.window);
+  for (double f : plan.fractions)
+    v.window = kb.max(v.window, fractionWindow(kb, f, s.block, v.seqK));
+  v.cap = kb.min(kb.idx(tp.k), v.seqK);
+  Value tq = kb.idx(schedule.tileQ);
+  v.firstTile = kb.floorDiv(v.offset, tq);
+  Value lastTile = kb.floorDiv(kb.sub(kb.add(v.offset, v.seqQ), kb.idx(1)), tq);
+  v.numTiles = kb.add(kb.sub(lastTile, v.firstTile), kb.idx(1));
+  v.numBG = kb.mul(kb.scalar(KernelScalar::Batch), kb.idx(kb.shape().kvHeads));
+  return v;
+}
+
+/// The score of key j for (b, g) = bg: the given key score, or the linear
+/// score the stage stored in HeadFloats.
+Value storedScore(KernelBuilder &kb, const spec::TopkPrim &tp,
+                  const TokenValues &v, Value bg, Value j) {
+  Value at = kb.add(kb.mul(bg, v.seqK), j);
+  if (tp.source == spec::ScoreSource::KeyScore)
+    return kb.load(kb.memref(KernelMemref::KeyScores), at);
+  return kb.loadWs(WorkspaceSlot::HeadFloats,
+                   kb.add(kb.mul(v.numBG, v.cap), at));
+}
+
+/// (sa, a) ranks strictly before (sb, b): higher score, then smaller index.
+Value better(KernelBuilder &kb, Value sa, Value a, Value sb, Value b) {
+  Value gt = kb.fcmp(arith::CmpFPredicate::OGT, sa, sb);
+  Value eq = kb.fcmp(arith::CmpFPredicate::OEQ, sa, sb);
+  return kb.orI(gt, kb.andI(eq, kb.lt(a, b)));
+}
+
+class TopkTokensSource : public KeySource {
+public:
+  TopkTokensSource(const spec::TopkPrim &tp, TokenPlan plan)
+      : tp(tp), plan(std::move(plan)) {}
+
+  void enumerate(AttentionEmitter &em, const TileContext &tile,
+                 unsigned self) override {
+    if (tp.k == 0)
+      return;
+    KernelBuilder &kb = em.builder();
+    TokenValues v = tokenValues(kb, em.spec(), em.schedule(), tp, plan);
+    Value bg =
+        kb.add(kb.mul(tile.batch, kb.idx(kb.shape().kvHeads)), tile.kvHead);
+    Value list = kb.add(kb.mul(bg, v.numTiles), tile.tile);
+    Value items = kb.mul(list, v.cap);
+    Value count = kb.loadWs(WorkspaceSlot::ListCount, list);
+    em.visitKeys(tile, self, count, [&](Value c) {
+      return kb.loadWs(WorkspaceSlot::ListItems, kb.add(items, c));
+    });
+    // The candidates past the first row's prefix.
+    Value eFirst = kb.sub(kb.max(tile.firstPos, v.offset), v.window);
+    Value eLast = kb.sub(tile.lastPos, v.window);
+    em.visitRange(tile, self, kb.max(kb.add(eFirst, kb.idx(1)), v.sink),
+                  kb.add(eLast, kb.idx(1)));
+  }
+
+  Value contains(AttentionEmitter &em, const TileContext &tile,
+                 const RowContext &row, Value j) override {
+    KernelBuilder &kb = em.builder();
+    if (tp.k == 0)
+      return kb.boolean(false);
+    TokenValues v = tokenValues(kb, em.spec(), em.schedule(), tp, plan);
+    Value e = kb.sub(row.pos, v.window);
+    Value candidate = kb.andI(kb.ge(j, v.sink), kb.le(j, e));
+    return kb.ifThenElse(
+        candidate, {kb.b().getI1Type()},
+        [&] {
+          Value bg = kb.add(kb.mul(tile.batch, kb.idx(kb.shape().kvHeads)),
+                            tile.kvHead);
+          Value at = kb.add(kb.mul(bg, v.seqK), e);
+          Value ts = kb.loadWs(WorkspaceSlot::RowThreshold, at);
+          Value ti = kb.loadWs(WorkspaceSlot::RowThresholdIndex, at);
+          Value sj = storedScore(kb, tp, v, bg, j);
+          // At or above the k-th best: not strictly below it.
+          return SmallVector<Value>{kb.notI(better(kb, ts, ti, sj, j))};
+        },
+        [&] { return SmallVector<Value>{kb.boolean(false)}; })[0];
+  }
+
+private:
+  spec::TopkPrim tp;
+  TokenPlan plan;
+};
+
+} // namespace
 
 void mlir::sattn::lowering::topkTokensWorkspace(
-    const ::sattn::SelectionStage &, const ::sattn::PatternSpec &,
-    const ::sattn::KernelSchedule &, const ::sattn::KernelShape &, int64_t,
-    int64_t, int64_t, ::sattn::WorkspaceLayout &) {}
+    const spec::SelectionStage &stage, const spec::PatternSpec &s,
+    const spec::KernelSchedule &schedule, const spec::KernelShape &shape,
+    int64_t batch, int64_t seqQ, int64_t seqK, spec::WorkspaceLayout &layout) {
+  const auto &tp = std::get<spec::TopkPrim>(s.primitives[stage.primitive]);
+  const int64_t nBG = batch * shape.kvHeads;
+  const int64_t cap = std::min(tp.k, seqK);
+  const int64_t tiles = spec::numQueryTiles(schedule, seqQ, seqK);
+  auto &sizes = layout.sizes;
+  sizes[unsigned(WorkspaceSlot::HeadFloats)] =
+      nBG * cap + (tp.source == spec::ScoreSource::Linear ? nBG * seqK : 0);
+  sizes[unsigned(WorkspaceSlot::HeadInts)] = nBG * cap;
+  sizes[unsigned(WorkspaceSlot::RowThreshold)] = nBG * seqK;
+  sizes[unsigned(WorkspaceSlot::RowThresholdIndex)] = nBG * seqK;
+  sizes[unsigned(WorkspaceSlot::ListCount)] = nBG * tiles;
+  sizes[unsigned(WorkspaceSlot::ListItems)] = nBG * tiles * cap;
+  layout.listCapacity = cap;
+}
 
 LogicalResult mlir::sattn::lowering::emittopkTokensStage(
-    KernelBuilder &kb, const ::sattn::PatternSpec &,
-    const ::sattn::KernelSchedule &, const ::sattn::SelectionStage &stage,
-    Operation *) {
-  return emitError(kb.loc(), "selection stage '")
-         << stage.function << "' is not lowered yet";
+    KernelBuilder &kb, const spec::PatternSpec &s,
+    const spec::KernelSchedule &schedule, const spec::SelectionStage &stage,
+    Operation *container) {
+  const auto &tp = std::get<spec::TopkPrim>(s.primitives[stage.primitive]);
+  TokenPlan plan;
+  std::string why = planTokens(s, stage.primitive, plan);
+  if (!why.empty())
+    return emitError(kb.loc(), "pattern '")
+           << s.name << "': not supported by the compiler yet: " << why;
+
+  kb.beginFunction(container, stage.function, stage.threads);
+  if (tp.k == 0) {
+    kb.endFunction();
+    return success();
+  }
+  OpBuilder &b = kb.b();
+  Location loc = kb.loc();
+  Type f32 = b.getF32Type();
+  const int64_t heads = kb.shape().heads, kvHeads = kb.shape().kvHeads;
+  const int64_t group = heads / kvHeads;
+  const bool linear = tp.source == spec::ScoreSource::Linear;
+  const int64_t headDim = kb.shape().headDim;
+  TokenValues v = tokenValues(kb, s, schedule, tp, plan);
+  Value kConst = kb.idx(tp.k);
+
+  kb.forEachWorkItem([&](Value item) {
+    Value h = kb.floorMod(item, kb.idx(heads));
+    Value bb = kb.floorDiv(item, kb.idx(heads));
+    Value first = kb.eq(kb.floorMod(h, kb.idx(group)), kb.idx(0));
+    kb.ifThen(first, [&] {
+      kb.singleThread([&] {
+        Value g = kb.floorDiv(h, kb.idx(group));
+        Value bg = kb.add(kb.mul(bb, kb.idx(kvHeads)), g);
+        Value heapBase = kb.mul(bg, v.cap);
+        Value rowBase = kb.mul(bg, v.seqK);
+        auto heapScore = [&](Value at) {
+          return kb.loadWs(WorkspaceSlot::HeadFloats, kb.add(heapBase, at));
+        };
+        auto heapIndex = [&](Value at) {
+          return kb.loadWs(WorkspaceSlot::HeadInts, kb.add(heapBase, at));
+        };
+        auto heapStore = [&](Value at, Value sc, Value j) {
+          kb.storeWs(WorkspaceSlot::HeadFloats, kb.add(heapBase, at), sc);
+          kb.storeWs(WorkspaceSlot::HeadInts, kb.add(heapBase, at), j);
+        };
+        auto score = [&](Value j) -> Value {
+          if (!linear)
+            return storedScore(kb, tp, v, bg, j);
+          Value dot = kb.forRangeCarry(
+              kb.idx(0), kb.idx(headDim), kb.idx(1), {kb.f32(0)},
+              [&](Value d, ValueRange acc) {
+                Value w = kb.load(kb.memref(KernelMemref::Weights),
+                                  kb.add(kb.mul(g, kb.idx(headDim)), d));
+                Value kv = kb.loadK(bb, g, j, d);
+                return SmallVector<Value>{kb.fadd(acc[0], kb.fmul(kv, w))};
+              })[0];
+          kb.storeWs(WorkspaceSlot::HeadFloats,
+                     kb.add(kb.mul(v.numBG, v.cap), kb.add(rowBase, j)), dot);
+          return dot;
+        };
+
+        // Adds key j to the heap of `n` entries; returns the new size.
+        auto push = [&](Value j, Value n) -> Value {
+          Value sc = score(j);
+          Value grown = kb.ifThenElse(
+              kb.lt(n, kConst), {b.getIndexType()},
+              [&] {
+                // Sift up from n: parents better than the new key move down.
+                Value pos = kb.whileLoop(
+                    {n},
+                    [&](ValueRange c) {
+                      Value parent = kb.floorDiv(
+                          kb.max(kb.sub(c[0], kb.idx(1)), kb.idx(0)),
+                          kb.idx(2));
+                      Value up = better(kb, heapScore(parent),
+                                        heapIndex(parent), sc, j);
+                      return kb.andI(kb.gt(c[0], kb.idx(0)), up);
+                    },
+                    [&](ValueRange c) {
+                      Value parent =
+                          kb.floorDiv(kb.sub(c[0], kb.idx(1)), kb.idx(2));
+                      heapStore(c[0], heapScore(parent), heapIndex(parent));
+                      return SmallVector<Value>{parent};
+                    })[0];
+                heapStore(pos, sc, j);
+                return SmallVector<Value>{kb.add(n, kb.idx(1))};
+              },
+              [&] {
+                Value wins = better(kb, sc, j, heapScore(kb.idx(0)),
+                                    heapIndex(kb.idx(0)));
+                kb.ifThen(wins, [&] {
+                  // Sift down from the root: the worse child moves up
+                  // while it is worse than the new key.
+                  Value last = kb.sub(n, kb.idx(1));
+                  SmallVector<Value> end = kb.whileLoop(
+                      {kb.idx(0), kb.boolean(true)},
+                      [&](ValueRange c) { return c[1]; },
+                      [&](ValueRange c) {
+                        Value l = kb.add(kb.mul(c[0], kb.idx(2)), kb.idx(1));
+                        Value r = kb.add(l, kb.idx(1));
+                        Value lc = kb.min(l, last), rc = kb.min(r, last);
+                        Value ls = heapScore(lc), li = heapIndex(lc);
+                        Value rs = heapScore(rc), ri = heapIndex(rc);
+                        Value takeR =
+                            kb.andI(kb.lt(r, n), better(kb, ls, li, rs, ri));
+                        Value child = kb.select(takeR, r, l);
+                        Value cs = kb.select(takeR, rs, ls);
+                        Value ci = kb.select(takeR, ri, li);
+                        Value down =
+                            kb.andI(kb.lt(l, n), better(kb, sc, j, cs, ci));
+                        kb.ifThen(down, [&] { heapStore(c[0], cs, ci); });
+                        return SmallVector<Value>{kb.select(down, child, c[0]),
+                                                  down};
+                      });
+                  heapStore(end[0], sc, j);
+                });
+                return SmallVector<Value>{n};
+              })[0];
+          // T[j]: the k-th best so far, or take all.
+          Value full = kb.eq(grown, kConst);
+          SmallVector<Value> t = kb.ifThenElse(
+              full, {f32, b.getIndexType()},
+              [&] {
+                return SmallVector<Value>{heapScore(kb.idx(0)),
+                                          heapIndex(kb.idx(0))};
+              },
+              [&] {
+                return SmallVector<Value>{kb.negInf(), kb.idx(kTakeAllIndex)};
+              });
+          kb.storeWs(WorkspaceSlot::RowThreshold, kb.add(rowBase, j), t[0]);
+          kb.storeWs(WorkspaceSlot::RowThresholdIndex, kb.add(rowBase, j),
+                     t[1]);
+          return grown;
+        };
+        auto pushRange = [&](Value lo, Value hi, Value n) {
+          return kb.forRangeCarry(lo, hi, kb.idx(1), {n},
+                                  [&](Value j, ValueRange c) {
+                                    return SmallVector<Value>{push(j, c[0])};
+                                  })[0];
+        };
+
+        // Tiles in order of position: advance to each tile's e_first, then
+        // copy the heap into the tile's list.
+        Value tq = kb.idx(schedule.tileQ);
+        SmallVector<Value> state = kb.forRangeCarry(
+            kb.idx(0), v.numTiles, kb.idx(1), {v.sink, kb.idx(0)},
+            [&](Value t, ValueRange c) {
+              Value firstPos = kb.mul(kb.add(v.firstTile, t), tq);
+              Value eFirst = kb.sub(kb.max(firstPos, v.offset), v.window);
+              Value next = kb.max(c[0], kb.add(eFirst, kb.idx(1)));
+              Value n = pushRange(c[0], next, c[1]);
+              Value list = kb.add(kb.mul(bg, v.numTiles), t);
+              Value items = kb.mul(list, v.cap);
+              kb.storeWs(WorkspaceSlot::ListCount, list, n);
+              kb.forRange(kb.idx(0), n, [&](Value e) {
+                kb.storeWs(WorkspaceSlot::ListItems, kb.add(items, e),
+                           heapIndex(e));
+              });
+              return SmallVector<Value>{next, n};
+            });
+        // Thresholds up to the last row's e = Sk - 1 - w.
+        pushRange(state[0], kb.sub(v.seqK, v.window), state[1]);
+      });
+    });
+  });
+  kb.endFunction();
+  (void)loc;
+  return success();
 }
 
 void mlir::sattn::lowering::appendtopkTokensSources(
-    const ::sattn::PatternSpec &, const ::sattn::Enumerator &,
-    std::vector<std::unique_ptr<KeySource>> &) {}
+    const spec::PatternSpec &s, const spec::Enumerator &en,
+    std::vector<std::unique_ptr<KeySource>> &out) {
+  TokenPlan plan;
+  // An unsupported pattern fails in its selection stage, which runs first.
+  (void)planTokens(s, en.primitive, plan);
+  out.push_back(std::make_unique<TopkTokensSource>(
+      std::get<spec::TopkPrim>(s.primitives[en.primitive]), std::move(plan)));
+}

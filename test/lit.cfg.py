@@ -22,3 +22,10 @@ tool_dirs = [config.sattn_tools_dir, config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(["sattn-opt", "sattn-compile", "sattn-run"], tool_dirs)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.sattn_tools_dir, append_path=True)
+
+# GPU code is checked as PTX everywhere; ptxas assembles it where a CUDA
+# toolkit is installed (its absence makes those RUN lines unsupported).
+for root in [os.environ.get("SATTN_CUDA_ROOT", ""), "/usr/local/cuda"]:
+    if root and os.access(os.path.join(root, "bin", "ptxas"), os.X_OK):
+        config.available_features.add("ptxas")
+        break

@@ -158,12 +158,12 @@ TEST(CpuKernelErrors, BadConfigAndArgumentsAreReported) {
   auto ok = compile(PatternSource::file(sourcePath("sparsek")),
                     AttentionConfig{1, 1, 32, DType::F32, 0});
   ASSERT_TRUE(bool(ok)) << llvm::toString(ok.takeError());
-  std::vector<float> buf(64 * 32), lse(64);
+  std::vector<float> buf(64 * 32), outBuf(64 * 32), lse(64);
   AttentionArgs args{
       TensorView::contiguous(buf.data(), DType::F32, {1, 1, 64, 32}),
       TensorView::contiguous(buf.data(), DType::F32, {1, 1, 64, 32}),
       TensorView::contiguous(buf.data(), DType::F32, {1, 1, 64, 32}),
-      TensorView::contiguous(buf.data(), DType::F32, {1, 1, 64, 32}),
+      TensorView::contiguous(outBuf.data(), DType::F32, {1, 1, 64, 32}),
       TensorView::contiguous(lse.data(), DType::F32, {1, 1, 64}),
       std::nullopt,
       std::nullopt};
