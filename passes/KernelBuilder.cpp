@@ -350,8 +350,14 @@ Value KernelBuilder::sharedAlloc(ArrayRef<int64_t> shape, Type type) {
                                             gpu::AddressSpace::Workgroup);
     auto memType = MemRefType::get(shape, type, MemRefLayoutAttrInterface(),
                                    space);
-    return cast<gpu::GPUFuncOp>(function).addWorkgroupAttribution(memType,
-                                                                 location);
+    auto fn = cast<gpu::GPUFuncOp>(function);
+    BlockArgument arg = fn.addWorkgroupAttribution(memType, location);
+    // 16-byte alignment: the NVPTX back-end vectorises shared loads to
+    // 16 bytes but declares the buffers with their element alignment.
+    fn.setWorkgroupAttributionAttr(fn.getNumWorkgroupAttributions() - 1,
+                                   LLVM::LLVMDialect::getAlignAttrName(),
+                                   builder.getI64IntegerAttr(16));
+    return arg;
   }
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToStart(entry);

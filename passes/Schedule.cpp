@@ -224,5 +224,7 @@ WorkspaceLayout sattn::layoutWorkspace(const KernelSchedule &schedule,
     layout.offsets[i] = total;
     total += sizes[i];
   }
+  // The i32 part starts 16-byte aligned.
+  layout.floatElements = (layout.floatElements + 3) / 4 * 4;
   return layout;
 }
