@@ -234,7 +234,19 @@ sattn::compile(const PatternSource &source, const AttentionConfig &config,
       if (Error err = lowerKernelModule(*module, target, key.arch,
                                         LoweringStage::Binary))
         return std::move(err);
-      return extractPtx(*module);
+      Expected<std::string> ptx = extractPtx(*module);
+      if (!ptx)
+        return ptx.takeError();
+      // A cubin from ptxas when a CUDA toolkit is installed; otherwise the
+      // driver JIT compiles the PTX when the module is loaded.
+      if (std::optional<CudaToolkit> toolkit = findCudaToolkit())
+        if (!toolkit->ptxas.empty()) {
+          Expected<std::string> cubin = assemblePtx(*ptx, key.arch);
+          if (cubin)
+            return std::move(*cubin);
+          llvm::consumeError(cubin.takeError());
+        }
+      return std::move(*ptx);
     }
     if (Error err = lowerKernelModule(*module, target, "", LoweringStage::Lowered))
       return std::move(err);

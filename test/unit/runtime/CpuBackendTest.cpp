@@ -15,7 +15,9 @@
 
 #include "llvm/Support/FileSystem.h"
 
+#include <atomic>
 #include <iostream>
+#include <thread>
 #include <unistd.h>
 
 using namespace sattn;
@@ -140,6 +142,47 @@ TEST(CpuKernelCache, ColdDiskHitAndTruncatedEntry) {
   llvm::Error err = (*rebuilt)->run(args);
   ASSERT_FALSE(bool(err)) << llvm::toString(std::move(err));
   EXPECT_FLOAT_EQ(out[5], 0.5f);
+}
+
+/// Many threads compile (the same and different kernels) and run at once.
+TEST(CpuKernelThreads, ConcurrentCompileAndRun) {
+  setenv("SATTN_CACHE_DIR", "off", 1);
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 6; ++t)
+    threads.emplace_back([t, &failures] {
+      AttentionConfig config{2, 1, 32, DType::F32, 0};
+      PatternSource source = PatternSource::file(sourcePath("streaming"));
+      source.set("sink=4").set("window=" + std::to_string(16 + 16 * (t % 3)));
+      auto kernel = compile(source, config);
+      if (!kernel) {
+        llvm::consumeError(kernel.takeError());
+        ++failures;
+        return;
+      }
+      int64_t seq = 100 + 10 * t;
+      std::vector<float> q(2 * seq * 32, 0.5f), k(seq * 32, 0.25f),
+          v(seq * 32, float(t)), out(2 * seq * 32), lse(2 * seq);
+      AttentionArgs args{
+          TensorView::contiguous(q.data(), DType::F32, {1, 2, seq, 32}),
+          TensorView::contiguous(k.data(), DType::F32, {1, 1, seq, 32}),
+          TensorView::contiguous(v.data(), DType::F32, {1, 1, seq, 32}),
+          TensorView::contiguous(out.data(), DType::F32, {1, 2, seq, 32}),
+          TensorView::contiguous(lse.data(), DType::F32, {1, 2, seq}),
+          std::nullopt,
+          std::nullopt};
+      for (int rep = 0; rep < 3; ++rep)
+        if (llvm::Error err = (*kernel)->run(args)) {
+          llvm::consumeError(std::move(err));
+          ++failures;
+        }
+      // Every output element is v's (constant) value.
+      if (out[7] != float(t) || out.back() != float(t))
+        ++failures;
+    });
+  for (std::thread &th : threads)
+    th.join();
+  EXPECT_EQ(failures.load(), 0);
 }
 
 /// Errors cross the API as values, with messages.
