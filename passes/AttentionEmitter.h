@@ -111,6 +111,10 @@ private:
 std::unique_ptr<KeySource> makeStaticSource(const ::sattn::PatternSpec &spec,
                                             const ::sattn::Enumerator &en,
                                             Operation *primitiveOp);
+/// The sink [0, n) and the token window (p - w, p] as sources, for dynamic
+/// primitives that carry their own (tree_search).
+std::unique_ptr<KeySource> makeSinkSource(int64_t n);
+std::unique_ptr<KeySource> makeTokenWindowSource(int64_t w);
 /// Sources of a dynamic primitive (one file per primitive).
 void appendDynamicSources(const ::sattn::PatternSpec &spec,
                           const ::sattn::Enumerator &en,

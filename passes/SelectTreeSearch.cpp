@@ -84,43 +84,6 @@ struct ItemArray {
   }
 };
 
-/// The sink [0, n).
-class TreeSinkSource : public KeySource {
-public:
-  explicit TreeSinkSource(int64_t n) : n(n) {}
-  void enumerate(AttentionEmitter &em, const TileContext &tile,
-                 unsigned self) override {
-    em.visitRange(tile, self, em.builder().idx(0), em.builder().idx(n));
-  }
-  Value contains(AttentionEmitter &em, const TileContext &, const RowContext &,
-                 Value j) override {
-    return em.builder().lt(j, em.builder().idx(n));
-  }
-
-private:
-  int64_t n;
-};
-
-/// The token window (p - w, p].
-class TreeWindowSource : public KeySource {
-public:
-  explicit TreeWindowSource(int64_t w) : w(w) {}
-  void enumerate(AttentionEmitter &em, const TileContext &tile,
-                 unsigned self) override {
-    KernelBuilder &kb = em.builder();
-    Value start = kb.add(kb.sub(tile.firstPos, kb.idx(w)), kb.idx(1));
-    Value end = kb.min(kb.add(tile.lastPos, kb.idx(1)), tile.seqK);
-    em.visitRange(tile, self, start, end);
-  }
-  Value contains(AttentionEmitter &em, const TileContext &,
-                 const RowContext &row, Value j) override {
-    return inTokenWindow(em.builder(), row.pos, j, em.builder().idx(w));
-  }
-
-private:
-  int64_t w;
-};
-
 /// The key blocks selected for the tile's query block. It is the last
 /// source, so its membership test only ever sees its own keys.
 class TreeSelectedSource : public KeySource {
@@ -403,9 +366,9 @@ void mlir::sattn::lowering::appendtreeSearchSources(
     std::vector<std::unique_ptr<KeySource>> &out) {
   const auto &tp = treePrim(spec, en.primitive);
   if (tp.sink > 0)
-    out.push_back(std::make_unique<TreeSinkSource>(tp.sink));
+    out.push_back(makeSinkSource(tp.sink));
   if (tp.window > 0)
-    out.push_back(std::make_unique<TreeWindowSource>(tp.window));
+    out.push_back(makeTokenWindowSource(tp.window));
   if (branchCount(tp) > 0)
     out.push_back(std::make_unique<TreeSelectedSource>(tp));
 }

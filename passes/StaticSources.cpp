@@ -338,6 +338,15 @@ private:
 
 } // namespace
 
+std::unique_ptr<KeySource> mlir::sattn::lowering::makeSinkSource(int64_t n) {
+  return std::make_unique<SinkSource>(n);
+}
+
+std::unique_ptr<KeySource>
+mlir::sattn::lowering::makeTokenWindowSource(int64_t w) {
+  return std::make_unique<TokenWindowSource>(w, 0.0, /*isFraction=*/false);
+}
+
 std::unique_ptr<KeySource>
 mlir::sattn::lowering::makeStaticSource(const spec::PatternSpec &s,
                                         const spec::Enumerator &en,

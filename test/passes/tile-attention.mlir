@@ -33,8 +33,10 @@ sattn.kernel @streaming {heads = 4, kv_heads = 2, head_dim = 32, element_type = 
 
 // GPU: module attributes {gpu.container_module}
 // GPU: gpu.module @sattn_kernels
+// Shared buffers are 16-byte aligned: the NVPTX back-end vectorises their
+// loads to 16 bytes.
 // GPU: gpu.func @sattn_attention(
-// GPU-SAME: workgroup(%{{.*}} : memref<64x32xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<64x32xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<64xindex, #gpu.address_space<workgroup>>)
+// GPU-SAME: workgroup(%{{.*}} : memref<64x32xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<64x32xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<64xindex, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
 // GPU-SAME: kernel
 // GPU-SAME: known_block_size = array<i32: 64, 1, 1>
 // GPU: gpu.thread_id x
