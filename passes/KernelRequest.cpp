@@ -164,3 +164,16 @@ Operation *lowering::kernelContainer(ModuleOp module, Target target) {
   b.setInsertionPointToEnd(module.getBody());
   return gpu::GPUModuleOp::create(b, module.getLoc(), "sattn_kernels");
 }
+
+LogicalResult lowering::forEachScheduledKernel(
+    ModuleOp module,
+    function_ref<LogicalResult(KernelRequest &, Operation *)> emit) {
+  SmallVector<KernelOp> ops;
+  module.walk([&](KernelOp op) { ops.push_back(op); });
+  for (KernelOp op : ops) {
+    FailureOr<KernelRequest> req = loadKernelRequest(op, true);
+    if (failed(req) || failed(emit(*req, kernelContainer(module, req->target))))
+      return failure();
+  }
+  return success();
+}

@@ -36,6 +36,13 @@ DictionaryAttr encodeSchedule(MLIRContext *context,
 FailureOr<::sattn::KernelSchedule> decodeSchedule(DictionaryAttr attr,
                                                   Operation *forErrors);
 
+/// Loads every scheduled `sattn.kernel` of `module` and calls `emit` with it
+/// and the container for its functions; stops at the first failure.
+LogicalResult
+forEachScheduledKernel(ModuleOp module,
+                       function_ref<LogicalResult(KernelRequest &, Operation *)>
+                           emit);
+
 /// The container that kernel functions go into: the module itself for the
 /// CPU, the `sattn_kernels` gpu.module (created on first use) for the GPU.
 Operation *kernelContainer(ModuleOp module, Target target);

@@ -23,23 +23,19 @@ namespace {
 struct LowerSelectionPass
     : public mlir::sattn::impl::SattnLowerSelectionBase<LowerSelectionPass> {
   void runOnOperation() override {
-    ModuleOp module = getOperation();
-    SmallVector<KernelOp> ops;
-    module.walk([&](KernelOp op) { ops.push_back(op); });
-    for (KernelOp op : ops) {
-      FailureOr<KernelRequest> req = loadKernelRequest(op, true);
-      if (failed(req))
-        return signalPassFailure();
-      Operation *container = kernelContainer(module, req->target);
-      OpBuilder builder(op.getContext());
-      for (const ::sattn::SelectionStage &stage : req->schedule.stages) {
-        KernelBuilder kb(builder, op.getLoc(), req->target, req->shape,
-                         req->elementType);
-        if (failed(emitSelectionStage(kb, req->spec, req->schedule, stage,
+    auto emitStages = [](KernelRequest &req, Operation *container) {
+      OpBuilder builder(req.op.getContext());
+      for (const ::sattn::SelectionStage &stage : req.schedule.stages) {
+        KernelBuilder kb(builder, req.op.getLoc(), req.target, req.shape,
+                         req.elementType);
+        if (failed(emitSelectionStage(kb, req.spec, req.schedule, stage,
                                       container)))
-          return signalPassFailure();
+          return failure();
       }
-    }
+      return success();
+    };
+    if (failed(forEachScheduledKernel(getOperation(), emitStages)))
+      signalPassFailure();
   }
 };
 } // namespace

@@ -25,21 +25,17 @@ struct TileAttentionPass
     : public mlir::sattn::impl::SattnTileAttentionBase<TileAttentionPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    auto emitAttention = [](KernelRequest &req, Operation *container) {
+      OpBuilder builder(req.op.getContext());
+      KernelBuilder kb(builder, req.op.getLoc(), req.target, req.shape,
+                       req.elementType);
+      AttentionEmitter emitter(kb, req.spec, req.schedule, req.primitiveOps);
+      return emitter.emit(container);
+    };
+    if (failed(forEachScheduledKernel(module, emitAttention)))
+      return signalPassFailure();
     SmallVector<KernelOp> ops;
     module.walk([&](KernelOp op) { ops.push_back(op); });
-    for (KernelOp op : ops) {
-      FailureOr<KernelRequest> req = loadKernelRequest(op, true);
-      if (failed(req))
-        return signalPassFailure();
-      Operation *container = kernelContainer(module, req->target);
-      OpBuilder builder(op.getContext());
-      KernelBuilder kb(builder, op.getLoc(), req->target, req->shape,
-                       req->elementType);
-      AttentionEmitter emitter(kb, req->spec, req->schedule,
-                               req->primitiveOps);
-      if (failed(emitter.emit(container)))
-        return signalPassFailure();
-    }
     // Only kernel functions remain.
     for (KernelOp op : ops)
       op.erase();

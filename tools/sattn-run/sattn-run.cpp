@@ -10,7 +10,7 @@
 #include "tools/common/ToolCommon.h"
 
 #include "sattn/Compiler.h"
-#include "sattn/CudaDriver.h"
+#include "sattn/HostStaging.h"
 #include "sattn/ReferenceBackend.h"
 #include "llvm/Support/Format.h"
 
@@ -68,8 +68,8 @@ struct RunReport {
   std::string origin;
 };
 
-/// Copies the views' memory to the device for CUDA, runs the kernel and
-/// copies out and lse back.
+/// Compiles twice (cold, then warm) and runs on the CPU, or on the GPU
+/// through device copies of the views.
 llvm::Error runCompiled(const PatternSource &source,
                         const AttentionConfig &config,
                         const CompileOptions &options, AttentionArgs &args,
@@ -100,34 +100,7 @@ llvm::Error runCompiled(const PatternSource &source,
     report.attentionMs = timings.attentionMs;
     return llvm::Error::success();
   }
-  // Device copies of every view, with the same strides.
-  std::vector<cuda::DeviceBuffer> buffers;
-  auto upload = [&](TensorView &view) -> llvm::Error {
-    int64_t elements = 1;
-    for (size_t i = 0; i < view.sizes.size(); ++i)
-      elements += (view.sizes[i] - 1) * view.strides[i];
-    size_t bytes = size_t(elements) * dtypeSize(view.dtype);
-    auto buffer = cuda::DeviceBuffer::allocate(bytes);
-    if (!buffer)
-      return buffer.takeError();
-    if (llvm::Error e = buffer->copyFromHost(view.data, bytes))
-      return e;
-    view.data = reinterpret_cast<void *>(buffer->pointer());
-    buffers.push_back(std::move(*buffer));
-    return llvm::Error::success();
-  };
-  AttentionArgs device = args;
-  for (TensorView *view : {&device.q, &device.k, &device.v, &device.out,
-                           &device.lse})
-    if (llvm::Error e = upload(*view))
-      return e;
-  if (device.keyScores)
-    if (llvm::Error e = upload(*device.keyScores))
-      return e;
-  if (device.weights)
-    if (llvm::Error e = upload(*device.weights))
-      return e;
-  if (llvm::Error e = (*kernel)->run(device, nullptr, nullptr, &timings))
+  if (llvm::Error e = runWithHostViews(**kernel, args, &timings))
     return e;
   report.selectionMs = timings.selectionMs;
   report.attentionMs = timings.attentionMs;
@@ -136,9 +109,7 @@ llvm::Error runCompiled(const PatternSource &source,
                  << llvm::format("%.3f", timings.selectionMs)
                  << " ms, attention " << llvm::format("%.3f", timings.attentionMs)
                  << " ms\n";
-  if (llvm::Error e = buffers[3].copyToHost(args.out.data, buffers[3].size()))
-    return e;
-  return buffers[4].copyToHost(args.lse.data, buffers[4].size());
+  return llvm::Error::success();
 }
 
 } // namespace

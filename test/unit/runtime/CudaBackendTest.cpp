@@ -10,6 +10,7 @@
 #include "OracleHarness.h"
 
 #include "sattn/CudaDriver.h"
+#include "sattn/HostStaging.h"
 
 using namespace sattn;
 using namespace sattn::testing;
@@ -33,41 +34,6 @@ std::string noDeviceReason() {
   return "";
 }
 
-/// Copies the views to the device, runs, and copies out and lse back.
-llvm::Error runOnDevice(Kernel &kernel, AttentionArgs &args) {
-  if (llvm::Error e = cuda::makeCurrent())
-    return e;
-  std::vector<cuda::DeviceBuffer> buffers;
-  auto upload = [&](TensorView &view) -> llvm::Error {
-    int64_t elements = 1;
-    for (size_t i = 0; i < view.sizes.size(); ++i)
-      elements += (view.sizes[i] - 1) * view.strides[i];
-    size_t bytes = size_t(elements) * dtypeSize(view.dtype);
-    auto buffer = cuda::DeviceBuffer::allocate(bytes);
-    if (!buffer)
-      return buffer.takeError();
-    if (llvm::Error e = buffer->copyFromHost(view.data, bytes))
-      return e;
-    view.data = reinterpret_cast<void *>(buffer->pointer());
-    buffers.push_back(std::move(*buffer));
-    return llvm::Error::success();
-  };
-  AttentionArgs device = args;
-  for (TensorView *view :
-       {&device.q, &device.k, &device.v, &device.out, &device.lse})
-    if (llvm::Error e = upload(*view))
-      return e;
-  if (device.keyScores)
-    if (llvm::Error e = upload(*device.keyScores))
-      return e;
-  RunTimings timings; // makes the call wait for the kernels
-  if (llvm::Error e = kernel.run(device, nullptr, nullptr, &timings))
-    return e;
-  if (llvm::Error e = buffers[3].copyToHost(args.out.data, buffers[3].size()))
-    return e;
-  return buffers[4].copyToHost(args.lse.data, buffers[4].size());
-}
-
 class CudaMatchesOracle
     : public ::testing::TestWithParam<std::tuple<int, int, int>> {
 protected:
@@ -80,7 +46,10 @@ TEST_P(CudaMatchesOracle, Case) {
     GTEST_SKIP() << "no CUDA device: " << reason;
   auto [patternIdx, dtypeIdx, shapeIdx] = GetParam();
   checkAgainstOracle(Backend::Cuda, patternIdx, kDTypes[dtypeIdx],
-                     kGpuShapes[shapeIdx], runOnDevice);
+                     kGpuShapes[shapeIdx],
+                     [](Kernel &kernel, AttentionArgs &args) {
+                       return runWithHostViews(kernel, args);
+                     });
 }
 
 std::string caseName(

@@ -1,0 +1,45 @@
+//===- HostStaging.cpp - Running a CUDA kernel on host tensors ------------===//
+
+#include "sattn/HostStaging.h"
+
+#include "sattn/CudaDriver.h"
+
+using namespace sattn;
+
+llvm::Error sattn::runWithHostViews(Kernel &kernel, const AttentionArgs &args,
+                                    RunTimings *timings) {
+  if (llvm::Error e = cuda::makeCurrent())
+    return e;
+  std::vector<cuda::DeviceBuffer> buffers;
+  // A device copy of `view` (the span from its first to its last element).
+  auto upload = [&](TensorView &view) -> llvm::Error {
+    int64_t elements = 1;
+    for (size_t i = 0; i < view.sizes.size(); ++i)
+      elements += (view.sizes[i] - 1) * view.strides[i];
+    size_t bytes = size_t(elements) * dtypeSize(view.dtype);
+    auto buffer = cuda::DeviceBuffer::allocate(bytes);
+    if (!buffer)
+      return buffer.takeError();
+    if (llvm::Error e = buffer->copyFromHost(view.data, bytes))
+      return e;
+    view.data = reinterpret_cast<void *>(buffer->pointer());
+    buffers.push_back(std::move(*buffer));
+    return llvm::Error::success();
+  };
+  AttentionArgs device = args;
+  for (TensorView *view :
+       {&device.q, &device.k, &device.v, &device.out, &device.lse})
+    if (llvm::Error e = upload(*view))
+      return e;
+  for (std::optional<TensorView> *view : {&device.keyScores, &device.weights})
+    if (*view)
+      if (llvm::Error e = upload(**view))
+        return e;
+  RunTimings local; // asking for timings makes run() wait for the kernels
+  if (llvm::Error e =
+          kernel.run(device, nullptr, nullptr, timings ? timings : &local))
+    return e;
+  if (llvm::Error e = buffers[3].copyToHost(args.out.data, buffers[3].size()))
+    return e;
+  return buffers[4].copyToHost(args.lse.data, buffers[4].size());
+}
