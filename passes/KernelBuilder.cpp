@@ -219,6 +219,16 @@ Value KernelBuilder::exp(Value a) {
   }
   return math::ExpOp::create(builder, location, a);
 }
+Value KernelBuilder::exp2(Value a) {
+  if (isGpu())
+    return inlinePtx("ex2.approx.ftz.f32 $0, $1;", a);
+  return math::Exp2Op::create(builder, location, a);
+}
+Value KernelBuilder::log2(Value a) {
+  if (isGpu())
+    return inlinePtx("lg2.approx.ftz.f32 $0, $1;", a);
+  return math::Log2Op::create(builder, location, a);
+}
 Value KernelBuilder::log(Value a) {
   if (isGpu() && a.getType().isF32()) {
     Value l2 = inlinePtx("lg2.approx.ftz.f32 $0, $1;", a);
@@ -392,6 +402,16 @@ Value KernelBuilder::tensorOffset(KernelScalar strideB, Value bb, Value h,
   Value off = add(mul(bb, scalarArgs[base]), mul(h, scalarArgs[base + 1]));
   off = add(off, mul(s, scalarArgs[base + 2]));
   return d ? add(off, d) : off;
+}
+
+Value KernelBuilder::tensorIndex(KernelMemref which, Value bb, Value h, Value s,
+                                 Value d) {
+  KernelScalar base = which == KernelMemref::Q     ? KernelScalar::QStrideB
+                      : which == KernelMemref::K   ? KernelScalar::KStrideB
+                      : which == KernelMemref::V   ? KernelScalar::VStrideB
+                      : which == KernelMemref::Out ? KernelScalar::OutStrideB
+                                                   : KernelScalar::LseStrideB;
+  return tensorOffset(base, bb, h, s, d);
 }
 
 Value KernelBuilder::loadElement(KernelMemref which, Value offset) {

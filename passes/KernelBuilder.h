@@ -100,7 +100,11 @@ public:
   Value fmax(Value a, Value c);
   Value fcmp(arith::CmpFPredicate pred, Value a, Value c);
   Value exp(Value a);
+  /// 2^a (f32; ex2.approx on the GPU).
+  Value exp2(Value a);
   Value log(Value a);
+  /// log2(a) (f32; lg2.approx on the GPU).
+  Value log2(Value a);
   Value negInf();
   Value sitofp(Value indexValue);
 
@@ -132,6 +136,8 @@ public:
   /// The first thread of the item only (the CPU runs it once).
   void singleThread(function_ref<void()> body);
   void barrier();
+  /// The thread's index in its block (GPU; 0 on the CPU).
+  Value threadIndex() const { return threadId; }
   /// Memory shared by the item's threads.
   Value sharedAlloc(ArrayRef<int64_t> shape, Type type);
   /// Memory private to each row: shape [rowsPerItem, ...perRow].
@@ -142,6 +148,10 @@ public:
   // Memory.
   Value load(Value memref, ValueRange indices);
   void store(Value value, Value memref, ValueRange indices);
+  /// The element index of [bb, h, s, d] in q, k, v or out (d may be null
+  /// for lse), through the call's strides.
+  Value tensorIndex(::sattn::KernelMemref which, Value bb, Value h, Value s,
+                    Value d);
   /// q/k/v elements as f32; out stored from f32 (rounded to the dtype).
   Value loadQ(Value bb, Value h, Value i, Value d);
   Value loadK(Value bb, Value g, Value j, Value d);

@@ -42,14 +42,15 @@ struct LowerToLLVMPass
         return signalPassFailure();
       }
       std::string features = chip == "sm_80" ? "+ptx70" : "+ptx80";
-      pipeline = std::string("gpu.module(") + kLoops +
-                 "),nvvm-attach-target{chip=" + chip.getValue() +
-                 " features=" + features + " O=3" +
-                 (libdevice.empty() ? std::string()
-                                    : " l=" + libdevice.getValue()) +
-                 "},gpu.module(convert-gpu-to-nvvm,convert-nvvm-to-llvm),"
-                 "reconcile-unrealized-casts" +
-                 (binary ? ",gpu-module-to-binary{format=isa}" : "");
+      pipeline =
+          std::string("gpu.module(") + kLoops +
+          "),nvvm-attach-target{chip=" + chip.getValue() +
+          " features=" + features + " O=3" +
+          (libdevice.empty() ? std::string() : " l=" + libdevice.getValue()) +
+          "},gpu.module(convert-nvgpu-to-nvvm,convert-gpu-to-nvvm,"
+          "convert-nvvm-to-llvm),"
+          "reconcile-unrealized-casts" +
+          (binary ? ",gpu-module-to-binary{format=isa}" : "");
     } else {
       getOperation().emitError("sattn-lower-to-llvm: target must be cpu or "
                                "gpu, got '")

@@ -66,21 +66,33 @@ def SattnTileAttention : Pass<"sattn-tile-attention", "::mlir::ModuleOp"> {
   let summary = "Emit the tiled online-softmax attention of each kernel";
   let description = [{
     For every scheduled `sattn.kernel`, emits the attention function: one
-    work item per (batch, query head, query tile), key chunks staged in
-    shared memory (GPU) or a stack tile (CPU), Q·Kᵀ as one `linalg.matvec`
-    and P·V as one `linalg.vecmat` per row on the staged tile, online
-    softmax in fp32, and out and lse written once. Then erases the request
-    and the patterns, leaving only kernel functions.
+    work item per (batch, query head, query tile); the pattern's key sources
+    walk their keys in chunks; online softmax in fp32; out and lse written
+    once. Element masks are evaluated only on chunks that need them (partial
+    blocks, the causal edge, keys an earlier source holds).
+
+    On the GPU, for head dims that are multiples of 16 and query tiles of
+    multiples of 16 rows, the tile is computed with tensor cores: 16 query
+    rows per warp, K and V chunks copied to shared memory with
+    `nvgpu.device_async_copy`, B fragments by `ldmatrix` (inline PTX, at
+    immediate offsets from one base per lane), Q·Kᵀ and P·V as
+    `nvvm.mma.sync` (bf16/f16 operands, or f32 as three tf32 products), and
+    the softmax state in registers. Otherwise (and on the CPU) one thread or
+    loop iteration per row: Q·Kᵀ as one `linalg.matvec` and P·V as one
+    `linalg.vecmat` on the staged tile.
+    Then erases the request and the patterns, leaving only kernel functions.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect",
                            "::mlir::gpu::GPUDialect",
                            "::mlir::LLVM::LLVMDialect",
                            "::mlir::NVVM::NVVMDialect",
+                           "::mlir::nvgpu::NVGPUDialect",
                            "::mlir::linalg::LinalgDialect",
                            "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect",
-                           "::mlir::scf::SCFDialect"];
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
 }
 
 def SattnLowerToLLVM : Pass<"sattn-lower-to-llvm", "::mlir::ModuleOp"> {
@@ -107,7 +119,8 @@ def SattnLowerToLLVM : Pass<"sattn-lower-to-llvm", "::mlir::ModuleOp"> {
                            "::mlir::NVVM::NVVMDialect",
                            "::mlir::gpu::GPUDialect",
                            "::mlir::cf::ControlFlowDialect",
-                           "::mlir::affine::AffineDialect"];
+                           "::mlir::affine::AffineDialect",
+                           "::mlir::vector::VectorDialect"];
 }
 
 #endif // SATTN_PASSES_TD

@@ -180,6 +180,28 @@ llvm::Expected<KernelSchedule> sattn::buildSchedule(const PatternSpec &spec,
   return s;
 }
 
+AttentionKernelPlan sattn::planAttentionKernel(const KernelSchedule &schedule,
+                                               const KernelShape &shape,
+                                               unsigned elementBits, bool gpu) {
+  AttentionKernelPlan plan;
+  plan.threads = schedule.tileQ;
+  plan.chunkKeys = schedule.tileK;
+  const int64_t d = shape.headDim;
+  // Warps own 16 rows each; the products step over 16 head dimensions; the
+  // per-thread accumulators (d / 2 floats) must fit in registers.
+  if (!gpu || schedule.tileQ % 16 != 0 || d % 16 != 0 || d > 256)
+    return plan;
+  plan.tensorCores = true;
+  plan.threads = schedule.tileQ / 16 * 32;
+  // K and V chunks (padded rows) stay within 48 KB of static shared memory,
+  // and the score fragments (chunkKeys / 2 floats a thread) in registers.
+  if (elementBits == 16)
+    plan.chunkKeys = d <= 128 ? 64 : 32;
+  else
+    plan.chunkKeys = d <= 128 ? 32 : 16;
+  return plan;
+}
+
 int64_t sattn::numQueryTiles(const KernelSchedule &schedule, int64_t seqQ,
                              int64_t seqK) {
   int64_t t = schedule.tileQ;

@@ -108,6 +108,26 @@ struct KernelSchedule {
   std::string attentionFunction = "sattn_attention";
 };
 
+/// How the attention function computes a tile, per target and dtype. The
+/// passes emit the kernel from it and the runtime launches it with the same
+/// numbers.
+struct AttentionKernelPlan {
+  /// GPU only: warp-level tensor-core products (mma.sync; bf16/f16 operands,
+  /// or f32 as three tf32 products), 16 query rows per warp, the online
+  /// softmax state in registers. Otherwise one thread (CPU: one loop
+  /// iteration) per query row.
+  bool tensorCores = false;
+  /// Threads of a GPU block; the CPU's rows per work item.
+  int64_t threads = 64;
+  /// Keys staged per chunk.
+  int64_t chunkKeys = 32;
+};
+
+/// `elementBits` is 16 (f16, bf16) or 32 (f32).
+AttentionKernelPlan planAttentionKernel(const KernelSchedule &schedule,
+                                        const KernelShape &shape,
+                                        unsigned elementBits, bool gpu);
+
 /// Chooses tiles, enumerators and stages for a bound pattern. Errors say
 /// which combination of primitives is not supported yet.
 llvm::Expected<KernelSchedule> buildSchedule(const PatternSpec &spec,

@@ -438,6 +438,10 @@ class PermuteSource : public KeySource {
 public:
   explicit PermuteSource(const PermutePrim &pp) : pp(pp) {}
 
+  /// A tile lies in one query block, so every row shares the segment, the
+  /// block of key 0 and the kept list.
+  bool visitsOnlyMembers() const override { return true; }
+
 protected:
   /// m_Q of the tile's rows (a tile lies in one block, hence one segment).
   Value segmentOf(KernelBuilder &kb, Value pos) {

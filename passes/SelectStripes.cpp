@@ -445,6 +445,19 @@ public:
     });
   }
 
+  /// A range inside a kept block, or inside every row's window.
+  Value coversRange(AttentionEmitter &em, const TileContext &tile, Value start,
+                    Value end) override {
+    KernelBuilder &kb = em.builder();
+    TileValues v = tileValues(em, tile);
+    Value block = kb.idx(sp.block);
+    Value first = kb.floorDiv(start, block);
+    Value inOne = kb.eq(first, kb.floorDiv(kb.sub(end, kb.idx(1)), block));
+    Value kept = kb.andI(
+        inOne, keptBlock(kb, v, kb.floorDiv(tile.firstPos, block), first));
+    return kb.orI(kept, windowCoversRange(kb, tile, v.width, start, end));
+  }
+
   Value contains(AttentionEmitter &em, const TileContext &tile,
                  const RowContext &row, Value j) override {
     KernelBuilder &kb = em.builder();

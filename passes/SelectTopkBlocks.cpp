@@ -15,15 +15,15 @@
 //      block's keys for one the static primitives leave out) and score;
 //   2. each candidate's rank = the candidates ranked before it; the first
 //      `cap` ranks go to the item's list, which is thus in rank order;
-//   3. one thread counts the kept prefix (k, or the cover), stores the count
-//      and sets the kept blocks' bits in the item's bitmap.
-// Attention visits the listed blocks' keys; a key belongs to the source when
-// its block's bit is set for the row's query block.
+//   3. one thread counts the kept prefix (k, or the cover) and stores it.
+// Attention visits the listed blocks' keys. The source comes last and every
+// row of a tile shares its query block's list, so the keys it visits are its
+// members: no mask of kept blocks is stored.
 //
-// Workspace, items = B * Hq * nQB, nKB = ceil(Sk / Bt), W = ceil(nKB / 32),
-// cap = nKB for a cover, else min(k, nKB):
-//   HeadFloats [items][nKB] block scores
-//   HeadInts   [items][nKB] candidate flags, then [items][W] kept bitmaps
+// Workspace, items = B * Hq * nQB, nKB = ceil(Sk / Bt), cap = nKB for a
+// cover, else min(k, nKB):
+//   HeadFloats [items][nKB] block scores, NaN for blocks that are not
+//                           candidates (scores of real inputs are never NaN)
 //   ListCount  [items]      kept blocks
 //   ListItems  [items][cap] blocks in rank order
 //
@@ -32,6 +32,7 @@
 #include "passes/DynamicPrimitives.h"
 #include "passes/KernelRequest.h"
 
+#include <cmath>
 #include <limits>
 
 using namespace mlir;
@@ -53,7 +54,7 @@ int64_t floorDivInt(int64_t a, int64_t b) {
 struct BlockValues {
   Value seqQ, seqK, offset;
   Value firstQB, numQB; // absolute query blocks of the call
-  Value numKB, words, cap, items;
+  Value numKB, cap, items;
 };
 
 BlockValues blockValues(KernelBuilder &kb, const spec::TopkPrim &tp) {
@@ -66,7 +67,6 @@ BlockValues blockValues(KernelBuilder &kb, const spec::TopkPrim &tp) {
   Value lastQB = kb.floorDiv(kb.sub(kb.add(v.offset, v.seqQ), kb.idx(1)), bt);
   v.numQB = kb.add(kb.sub(lastQB, v.firstQB), kb.idx(1));
   v.numKB = kb.ceilDiv(v.seqK, bt);
-  v.words = kb.ceilDiv(v.numKB, kb.idx(32));
   v.cap = tp.byCover ? v.numKB : kb.min(kb.idx(tp.k), v.numKB);
   v.items =
       kb.mul(kb.mul(kb.scalar(KernelScalar::Batch), kb.idx(kb.shape().heads)),
@@ -74,9 +74,9 @@ BlockValues blockValues(KernelBuilder &kb, const spec::TopkPrim &tp) {
   return v;
 }
 
-/// Workspace offset of word `w` of `item`'s kept bitmap (HeadInts).
-Value bitmapWord(KernelBuilder &kb, const BlockValues &v, Value item, Value w) {
-  return kb.add(kb.mul(v.items, v.numKB), kb.add(kb.mul(item, v.words), w));
+/// Whether a stored block score belongs to a candidate (not NaN).
+Value isCandidate(KernelBuilder &kb, Value score) {
+  return kb.fcmp(arith::CmpFPredicate::ORD, score, score);
 }
 
 /// (sa, a) ranks strictly before (sb, b): higher score, then smaller index.
@@ -114,20 +114,11 @@ public:
     });
   }
 
-  Value contains(AttentionEmitter &em, const TileContext &tile,
-                 const RowContext &row, Value j) override {
-    KernelBuilder &kb = em.builder();
-    BlockValues v = blockValues(kb, tp);
-    Value item = itemOf(kb, v, tile, row.pos);
-    Value inRange = kb.andI(kb.ge(j, kb.idx(0)), kb.lt(j, v.seqK));
-    Value c = kb.min(kb.max(kb.floorDiv(j, kb.idx(tp.block)), kb.idx(0)),
-                     kb.sub(v.numKB, kb.idx(1)));
-    Value word = kb.loadWs(WorkspaceSlot::HeadInts,
-                           bitmapWord(kb, v, item, kb.floorDiv(c, kb.idx(32))));
-    Value bit = arith::ShRUIOp::create(kb.b(), kb.loc(), word,
-                                       kb.floorMod(c, kb.idx(32)));
-    Value set = kb.ne(kb.andI(bit, kb.idx(1)), kb.idx(0));
-    return kb.andI(inRange, set);
+  bool visitsOnlyMembers() const override { return true; }
+  /// Last source: only asked about the keys it visits, all of them members.
+  Value contains(AttentionEmitter &em, const TileContext &, const RowContext &,
+                 Value) override {
+    return em.builder().boolean(true);
   }
 
 private:
@@ -173,12 +164,10 @@ void mlir::sattn::lowering::topkBlocksWorkspace(
   const int64_t numQB =
       floorDivInt(off + seqQ - 1, bt) - floorDivInt(off, bt) + 1;
   const int64_t numKB = ceilDivInt(seqK, bt);
-  const int64_t words = ceilDivInt(numKB, 32);
   const int64_t cap = tp.byCover ? numKB : std::min(tp.k, numKB);
   const int64_t items = batch * shape.heads * numQB;
   auto &sizes = layout.sizes;
   sizes[unsigned(WorkspaceSlot::HeadFloats)] = items * numKB;
-  sizes[unsigned(WorkspaceSlot::HeadInts)] = items * (numKB + words);
   sizes[unsigned(WorkspaceSlot::ListCount)] = items;
   sizes[unsigned(WorkspaceSlot::ListItems)] = items * cap;
   layout.listCapacity = cap;
@@ -257,7 +246,6 @@ LogicalResult mlir::sattn::lowering::emittopkBlocksStage(
     tile.seqQ = v.seqQ;
     tile.seqK = v.seqK;
     RowContext row;
-    row.slot = kb.idx(0);
     row.row = lastRow;
     row.pos = lastPos;
     row.queryBlock = kb.floorDiv(lastPos, context.patternBlock());
@@ -275,7 +263,7 @@ LogicalResult mlir::sattn::lowering::emittopkBlocksStage(
       kb.barrier();
     }
 
-    // 1. Candidate flags and scores.
+    // 1. Scores of the candidate blocks (NaN for the others).
     kb.coopLoop(v.numKB, [&](Value c) {
       Value lo = kb.mul(c, bt);
       Value hi = kb.min(end, kb.add(lo, bt));
@@ -338,28 +326,23 @@ LogicalResult mlir::sattn::lowering::emittopkBlocksStage(
                 })[0];
             return {kb.fmul(kb.f32(kb.shape().effectiveScale()), dot)};
           },
-          [&] { return SmallVector<Value>{kb.negInf()}; })[0];
+          [&] { return SmallVector<Value>{kb.f32(std::nan(""))}; })[0];
       kb.storeWs(WorkspaceSlot::HeadFloats, kb.add(blockBase, c), score);
-      kb.storeWs(WorkspaceSlot::HeadInts, kb.add(blockBase, c),
-                 kb.select(cand, kb.idx(1), kb.idx(0)));
     });
     kb.barrier();
 
     // 2. Ranks: the list holds the best `cap` candidates in rank order.
     Value listBase = kb.mul(item, v.cap);
     kb.coopLoop(v.numKB, [&](Value c) {
-      Value flag = kb.loadWs(WorkspaceSlot::HeadInts, kb.add(blockBase, c));
-      kb.ifThen(kb.ne(flag, kb.idx(0)), [&] {
-        Value sc = kb.loadWs(WorkspaceSlot::HeadFloats, kb.add(blockBase, c));
+      Value sc = kb.loadWs(WorkspaceSlot::HeadFloats, kb.add(blockBase, c));
+      kb.ifThen(isCandidate(kb, sc), [&] {
         Value rank = kb.forRangeCarry(
             kb.idx(0), v.numKB, kb.idx(1), {kb.idx(0)},
             [&](Value o, ValueRange acc) {
-              Value of =
-                  kb.loadWs(WorkspaceSlot::HeadInts, kb.add(blockBase, o));
               Value os =
                   kb.loadWs(WorkspaceSlot::HeadFloats, kb.add(blockBase, o));
               Value before =
-                  kb.andI(kb.ne(of, kb.idx(0)), better(kb, os, o, sc, c));
+                  kb.andI(isCandidate(kb, os), better(kb, os, o, sc, c));
               return SmallVector<Value>{
                   kb.add(acc[0], kb.select(before, kb.idx(1), kb.idx(0)))};
             })[0];
@@ -370,15 +353,16 @@ LogicalResult mlir::sattn::lowering::emittopkBlocksStage(
     });
     kb.barrier();
 
-    // 3. The kept prefix and its bitmap.
+    // 3. The kept prefix.
     kb.singleThread([&] {
-      Value candidates =
-          kb.forRangeCarry(kb.idx(0), v.numKB, kb.idx(1), {kb.idx(0)},
-                           [&](Value c, ValueRange acc) {
-                             return SmallVector<Value>{kb.add(
-                                 acc[0], kb.loadWs(WorkspaceSlot::HeadInts,
-                                                   kb.add(blockBase, c)))};
-                           })[0];
+      Value candidates = kb.forRangeCarry(
+          kb.idx(0), v.numKB, kb.idx(1), {kb.idx(0)},
+          [&](Value c, ValueRange acc) {
+            Value sc =
+                kb.loadWs(WorkspaceSlot::HeadFloats, kb.add(blockBase, c));
+            return SmallVector<Value>{kb.add(
+                acc[0], kb.select(isCandidate(kb, sc), kb.idx(1), kb.idx(0)))};
+          })[0];
       Value count;
       if (!tp.byCover) {
         count = kb.min(kb.idx(tp.k), candidates);
@@ -389,25 +373,21 @@ LogicalResult mlir::sattn::lowering::emittopkBlocksStage(
             kb.idx(0), v.numKB, kb.idx(1),
             {f64Const(-std::numeric_limits<double>::infinity())},
             [&](Value c, ValueRange acc) {
-              Value flag =
-                  kb.loadWs(WorkspaceSlot::HeadInts, kb.add(blockBase, c));
               Value x = toF64(
                   kb.loadWs(WorkspaceSlot::HeadFloats, kb.add(blockBase, c)));
-              Value less = kb.fcmp(arith::CmpFPredicate::OLT, acc[0], x);
-              Value take = kb.andI(kb.ne(flag, kb.idx(0)), less);
+              // Ordered: NaN (not a candidate) is never taken.
+              Value take = kb.fcmp(arith::CmpFPredicate::OLT, acc[0], x);
               return SmallVector<Value>{kb.select(take, x, acc[0])};
             });
         Value mx = stats[0];
         Value sum = kb.forRangeCarry(
             kb.idx(0), v.numKB, kb.idx(1), {f64Const(0)},
             [&](Value c, ValueRange acc) {
-              Value flag =
-                  kb.loadWs(WorkspaceSlot::HeadInts, kb.add(blockBase, c));
+              Value x = toF64(
+                  kb.loadWs(WorkspaceSlot::HeadFloats, kb.add(blockBase, c)));
               return kb.ifThenElse(
-                  kb.ne(flag, kb.idx(0)), {f64},
+                  isCandidate(kb, x), {f64},
                   [&] {
-                    Value x = toF64(kb.loadWs(WorkspaceSlot::HeadFloats,
-                                              kb.add(blockBase, c)));
                     return SmallVector<Value>{
                         kb.fadd(acc[0], kb.exp(kb.fsub(x, mx)))};
                   },
@@ -430,18 +410,6 @@ LogicalResult mlir::sattn::lowering::emittopkBlocksStage(
             })[0];
       }
       kb.storeWs(WorkspaceSlot::ListCount, item, count);
-      kb.forRange(kb.idx(0), v.words, [&](Value w) {
-        kb.storeWs(WorkspaceSlot::HeadInts, bitmapWord(kb, v, item, w),
-                   kb.idx(0));
-      });
-      kb.forRange(kb.idx(0), count, [&](Value r) {
-        Value c = kb.loadWs(WorkspaceSlot::ListItems, kb.add(listBase, r));
-        Value at = bitmapWord(kb, v, item, kb.floorDiv(c, kb.idx(32)));
-        Value bit = arith::ShLIOp::create(b, loc, kb.idx(1),
-                                          kb.floorMod(c, kb.idx(32)));
-        kb.storeWs(WorkspaceSlot::HeadInts, at,
-                   kb.orI(kb.loadWs(WorkspaceSlot::HeadInts, at), bit));
-      });
     });
   });
   kb.endFunction();

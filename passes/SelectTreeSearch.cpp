@@ -106,6 +106,7 @@ public:
       return kb.add(kb.add(kb.idx(tp.sink), kb.mul(blk, kb.idx(bk))), within);
     });
   }
+  bool visitsOnlyMembers() const override { return true; }
   Value contains(AttentionEmitter &em, const TileContext &, const RowContext &,
                  Value) override {
     return em.builder().boolean(true);

@@ -33,7 +33,28 @@ Value mlir::sattn::lowering::fractionWindow(KernelBuilder &kb, double fraction,
   return kb.max(kb.idx(block), w);
 }
 
+Value mlir::sattn::lowering::windowCoversRange(KernelBuilder &kb,
+                                               const TileContext &tile,
+                                               Value width, Value start,
+                                               Value end) {
+  // In (p - w, p] for every row p in [firstPos, lastPos].
+  Value afterLast = kb.gt(start, kb.sub(tile.lastPos, width));
+  return kb.andI(afterLast, kb.le(kb.sub(end, kb.idx(1)), tile.firstPos));
+}
+
 namespace {
+
+/// For sources made of whole key blocks, kept or not as a whole for the
+/// tile: whether [start, end), spanning at most two key blocks, misses both.
+Value blocksMissRange(AttentionEmitter &em, Value start, Value end,
+                      function_ref<Value(Value)> keptBlock) {
+  KernelBuilder &kb = em.builder();
+  Value first = kb.floorDiv(start, em.patternBlock());
+  Value last = kb.floorDiv(kb.sub(end, kb.idx(1)), em.patternBlock());
+  Value twoAtMost = kb.le(kb.sub(last, first), kb.idx(1));
+  Value neither = kb.andI(kb.notI(keptBlock(first)), kb.notI(keptBlock(last)));
+  return kb.andI(twoAtMost, neither);
+}
 
 /// Key block kb as the range [kb B, (kb + 1) B).
 void visitBlock(AttentionEmitter &em, const TileContext &tile, unsigned self,
@@ -63,11 +84,16 @@ public:
                  Value j) override {
     return em.builder().lt(j, em.builder().idx(n));
   }
+  bool visitsOnlyMembers() const override { return true; }
   Value coversBlock(AttentionEmitter &em, const TileContext &,
                     Value kbValue) override {
     KernelBuilder &kb = em.builder();
     return kb.le(kb.mul(kb.add(kbValue, kb.idx(1)), em.patternBlock()),
                  kb.idx(n));
+  }
+  Value missesRange(AttentionEmitter &em, const TileContext &, Value start,
+                    Value) override {
+    return em.builder().ge(start, em.builder().idx(n));
   }
 
 private:
@@ -96,6 +122,19 @@ public:
                  const RowContext &row, Value j) override {
     return inTokenWindow(em.builder(), row.pos, j, widthValue(em, tile));
   }
+  Value coversRange(AttentionEmitter &em, const TileContext &tile, Value start,
+                    Value end) override {
+    return windowCoversRange(em.builder(), tile, widthValue(em, tile), start,
+                             end);
+  }
+  Value missesRange(AttentionEmitter &em, const TileContext &tile, Value start,
+                    Value end) override {
+    KernelBuilder &kb = em.builder();
+    Value w = widthValue(em, tile);
+    // Every key before the first row's window, or after the last row.
+    Value before = kb.le(kb.sub(end, kb.idx(1)), kb.sub(tile.firstPos, w));
+    return kb.orI(before, kb.gt(start, tile.lastPos));
+  }
 
 private:
   int64_t width;
@@ -112,9 +151,16 @@ public:
     KernelBuilder &kb = em.builder();
     return keeps(em, tile, row.queryBlock, kb.floorDiv(j, em.patternBlock()));
   }
+  bool visitsOnlyMembers() const override { return true; }
   Value coversBlock(AttentionEmitter &em, const TileContext &tile,
                     Value kbValue) override {
     return keeps(em, tile, tile.queryBlock, kbValue);
+  }
+  Value missesRange(AttentionEmitter &em, const TileContext &tile, Value start,
+                    Value end) override {
+    return blocksMissRange(em, start, end, [&](Value kbValue) {
+      return keeps(em, tile, tile.queryBlock, kbValue);
+    });
   }
   virtual Value keeps(AttentionEmitter &em, const TileContext &tile, Value qb,
                       Value kbValue) = 0;
@@ -321,6 +367,7 @@ public:
     return predicate(em, tile, row.pos, j, row.queryBlock,
                      kb.floorDiv(j, em.patternBlock()));
   }
+  bool visitsOnlyMembers() const override { return blockLevel; }
   Value coversBlock(AttentionEmitter &em, const TileContext &tile,
                     Value kbValue) override {
     if (!blockLevel)
@@ -329,6 +376,14 @@ public:
     return predicate(em, tile, tile.firstPos,
                      kb.mul(kbValue, em.patternBlock()), tile.queryBlock,
                      kbValue);
+  }
+  Value missesRange(AttentionEmitter &em, const TileContext &tile, Value start,
+                    Value end) override {
+    if (!blockLevel)
+      return Value();
+    return blocksMissRange(em, start, end, [&](Value kbValue) {
+      return coversBlock(em, tile, kbValue);
+    });
   }
 
 private:

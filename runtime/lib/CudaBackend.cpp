@@ -141,7 +141,10 @@ sattn::loadCudaExecutable(const std::string &image, const KernelPlan &plan) {
   auto attention = module->function(plan.schedule.attentionFunction);
   if (!attention)
     return attention.takeError();
+  unsigned bits = plan.dtype == DType::F32 ? 32 : 16;
+  AttentionKernelPlan kernel =
+      planAttentionKernel(plan.schedule, plan.shape, bits, /*gpu=*/true);
   return std::make_shared<CudaExecutable>(std::move(*module), std::move(stages),
                                           std::move(threads), *attention,
-                                          plan.schedule.tileQ);
+                                          kernel.threads);
 }

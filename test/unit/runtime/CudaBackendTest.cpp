@@ -2,8 +2,12 @@
 //
 // The GPU suite: every stock pattern x {f16, bf16, f32} x head dims {64, 128}
 // x {MHA, GQA 4:1} x {Sq = Sk, Sq < Sk} x ragged lengths, compiled for the
-// device found at run time and compared with the float64 oracle. Without a
-// CUDA driver or device every case is skipped (never passed).
+// device found at run time and compared with the float64 oracle. Every
+// head dim (32, 64, 128) runs on the tensor-core tile; padded K/V rows
+// (strides that are not multiples of a 16-byte vector, NaN in the padding)
+// take its element-wise staging path; patterns whose blocks are shorter than
+// 16 tokens run on the per-row tile (CudaRowTile). Without a CUDA driver or
+// device every case is skipped (never passed).
 //
 //===----------------------------------------------------------------------===//
 
@@ -22,6 +26,8 @@ const ShapeCase kGpuShapes[] = {
     {"gqa4_sq_lt_sk_d128", 2, 4, 1, 200, 333, 128},
     {"gqa4_ragged_517_d128", 1, 8, 2, 517, 517, 128},
     {"mha_sq_lt_sk_d64", 1, 4, 4, 100, 700, 64},
+    {"gqa2_ragged_231_d32", 1, 4, 2, 231, 231, 32},
+    {"mha_padded_kv_190_d64", 1, 2, 2, 190, 250, 64, /*kvRowPad=*/3},
 };
 
 /// Why the GPU tests cannot run here, or empty when they can.
@@ -34,6 +40,18 @@ std::string noDeviceReason() {
   return "";
 }
 
+/// Runs one case on the device against the oracle, or skips it.
+void checkOnDevice(const PatternCase &pattern, int seed, DType dtype,
+                   const ShapeCase &shape) {
+  std::string reason = noDeviceReason();
+  if (!reason.empty())
+    GTEST_SKIP() << "no CUDA device: " << reason;
+  checkAgainstOracle(Backend::Cuda, pattern, seed, dtype, shape,
+                     [](Kernel &kernel, AttentionArgs &args) {
+                       return runWithHostViews(kernel, args);
+                     });
+}
+
 class CudaMatchesOracle
     : public ::testing::TestWithParam<std::tuple<int, int, int>> {
 protected:
@@ -41,15 +59,9 @@ protected:
 };
 
 TEST_P(CudaMatchesOracle, Case) {
-  std::string reason = noDeviceReason();
-  if (!reason.empty())
-    GTEST_SKIP() << "no CUDA device: " << reason;
   auto [patternIdx, dtypeIdx, shapeIdx] = GetParam();
-  checkAgainstOracle(Backend::Cuda, patternIdx, kDTypes[dtypeIdx],
-                     kGpuShapes[shapeIdx],
-                     [](Kernel &kernel, AttentionArgs &args) {
-                       return runWithHostViews(kernel, args);
-                     });
+  checkOnDevice(kPatterns[patternIdx], patternIdx, kDTypes[dtypeIdx],
+                kGpuShapes[shapeIdx]);
 }
 
 std::string caseName(
@@ -58,6 +70,24 @@ std::string caseName(
   return std::string(kPatterns[p].name) + "_" + dtypeName(kDTypes[d]).str() +
          "_" + kGpuShapes[s].name;
 }
+
+/// Blocks of 8 tokens make 8-row query tiles, which the per-row GPU tile
+/// computes (the tensor-core tile needs multiples of 16 rows).
+class CudaRowTile : public ::testing::TestWithParam<int> {
+protected:
+  static void SetUpTestSuite() { setenv("SATTN_CACHE_DIR", "off", 1); }
+};
+
+TEST_P(CudaRowTile, PowerWithSmallBlocks) {
+  const PatternCase smallBlocks{"power", {"block=8", "window=3", "sink=8"}};
+  checkOnDevice(smallBlocks, 99, kDTypes[GetParam()], kGpuShapes[0]);
+}
+
+INSTANTIATE_TEST_SUITE_P(Dtypes, CudaRowTile,
+                         ::testing::Range(0, int(std::size(kDTypes))),
+                         [](const ::testing::TestParamInfo<int> &info) {
+                           return dtypeName(kDTypes[info.param]).str();
+                         });
 
 INSTANTIATE_TEST_SUITE_P(
     Stock, CudaMatchesOracle,

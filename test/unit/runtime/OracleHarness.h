@@ -43,6 +43,9 @@ inline const PatternCase kPatterns[] = {
 struct ShapeCase {
   const char *name;
   int64_t batch, heads, kvHeads, seqQ, seqK, headDim;
+  /// Extra elements after each K and V row (NaN-filled): strides that are
+  /// not multiples of the head dim, or of a 16-byte vector.
+  int64_t kvRowPad = 0;
 };
 
 inline const ShapeCase kShapes[] = {
@@ -50,6 +53,7 @@ inline const ShapeCase kShapes[] = {
     {"gqa4_sq_lt_sk", 2, 4, 1, 200, 333, 64},
     {"gqa4_multiple_256", 1, 4, 1, 256, 256, 32},
     {"mha_decode", 1, 2, 2, 3, 290, 64},
+    {"mha_padded_kv_150", 1, 2, 2, 150, 170, 32, /*kvRowPad=*/3},
 };
 
 inline const DType kDTypes[] = {DType::F32, DType::F16, DType::BF16};
@@ -62,27 +66,38 @@ inline std::string sourcePath(const char *pattern) {
          ".sattn";
 }
 
-/// Normal random values rounded to `dtype`, stored in it.
+/// Normal random values rounded to `dtype`, stored in it. With `rowPad`,
+/// each innermost row is followed by `rowPad` NaN elements that the view
+/// skips.
 struct Tensor {
   std::vector<float> f32;
   std::vector<uint16_t> narrow;
   DType dtype;
   TensorView view;
 
-  Tensor(DType dtype, std::vector<int64_t> sizes, std::mt19937 *rng)
+  Tensor(DType dtype, std::vector<int64_t> sizes, std::mt19937 *rng,
+         int64_t rowPad = 0)
       : dtype(dtype) {
+    std::vector<int64_t> stored = sizes;
+    stored.back() += rowPad;
     int64_t n = 1;
-    for (int64_t s : sizes)
+    for (int64_t s : stored)
       n *= s;
     f32.resize(n);
     narrow.resize(dtype == DType::F32 ? 0 : n);
     std::normal_distribution<float> normal;
     void *data = dtype == DType::F32 ? static_cast<void *>(f32.data())
                                      : static_cast<void *>(narrow.data());
-    view = TensorView::contiguous(data, dtype, sizes);
+    // NaN everywhere first: padding, and outputs a kernel fails to write.
+    TensorView whole = TensorView::contiguous(data, dtype, {n});
+    for (int64_t e = 0; e < n; ++e)
+      whole.store({e}, std::nanf(""));
+    view = TensorView::contiguous(data, dtype, stored);
+    view.sizes.back() = sizes.back();
     if (rng) {
+      int64_t logical = n / stored.back() * sizes.back();
       std::vector<int64_t> index(sizes.size(), 0);
-      for (int64_t e = 0; e < n; ++e) {
+      for (int64_t e = 0; e < logical; ++e) {
         int64_t rest = e;
         for (size_t d = sizes.size(); d-- > 0;) {
           index[d] = rest % sizes[d];
@@ -141,15 +156,15 @@ inline void expectMatchesReference(const Tensor &out, const Tensor &lse,
 /// and compares with the oracle. `runOn` runs the kernel (the CUDA test
 /// copies the views to the device and back).
 inline void checkAgainstOracle(
-    Backend backend, int patternIdx, DType dtype, const ShapeCase &shape,
+    Backend backend, const PatternCase &pattern, int seed, DType dtype,
+    const ShapeCase &shape,
     std::function<llvm::Error(Kernel &, AttentionArgs &)> runOn) {
-  const PatternCase &pattern = kPatterns[patternIdx];
-  std::mt19937 rng(1234 + 17 * patternIdx + 5 * shape.seqK + shape.headDim);
+  std::mt19937 rng(1234 + 17 * seed + 5 * shape.seqK + shape.headDim);
   Tensor q(dtype, {shape.batch, shape.heads, shape.seqQ, shape.headDim}, &rng);
-  Tensor k(dtype, {shape.batch, shape.kvHeads, shape.seqK, shape.headDim},
-           &rng);
-  Tensor v(dtype, {shape.batch, shape.kvHeads, shape.seqK, shape.headDim},
-           &rng);
+  Tensor k(dtype, {shape.batch, shape.kvHeads, shape.seqK, shape.headDim}, &rng,
+           shape.kvRowPad);
+  Tensor v(dtype, {shape.batch, shape.kvHeads, shape.seqK, shape.headDim}, &rng,
+           shape.kvRowPad);
   Tensor scores(DType::F32, {shape.batch, shape.kvHeads, shape.seqK}, &rng);
   Tensor out(dtype, {shape.batch, shape.heads, shape.seqQ, shape.headDim},
              nullptr);
@@ -197,16 +212,19 @@ inline void checkAgainstOracle(
           nullptr),
       v32(DType::F32, {shape.batch, shape.kvHeads, shape.seqK, shape.headDim},
           nullptr);
-  for (auto [src, dst] : {std::pair<Tensor *, Tensor *>{&q, &q32},
-                          {&k, &k32},
-                          {&v, &v32}})
-    for (size_t e = 0; e < dst->f32.size(); ++e)
-      dst->f32[e] = src->dtype == DType::F32
-                        ? src->f32[e]
-                        : TensorView::contiguous(src->narrow.data(),
-                                                 src->dtype,
-                                                 {int64_t(src->narrow.size())})
-                              .load({int64_t(e)});
+  for (auto [src, dst] :
+       {std::pair<Tensor *, Tensor *>{&q, &q32}, {&k, &k32}, {&v, &v32}}) {
+    const TensorView &from = src->view;
+    std::vector<int64_t> index(from.rank(), 0);
+    for (size_t e = 0; e < dst->f32.size(); ++e) {
+      int64_t rest = int64_t(e);
+      for (int64_t d = from.rank(); d-- > 0;) {
+        index[d] = rest % from.sizes[d];
+        rest /= from.sizes[d];
+      }
+      dst->f32[e] = from.load(index);
+    }
+  }
   refConfig.dtype = DType::F32;
   refArgs.q = q32.view;
   refArgs.k = k32.view;
@@ -217,6 +235,13 @@ inline void checkAgainstOracle(
   expectMatchesReference(out, lse, refOut, refLse, dtype);
 }
 
+/// The stock pattern `patternIdx` of kPatterns.
+inline void checkAgainstOracle(
+    Backend backend, int patternIdx, DType dtype, const ShapeCase &shape,
+    std::function<llvm::Error(Kernel &, AttentionArgs &)> runOn) {
+  checkAgainstOracle(backend, kPatterns[patternIdx], patternIdx, dtype, shape,
+                     std::move(runOn));
+}
 
 } // namespace sattn::testing
 

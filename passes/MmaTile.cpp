@@ -1,0 +1,544 @@
+//===- MmaTile.cpp - Tensor-core attention tile on the GPU ----------------===//
+//
+// FlashAttention-2's tile with warp-level tensor-core products (mma.sync).
+// Warp w owns query rows [16w, 16w + 16) of the tile; lane 4g + t holds rows
+// g and g + 8 of the warp's score and output fragments (the m16n8 layout),
+// columns 2t and 2t + 1 of every 8-column slice. Per tile, each thread keeps
+// its query fragments, its output accumulators and the running max and sum
+// of its two rows in registers: they live in private buffers that are only
+// ever indexed by constants, so LLVM promotes them to registers.
+//
+// Per chunk of keys:
+//   1. the chunk's key indices go to shared memory;
+//   2. K and V rows are copied with 16-byte cp.async (zero-filled for empty
+//      slots) when the call's strides and pointers allow it, else element by
+//      element; K and V are separate commit groups, so S = Q·Kᵀ starts while
+//      V is still in flight;
+//   3. S = Q·Kᵀ: bf16/f16 operands as m16n8k16 products, B fragments by
+//      ldmatrix; f32 operands as three tf32 m16n8k8 products (hi·hi + hi·lo
+//      + lo·hi), which keeps fp32 accuracy;
+//   4. element masks, only when the emitter says the chunk needs them;
+//   5. online softmax in base 2 (row max over the quad by two shuffles; the
+//      row sums stay per thread until the end of the tile);
+//   6. O += P·V, P converted from the score fragments in registers, V
+//      fragments by ldmatrix.trans.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/AttentionEmitter.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+#include <array>
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::sattn::lowering;
+using ::sattn::KernelMemref;
+using ::sattn::KernelScalar;
+
+namespace {
+
+/// Four f32 values of an m16n8 accumulator fragment.
+using Frag = std::array<Value, 4>;
+
+class MmaTile : public TileComputer {
+public:
+  explicit MmaTile(AttentionEmitter &em)
+      : em(em), kb(em.builder()), d(kb.shape().headDim),
+        chunk(em.plan().chunkKeys), elem(kb.elementType()),
+        tf32(kb.elementType().isF32()) {
+    // Padded rows keep ldmatrix and the f32 fragment loads free of bank
+    // conflicts while every row start stays 16-byte aligned.
+    keyPad = 8;
+    valuePad = tf32 ? 4 : 8;
+    vec = tf32 ? 4 : 8;
+  }
+
+  void allocate() override;
+  void beginTile(const TileContext &tile) override;
+  void processChunk(const TileContext &tile, unsigned sourceIndex,
+                    function_ref<Value(Value)> keyAt, Value count,
+                    Value needsMask) override;
+  void endTile(const TileContext &tile) override;
+
+private:
+  OpBuilder &b() { return kb.b(); }
+  Location loc() { return kb.loc(); }
+  Type f32() { return b().getF32Type(); }
+  Type i32() { return b().getI32Type(); }
+
+  Value reg(Value buffer, int64_t i) {
+    return kb.load(buffer, {kb.idx(0), kb.idx(i)});
+  }
+  void setReg(Value buffer, int64_t i, Value v) {
+    kb.store(v, buffer, {kb.idx(0), kb.idx(i)});
+  }
+
+  /// Two 16-bit values (converted from f32 when `fromF32`) as one i32
+  /// register, the first in the low half.
+  Value pack(Value lo, Value hi) {
+    auto pair = VectorType::get({2}, elem);
+    Value v =
+        vector::FromElementsOp::create(b(), loc(), pair, ValueRange{lo, hi});
+    Value word =
+        vector::BitCastOp::create(b(), loc(), VectorType::get({1}, i32()), v);
+    return vector::ExtractOp::create(b(), loc(), word, ArrayRef<int64_t>{0});
+  }
+  Value narrow(Value x) { return arith::TruncFOp::create(b(), loc(), elem, x); }
+  /// Four 8x8 matrices of 16-bit elements from shared memory: lane L gives
+  /// the row address `base` + `offset` bytes of matrix L / 8. The offset is
+  /// an immediate of the instruction, so the unrolled loads share one base
+  /// register instead of each keeping a hoisted 64-bit address.
+  std::array<Value, 4> ldmatrix(Value base, int64_t offset, bool transpose) {
+    std::string ptx = "ldmatrix.sync.aligned.m8n8.x4";
+    ptx += transpose ? ".trans" : "";
+    ptx += ".shared.b16 {$0, $1, $2, $3}, [$4+" + std::to_string(offset) + "];";
+    Type t = i32();
+    auto op = NVVM::InlinePtxOp::create(b(), loc(), TypeRange{t, t, t, t},
+                                        ValueRange{base}, ValueRange{},
+                                        b().getStringAttr(ptx), Value());
+    return {op->getResult(0), op->getResult(1), op->getResult(2),
+            op->getResult(3)};
+  }
+  /// The shared-memory address of a buffer's first element (i64).
+  Value sharedAddress(Value buffer) {
+    return kb.toI64(
+        memref::ExtractAlignedPointerAsIndexOp::create(b(), loc(), buffer));
+  }
+  /// An f32 as its tf32 high part and the tf32 rest, both as i32 bits. The
+  /// masking is opaque inline PTX so that LLVM does not hoist the split of
+  /// the tile's query fragments out of the chunk loop (which would double
+  /// their registers).
+  std::pair<Value, Value> split(Value x) {
+    auto truncate = [&](Value bits) {
+      auto op = NVVM::InlinePtxOp::create(
+          b(), loc(), TypeRange{i32()}, ValueRange{bits}, ValueRange{},
+          b().getStringAttr("and.b32 $0, $1, -8192;"), Value());
+      return op->getResult(0);
+    };
+    Value hiBits = truncate(arith::BitcastOp::create(b(), loc(), i32(), x));
+    Value hi = arith::BitcastOp::create(b(), loc(), f32(), hiBits);
+    Value rest = kb.fsub(x, hi);
+    Value loBits = truncate(arith::BitcastOp::create(b(), loc(), i32(), rest));
+    return {hiBits, loBits};
+  }
+  /// An i32 register as the mma operand type (f16 operands are typed pairs).
+  Value operand(Value word) {
+    if (!elem.isF16())
+      return word;
+    Value v = vector::FromElementsOp::create(
+        b(), loc(), VectorType::get({1}, i32()), ValueRange{word});
+    return vector::BitCastOp::create(b(), loc(), VectorType::get({2}, elem), v);
+  }
+  /// c += a · b on the tensor cores.
+  Frag mma(ArrayRef<Value> a, ArrayRef<Value> bFrag, const Frag &c) {
+    MLIRContext *ctx = b().getContext();
+    Type f = f32();
+    auto result = LLVM::LLVMStructType::getLiteral(ctx, {f, f, f, f});
+    NVVM::MMATypes type = tf32            ? NVVM::MMATypes::tf32
+                          : elem.isBF16() ? NVVM::MMATypes::bf16
+                                          : NVVM::MMATypes::f16;
+    SmallVector<Value> aOps, bOps;
+    for (Value x : a)
+      aOps.push_back(tf32 ? x : operand(x));
+    for (Value x : bFrag)
+      bOps.push_back(tf32 ? x : operand(x));
+    auto op = NVVM::MmaOp::create(
+        b(), loc(), result, aOps, bOps, ValueRange(c),
+        ArrayRef<int64_t>{16, 8, tf32 ? 8 : 16}, std::nullopt, std::nullopt,
+        std::array<NVVM::MMATypes, 2>{type, type},
+        std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                       NVVM::MMALayout::col});
+    Frag out;
+    for (int64_t i = 0; i < 4; ++i)
+      out[i] = LLVM::ExtractValueOp::create(b(), loc(), op, i);
+    return out;
+  }
+  /// c += a · b with f32 operands, as three tf32 products.
+  Frag mma3(ArrayRef<Value> a, ArrayRef<Value> bFrag, Frag c) {
+    SmallVector<Value> aHi, aLo, bHi, bLo;
+    for (Value x : a) {
+      auto [hi, lo] = split(x);
+      aHi.push_back(hi);
+      aLo.push_back(lo);
+    }
+    for (Value x : bFrag) {
+      auto [hi, lo] = split(x);
+      bHi.push_back(hi);
+      bLo.push_back(lo);
+    }
+    c = mma(aLo, bHi, c);
+    c = mma(aHi, bLo, c);
+    return mma(aHi, bHi, c);
+  }
+  Value shuffleXor(Value v, int32_t mask) {
+    return gpu::ShuffleOp::create(b(), loc(), v, mask, 32,
+                                  gpu::ShuffleMode::XOR)
+        .getShuffleResult();
+  }
+  /// Stages K and V rows of the chunk (keyIndex) into shared memory.
+  void stageKeysAndValues(const TileContext &tile);
+
+  AttentionEmitter &em;
+  KernelBuilder &kb;
+  const int64_t d, chunk;
+  Type elem;
+  const bool tf32;
+  int64_t keyPad, valuePad, vec;
+  // Shared memory.
+  Value keyTile, valueTile, keyIndex;
+  // Registers: query fragments, output accumulators, max and sum per row.
+  Value queryRegs, outRegs, rowMax, rowSum;
+  // Per thread.
+  Value lane, group, quad, warpRow, aligned;
+  // Shared addresses (i64) of this lane's ldmatrix rows in K and V.
+  Value keyLane, valueLane;
+  // The thread's two rows (valid or not, and clamped into [0, Sq)).
+  std::array<Value, 2> rowIndex, rowValid;
+  std::array<RowContext, 2> rows;
+};
+
+void MmaTile::allocate() {
+  keyTile = kb.sharedAlloc({chunk, d + keyPad}, elem);
+  valueTile = kb.sharedAlloc({chunk, d + valuePad}, elem);
+  keyIndex = kb.sharedAlloc({chunk}, i32());
+  int64_t qRegs = tf32 ? d / 8 * 4 : d / 16 * 4;
+  queryRegs = kb.privateAlloc({qRegs}, tf32 ? f32() : i32());
+  outRegs = kb.privateAlloc({d / 8 * 4}, f32());
+  rowMax = kb.privateAlloc({2}, f32());
+  rowSum = kb.privateAlloc({2}, f32());
+
+  Value tid = kb.threadIndex();
+  lane = kb.floorMod(tid, kb.idx(32));
+  warpRow = kb.mul(kb.floorDiv(tid, kb.idx(32)), kb.idx(16));
+  group = kb.floorDiv(lane, kb.idx(4));
+  quad = kb.floorMod(lane, kb.idx(4));
+  if (!tf32) {
+    // ldmatrix row addresses of this lane: matrix m = lane / 8, row lane % 8.
+    // For Kᵀ fragments matrix m is (key tile m / 2, d half m % 2); for V
+    // fragments (key half m % 2, d tile m / 2).
+    const int64_t bytes = elem.getIntOrFloatBitWidth() / 8;
+    Value lane8 = kb.floorMod(lane, kb.idx(8));
+    Value half = kb.floorMod(kb.floorDiv(lane, kb.idx(8)), kb.idx(2));
+    Value pairTile = kb.floorDiv(lane, kb.idx(16));
+    Value keyRow = kb.idx((d + keyPad) * bytes);
+    Value valueRow = kb.idx((d + valuePad) * bytes);
+    Value keyOff =
+        kb.add(kb.mul(kb.add(kb.mul(pairTile, kb.idx(8)), lane8), keyRow),
+               kb.mul(half, kb.idx(16)));
+    Value valueOff =
+        kb.add(kb.mul(kb.add(kb.mul(half, kb.idx(8)), lane8), valueRow),
+               kb.mul(pairTile, kb.idx(16)));
+    keyLane = kb.add(sharedAddress(keyTile), kb.toI64(keyOff));
+    valueLane = kb.add(sharedAddress(valueTile), kb.toI64(valueOff));
+  }
+
+  // 16-byte copies need 16-byte aligned K and V rows.
+  aligned = kb.boolean(true);
+  auto multiple = [&](Value v, int64_t m) {
+    return kb.eq(kb.floorMod(v, kb.idx(m)), kb.idx(0));
+  };
+  for (KernelMemref which : {KernelMemref::K, KernelMemref::V}) {
+    Value ptr = memref::ExtractAlignedPointerAsIndexOp::create(
+        b(), loc(), kb.memref(which));
+    aligned = kb.andI(aligned, multiple(ptr, 16));
+  }
+  for (KernelScalar s :
+       {KernelScalar::KStrideB, KernelScalar::KStrideH, KernelScalar::KStrideS,
+        KernelScalar::VStrideB, KernelScalar::VStrideH, KernelScalar::VStrideS})
+    aligned = kb.andI(aligned, multiple(kb.scalar(s), vec));
+}
+
+void MmaTile::beginTile(const TileContext &tile) {
+  Value lastRow = kb.sub(tile.seqQ, kb.idx(1));
+  for (int h = 0; h < 2; ++h) {
+    Value i =
+        kb.add(tile.firstRow, kb.add(warpRow, kb.add(group, kb.idx(8 * h))));
+    rowValid[h] = kb.andI(kb.ge(i, kb.idx(0)), kb.lt(i, tile.seqQ));
+    // Rows outside [0, Sq) compute as a valid row and are never stored.
+    rowIndex[h] = kb.max(kb.min(i, lastRow), kb.idx(0));
+    rows[h].row = rowIndex[h];
+    rows[h].pos = kb.add(rowIndex[h], tile.offset);
+    rows[h].queryBlock = kb.floorDiv(rows[h].pos, em.patternBlock());
+  }
+  auto q = [&](int h, Value col) {
+    Value at = kb.tensorIndex(KernelMemref::Q, tile.batch, tile.head,
+                              rowIndex[h], col);
+    return kb.load(kb.memref(KernelMemref::Q), at);
+  };
+  Value twoT = kb.mul(quad, kb.idx(2));
+  if (tf32) {
+    for (int64_t ks = 0; ks < d / 8; ++ks) {
+      Value col = kb.add(kb.idx(ks * 8), twoT);
+      Value col1 = kb.add(col, kb.idx(1));
+      Value vals[4] = {q(0, col), q(1, col), q(0, col1), q(1, col1)};
+      for (int r = 0; r < 4; ++r)
+        setReg(queryRegs, ks * 4 + r,
+               kb.select(rowValid[r % 2], vals[r], kb.f32(0)));
+    }
+  } else {
+    for (int64_t ks = 0; ks < d / 16; ++ks) {
+      for (int r = 0; r < 4; ++r) {
+        int h = r % 2;
+        Value col = kb.add(kb.idx(ks * 16 + (r / 2) * 8), twoT);
+        Value word = pack(q(h, col), q(h, kb.add(col, kb.idx(1))));
+        setReg(queryRegs, ks * 4 + r, kb.select(rowValid[h], word, kb.i32(0)));
+      }
+    }
+  }
+  for (int64_t i = 0; i < d / 8 * 4; ++i)
+    setReg(outRegs, i, kb.f32(0));
+  for (int h = 0; h < 2; ++h) {
+    setReg(rowMax, h, kb.negInf());
+    setReg(rowSum, h, kb.f32(0));
+  }
+}
+
+void MmaTile::stageKeysAndValues(const TileContext &tile) {
+  MLIRContext *ctx = b().getContext();
+  auto slotKey = [&](Value c) {
+    Value j = kb.toIndex(kb.load(keyIndex, {c}));
+    Value ok = kb.andI(kb.ge(j, kb.idx(0)), kb.lt(j, tile.seqK));
+    return std::make_pair(kb.select(ok, j, kb.idx(0)), ok);
+  };
+  const int64_t segments = d / vec;
+  kb.ifThenElse(
+      aligned, {},
+      [&] {
+        for (KernelMemref which : {KernelMemref::K, KernelMemref::V}) {
+          Value tileBuffer = which == KernelMemref::K ? keyTile : valueTile;
+          kb.coopLoop(kb.idx(chunk * segments), [&](Value e) {
+            Value c = kb.floorDiv(e, kb.idx(segments));
+            Value col = kb.mul(kb.floorMod(e, kb.idx(segments)), kb.idx(vec));
+            auto [j, ok] = slotKey(c);
+            Value src = kb.tensorIndex(which, tile.batch, tile.kvHead, j, col);
+            // Empty slots are zero-filled: 0 · garbage could be NaN.
+            Value bytes = kb.select(ok, kb.idx(vec), kb.idx(0));
+            nvgpu::DeviceAsyncCopyOp::create(
+                b(), loc(), nvgpu::DeviceAsyncTokenType::get(ctx), tileBuffer,
+                ValueRange{c, col}, kb.memref(which), ValueRange{src},
+                b().getIndexAttr(vec), bytes, b().getUnitAttr());
+          });
+          NVVM::CpAsyncCommitGroupOp::create(b(), loc());
+        }
+        return SmallVector<Value>{};
+      },
+      [&] {
+        kb.coopLoop(kb.idx(chunk * d), [&](Value e) {
+          Value c = kb.floorDiv(e, kb.idx(d));
+          Value col = kb.floorMod(e, kb.idx(d));
+          auto [j, ok] = slotKey(c);
+          for (KernelMemref which : {KernelMemref::K, KernelMemref::V}) {
+            Value x =
+                kb.load(kb.memref(which),
+                        kb.tensorIndex(which, tile.batch, tile.kvHead, j, col));
+            Value zero =
+                arith::ConstantOp::create(b(), loc(), b().getZeroAttr(elem));
+            kb.store(kb.select(ok, x, zero),
+                     which == KernelMemref::K ? keyTile : valueTile, {c, col});
+          }
+        });
+        return SmallVector<Value>{};
+      });
+}
+
+void MmaTile::processChunk(const TileContext &tile, unsigned sourceIndex,
+                           function_ref<Value(Value)> keyAt, Value count,
+                           Value needsMask) {
+  // 1. Key indices; -1 marks an empty slot.
+  kb.coopLoop(kb.idx(chunk), [&](Value c) {
+    Value j = kb.ifThenElse(
+        kb.lt(c, count), {b().getIndexType()},
+        [&] { return SmallVector<Value>{keyAt(c)}; },
+        [&] { return SmallVector<Value>{kb.idx(-1)}; })[0];
+    kb.store(kb.toI32(j), keyIndex, {c});
+  });
+  kb.barrier();
+  // 2. K and V rows; wait for K only.
+  stageKeysAndValues(tile);
+  NVVM::CpAsyncWaitGroupOp::create(b(), loc(), 1);
+  kb.barrier();
+
+  // 3. S = Q · Kᵀ: tiles[nt] holds the scores of keys [8 nt, 8 nt + 8).
+  const int64_t keyTiles = chunk / 8;
+  SmallVector<Frag> s(keyTiles,
+                      Frag{kb.f32(0), kb.f32(0), kb.f32(0), kb.f32(0)});
+  Value twoT = kb.mul(quad, kb.idx(2));
+  const int64_t bytes = elem.getIntOrFloatBitWidth() / 8;
+  const int64_t keyRow = (d + keyPad) * bytes,
+                valueRow = (d + valuePad) * bytes;
+  if (tf32) {
+    for (int64_t ks = 0; ks < d / 8; ++ks) {
+      SmallVector<Value> a;
+      for (int r = 0; r < 4; ++r)
+        a.push_back(reg(queryRegs, ks * 4 + r));
+      for (int64_t nt = 0; nt < keyTiles; ++nt) {
+        Value row = kb.add(kb.idx(nt * 8), group);
+        Value col = kb.add(kb.idx(ks * 8), twoT);
+        Value pair =
+            vector::LoadOp::create(b(), loc(), VectorType::get({2}, f32()),
+                                   keyTile, ValueRange{row, col});
+        Value bFrag[2] = {
+            vector::ExtractOp::create(b(), loc(), pair, ArrayRef<int64_t>{0}),
+            vector::ExtractOp::create(b(), loc(), pair, ArrayRef<int64_t>{1})};
+        s[nt] = mma3(a, bFrag, s[nt]);
+      }
+    }
+  } else {
+    for (int64_t ks = 0; ks < d / 16; ++ks) {
+      SmallVector<Value> a;
+      for (int r = 0; r < 4; ++r)
+        a.push_back(reg(queryRegs, ks * 4 + r));
+      for (int64_t ntp = 0; ntp < keyTiles / 2; ++ntp) {
+        // Matrices: (keys 2ntp, d lo), (2ntp, d hi), (2ntp+1, lo), (hi).
+        auto m = ldmatrix(keyLane, ntp * 16 * keyRow + ks * 32,
+                          /*transpose=*/false);
+        Value b0[2] = {m[0], m[1]};
+        Value b1[2] = {m[2], m[3]};
+        s[2 * ntp] = mma(a, b0, s[2 * ntp]);
+        s[2 * ntp + 1] = mma(a, b1, s[2 * ntp + 1]);
+      }
+    }
+  }
+
+  // 4. Element masks, on partial chunks only.
+  SmallVector<Type> types(keyTiles * 4, f32());
+  SmallVector<Value> flat;
+  for (const Frag &f : s)
+    flat.append(f.begin(), f.end());
+  SmallVector<Value> masked = kb.ifThenElse(
+      needsMask, types,
+      [&] {
+        SmallVector<Value> out(flat);
+        for (int64_t nt = 0; nt < keyTiles; ++nt)
+          for (int e = 0; e < 2; ++e) {
+            Value c = kb.add(kb.idx(nt * 8 + e), twoT);
+            Value j = kb.toIndex(kb.load(keyIndex, {c}));
+            for (int h = 0; h < 2; ++h) {
+              Value keep = em.elementKept(tile, sourceIndex, rows[h], j);
+              Value &x = out[nt * 4 + 2 * h + e];
+              x = kb.select(keep, x, kb.negInf());
+            }
+          }
+        return out;
+      },
+      [&] { return flat; });
+  for (int64_t nt = 0; nt < keyTiles; ++nt)
+    for (int e = 0; e < 4; ++e)
+      s[nt][e] = masked[nt * 4 + e];
+
+  // 5. Online softmax in base 2.
+  const double scaleLog2 = kb.shape().effectiveScale() * M_LOG2E;
+  Value scale = kb.f32(scaleLog2);
+  for (int h = 0; h < 2; ++h) {
+    Value chunkMax = kb.negInf();
+    for (int64_t nt = 0; nt < keyTiles; ++nt)
+      for (int e = 0; e < 2; ++e)
+        chunkMax = kb.fmax(chunkMax, s[nt][2 * h + e]);
+    chunkMax = kb.fmax(chunkMax, shuffleXor(chunkMax, 1));
+    chunkMax = kb.fmax(chunkMax, shuffleXor(chunkMax, 2));
+    Value mOld = reg(rowMax, h);
+    Value mNew = kb.fmax(mOld, kb.fmul(chunkMax, scale));
+    // A row with no key yet subtracts 0, so -inf stays -inf and 2^-inf = 0.
+    Value mUse = kb.select(
+        kb.fcmp(arith::CmpFPredicate::OEQ, mNew, kb.negInf()), kb.f32(0), mNew);
+    Value alpha = kb.exp2(kb.fsub(mOld, mUse));
+    Value sum = kb.f32(0);
+    for (int64_t nt = 0; nt < keyTiles; ++nt)
+      for (int e = 0; e < 2; ++e) {
+        Value &x = s[nt][2 * h + e];
+        x = kb.exp2(kb.fsub(kb.fmul(x, scale), mUse));
+        sum = kb.fadd(sum, x);
+      }
+    setReg(rowSum, h, kb.fadd(kb.fmul(reg(rowSum, h), alpha), sum));
+    setReg(rowMax, h, mNew);
+    for (int64_t nt = 0; nt < d / 8; ++nt)
+      for (int e = 0; e < 2; ++e) {
+        int64_t at = nt * 4 + 2 * h + e;
+        setReg(outRegs, at, kb.fmul(reg(outRegs, at), alpha));
+      }
+  }
+
+  // 6. O += P · V once V has landed.
+  NVVM::CpAsyncWaitGroupOp::create(b(), loc(), 0);
+  kb.barrier();
+  auto accumulate = [&](int64_t nt, ArrayRef<Value> a, ArrayRef<Value> bFrag,
+                        bool three) {
+    Frag o;
+    for (int e = 0; e < 4; ++e)
+      o[e] = reg(outRegs, nt * 4 + e);
+    o = three ? mma3(a, bFrag, o) : mma(a, bFrag, o);
+    for (int e = 0; e < 4; ++e)
+      setReg(outRegs, nt * 4 + e, o[e]);
+  };
+  if (tf32) {
+    for (int64_t ks = 0; ks < keyTiles; ++ks) {
+      Value a[4] = {s[ks][0], s[ks][2], s[ks][1], s[ks][3]};
+      Value key = kb.add(kb.idx(ks * 8), twoT);
+      Value key1 = kb.add(key, kb.idx(1));
+      for (int64_t nt = 0; nt < d / 8; ++nt) {
+        Value col = kb.add(kb.idx(nt * 8), group);
+        Value bFrag[2] = {kb.load(valueTile, {key, col}),
+                          kb.load(valueTile, {key1, col})};
+        accumulate(nt, a, bFrag, /*three=*/true);
+      }
+    }
+  } else {
+    for (int64_t ks = 0; ks < keyTiles / 2; ++ks) {
+      const Frag &lo = s[2 * ks], &hi = s[2 * ks + 1];
+      Value a[4] = {pack(narrow(lo[0]), narrow(lo[1])),
+                    pack(narrow(lo[2]), narrow(lo[3])),
+                    pack(narrow(hi[0]), narrow(hi[1])),
+                    pack(narrow(hi[2]), narrow(hi[3]))};
+      for (int64_t ntp = 0; ntp < d / 16; ++ntp) {
+        // Matrices: (keys lo, d 2ntp), (keys hi, 2ntp), (lo, 2ntp+1), (hi).
+        auto m = ldmatrix(valueLane, ks * 16 * valueRow + ntp * 32,
+                          /*transpose=*/true);
+        Value b0[2] = {m[0], m[1]};
+        Value b1[2] = {m[2], m[3]};
+        accumulate(2 * ntp, a, b0, /*three=*/false);
+        accumulate(2 * ntp + 1, a, b1, /*three=*/false);
+      }
+    }
+  }
+  // The next chunk overwrites the staged keys.
+  kb.barrier();
+}
+
+void MmaTile::endTile(const TileContext &tile) {
+  Value twoT = kb.mul(quad, kb.idx(2));
+  for (int h = 0; h < 2; ++h) {
+    Value l = reg(rowSum, h);
+    l = kb.fadd(l, shuffleXor(l, 1));
+    l = kb.fadd(l, shuffleXor(l, 2));
+    Value some = kb.fcmp(arith::CmpFPredicate::OGT, l, kb.f32(0));
+    Value inv = kb.select(some, kb.fdiv(kb.f32(1), l), kb.f32(0));
+    Value m = reg(rowMax, h);
+    kb.ifThen(rowValid[h], [&] {
+      for (int64_t nt = 0; nt < d / 8; ++nt)
+        for (int e = 0; e < 2; ++e) {
+          Value col = kb.add(kb.idx(nt * 8 + e), twoT);
+          kb.storeOut(kb.fmul(reg(outRegs, nt * 4 + 2 * h + e), inv),
+                      tile.batch, tile.head, rowIndex[h], col);
+        }
+      kb.ifThen(kb.eq(quad, kb.idx(0)), [&] {
+        Value lse = kb.select(
+            some, kb.fmul(kb.fadd(m, kb.log2(l)), kb.f32(M_LN2)), kb.negInf());
+        kb.storeLse(lse, tile.batch, tile.head, rowIndex[h]);
+      });
+    });
+  }
+}
+
+} // namespace
+
+std::unique_ptr<TileComputer>
+mlir::sattn::lowering::makeMmaTile(AttentionEmitter &emitter) {
+  return std::make_unique<MmaTile>(emitter);
+}

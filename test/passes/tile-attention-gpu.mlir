@@ -1,0 +1,86 @@
+// RUN: sattn-opt %s -split-input-file --sattn-build-schedule --sattn-lower-selection --sattn-tile-attention | FileCheck %s
+
+// bf16, head dim 32: the tensor-core tile. 64-row query tiles, 4 warps of
+// 16 rows (128 threads); chunks of 64 keys; K and V rows padded by 8
+// elements in shared memory; key indices as i32.
+sattn.pattern @streaming() block = 64 causal {
+  sattn.sink 16
+  sattn.window 128 tokens
+}
+sattn.kernel @streaming {heads = 4, kv_heads = 2, head_dim = 32, element_type = bf16, target = "gpu"}
+
+// CHECK-LABEL: gpu.func @sattn_attention(
+// CHECK-SAME: workgroup(%[[KT:[^ ]+]] : memref<64x40xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[VT:[^ ]+]] : memref<64x40xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<64xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
+// CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
+// The per-thread state (query fragments, accumulators, row max and sum)
+// lives in buffers indexed by constants only, which LLVM keeps in registers.
+// CHECK-DAG: memref.alloca() : memref<1x8xi32>
+// CHECK-DAG: memref.alloca() : memref<1x16xf32>
+// CHECK-DAG: memref.alloca() : memref<1x2xf32>
+// K and V rows: 16-byte asynchronous copies (zero-filled for empty slots),
+// one commit group each, when strides and pointers allow.
+// CHECK: nvgpu.device_async_copy %{{.*}}, %[[KT]][%{{.*}}, %{{.*}}], 8, %{{.*}} {bypassL1}
+// CHECK: nvvm.cp.async.commit.group
+// CHECK: nvgpu.device_async_copy %{{.*}}, %[[VT]][%{{.*}}, %{{.*}}], 8, %{{.*}} {bypassL1}
+// CHECK: nvvm.cp.async.commit.group
+// Otherwise element by element.
+// CHECK: } else {
+// CHECK: memref.store %{{.*}}, %[[KT]]
+// S = Q·Kᵀ once K has landed: ldmatrix at immediate offsets from one lane
+// base, bf16 m16n8k16 products.
+// CHECK: nvvm.cp.async.wait.group 1
+// CHECK-NEXT: gpu.barrier
+// CHECK: nvvm.inline_ptx "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {$0, $1, $2, $3}, [$4+0];"
+// CHECK-NEXT: nvvm.mma.sync {{.*}}multiplicandAPtxType = #nvvm.mma_type<bf16>{{.*}}shape = #nvvm.shape<m = 16, n = 8, k = 16>
+// Element masks only on chunks that need them.
+// CHECK: scf.if %{{.*}} -> (f32, f32,
+// Online softmax: the row max over the four lanes of a row, base-2 exps.
+// CHECK: gpu.shuffle  xor %{{.*}}, %{{.*}}, %{{.*}} : f32
+// CHECK: gpu.shuffle  xor
+// CHECK: nvvm.inline_ptx "ex2.approx.ftz.f32 $0, $1;"
+// O += P·V once V has landed, V fragments by ldmatrix.trans.
+// CHECK: nvvm.cp.async.wait.group 0
+// CHECK-NEXT: gpu.barrier
+// CHECK: arith.truncf %{{.*}} : f32 to bf16
+// CHECK: nvvm.inline_ptx "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16
+// CHECK: nvvm.mma.sync
+// Row sums over the quad, then out (bf16) and lse.
+// CHECK: nvvm.inline_ptx "lg2.approx.ftz.f32 $0, $1;"
+// CHECK: gpu.return
+
+// -----
+
+// f32: the same tile with three tf32 products per product (hi·hi + hi·lo +
+// lo·hi); rows of V padded by 4 floats; chunks of 32 keys.
+sattn.pattern @streaming() block = 64 causal {
+  sattn.sink 16
+  sattn.window 128 tokens
+}
+sattn.kernel @streaming {heads = 4, kv_heads = 2, head_dim = 32, element_type = f32, target = "gpu"}
+
+// CHECK-LABEL: gpu.func @sattn_attention(
+// CHECK-SAME: workgroup(%{{.*}} : memref<32x40xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<32x36xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<32xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
+// CHECK: nvgpu.device_async_copy {{.*}}, 4, %{{.*}} {bypassL1}
+// CHECK: nvvm.inline_ptx "and.b32 $0, $1, -8192;"
+// CHECK: nvvm.mma.sync {{.*}}multiplicandAPtxType = #nvvm.mma_type<tf32>{{.*}}shape = #nvvm.shape<m = 16, n = 8, k = 8>
+// CHECK-NEXT: llvm.extractvalue
+// CHECK: nvvm.mma.sync
+// CHECK: nvvm.mma.sync
+// CHECK: gpu.return
+
+// -----
+
+// Blocks of 8 tokens make 8-row tiles: the per-row tile (one thread per
+// row, Q·Kᵀ as one linalg.matvec and P·V as one linalg.vecmat per row).
+sattn.pattern @small() block = 8 causal {
+  sattn.sink 8
+  sattn.window 3 blocks
+}
+sattn.kernel @small {heads = 2, kv_heads = 2, head_dim = 64, element_type = f16, target = "gpu"}
+
+// CHECK-LABEL: gpu.func @sattn_attention(
+// CHECK-SAME: known_block_size = array<i32: 8, 1, 1>
+// CHECK-NOT: nvvm.mma.sync
+// CHECK: linalg.matvec
+// CHECK: linalg.vecmat
+// CHECK: gpu.return
