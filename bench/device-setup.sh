@@ -1,7 +1,10 @@
-# Sourced on the GPU machine: unpacks the MLIR/LLVM runtime libraries carried
-# in .devlibs/ (apt-get download libmlir-22 libllvm22 libz3-4) and points the
-# loader at them and at the stripped binaries carried in .devpack/.
+# Sourced on the GPU machine (see bench/make-devpack.sh): unpacks the
+# MLIR/LLVM runtime libraries carried in .devlibs/ and the stripped binaries
+# carried in .devpack/, and points the loader and PATH at them.
 for f in .devlibs/*.deb; do dpkg -x "$f" /opt/deps; done
+if [[ -f .devpack/sattn-bin.tar.xz ]]; then
+  tar -C .devpack -xJf .devpack/sattn-bin.tar.xz
+fi
 export LD_LIBRARY_PATH=/opt/deps/usr/lib/llvm-22/lib:/opt/deps/usr/lib/x86_64-linux-gnu:$PWD/.devpack
 export SATTN_SOURCE_DIR=$PWD
 export PATH=/usr/local/cuda/bin:$PATH
