@@ -89,13 +89,21 @@ void AttentionEmitter::visitRange(const TileContext &tile,
                                   Value end) {
   Value lo = kb.max(start, kb.idx(0));
   Value hi = kb.min(end, tile.keyEnd);
-  Value chunk = kb.idx(kernelPlan.chunkKeys);
+  computer->processRange(tile, sourceIndex, lo, hi, [&](Value c0, Value n) {
+    return rangeNeedsMask(tile, sourceIndex, c0, n);
+  });
+}
+
+void TileComputer::processRange(const TileContext &tile, unsigned sourceIndex,
+                                Value lo, Value hi,
+                                function_ref<Value(Value, Value)> needsMask) {
+  KernelBuilder &kb = emitter.builder();
+  Value chunk = kb.idx(emitter.plan().chunkKeys);
   kb.forRange(lo, hi, chunk, [&](Value c0) {
     Value count = kb.min(chunk, kb.sub(hi, c0));
-    Value needsMask = rangeNeedsMask(tile, sourceIndex, c0, count);
-    computer->processChunk(
+    processChunk(
         tile, sourceIndex, [&](Value c) { return kb.add(c0, c); }, count,
-        needsMask);
+        needsMask(c0, count));
   });
 }
 

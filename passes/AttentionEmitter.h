@@ -86,6 +86,7 @@ public:
 /// (MmaTile.cpp). Both get their keys and masks from the emitter.
 class TileComputer {
 public:
+  explicit TileComputer(AttentionEmitter &emitter) : emitter(emitter) {}
   virtual ~TileComputer();
   /// Shared buffers and per-thread state, at the function's entry.
   virtual void allocate() = 0;
@@ -97,8 +98,17 @@ public:
   virtual void processChunk(const TileContext &tile, unsigned sourceIndex,
                             function_ref<Value(Value)> keyAt, Value count,
                             Value needsMask) = 0;
+  /// Keys [lo, hi) of source `sourceIndex` (within [0, Sk)), in chunks;
+  /// needsMask(start, count) is a chunk's mask test. By default one
+  /// processChunk per chunk; a tile may pipeline the chunks of a range.
+  virtual void processRange(const TileContext &tile, unsigned sourceIndex,
+                            Value lo, Value hi,
+                            function_ref<Value(Value, Value)> needsMask);
   /// Writes out and lse.
   virtual void endTile(const TileContext &tile) = 0;
+
+protected:
+  AttentionEmitter &emitter;
 };
 
 class AttentionEmitter {

@@ -50,7 +50,7 @@ using Frag = std::array<Value, 4>;
 class MmaTile : public TileComputer {
 public:
   explicit MmaTile(AttentionEmitter &em)
-      : em(em), kb(em.builder()), d(kb.shape().headDim),
+      : TileComputer(em), em(em), kb(em.builder()), d(kb.shape().headDim),
         chunk(em.plan().chunkKeys), elem(kb.elementType()),
         tf32(kb.elementType().isF32()) {
     // Padded rows keep ldmatrix and the f32 fragment loads free of bank
@@ -65,6 +65,9 @@ public:
   void processChunk(const TileContext &tile, unsigned sourceIndex,
                     function_ref<Value(Value)> keyAt, Value count,
                     Value needsMask) override;
+  void processRange(const TileContext &tile, unsigned sourceIndex, Value lo,
+                    Value hi,
+                    function_ref<Value(Value, Value)> needsMask) override;
   void endTile(const TileContext &tile) override;
 
 private:
@@ -182,8 +185,32 @@ private:
                                   gpu::ShuffleMode::XOR)
         .getShuffleResult();
   }
-  /// Stages K and V rows of the chunk (keyIndex) into shared memory.
-  void stageKeysAndValues(const TileContext &tile);
+  /// Copies the K or V rows of a chunk into shared memory: slot c holds row
+  /// slotKey(c).first when slotKey(c).second, zeros otherwise. 16-byte
+  /// cp.async when the call allows it (commitCopies() closes the group),
+  /// else element by element.
+  void copyRows(const TileContext &tile, ::sattn::KernelMemref which,
+                function_ref<std::pair<Value, Value>(Value)> slotKey);
+  /// The element-wise form of copyRows (any strides and alignment).
+  void copyElements(const TileContext &tile, ::sattn::KernelMemref which,
+                    function_ref<std::pair<Value, Value>(Value)> slotKey);
+  /// copyRows for keys [c0, c0 + count): with a fixed row and segment per
+  /// thread, unrolled, when the block's threads cover whole rows.
+  void copyRange(const TileContext &tile, ::sattn::KernelMemref which, Value c0,
+                 Value count);
+  void commitCopies();
+  void waitCopies(int pending);
+  /// S = Q · Kᵀ of the staged chunk.
+  SmallVector<Frag> scores();
+  /// Element masks when `needsMask`; keyOf(c) is the key of slot c (-1:
+  /// none).
+  void maskScores(const TileContext &tile, unsigned sourceIndex,
+                  SmallVector<Frag> &s, Value needsMask,
+                  function_ref<Value(Value)> keyOf);
+  /// The online-softmax update; `s` becomes P.
+  void softmax(SmallVector<Frag> &s);
+  /// O += P · V of the staged chunk.
+  void accumulateValues(const SmallVector<Frag> &p);
 
   AttentionEmitter &em;
   KernelBuilder &kb;
@@ -199,6 +226,11 @@ private:
   Value lane, group, quad, warpRow, aligned;
   // Shared addresses (i64) of this lane's ldmatrix rows in K and V.
   Value keyLane, valueLane;
+  // Range copies: this thread's first row and column in a chunk, and the
+  // rows between its copies (all threads cover copyRowStep whole rows).
+  bool unrolledCopies = false;
+  int64_t copyRowStep = 0;
+  Value copyRow, copyColumn;
   // The thread's two rows (valid or not, and clamped into [0, Sq)).
   std::array<Value, 2> rowIndex, rowValid;
   std::array<RowContext, 2> rows;
@@ -239,6 +271,13 @@ void MmaTile::allocate() {
     valueLane = kb.add(sharedAddress(valueTile), kb.toI64(valueOff));
   }
 
+  const int64_t segments = d / vec, threads = em.plan().threads;
+  if (threads % segments == 0 && chunk % (threads / segments) == 0) {
+    unrolledCopies = true;
+    copyRowStep = threads / segments;
+    copyRow = kb.floorDiv(tid, kb.idx(segments));
+    copyColumn = kb.mul(kb.floorMod(tid, kb.idx(segments)), kb.idx(vec));
+  }
   // 16-byte copies need 16-byte aligned K and V rows.
   aligned = kb.boolean(true);
   auto multiple = [&](Value v, int64_t m) {
@@ -300,84 +339,112 @@ void MmaTile::beginTile(const TileContext &tile) {
   }
 }
 
-void MmaTile::stageKeysAndValues(const TileContext &tile) {
+void MmaTile::copyRows(const TileContext &tile, KernelMemref which,
+                       function_ref<std::pair<Value, Value>(Value)> slotKey) {
   MLIRContext *ctx = b().getContext();
-  auto slotKey = [&](Value c) {
-    Value j = kb.toIndex(kb.load(keyIndex, {c}));
-    Value ok = kb.andI(kb.ge(j, kb.idx(0)), kb.lt(j, tile.seqK));
-    return std::make_pair(kb.select(ok, j, kb.idx(0)), ok);
-  };
+  Value buffer = which == KernelMemref::K ? keyTile : valueTile;
   const int64_t segments = d / vec;
   kb.ifThenElse(
       aligned, {},
       [&] {
-        for (KernelMemref which : {KernelMemref::K, KernelMemref::V}) {
-          Value tileBuffer = which == KernelMemref::K ? keyTile : valueTile;
-          kb.coopLoop(kb.idx(chunk * segments), [&](Value e) {
-            Value c = kb.floorDiv(e, kb.idx(segments));
-            Value col = kb.mul(kb.floorMod(e, kb.idx(segments)), kb.idx(vec));
-            auto [j, ok] = slotKey(c);
-            Value src = kb.tensorIndex(which, tile.batch, tile.kvHead, j, col);
-            // Empty slots are zero-filled: 0 · garbage could be NaN.
-            Value bytes = kb.select(ok, kb.idx(vec), kb.idx(0));
-            nvgpu::DeviceAsyncCopyOp::create(
-                b(), loc(), nvgpu::DeviceAsyncTokenType::get(ctx), tileBuffer,
-                ValueRange{c, col}, kb.memref(which), ValueRange{src},
-                b().getIndexAttr(vec), bytes, b().getUnitAttr());
-          });
-          NVVM::CpAsyncCommitGroupOp::create(b(), loc());
-        }
+        kb.coopLoop(kb.idx(chunk * segments), [&](Value e) {
+          Value c = kb.floorDiv(e, kb.idx(segments));
+          Value col = kb.mul(kb.floorMod(e, kb.idx(segments)), kb.idx(vec));
+          auto [j, ok] = slotKey(c);
+          Value src = kb.tensorIndex(which, tile.batch, tile.kvHead, j, col);
+          // Empty slots are zero-filled: 0 · garbage could be NaN.
+          Value elements = kb.select(ok, kb.idx(vec), kb.idx(0));
+          nvgpu::DeviceAsyncCopyOp::create(
+              b(), loc(), nvgpu::DeviceAsyncTokenType::get(ctx), buffer,
+              ValueRange{c, col}, kb.memref(which), ValueRange{src},
+              b().getIndexAttr(vec), elements, b().getUnitAttr());
+        });
         return SmallVector<Value>{};
       },
       [&] {
-        kb.coopLoop(kb.idx(chunk * d), [&](Value e) {
-          Value c = kb.floorDiv(e, kb.idx(d));
-          Value col = kb.floorMod(e, kb.idx(d));
-          auto [j, ok] = slotKey(c);
-          for (KernelMemref which : {KernelMemref::K, KernelMemref::V}) {
-            Value x =
-                kb.load(kb.memref(which),
-                        kb.tensorIndex(which, tile.batch, tile.kvHead, j, col));
-            Value zero =
-                arith::ConstantOp::create(b(), loc(), b().getZeroAttr(elem));
-            kb.store(kb.select(ok, x, zero),
-                     which == KernelMemref::K ? keyTile : valueTile, {c, col});
-          }
-        });
+        copyElements(tile, which, slotKey);
         return SmallVector<Value>{};
       });
 }
 
-void MmaTile::processChunk(const TileContext &tile, unsigned sourceIndex,
-                           function_ref<Value(Value)> keyAt, Value count,
-                           Value needsMask) {
-  // 1. Key indices; -1 marks an empty slot.
-  kb.coopLoop(kb.idx(chunk), [&](Value c) {
-    Value j = kb.ifThenElse(
-        kb.lt(c, count), {b().getIndexType()},
-        [&] { return SmallVector<Value>{keyAt(c)}; },
-        [&] { return SmallVector<Value>{kb.idx(-1)}; })[0];
-    kb.store(kb.toI32(j), keyIndex, {c});
+void MmaTile::copyElements(
+    const TileContext &tile, KernelMemref which,
+    function_ref<std::pair<Value, Value>(Value)> slotKey) {
+  Value buffer = which == KernelMemref::K ? keyTile : valueTile;
+  Value zero = arith::ConstantOp::create(b(), loc(), b().getZeroAttr(elem));
+  kb.coopLoop(kb.idx(chunk * d), [&](Value e) {
+    Value c = kb.floorDiv(e, kb.idx(d));
+    Value col = kb.floorMod(e, kb.idx(d));
+    auto [j, ok] = slotKey(c);
+    Value x = kb.load(kb.memref(which),
+                      kb.tensorIndex(which, tile.batch, tile.kvHead, j, col));
+    kb.store(kb.select(ok, x, zero), buffer, {c, col});
   });
-  kb.barrier();
-  // 2. K and V rows; wait for K only.
-  stageKeysAndValues(tile);
-  NVVM::CpAsyncWaitGroupOp::create(b(), loc(), 1);
-  kb.barrier();
+}
 
-  // 3. S = Q · Kᵀ: tiles[nt] holds the scores of keys [8 nt, 8 nt + 8).
+void MmaTile::copyRange(const TileContext &tile, KernelMemref which, Value c0,
+                        Value count) {
+  auto rangeKey = [&](Value c) {
+    Value ok = kb.lt(c, count);
+    return std::make_pair(kb.select(ok, kb.add(c0, c), kb.idx(0)), ok);
+  };
+  if (!unrolledCopies)
+    return copyRows(tile, which, rangeKey);
+  MLIRContext *ctx = b().getContext();
+  Value buffer = which == KernelMemref::K ? keyTile : valueTile;
+  kb.ifThenElse(
+      aligned, {},
+      [&] {
+        // This thread copies segment `copyColumn` of rows copyRow + i * step
+        // of the chunk: one running source address, constant destinations.
+        Value base =
+            kb.tensorIndex(which, tile.batch, tile.kvHead, kb.idx(0), Value());
+        Value strideS =
+            kb.scalar(which == KernelMemref::K ? KernelScalar::KStrideS
+                                               : KernelScalar::VStrideS);
+        Value first = kb.add(kb.add(base, kb.mul(kb.add(c0, copyRow), strideS)),
+                             copyColumn);
+        Value step = kb.mul(kb.idx(copyRowStep), strideS);
+        for (int64_t i = 0; i < chunk / copyRowStep; ++i) {
+          Value c = kb.add(copyRow, kb.idx(i * copyRowStep));
+          Value ok = kb.lt(c, count);
+          Value src = kb.add(first, kb.mul(kb.idx(i), step));
+          // Empty slots read nothing (zero-fill) from a valid address.
+          nvgpu::DeviceAsyncCopyOp::create(
+              b(), loc(), nvgpu::DeviceAsyncTokenType::get(ctx), buffer,
+              ValueRange{c, copyColumn}, kb.memref(which),
+              ValueRange{kb.select(ok, src, base)}, b().getIndexAttr(vec),
+              kb.select(ok, kb.idx(vec), kb.idx(0)), b().getUnitAttr());
+        }
+        return SmallVector<Value>{};
+      },
+      [&] {
+        copyElements(tile, which, rangeKey);
+        return SmallVector<Value>{};
+      });
+}
+
+void MmaTile::commitCopies() { NVVM::CpAsyncCommitGroupOp::create(b(), loc()); }
+
+/// Waits until at most `pending` commit groups are in flight, then makes
+/// every thread's copies visible.
+void MmaTile::waitCopies(int pending) {
+  NVVM::CpAsyncWaitGroupOp::create(b(), loc(), pending);
+  kb.barrier();
+}
+
+SmallVector<Frag> MmaTile::scores() {
+  // tiles[nt] holds the scores of keys [8 nt, 8 nt + 8).
   const int64_t keyTiles = chunk / 8;
   SmallVector<Frag> s(keyTiles,
                       Frag{kb.f32(0), kb.f32(0), kb.f32(0), kb.f32(0)});
   Value twoT = kb.mul(quad, kb.idx(2));
-  const int64_t bytes = elem.getIntOrFloatBitWidth() / 8;
-  const int64_t keyRow = (d + keyPad) * bytes,
-                valueRow = (d + valuePad) * bytes;
-  if (tf32) {
-    for (int64_t ks = 0; ks < d / 8; ++ks) {
-      SmallVector<Value> a;
-      for (int r = 0; r < 4; ++r)
-        a.push_back(reg(queryRegs, ks * 4 + r));
+  const int64_t keyRow = (d + keyPad) * (elem.getIntOrFloatBitWidth() / 8);
+  for (int64_t ks = 0; ks < (tf32 ? d / 8 : d / 16); ++ks) {
+    SmallVector<Value> a;
+    for (int r = 0; r < 4; ++r)
+      a.push_back(reg(queryRegs, ks * 4 + r));
+    if (tf32) {
       for (int64_t nt = 0; nt < keyTiles; ++nt) {
         Value row = kb.add(kb.idx(nt * 8), group);
         Value col = kb.add(kb.idx(ks * 8), twoT);
@@ -389,37 +456,37 @@ void MmaTile::processChunk(const TileContext &tile, unsigned sourceIndex,
             vector::ExtractOp::create(b(), loc(), pair, ArrayRef<int64_t>{1})};
         s[nt] = mma3(a, bFrag, s[nt]);
       }
+      continue;
     }
-  } else {
-    for (int64_t ks = 0; ks < d / 16; ++ks) {
-      SmallVector<Value> a;
-      for (int r = 0; r < 4; ++r)
-        a.push_back(reg(queryRegs, ks * 4 + r));
-      for (int64_t ntp = 0; ntp < keyTiles / 2; ++ntp) {
-        // Matrices: (keys 2ntp, d lo), (2ntp, d hi), (2ntp+1, lo), (hi).
-        auto m = ldmatrix(keyLane, ntp * 16 * keyRow + ks * 32,
-                          /*transpose=*/false);
-        Value b0[2] = {m[0], m[1]};
-        Value b1[2] = {m[2], m[3]};
-        s[2 * ntp] = mma(a, b0, s[2 * ntp]);
-        s[2 * ntp + 1] = mma(a, b1, s[2 * ntp + 1]);
-      }
+    for (int64_t ntp = 0; ntp < keyTiles / 2; ++ntp) {
+      // Matrices: (keys 2ntp, d lo), (2ntp, d hi), (2ntp+1, lo), (hi).
+      auto m = ldmatrix(keyLane, ntp * 16 * keyRow + ks * 32,
+                        /*transpose=*/false);
+      Value b0[2] = {m[0], m[1]};
+      Value b1[2] = {m[2], m[3]};
+      s[2 * ntp] = mma(a, b0, s[2 * ntp]);
+      s[2 * ntp + 1] = mma(a, b1, s[2 * ntp + 1]);
     }
   }
+  return s;
+}
 
-  // 4. Element masks, on partial chunks only.
+void MmaTile::maskScores(const TileContext &tile, unsigned sourceIndex,
+                         SmallVector<Frag> &s, Value needsMask,
+                         function_ref<Value(Value)> keyOf) {
+  const int64_t keyTiles = chunk / 8;
   SmallVector<Type> types(keyTiles * 4, f32());
   SmallVector<Value> flat;
   for (const Frag &f : s)
     flat.append(f.begin(), f.end());
+  Value twoT = kb.mul(quad, kb.idx(2));
   SmallVector<Value> masked = kb.ifThenElse(
       needsMask, types,
       [&] {
         SmallVector<Value> out(flat);
         for (int64_t nt = 0; nt < keyTiles; ++nt)
           for (int e = 0; e < 2; ++e) {
-            Value c = kb.add(kb.idx(nt * 8 + e), twoT);
-            Value j = kb.toIndex(kb.load(keyIndex, {c}));
+            Value j = keyOf(kb.add(kb.idx(nt * 8 + e), twoT));
             for (int h = 0; h < 2; ++h) {
               Value keep = em.elementKept(tile, sourceIndex, rows[h], j);
               Value &x = out[nt * 4 + 2 * h + e];
@@ -432,15 +499,36 @@ void MmaTile::processChunk(const TileContext &tile, unsigned sourceIndex,
   for (int64_t nt = 0; nt < keyTiles; ++nt)
     for (int e = 0; e < 4; ++e)
       s[nt][e] = masked[nt * 4 + e];
+}
 
-  // 5. Online softmax in base 2.
+/// Combines `values` pairwise: a tree of depth log2(n) instead of a chain.
+static Value reduceTree(SmallVector<Value> values,
+                        function_ref<Value(Value, Value)> combine) {
+  while (values.size() > 1) {
+    SmallVector<Value> next;
+    for (size_t i = 0; i + 1 < values.size(); i += 2)
+      next.push_back(combine(values[i], values[i + 1]));
+    if (values.size() % 2)
+      next.push_back(values.back());
+    values = std::move(next);
+  }
+  return values.front();
+}
+
+void MmaTile::softmax(SmallVector<Frag> &s) {
+  const int64_t keyTiles = chunk / 8;
   const double scaleLog2 = kb.shape().effectiveScale() * M_LOG2E;
   Value scale = kb.f32(scaleLog2);
+  auto fmax = [&](Value x, Value y) { return kb.fmax(x, y); };
+  auto fadd = [&](Value x, Value y) { return kb.fadd(x, y); };
+  std::array<Value, 2> alpha;
+  Value unchanged = kb.boolean(true);
   for (int h = 0; h < 2; ++h) {
-    Value chunkMax = kb.negInf();
+    SmallVector<Value> row;
     for (int64_t nt = 0; nt < keyTiles; ++nt)
       for (int e = 0; e < 2; ++e)
-        chunkMax = kb.fmax(chunkMax, s[nt][2 * h + e]);
+        row.push_back(s[nt][2 * h + e]);
+    Value chunkMax = reduceTree(row, fmax);
     chunkMax = kb.fmax(chunkMax, shuffleXor(chunkMax, 1));
     chunkMax = kb.fmax(chunkMax, shuffleXor(chunkMax, 2));
     Value mOld = reg(rowMax, h);
@@ -448,26 +536,39 @@ void MmaTile::processChunk(const TileContext &tile, unsigned sourceIndex,
     // A row with no key yet subtracts 0, so -inf stays -inf and 2^-inf = 0.
     Value mUse = kb.select(
         kb.fcmp(arith::CmpFPredicate::OEQ, mNew, kb.negInf()), kb.f32(0), mNew);
-    Value alpha = kb.exp2(kb.fsub(mOld, mUse));
-    Value sum = kb.f32(0);
+    alpha[h] = kb.exp2(kb.fsub(mOld, mUse));
+    unchanged =
+        kb.andI(unchanged, kb.fcmp(arith::CmpFPredicate::OEQ, mNew, mOld));
+    Value negUse = arith::NegFOp::create(b(), loc(), mUse);
+    SmallVector<Value> probabilities;
     for (int64_t nt = 0; nt < keyTiles; ++nt)
       for (int e = 0; e < 2; ++e) {
         Value &x = s[nt][2 * h + e];
-        x = kb.exp2(kb.fsub(kb.fmul(x, scale), mUse));
-        sum = kb.fadd(sum, x);
+        x = kb.exp2(LLVM::FMAOp::create(b(), loc(), x, scale, negUse));
+        probabilities.push_back(x);
       }
-    setReg(rowSum, h, kb.fadd(kb.fmul(reg(rowSum, h), alpha), sum));
+    Value sum = reduceTree(probabilities, fadd);
+    setReg(rowSum, h,
+           LLVM::FMAOp::create(b(), loc(), reg(rowSum, h), alpha[h], sum));
     setReg(rowMax, h, mNew);
-    for (int64_t nt = 0; nt < d / 8; ++nt)
-      for (int e = 0; e < 2; ++e) {
-        int64_t at = nt * 4 + 2 * h + e;
-        setReg(outRegs, at, kb.fmul(reg(outRegs, at), alpha));
-      }
   }
+  // Rescaling the accumulators by alpha = 1 changes nothing (and a row with
+  // no key yet has zero accumulators): skip it when no row max of the warp
+  // moved, as is usual once a row has seen its largest scores.
+  Value warpUnchanged =
+      NVVM::VoteSyncOp::create(b(), loc(), b().getI1Type(), kb.i32(-1),
+                               unchanged, NVVM::VoteSyncKind::all);
+  kb.ifThen(kb.notI(warpUnchanged), [&] {
+    for (int64_t nt = 0; nt < d / 8; ++nt)
+      for (int e = 0; e < 4; ++e) {
+        int64_t at = nt * 4 + e;
+        setReg(outRegs, at, kb.fmul(reg(outRegs, at), alpha[e / 2]));
+      }
+  });
+}
 
-  // 6. O += P · V once V has landed.
-  NVVM::CpAsyncWaitGroupOp::create(b(), loc(), 0);
-  kb.barrier();
+void MmaTile::accumulateValues(const SmallVector<Frag> &p) {
+  const int64_t keyTiles = chunk / 8;
   auto accumulate = [&](int64_t nt, ArrayRef<Value> a, ArrayRef<Value> bFrag,
                         bool three) {
     Frag o;
@@ -478,8 +579,9 @@ void MmaTile::processChunk(const TileContext &tile, unsigned sourceIndex,
       setReg(outRegs, nt * 4 + e, o[e]);
   };
   if (tf32) {
+    Value twoT = kb.mul(quad, kb.idx(2));
     for (int64_t ks = 0; ks < keyTiles; ++ks) {
-      Value a[4] = {s[ks][0], s[ks][2], s[ks][1], s[ks][3]};
+      Value a[4] = {p[ks][0], p[ks][2], p[ks][1], p[ks][3]};
       Value key = kb.add(kb.idx(ks * 8), twoT);
       Value key1 = kb.add(key, kb.idx(1));
       for (int64_t nt = 0; nt < d / 8; ++nt) {
@@ -489,26 +591,95 @@ void MmaTile::processChunk(const TileContext &tile, unsigned sourceIndex,
         accumulate(nt, a, bFrag, /*three=*/true);
       }
     }
-  } else {
-    for (int64_t ks = 0; ks < keyTiles / 2; ++ks) {
-      const Frag &lo = s[2 * ks], &hi = s[2 * ks + 1];
-      Value a[4] = {pack(narrow(lo[0]), narrow(lo[1])),
-                    pack(narrow(lo[2]), narrow(lo[3])),
-                    pack(narrow(hi[0]), narrow(hi[1])),
-                    pack(narrow(hi[2]), narrow(hi[3]))};
-      for (int64_t ntp = 0; ntp < d / 16; ++ntp) {
-        // Matrices: (keys lo, d 2ntp), (keys hi, 2ntp), (lo, 2ntp+1), (hi).
-        auto m = ldmatrix(valueLane, ks * 16 * valueRow + ntp * 32,
-                          /*transpose=*/true);
-        Value b0[2] = {m[0], m[1]};
-        Value b1[2] = {m[2], m[3]};
-        accumulate(2 * ntp, a, b0, /*three=*/false);
-        accumulate(2 * ntp + 1, a, b1, /*three=*/false);
-      }
+    return;
+  }
+  const int64_t valueRow = (d + valuePad) * (elem.getIntOrFloatBitWidth() / 8);
+  for (int64_t ks = 0; ks < keyTiles / 2; ++ks) {
+    const Frag &lo = p[2 * ks], &hi = p[2 * ks + 1];
+    Value a[4] = {
+        pack(narrow(lo[0]), narrow(lo[1])), pack(narrow(lo[2]), narrow(lo[3])),
+        pack(narrow(hi[0]), narrow(hi[1])), pack(narrow(hi[2]), narrow(hi[3]))};
+    for (int64_t ntp = 0; ntp < d / 16; ++ntp) {
+      // Matrices: (keys lo, d 2ntp), (keys hi, 2ntp), (lo, 2ntp+1), (hi).
+      auto m = ldmatrix(valueLane, ks * 16 * valueRow + ntp * 32,
+                        /*transpose=*/true);
+      Value b0[2] = {m[0], m[1]};
+      Value b1[2] = {m[2], m[3]};
+      accumulate(2 * ntp, a, b0, /*three=*/false);
+      accumulate(2 * ntp + 1, a, b1, /*three=*/false);
     }
   }
-  // The next chunk overwrites the staged keys.
+}
+
+void MmaTile::processChunk(const TileContext &tile, unsigned sourceIndex,
+                           function_ref<Value(Value)> keyAt, Value count,
+                           Value needsMask) {
+  // Key indices; -1 marks an empty slot.
+  kb.coopLoop(kb.idx(chunk), [&](Value c) {
+    Value j = kb.ifThenElse(
+        kb.lt(c, count), {b().getIndexType()},
+        [&] { return SmallVector<Value>{keyAt(c)}; },
+        [&] { return SmallVector<Value>{kb.idx(-1)}; })[0];
+    kb.store(kb.toI32(j), keyIndex, {c});
+  });
   kb.barrier();
+  auto keyOf = [&](Value c) { return kb.toIndex(kb.load(keyIndex, {c})); };
+  auto slotKey = [&](Value c) {
+    Value j = keyOf(c);
+    Value ok = kb.andI(kb.ge(j, kb.idx(0)), kb.lt(j, tile.seqK));
+    return std::make_pair(kb.select(ok, j, kb.idx(0)), ok);
+  };
+  copyRows(tile, KernelMemref::K, slotKey);
+  commitCopies();
+  copyRows(tile, KernelMemref::V, slotKey);
+  commitCopies();
+  waitCopies(1);
+  SmallVector<Frag> s = scores();
+  maskScores(tile, sourceIndex, s, needsMask, keyOf);
+  softmax(s);
+  waitCopies(0);
+  accumulateValues(s);
+  // The next chunk overwrites the staged keys and rows.
+  kb.barrier();
+}
+
+void MmaTile::processRange(const TileContext &tile, unsigned sourceIndex,
+                           Value lo, Value hi,
+                           function_ref<Value(Value, Value)> needsMask) {
+  // Software-pipelined: the next chunk's K rows load during this chunk's
+  // softmax and P·V, its V rows during its own Q·Kᵀ. Commit groups stay in
+  // the order K0 V0 K1 V1 ... (empty groups where there is no next chunk),
+  // so "at most one pending" always means the one wanted has landed.
+  Value chunkKeys = kb.idx(chunk);
+  kb.ifThen(kb.lt(lo, hi), [&] {
+    Value first = kb.min(chunkKeys, kb.sub(hi, lo));
+    copyRange(tile, KernelMemref::K, lo, first);
+    commitCopies();
+    copyRange(tile, KernelMemref::V, lo, first);
+    commitCopies();
+    kb.forRange(lo, hi, chunkKeys, [&](Value c0) {
+      Value count = kb.min(chunkKeys, kb.sub(hi, c0));
+      Value next = kb.add(c0, chunkKeys);
+      Value hasNext = kb.lt(next, hi);
+      Value nextCount = kb.min(chunkKeys, kb.sub(hi, next));
+      waitCopies(1);
+      SmallVector<Frag> s = scores();
+      kb.barrier(); // every warp is done with K
+      kb.ifThen(hasNext,
+                [&] { copyRange(tile, KernelMemref::K, next, nextCount); });
+      commitCopies();
+      maskScores(tile, sourceIndex, s, needsMask(c0, count), [&](Value c) {
+        return kb.select(kb.lt(c, count), kb.add(c0, c), kb.idx(-1));
+      });
+      softmax(s);
+      waitCopies(1);
+      accumulateValues(s);
+      kb.barrier(); // every warp is done with V
+      kb.ifThen(hasNext,
+                [&] { copyRange(tile, KernelMemref::V, next, nextCount); });
+      commitCopies();
+    });
+  });
 }
 
 void MmaTile::endTile(const TileContext &tile) {

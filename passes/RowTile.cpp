@@ -35,7 +35,7 @@ Value rowView(OpBuilder &b, Location loc, Value buffer, Value slot) {
 class RowTile : public TileComputer {
 public:
   explicit RowTile(AttentionEmitter &em)
-      : em(em), kb(em.builder()), rows(em.schedule().tileQ),
+      : TileComputer(em), em(em), kb(em.builder()), rows(em.schedule().tileQ),
         chunk(em.plan().chunkKeys), d(kb.shape().headDim) {}
 
   void allocate() override {

@@ -160,7 +160,7 @@ llvm::Expected<KernelSchedule> sattn::buildSchedule(const PatternSpec &spec,
       break;
     case EnumeratorKind::TopkTokens:
       stage.grid = GridKind::Heads;
-      stage.threads = 1;
+      stage.threads = 128;
       break;
     case EnumeratorKind::TopkBlocks:
       stage.grid = GridKind::QueryBlocks;

@@ -7,7 +7,7 @@
 // window (no window: e_i = p(i)); its selection is the k best of that key
 // prefix (score descending, ties toward the smaller index).
 //
-// Selection stage (grid Heads; one thread; the first query head of each KV
+// Selection stage (grid Heads, 128 threads; the first query head of each KV
 // group works for the group): one pass over j = s .. Sk-1-w keeps a heap of
 // the k best (score, index) with the worst at its root. A key displaces the
 // root only when strictly better, which is the oracle's tie rule. After key
@@ -17,6 +17,9 @@
 // pass reaches e_first of a query tile (its first valid row) the heap is
 // copied into the tile's list: every key <= e_first that a row of the tile
 // keeps is in it, and the tile's remaining candidates are (e_first, e_last].
+// The heap pass is sequential (one thread); the block's threads compute the
+// linear scores, stage each stretch of scores in shared memory before the
+// pass reads them, and copy the heap into the tile lists.
 //
 // Workspace, per (batch, kv head) bg = b * Hkv + g, cap = min(k, Sk):
 //   HeadFloats        [nBG][cap] heap scores; for `linear` scores also
@@ -235,29 +238,49 @@ LogicalResult mlir::sattn::lowering::emittopkTokensStage(
   TokenValues v = tokenValues(kb, s, schedule, tp, plan);
   Value kConst = kb.idx(tp.k);
 
+  // Scores of the keys the pass reads next, and the heap size.
+  constexpr int64_t kStaged = 1024;
+  Value staged = kb.sharedAlloc({kStaged}, f32);
+  Value heapSize = kb.sharedAlloc({1}, b.getIndexType());
+  // Up to 4096 entries (32 KB) the heap lives in shared memory; the
+  // workspace copy is the fallback for larger k.
+  const bool sharedHeap = tp.k <= 4096;
+  Value heapScores = sharedHeap ? kb.sharedAlloc({tp.k}, f32) : Value();
+  Value heapIndices =
+      sharedHeap ? kb.sharedAlloc({tp.k}, b.getI32Type()) : Value();
+
   kb.forEachWorkItem([&](Value item) {
     Value h = kb.floorMod(item, kb.idx(heads));
     Value bb = kb.floorDiv(item, kb.idx(heads));
     Value first = kb.eq(kb.floorMod(h, kb.idx(group)), kb.idx(0));
+    // Uniform per block, so every thread reaches the barriers inside.
     kb.ifThen(first, [&] {
-      kb.singleThread([&] {
-        Value g = kb.floorDiv(h, kb.idx(group));
-        Value bg = kb.add(kb.mul(bb, kb.idx(kvHeads)), g);
-        Value heapBase = kb.mul(bg, v.cap);
-        Value rowBase = kb.mul(bg, v.seqK);
-        auto heapScore = [&](Value at) {
-          return kb.loadWs(WorkspaceSlot::HeadFloats, kb.add(heapBase, at));
-        };
-        auto heapIndex = [&](Value at) {
-          return kb.loadWs(WorkspaceSlot::HeadInts, kb.add(heapBase, at));
-        };
-        auto heapStore = [&](Value at, Value sc, Value j) {
-          kb.storeWs(WorkspaceSlot::HeadFloats, kb.add(heapBase, at), sc);
-          kb.storeWs(WorkspaceSlot::HeadInts, kb.add(heapBase, at), j);
-        };
-        auto score = [&](Value j) -> Value {
-          if (!linear)
-            return storedScore(kb, tp, v, bg, j);
+      Value g = kb.floorDiv(h, kb.idx(group));
+      Value bg = kb.add(kb.mul(bb, kb.idx(kvHeads)), g);
+      Value heapBase = kb.mul(bg, v.cap);
+      Value rowBase = kb.mul(bg, v.seqK);
+      auto heapScore = [&](Value at) {
+        if (sharedHeap)
+          return kb.load(heapScores, {at});
+        return kb.loadWs(WorkspaceSlot::HeadFloats, kb.add(heapBase, at));
+      };
+      auto heapIndex = [&](Value at) {
+        if (sharedHeap)
+          return kb.toIndex(kb.load(heapIndices, {at}));
+        return kb.loadWs(WorkspaceSlot::HeadInts, kb.add(heapBase, at));
+      };
+      auto heapStore = [&](Value at, Value sc, Value j) {
+        if (sharedHeap) {
+          kb.store(sc, heapScores, {at});
+          kb.store(kb.toI32(j), heapIndices, {at});
+          return;
+        }
+        kb.storeWs(WorkspaceSlot::HeadFloats, kb.add(heapBase, at), sc);
+        kb.storeWs(WorkspaceSlot::HeadInts, kb.add(heapBase, at), j);
+      };
+      if (linear) {
+        // dot(k_j, w[g]) in fp32, in order over d, for every key.
+        kb.coopLoop(v.seqK, [&](Value j) {
           Value dot = kb.forRangeCarry(
               kb.idx(0), kb.idx(headDim), kb.idx(1), {kb.f32(0)},
               [&](Value d, ValueRange acc) {
@@ -268,111 +291,149 @@ LogicalResult mlir::sattn::lowering::emittopkTokensStage(
               })[0];
           kb.storeWs(WorkspaceSlot::HeadFloats,
                      kb.add(kb.mul(v.numBG, v.cap), kb.add(rowBase, j)), dot);
-          return dot;
-        };
+        });
+        kb.barrier();
+      }
 
-        // Adds key j to the heap of `n` entries; returns the new size.
-        auto push = [&](Value j, Value n) -> Value {
-          Value sc = score(j);
-          Value grown = kb.ifThenElse(
-              kb.lt(n, kConst), {b.getIndexType()},
-              [&] {
-                // Sift up from n: parents better than the new key move down.
-                Value pos = kb.whileLoop(
-                    {n},
+      // Adds key j of score sc to the heap of `n` entries whose root (the
+      // k-th best once full) is (rootScore, rootIndex); returns the new
+      // size and root. The root stays in registers between insertions.
+      auto push = [&](Value j, Value sc, Value n, Value rootScore,
+                      Value rootIndex) -> SmallVector<Value> {
+        Value grown = kb.ifThenElse(
+            kb.lt(n, kConst), {b.getIndexType()},
+            [&] {
+              // Sift up from n: parents better than the new key move down.
+              Value pos = kb.whileLoop(
+                  {n},
+                  [&](ValueRange c) {
+                    Value parent = kb.floorDiv(
+                        kb.max(kb.sub(c[0], kb.idx(1)), kb.idx(0)), kb.idx(2));
+                    Value up =
+                        better(kb, heapScore(parent), heapIndex(parent), sc, j);
+                    return kb.andI(kb.gt(c[0], kb.idx(0)), up);
+                  },
+                  [&](ValueRange c) {
+                    Value parent =
+                        kb.floorDiv(kb.sub(c[0], kb.idx(1)), kb.idx(2));
+                    heapStore(c[0], heapScore(parent), heapIndex(parent));
+                    return SmallVector<Value>{parent};
+                  })[0];
+              heapStore(pos, sc, j);
+              return SmallVector<Value>{kb.add(n, kb.idx(1))};
+            },
+            [&] {
+              Value wins = better(kb, sc, j, rootScore, rootIndex);
+              kb.ifThen(wins, [&] {
+                // Sift down from the root: the worse child moves up while
+                // it is worse than the new key.
+                Value last = kb.sub(n, kb.idx(1));
+                SmallVector<Value> end = kb.whileLoop(
+                    {kb.idx(0), kb.boolean(true)},
+                    [&](ValueRange c) { return c[1]; },
                     [&](ValueRange c) {
-                      Value parent = kb.floorDiv(
-                          kb.max(kb.sub(c[0], kb.idx(1)), kb.idx(0)),
-                          kb.idx(2));
-                      Value up = better(kb, heapScore(parent),
-                                        heapIndex(parent), sc, j);
-                      return kb.andI(kb.gt(c[0], kb.idx(0)), up);
-                    },
-                    [&](ValueRange c) {
-                      Value parent =
-                          kb.floorDiv(kb.sub(c[0], kb.idx(1)), kb.idx(2));
-                      heapStore(c[0], heapScore(parent), heapIndex(parent));
-                      return SmallVector<Value>{parent};
-                    })[0];
-                heapStore(pos, sc, j);
-                return SmallVector<Value>{kb.add(n, kb.idx(1))};
-              },
-              [&] {
-                Value wins = better(kb, sc, j, heapScore(kb.idx(0)),
-                                    heapIndex(kb.idx(0)));
-                kb.ifThen(wins, [&] {
-                  // Sift down from the root: the worse child moves up
-                  // while it is worse than the new key.
-                  Value last = kb.sub(n, kb.idx(1));
-                  SmallVector<Value> end = kb.whileLoop(
-                      {kb.idx(0), kb.boolean(true)},
-                      [&](ValueRange c) { return c[1]; },
-                      [&](ValueRange c) {
-                        Value l = kb.add(kb.mul(c[0], kb.idx(2)), kb.idx(1));
-                        Value r = kb.add(l, kb.idx(1));
-                        Value lc = kb.min(l, last), rc = kb.min(r, last);
-                        Value ls = heapScore(lc), li = heapIndex(lc);
-                        Value rs = heapScore(rc), ri = heapIndex(rc);
-                        Value takeR =
-                            kb.andI(kb.lt(r, n), better(kb, ls, li, rs, ri));
-                        Value child = kb.select(takeR, r, l);
-                        Value cs = kb.select(takeR, rs, ls);
-                        Value ci = kb.select(takeR, ri, li);
-                        Value down =
-                            kb.andI(kb.lt(l, n), better(kb, sc, j, cs, ci));
-                        kb.ifThen(down, [&] { heapStore(c[0], cs, ci); });
-                        return SmallVector<Value>{kb.select(down, child, c[0]),
-                                                  down};
-                      });
-                  heapStore(end[0], sc, j);
-                });
-                return SmallVector<Value>{n};
-              })[0];
-          // T[j]: the k-th best so far, or take all.
-          Value full = kb.eq(grown, kConst);
-          SmallVector<Value> t = kb.ifThenElse(
-              full, {f32, b.getIndexType()},
-              [&] {
-                return SmallVector<Value>{heapScore(kb.idx(0)),
-                                          heapIndex(kb.idx(0))};
-              },
-              [&] {
-                return SmallVector<Value>{kb.negInf(), kb.idx(kTakeAllIndex)};
+                      Value l = kb.add(kb.mul(c[0], kb.idx(2)), kb.idx(1));
+                      Value r = kb.add(l, kb.idx(1));
+                      Value lc = kb.min(l, last), rc = kb.min(r, last);
+                      Value ls = heapScore(lc), li = heapIndex(lc);
+                      Value rs = heapScore(rc), ri = heapIndex(rc);
+                      Value takeR =
+                          kb.andI(kb.lt(r, n), better(kb, ls, li, rs, ri));
+                      Value child = kb.select(takeR, r, l);
+                      Value cs = kb.select(takeR, rs, ls);
+                      Value ci = kb.select(takeR, ri, li);
+                      Value down =
+                          kb.andI(kb.lt(l, n), better(kb, sc, j, cs, ci));
+                      kb.ifThen(down, [&] { heapStore(c[0], cs, ci); });
+                      return SmallVector<Value>{kb.select(down, child, c[0]),
+                                                down};
+                    });
+                heapStore(end[0], sc, j);
               });
-          kb.storeWs(WorkspaceSlot::RowThreshold, kb.add(rowBase, j), t[0]);
-          kb.storeWs(WorkspaceSlot::RowThresholdIndex, kb.add(rowBase, j),
-                     t[1]);
-          return grown;
-        };
-        auto pushRange = [&](Value lo, Value hi, Value n) {
-          return kb.forRangeCarry(lo, hi, kb.idx(1), {n},
-                                  [&](Value j, ValueRange c) {
-                                    return SmallVector<Value>{push(j, c[0])};
-                                  })[0];
-        };
-
-        // Tiles in order of position: advance to each tile's e_first, then
-        // copy the heap into the tile's list.
-        Value tq = kb.idx(schedule.tileQ);
-        SmallVector<Value> state = kb.forRangeCarry(
-            kb.idx(0), v.numTiles, kb.idx(1), {v.sink, kb.idx(0)},
-            [&](Value t, ValueRange c) {
-              Value firstPos = kb.mul(kb.add(v.firstTile, t), tq);
-              Value eFirst = kb.sub(kb.max(firstPos, v.offset), v.window);
-              Value next = kb.max(c[0], kb.add(eFirst, kb.idx(1)));
-              Value n = pushRange(c[0], next, c[1]);
-              Value list = kb.add(kb.mul(bg, v.numTiles), t);
-              Value items = kb.mul(list, v.cap);
-              kb.storeWs(WorkspaceSlot::ListCount, list, n);
-              kb.forRange(kb.idx(0), n, [&](Value e) {
-                kb.storeWs(WorkspaceSlot::ListItems, kb.add(items, e),
-                           heapIndex(e));
-              });
-              return SmallVector<Value>{next, n};
+              return SmallVector<Value>{n};
+            })[0];
+        // T[j]: the k-th best so far, or take all. The root changed only
+        // if the heap did.
+        Value full = kb.eq(grown, kConst);
+        Value changed =
+            kb.orI(kb.lt(n, kConst), better(kb, sc, j, rootScore, rootIndex));
+        SmallVector<Value> t = kb.ifThenElse(
+            kb.andI(full, changed), {f32, b.getIndexType()},
+            [&] {
+              return SmallVector<Value>{heapScore(kb.idx(0)),
+                                        heapIndex(kb.idx(0))};
+            },
+            [&] {
+              return SmallVector<Value>{rootScore, rootIndex};
             });
-        // Thresholds up to the last row's e = Sk - 1 - w.
-        pushRange(state[0], kb.sub(v.seqK, v.window), state[1]);
-      });
+        Value takeAll = kb.notI(full);
+        kb.storeWs(WorkspaceSlot::RowThreshold, kb.add(rowBase, j),
+                   kb.select(takeAll, kb.negInf(), t[0]));
+        kb.storeWs(WorkspaceSlot::RowThresholdIndex, kb.add(rowBase, j),
+                   kb.select(takeAll, kb.idx(kTakeAllIndex), t[1]));
+        return {grown, t[0], t[1]};
+      };
+      // Keys [lo, hi) in stretches: the block stages their scores, then one
+      // thread pushes them.
+      auto pushRange = [&](Value lo, Value hi) {
+        kb.forRange(lo, hi, kb.idx(kStaged), [&](Value c0) {
+          Value m = kb.min(kb.idx(kStaged), kb.sub(hi, c0));
+          kb.coopLoop(m, [&](Value c) {
+            kb.store(storedScore(kb, tp, v, bg, kb.add(c0, c)), staged, {c});
+          });
+          kb.barrier();
+          kb.singleThread([&] {
+            Value n0 = kb.load(heapSize, {kb.idx(0)});
+            // The root, when the heap is full (else unused).
+            Value full = kb.eq(n0, kConst);
+            Value at = kb.idx(0);
+            SmallVector<Value> root = kb.ifThenElse(
+                full, {f32, b.getIndexType()},
+                [&] {
+                  return SmallVector<Value>{heapScore(at), heapIndex(at)};
+                },
+                [&] {
+                  return SmallVector<Value>{kb.negInf(), kb.idx(0)};
+                });
+            Value n = kb.forRangeCarry(
+                kb.idx(0), m, kb.idx(1), {n0, root[0], root[1]},
+                [&](Value c, ValueRange st) {
+                  return push(kb.add(c0, c), kb.load(staged, {c}), st[0], st[1],
+                              st[2]);
+                })[0];
+            kb.store(n, heapSize, {kb.idx(0)});
+          });
+          kb.barrier();
+        });
+      };
+
+      kb.singleThread([&] { kb.store(kb.idx(0), heapSize, {kb.idx(0)}); });
+      kb.barrier();
+      // Tiles in order of position: advance to each tile's e_first, then
+      // copy the heap into the tile's list.
+      Value tq = kb.idx(schedule.tileQ);
+      Value reached = kb.forRangeCarry(
+          kb.idx(0), v.numTiles, kb.idx(1), {v.sink},
+          [&](Value t, ValueRange c) {
+            Value firstPos = kb.mul(kb.add(v.firstTile, t), tq);
+            Value eFirst = kb.sub(kb.max(firstPos, v.offset), v.window);
+            Value next = kb.max(c[0], kb.add(eFirst, kb.idx(1)));
+            pushRange(c[0], next);
+            Value n = kb.load(heapSize, {kb.idx(0)});
+            Value list = kb.add(kb.mul(bg, v.numTiles), t);
+            Value items = kb.mul(list, v.cap);
+            kb.singleThread(
+                [&] { kb.storeWs(WorkspaceSlot::ListCount, list, n); });
+            kb.coopLoop(n, [&](Value e) {
+              kb.storeWs(WorkspaceSlot::ListItems, kb.add(items, e),
+                         heapIndex(e));
+            });
+            // The pass changes the heap next.
+            kb.barrier();
+            return SmallVector<Value>{next};
+          })[0];
+      // Thresholds up to the last row's e = Sk - 1 - w.
+      pushRange(reached, kb.sub(v.seqK, v.window));
     });
   });
   kb.endFunction();

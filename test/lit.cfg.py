@@ -19,7 +19,7 @@ config.substitutions.append(("%sattn_src", config.sattn_src_root))
 config.substitutions.append(("%python", sys.executable))
 
 tool_dirs = [config.sattn_tools_dir, config.llvm_tools_dir]
-llvm_config.add_tool_substitutions(["sattn-opt", "sattn-compile", "sattn-run"], tool_dirs)
+llvm_config.add_tool_substitutions(["sattn-opt", "sattn-compile", "sattn-run", "sattn-bench"], tool_dirs)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.sattn_tools_dir, append_path=True)
 

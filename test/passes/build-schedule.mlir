@@ -34,4 +34,4 @@ sattn.pattern @sparsek() block = 128 causal {
 sattn.kernel @sparsek {heads = 4, kv_heads = 1, head_dim = 64, element_type = f16, target = "cpu"}
 // CHECK-LABEL: sattn.pattern @sparsek
 // CHECK: enumerators = [{kind = "window_tokens", primitive = 0 : i64}, {kind = "topk_tokens", primitive = 1 : i64}]
-// CHECK-SAME: stages = [{function = "sattn_select_topk_tokens_1", grid = "heads", kind = "topk_tokens", primitive = 1 : i64, query_block = 0 : i64, threads = 1 : i64}]
+// CHECK-SAME: stages = [{function = "sattn_select_topk_tokens_1", grid = "heads", kind = "topk_tokens", primitive = 1 : i64, query_block = 0 : i64, threads = 128 : i64}]

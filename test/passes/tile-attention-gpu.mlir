@@ -17,33 +17,48 @@ sattn.kernel @streaming {heads = 4, kv_heads = 2, head_dim = 32, element_type = 
 // CHECK-DAG: memref.alloca() : memref<1x8xi32>
 // CHECK-DAG: memref.alloca() : memref<1x16xf32>
 // CHECK-DAG: memref.alloca() : memref<1x2xf32>
-// K and V rows: 16-byte asynchronous copies (zero-filled for empty slots),
-// one commit group each, when strides and pointers allow.
+// The keys of a range are software-pipelined: the first chunk's K and V
+// rows are issued before the loop, as 16-byte asynchronous copies
+// (zero-filled for empty slots), one commit group each, when strides and
+// pointers allow; otherwise element by element.
 // CHECK: nvgpu.device_async_copy %{{.*}}, %[[KT]][%{{.*}}, %{{.*}}], 8, %{{.*}} {bypassL1}
+// CHECK: } else {
+// CHECK: memref.store %{{.*}}, %[[KT]]
 // CHECK: nvvm.cp.async.commit.group
 // CHECK: nvgpu.device_async_copy %{{.*}}, %[[VT]][%{{.*}}, %{{.*}}], 8, %{{.*}} {bypassL1}
 // CHECK: nvvm.cp.async.commit.group
-// Otherwise element by element.
-// CHECK: } else {
-// CHECK: memref.store %{{.*}}, %[[KT]]
-// S = Q·Kᵀ once K has landed: ldmatrix at immediate offsets from one lane
-// base, bf16 m16n8k16 products.
+// Per chunk: S = Q·Kᵀ once K has landed (ldmatrix at immediate offsets from
+// one lane base, bf16 m16n8k16 products) ...
+// CHECK: scf.for
 // CHECK: nvvm.cp.async.wait.group 1
 // CHECK-NEXT: gpu.barrier
 // CHECK: nvvm.inline_ptx "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {$0, $1, $2, $3}, [$4+0];"
 // CHECK-NEXT: nvvm.mma.sync {{.*}}multiplicandAPtxType = #nvvm.mma_type<bf16>{{.*}}shape = #nvvm.shape<m = 16, n = 8, k = 16>
-// Element masks only on chunks that need them.
+// ... then the next chunk's K rows load while this one finishes ...
+// CHECK: gpu.barrier
+// CHECK-NEXT: scf.if
+// CHECK: nvgpu.device_async_copy %{{.*}}, %[[KT]]
+// CHECK: nvvm.cp.async.commit.group
+// ... element masks only on chunks that need them ...
 // CHECK: scf.if %{{.*}} -> (f32, f32,
-// Online softmax: the row max over the four lanes of a row, base-2 exps.
+// ... online softmax: the row max over the four lanes of a row, base-2
+// exps, and the accumulators rescaled only when some row max of the warp
+// moved ...
 // CHECK: gpu.shuffle  xor %{{.*}}, %{{.*}}, %{{.*}} : f32
 // CHECK: gpu.shuffle  xor
 // CHECK: nvvm.inline_ptx "ex2.approx.ftz.f32 $0, $1;"
-// O += P·V once V has landed, V fragments by ldmatrix.trans.
-// CHECK: nvvm.cp.async.wait.group 0
+// CHECK: nvvm.vote.sync  all
+// ... O += P·V once V has landed, V fragments by ldmatrix.trans ...
+// CHECK: nvvm.cp.async.wait.group 1
 // CHECK-NEXT: gpu.barrier
 // CHECK: arith.truncf %{{.*}} : f32 to bf16
 // CHECK: nvvm.inline_ptx "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16
 // CHECK: nvvm.mma.sync
+// ... and the next chunk's V rows load once every warp is done with V.
+// CHECK: gpu.barrier
+// CHECK-NEXT: scf.if
+// CHECK: nvgpu.device_async_copy %{{.*}}, %[[VT]]
+// CHECK: nvvm.cp.async.commit.group
 // Row sums over the quad, then out (bf16) and lse.
 // CHECK: nvvm.inline_ptx "lg2.approx.ftz.f32 $0, $1;"
 // CHECK: gpu.return

@@ -6,6 +6,7 @@
 
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -17,6 +18,29 @@ using llvm::Expected;
 using llvm::StringRef;
 
 namespace sattn::tools {
+
+/// The options registered before main: those of the LLVM and MLIR libraries
+/// (their static initialisers run before the tool's). Taken at start-up.
+static llvm::StringSet<> &libraryOptions() {
+  static llvm::StringSet<> names = [] {
+    llvm::StringSet<> set;
+    for (auto &entry : llvm::cl::getRegisteredOptions())
+      set.insert(entry.first);
+    return set;
+  }();
+  return names;
+}
+[[maybe_unused]] static const bool libraryOptionsTaken =
+    (libraryOptions(), true);
+
+void parseToolCommandLine(int argc, char **argv, StringRef overview) {
+  for (auto &entry : llvm::cl::getRegisteredOptions())
+    if (libraryOptions().contains(entry.first) &&
+        entry.second->getOptionHiddenFlag() == llvm::cl::NotHidden &&
+        !entry.first.starts_with("help") && entry.first != "version")
+      entry.second->setHiddenFlag(llvm::cl::Hidden);
+  llvm::cl::ParseCommandLineOptions(argc, argv, overview);
+}
 
 static Error loadRequest(const PatternOptions &options, LoadedPattern &out,
                          bool bind) {

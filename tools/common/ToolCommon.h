@@ -39,6 +39,11 @@ struct PatternOptions {
       llvm::cl::value_desc("NAME=VALUE")};
 };
 
+/// Parses the command line. --help lists the tool's own options only: the
+/// options LLVM and MLIR register for their code generators stay usable
+/// and are listed by --help-hidden.
+void parseToolCommandLine(int argc, char **argv, llvm::StringRef overview);
+
 /// A pattern loaded, bound and imported. Owns the IR it came from.
 struct LoadedPattern {
   mlir::MLIRContext context;

@@ -95,8 +95,8 @@ int main(int argc, char **argv) {
                             cl::desc("CPU threads (default: all)"));
   cl::opt<std::string> jsonFile("json", cl::desc("Write results as JSON"),
                                 cl::value_desc("file"));
-  cl::ParseCommandLineOptions(argc, argv,
-                              "sattn-bench: compile and time sattn kernels\n");
+  parseToolCommandLine(argc, argv,
+                       "sattn-bench: compile and time sattn kernels\n");
 
   std::optional<DType> dtype = parseDType(dtypeName);
   if (!dtype)

@@ -164,7 +164,7 @@ int main(int argc, char **argv) {
       cl::init(""));
   cl::opt<std::string> output("o", cl::desc("Output file ('-' = stdout)"),
                               cl::value_desc("file"), cl::init("-"));
-  cl::ParseCommandLineOptions(
+  parseToolCommandLine(
       argc, argv,
       "sattn-compile: show what a sparse attention pattern does\n\n"
       "Loads a pattern, binds its parameters, and emits its IR, its exact\n"

@@ -168,7 +168,7 @@ int main(int argc, char **argv) {
   cl::opt<std::string> lseOutput(
       "lse", cl::desc("Log-sum-exp, float32 [B, Hq, Sq] (natural log)"),
       cl::value_desc("lse.npy"));
-  cl::ParseCommandLineOptions(
+  parseToolCommandLine(
       argc, argv,
       "sattn-run: compute sparse attention on .npy inputs\n\n"
       "Inputs are float32, float16 or float64 .npy arrays; results are\n"
