@@ -9,18 +9,20 @@
 // ever indexed by constants, so LLVM promotes them to registers.
 //
 // Per chunk of keys:
-//   1. the chunk's key indices go to shared memory;
-//   2. K and V rows are copied with 16-byte cp.async (zero-filled for empty
-//      slots) when the call's strides and pointers allow it, else element by
-//      element; K and V are separate commit groups, so S = Q·Kᵀ starts while
-//      V is still in flight;
-//   3. S = Q·Kᵀ: bf16/f16 operands as m16n8k16 products, B fragments by
+//   1. K and V rows are copied to shared memory with 16-byte cp.async
+//      (zero-filled for empty slots) when the call's strides and pointers
+//      allow it, else element by element. Chunks of a range of keys are
+//      software-pipelined: the next chunk's K rows load during this chunk's
+//      softmax and P·V, its V rows during its Q·Kᵀ. Chunks of a workspace
+//      list stage their key indices in shared memory first;
+//   2. S = Q·Kᵀ: bf16/f16 operands as m16n8k16 products, B fragments by
 //      ldmatrix; f32 operands as three tf32 m16n8k8 products (hi·hi + hi·lo
 //      + lo·hi), which keeps fp32 accuracy;
-//   4. element masks, only when the emitter says the chunk needs them;
-//   5. online softmax in base 2 (row max over the quad by two shuffles; the
-//      row sums stay per thread until the end of the tile);
-//   6. O += P·V, P converted from the score fragments in registers, V
+//   3. element masks, only when the emitter says the chunk needs them;
+//   4. online softmax in base 2 (row max over the quad by two shuffles; the
+//      row sums stay per thread until the end of the tile; accumulators are
+//      rescaled only when a row max of the warp moved);
+//   5. O += P·V, P converted from the score fragments in registers, V
 //      fragments by ldmatrix.trans.
 //
 //===----------------------------------------------------------------------===//
@@ -83,8 +85,7 @@ private:
     kb.store(v, buffer, {kb.idx(0), kb.idx(i)});
   }
 
-  /// Two 16-bit values (converted from f32 when `fromF32`) as one i32
-  /// register, the first in the low half.
+  /// Two 16-bit values as one i32 register, the first in the low half.
   Value pack(Value lo, Value hi) {
     auto pair = VectorType::get({2}, elem);
     Value v =
@@ -163,22 +164,26 @@ private:
       out[i] = LLVM::ExtractValueOp::create(b(), loc(), op, i);
     return out;
   }
-  /// c += a · b with f32 operands, as three tf32 products.
-  Frag mma3(ArrayRef<Value> a, ArrayRef<Value> bFrag, Frag c) {
-    SmallVector<Value> aHi, aLo, bHi, bLo;
-    for (Value x : a) {
+  /// f32 values split into their tf32 high parts and rests.
+  struct Split {
+    SmallVector<Value, 4> hi, lo;
+  };
+  Split splitAll(ArrayRef<Value> values) {
+    Split out;
+    for (Value x : values) {
       auto [hi, lo] = split(x);
-      aHi.push_back(hi);
-      aLo.push_back(lo);
+      out.hi.push_back(hi);
+      out.lo.push_back(lo);
     }
-    for (Value x : bFrag) {
-      auto [hi, lo] = split(x);
-      bHi.push_back(hi);
-      bLo.push_back(lo);
-    }
-    c = mma(aLo, bHi, c);
-    c = mma(aHi, bLo, c);
-    return mma(aHi, bHi, c);
+    return out;
+  }
+  /// c += a · b with f32 operands, as three tf32 products (a already split:
+  /// it is shared by a row of products).
+  Frag mma3(const Split &a, ArrayRef<Value> bFrag, Frag c) {
+    Split bSplit = splitAll(bFrag);
+    c = mma(a.lo, bSplit.hi, c);
+    c = mma(a.hi, bSplit.lo, c);
+    return mma(a.hi, bSplit.hi, c);
   }
   Value shuffleXor(Value v, int32_t mask) {
     return gpu::ShuffleOp::create(b(), loc(), v, mask, 32,
@@ -445,6 +450,7 @@ SmallVector<Frag> MmaTile::scores() {
     for (int r = 0; r < 4; ++r)
       a.push_back(reg(queryRegs, ks * 4 + r));
     if (tf32) {
+      Split aSplit = splitAll(a);
       for (int64_t nt = 0; nt < keyTiles; ++nt) {
         Value row = kb.add(kb.idx(nt * 8), group);
         Value col = kb.add(kb.idx(ks * 8), twoT);
@@ -454,7 +460,7 @@ SmallVector<Frag> MmaTile::scores() {
         Value bFrag[2] = {
             vector::ExtractOp::create(b(), loc(), pair, ArrayRef<int64_t>{0}),
             vector::ExtractOp::create(b(), loc(), pair, ArrayRef<int64_t>{1})};
-        s[nt] = mma3(a, bFrag, s[nt]);
+        s[nt] = mma3(aSplit, bFrag, s[nt]);
       }
       continue;
     }
@@ -569,26 +575,25 @@ void MmaTile::softmax(SmallVector<Frag> &s) {
 
 void MmaTile::accumulateValues(const SmallVector<Frag> &p) {
   const int64_t keyTiles = chunk / 8;
-  auto accumulate = [&](int64_t nt, ArrayRef<Value> a, ArrayRef<Value> bFrag,
-                        bool three) {
+  auto accumulate = [&](int64_t nt, function_ref<Frag(const Frag &)> add) {
     Frag o;
     for (int e = 0; e < 4; ++e)
       o[e] = reg(outRegs, nt * 4 + e);
-    o = three ? mma3(a, bFrag, o) : mma(a, bFrag, o);
+    o = add(o);
     for (int e = 0; e < 4; ++e)
       setReg(outRegs, nt * 4 + e, o[e]);
   };
   if (tf32) {
     Value twoT = kb.mul(quad, kb.idx(2));
     for (int64_t ks = 0; ks < keyTiles; ++ks) {
-      Value a[4] = {p[ks][0], p[ks][2], p[ks][1], p[ks][3]};
+      Split a = splitAll({p[ks][0], p[ks][2], p[ks][1], p[ks][3]});
       Value key = kb.add(kb.idx(ks * 8), twoT);
       Value key1 = kb.add(key, kb.idx(1));
       for (int64_t nt = 0; nt < d / 8; ++nt) {
         Value col = kb.add(kb.idx(nt * 8), group);
         Value bFrag[2] = {kb.load(valueTile, {key, col}),
                           kb.load(valueTile, {key1, col})};
-        accumulate(nt, a, bFrag, /*three=*/true);
+        accumulate(nt, [&](const Frag &o) { return mma3(a, bFrag, o); });
       }
     }
     return;
@@ -605,8 +610,8 @@ void MmaTile::accumulateValues(const SmallVector<Frag> &p) {
                         /*transpose=*/true);
       Value b0[2] = {m[0], m[1]};
       Value b1[2] = {m[2], m[3]};
-      accumulate(2 * ntp, a, b0, /*three=*/false);
-      accumulate(2 * ntp + 1, a, b1, /*three=*/false);
+      accumulate(2 * ntp, [&](const Frag &o) { return mma(a, b0, o); });
+      accumulate(2 * ntp + 1, [&](const Frag &o) { return mma(a, b1, o); });
     }
   }
 }
