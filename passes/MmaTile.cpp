@@ -523,6 +523,8 @@ static Value reduceTree(SmallVector<Value> values,
 
 void MmaTile::softmax(SmallVector<Frag> &s) {
   const int64_t keyTiles = chunk / 8;
+  // The scale is positive (sattn.kernel's verifier), so the max of the raw
+  // scores scales to the max of the scaled ones.
   const double scaleLog2 = kb.shape().effectiveScale() * M_LOG2E;
   Value scale = kb.f32(scaleLog2);
   auto fmax = [&](Value x, Value y) { return kb.fmax(x, y); };

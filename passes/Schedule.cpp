@@ -187,18 +187,16 @@ AttentionKernelPlan sattn::planAttentionKernel(const KernelSchedule &schedule,
   plan.threads = schedule.tileQ;
   plan.chunkKeys = schedule.tileK;
   const int64_t d = shape.headDim;
-  // Warps own 16 rows each; the products step over 16 head dimensions; the
-  // per-thread accumulators (d / 2 floats) must fit in registers.
-  if (!gpu || schedule.tileQ % 16 != 0 || d % 16 != 0 || d > 256)
+  // Warps own 16 rows each; the products step over 16 head dimensions; a
+  // thread's accumulators (d / 2 floats), query fragments (d / 4 words, d / 2
+  // floats for f32) and scores (chunkKeys / 2 floats) must fit in its 255
+  // registers, which holds up to d = 128.
+  if (!gpu || schedule.tileQ % 16 != 0 || d % 16 != 0 || d > 128)
     return plan;
   plan.tensorCores = true;
   plan.threads = schedule.tileQ / 16 * 32;
-  // K and V chunks (padded rows) stay within 48 KB of static shared memory,
-  // and the score fragments (chunkKeys / 2 floats a thread) in registers.
-  if (elementBits == 16)
-    plan.chunkKeys = d <= 128 ? 64 : 32;
-  else
-    plan.chunkKeys = d <= 128 ? 32 : 16;
+  // K and V chunks (padded rows) stay within 48 KB of static shared memory.
+  plan.chunkKeys = elementBits == 16 ? 64 : 32;
   return plan;
 }
 

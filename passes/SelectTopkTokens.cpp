@@ -25,6 +25,8 @@
 //   HeadFloats        [nBG][cap] heap scores; for `linear` scores also
 //                     [nBG][Sk] key scores after them (dot(k_j, w[g]), fp32)
 //   HeadInts          [nBG][cap] heap key indices
+// (the heap parts are used only for k > 4096: smaller heaps live in shared
+// memory; the layout does not depend on it)
 //   RowThreshold      [nBG][Sk]  T[e] score
 //   RowThresholdIndex [nBG][Sk]  T[e] key index
 //   ListCount         [nBG][numTiles] keys in the tile's list

@@ -19,8 +19,9 @@ using llvm::StringRef;
 
 namespace sattn::tools {
 
-/// The options registered before main: those of the LLVM and MLIR libraries
-/// (their static initialisers run before the tool's). Taken at start-up.
+/// The options registered before main: those of the LLVM and MLIR libraries.
+/// Taken at start-up: the tools link the shared libLLVM/libMLIR, whose
+/// static initialisers run before the executable's.
 static llvm::StringSet<> &libraryOptions() {
   static llvm::StringSet<> names = [] {
     llvm::StringSet<> set;

@@ -193,6 +193,12 @@ TEST(CpuKernelErrors, BadConfigAndArgumentsAreReported) {
   ASSERT_FALSE(bool(kernel));
   EXPECT_NE(llvm::toString(kernel.takeError()).find("divide heads"),
             std::string::npos);
+  // The kernels' softmax relies on a positive scale.
+  auto negative = compile(PatternSource::file(sourcePath("power")),
+                          AttentionConfig{1, 1, 32, DType::F32, -0.3});
+  ASSERT_FALSE(bool(negative));
+  EXPECT_NE(llvm::toString(negative.takeError()).find("scale must be"),
+            std::string::npos);
   auto missing = compile(PatternSource::file("/nonexistent.sattn"),
                          AttentionConfig{1, 1, 32, DType::F32, 0});
   ASSERT_FALSE(bool(missing));
