@@ -212,28 +212,24 @@ Value KernelBuilder::inlinePtx(StringRef code, Value operand) {
       ValueRange{}, builder.getStringAttr(code), Value());
   return op->getResult(0);
 }
-Value KernelBuilder::exp(Value a) {
-  if (isGpu() && a.getType().isF32()) {
-    Value scaled = fmul(a, f32(1.4426950408889634)); // log2(e)
-    return inlinePtx("ex2.approx.ftz.f32 $0, $1;", scaled);
-  }
-  return math::ExpOp::create(builder, location, a);
-}
 Value KernelBuilder::exp2(Value a) {
-  if (isGpu())
+  if (isGpu() && a.getType().isF32())
     return inlinePtx("ex2.approx.ftz.f32 $0, $1;", a);
   return math::Exp2Op::create(builder, location, a);
 }
 Value KernelBuilder::log2(Value a) {
-  if (isGpu())
+  if (isGpu() && a.getType().isF32())
     return inlinePtx("lg2.approx.ftz.f32 $0, $1;", a);
   return math::Log2Op::create(builder, location, a);
 }
+Value KernelBuilder::exp(Value a) {
+  if (isGpu() && a.getType().isF32())
+    return exp2(fmul(a, f32(1.4426950408889634))); // log2(e)
+  return math::ExpOp::create(builder, location, a);
+}
 Value KernelBuilder::log(Value a) {
-  if (isGpu() && a.getType().isF32()) {
-    Value l2 = inlinePtx("lg2.approx.ftz.f32 $0, $1;", a);
-    return fmul(l2, f32(0.6931471805599453)); // ln(2)
-  }
+  if (isGpu() && a.getType().isF32())
+    return fmul(log2(a), f32(0.6931471805599453)); // ln(2)
   return math::LogOp::create(builder, location, a);
 }
 Value KernelBuilder::negInf() {

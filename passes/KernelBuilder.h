@@ -100,10 +100,10 @@ public:
   Value fmax(Value a, Value c);
   Value fcmp(arith::CmpFPredicate pred, Value a, Value c);
   Value exp(Value a);
-  /// 2^a (f32; ex2.approx on the GPU).
+  /// 2^a (ex2.approx on the GPU for f32).
   Value exp2(Value a);
   Value log(Value a);
-  /// log2(a) (f32; lg2.approx on the GPU).
+  /// log2(a) (lg2.approx on the GPU for f32).
   Value log2(Value a);
   Value negInf();
   Value sitofp(Value indexValue);

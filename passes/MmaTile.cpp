@@ -60,6 +60,9 @@ public:
     keyPad = 8;
     valuePad = tf32 ? 4 : 8;
     vec = tf32 ? 4 : 8;
+    const int64_t bytes = elem.getIntOrFloatBitWidth() / 8;
+    keyRowBytes = (d + keyPad) * bytes;
+    valueRowBytes = (d + valuePad) * bytes;
   }
 
   void allocate() override;
@@ -150,9 +153,9 @@ private:
                                           : NVVM::MMATypes::f16;
     SmallVector<Value> aOps, bOps;
     for (Value x : a)
-      aOps.push_back(tf32 ? x : operand(x));
+      aOps.push_back(operand(x));
     for (Value x : bFrag)
-      bOps.push_back(tf32 ? x : operand(x));
+      bOps.push_back(operand(x));
     auto op = NVVM::MmaOp::create(
         b(), loc(), result, aOps, bOps, ValueRange(c),
         ArrayRef<int64_t>{16, 8, tf32 ? 8 : 16}, std::nullopt, std::nullopt,
@@ -223,6 +226,8 @@ private:
   Type elem;
   const bool tf32;
   int64_t keyPad, valuePad, vec;
+  // Bytes between consecutive rows of the staged K and V chunks.
+  int64_t keyRowBytes, valueRowBytes;
   // Shared memory.
   Value keyTile, valueTile, keyIndex;
   // Registers: query fragments, output accumulators, max and sum per row.
@@ -260,12 +265,11 @@ void MmaTile::allocate() {
     // ldmatrix row addresses of this lane: matrix m = lane / 8, row lane % 8.
     // For Kᵀ fragments matrix m is (key tile m / 2, d half m % 2); for V
     // fragments (key half m % 2, d tile m / 2).
-    const int64_t bytes = elem.getIntOrFloatBitWidth() / 8;
     Value lane8 = kb.floorMod(lane, kb.idx(8));
     Value half = kb.floorMod(kb.floorDiv(lane, kb.idx(8)), kb.idx(2));
     Value pairTile = kb.floorDiv(lane, kb.idx(16));
-    Value keyRow = kb.idx((d + keyPad) * bytes);
-    Value valueRow = kb.idx((d + valuePad) * bytes);
+    Value keyRow = kb.idx(keyRowBytes);
+    Value valueRow = kb.idx(valueRowBytes);
     Value keyOff =
         kb.add(kb.mul(kb.add(kb.mul(pairTile, kb.idx(8)), lane8), keyRow),
                kb.mul(half, kb.idx(16)));
@@ -444,7 +448,6 @@ SmallVector<Frag> MmaTile::scores() {
   SmallVector<Frag> s(keyTiles,
                       Frag{kb.f32(0), kb.f32(0), kb.f32(0), kb.f32(0)});
   Value twoT = kb.mul(quad, kb.idx(2));
-  const int64_t keyRow = (d + keyPad) * (elem.getIntOrFloatBitWidth() / 8);
   for (int64_t ks = 0; ks < (tf32 ? d / 8 : d / 16); ++ks) {
     SmallVector<Value> a;
     for (int r = 0; r < 4; ++r)
@@ -466,7 +469,7 @@ SmallVector<Frag> MmaTile::scores() {
     }
     for (int64_t ntp = 0; ntp < keyTiles / 2; ++ntp) {
       // Matrices: (keys 2ntp, d lo), (2ntp, d hi), (2ntp+1, lo), (hi).
-      auto m = ldmatrix(keyLane, ntp * 16 * keyRow + ks * 32,
+      auto m = ldmatrix(keyLane, ntp * 16 * keyRowBytes + ks * 32,
                         /*transpose=*/false);
       Value b0[2] = {m[0], m[1]};
       Value b1[2] = {m[2], m[3]};
@@ -600,7 +603,6 @@ void MmaTile::accumulateValues(const SmallVector<Frag> &p) {
     }
     return;
   }
-  const int64_t valueRow = (d + valuePad) * (elem.getIntOrFloatBitWidth() / 8);
   for (int64_t ks = 0; ks < keyTiles / 2; ++ks) {
     const Frag &lo = p[2 * ks], &hi = p[2 * ks + 1];
     Value a[4] = {
@@ -608,7 +610,7 @@ void MmaTile::accumulateValues(const SmallVector<Frag> &p) {
         pack(narrow(hi[0]), narrow(hi[1])), pack(narrow(hi[2]), narrow(hi[3]))};
     for (int64_t ntp = 0; ntp < d / 16; ++ntp) {
       // Matrices: (keys lo, d 2ntp), (keys hi, 2ntp), (lo, 2ntp+1), (hi).
-      auto m = ldmatrix(valueLane, ks * 16 * valueRow + ntp * 32,
+      auto m = ldmatrix(valueLane, ks * 16 * valueRowBytes + ntp * 32,
                         /*transpose=*/true);
       Value b0[2] = {m[0], m[1]};
       Value b1[2] = {m[2], m[3]};
