@@ -11,6 +11,7 @@
 
 #include "sattn/Compiler.h"
 #include "sattn/ReferenceBackend.h"
+#include "sattn/Float16.h"
 
 #include "patterns/PatternLoader.h"
 

@@ -16,6 +16,9 @@
 
 #include "sattn/KernelCache.h"
 
+#include "sattn/AtomicFile.h"
+#include "sattn/Errors.h"
+
 #include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/Twine.h"
@@ -31,10 +34,6 @@
 #include <cassert>
 #include <condition_variable>
 #include <cstring>
-
-#ifdef LLVM_ON_UNIX
-#include <unistd.h>
-#endif
 
 #ifndef SATTN_VERSION_STRING
 #define SATTN_VERSION_STRING "unknown"
@@ -55,10 +54,6 @@ constexpr size_t kHeaderSize = kChecksumStart + kDigestSize;
 constexpr llvm::StringLiteral kKeySchema = "sattn-kernel-key-v1";
 /// Temporary files are "<digest>.sattnk.tmp-XXXXXXXX".
 constexpr llvm::StringLiteral kTempInfix = ".tmp-";
-
-llvm::Error makeError(const llvm::Twine &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
-}
 
 /// Appends `value` as "<name>\0<length>\0<value>" so that field boundaries
 /// are unambiguous.
@@ -300,49 +295,14 @@ llvm::Error sattn::writeCacheEntryFile(llvm::StringRef path,
   if (description.size() > UINT32_MAX)
     return makeError(path + ": description too long");
   std::string bytes = encodeCacheEntry(digest, description, artifact);
-
-  // The temporary file must be in the same directory (the same file system)
-  // for the rename to be atomic.
-  int fd = -1;
-  llvm::SmallString<256> tempPath;
-  if (std::error_code ec = fs::createUniqueFile(path + kTempInfix + "%%%%%%%%",
-                                                fd, tempPath, fs::OF_None))
-    return makeError("cannot create a temporary file for " + path + ": " +
-                     ec.message());
-  auto fail = [&](const llvm::Twine &what) {
-    fs::remove(tempPath);
-    return makeError(what);
-  };
-  {
-    llvm::raw_fd_ostream os(fd, /*shouldClose=*/false);
-    os << bytes;
-    os.flush();
-    if (os.has_error()) {
-      std::error_code ec = os.error();
-      os.clear_error();
-      fs::file_t file = fs::convertFDToNativeFile(fd);
-      fs::closeFile(file);
-      return fail("cannot write " + tempPath + ": " + ec.message());
-    }
-  }
-#ifdef LLVM_ON_UNIX
-  // llvm::sys::fs has no fsync. Without it a crash of the machine (not of the
-  // process) right after the rename could leave a renamed but empty file,
-  // which the checksum would then catch.
-  if (::fsync(fd) != 0) {
-    std::error_code ec(errno, std::generic_category());
-    fs::file_t file = fs::convertFDToNativeFile(fd);
-    fs::closeFile(file);
-    return fail("cannot flush " + tempPath + ": " + ec.message());
-  }
-#endif
-  fs::file_t file = fs::convertFDToNativeFile(fd);
-  if (std::error_code ec = fs::closeFile(file))
-    return fail("cannot close " + tempPath + ": " + ec.message());
-  if (std::error_code ec = fs::rename(tempPath, path))
-    return fail("cannot rename " + tempPath + " to " + path + ": " +
-                ec.message());
-  return llvm::Error::success();
+  AtomicWriteOptions options;
+  // The cache cleans up temporary files it finds by this infix; a crash of
+  // the machine right after the rename could otherwise leave a renamed but
+  // empty file (which the checksum would catch).
+  options.tempInfix = kTempInfix;
+  options.durable = true;
+  options.writeThroughSpecialFiles = false;
+  return writeFileAtomically(path, bytes, options);
 }
 
 //===----------------------------------------------------------------------===//

@@ -15,6 +15,7 @@
 #define SATTN_ORACLE_H
 
 #include "sattn/PatternSpec.h"
+#include "sattn/TensorView.h"
 
 #include "llvm/Support/Error.h"
 

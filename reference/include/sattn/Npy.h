@@ -55,14 +55,6 @@ encodeNpy(NpyDtype dtype, llvm::ArrayRef<int64_t> shape, const void *data);
 llvm::Error writeNpy(llvm::StringRef path, NpyDtype dtype,
                      llvm::ArrayRef<int64_t> shape, const void *data);
 
-/// Writes `bytes` to a temporary file next to `path`, then renames it over
-/// `path`. Errors name `path`.
-llvm::Error writeFileAtomically(llvm::StringRef path, llvm::StringRef bytes);
-
-/// IEEE binary16 conversions (round to nearest even; NaN and Inf kept).
-float halfToFloat(uint16_t h);
-uint16_t floatToHalf(float f);
-
 } // namespace sattn
 
 #endif // SATTN_NPY_H

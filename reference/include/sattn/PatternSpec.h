@@ -168,21 +168,6 @@ struct PatternSpec {
   std::vector<Primitive> primitives;
 };
 
-/// Static attention shape. Sequence lengths are tokens.
-struct AttentionShape {
-  int64_t batch = 1;
-  int64_t heads = 1;   // Hq
-  int64_t kvHeads = 1; // Hkv, divides Hq
-  int64_t seqQ = 1;
-  int64_t seqK = 1;
-  int64_t headDim = 64;
-  double scale = 0; // 0 = 1/sqrt(headDim)
-
-  double effectiveScale() const {
-    return scale != 0 ? scale : 1.0 / std::sqrt(double(headDim));
-  }
-};
-
 } // namespace sattn
 
 #endif // SATTN_PATTERNSPEC_H

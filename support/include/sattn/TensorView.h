@@ -11,17 +11,31 @@
 #ifndef SATTN_TENSORVIEW_H
 #define SATTN_TENSORVIEW_H
 
-#include "sattn/PatternSpec.h"
-
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
+#include <cmath>
 #include <cstdint>
 #include <optional>
 
 namespace sattn {
+
+/// Static attention shape. Sequence lengths are tokens.
+struct AttentionShape {
+  int64_t batch = 1;
+  int64_t heads = 1;   // Hq
+  int64_t kvHeads = 1; // Hkv, divides Hq
+  int64_t seqQ = 1;
+  int64_t seqK = 1;
+  int64_t headDim = 64;
+  double scale = 0; // 0 = 1/sqrt(headDim)
+
+  double effectiveScale() const {
+    return scale != 0 ? scale : 1.0 / std::sqrt(double(headDim));
+  }
+};
 
 enum class DType { F32, F16, BF16 };
 
@@ -77,10 +91,6 @@ struct AttentionArgs {
 /// pointer, rank, dtype, size, stride).
 llvm::Expected<AttentionShape> checkAttentionArgs(const AttentionConfig &config,
                                                   const AttentionArgs &args);
-
-float bf16ToFloat(uint16_t bits);
-/// Rounds to nearest even; NaN stays NaN.
-uint16_t floatToBf16(float value);
 
 } // namespace sattn
 

@@ -13,6 +13,8 @@
 
 #include "sattn/Oracle.h"
 
+#include "sattn/Errors.h"
+
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ADT/SmallVector.h"
@@ -31,11 +33,6 @@ using namespace sattn;
 namespace {
 
 /// Builds an Error from a string or a formatv object.
-template <typename T> llvm::Error makeError(const T &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                 std::string(msg));
-}
-
 int64_t floorDiv(int64_t a, int64_t b) {
   int64_t q = a / b;
   if (a % b != 0 && ((a < 0) != (b < 0)))
@@ -659,15 +656,15 @@ llvm::Error MaskOracle::Impl::validate() const {
     return makeError(llvm::formatv(
         "invalid attention shape: batch={0} heads={1} kv_heads={2} seq_q={3} "
         "seq_k={4} head_dim={5} (all must be >= 1)",
-        s.batch, s.heads, s.kvHeads, s.seqQ, s.seqK, s.headDim));
+        s.batch, s.heads, s.kvHeads, s.seqQ, s.seqK, s.headDim).str());
   if (s.heads % s.kvHeads != 0)
     return makeError(llvm::formatv("kv_heads={0} does not divide heads={1}",
-                                   s.kvHeads, s.heads));
+                                   s.kvHeads, s.heads).str());
   if (!std::isfinite(s.scale))
     return makeError("attention scale is not finite");
   if (spec.block < 1)
     return makeError(llvm::formatv("pattern '{0}': block size {1} must be >= 1",
-                                   spec.name, spec.block));
+                                   spec.name, spec.block).str());
 
   auto bad = [&](const char *prim, const std::string &what) {
     return makeError(
@@ -731,7 +728,7 @@ llvm::Error MaskOracle::Impl::validate() const {
                                          : ", ") +
               missing[n];
     return makeError(llvm::formatv("pattern '{0}' needs run-time input: {1}",
-                                   spec.name, list));
+                                   spec.name, list).str());
   }
   return llvm::Error::success();
 }

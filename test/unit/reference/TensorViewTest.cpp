@@ -2,6 +2,7 @@
 
 #include "sattn/TensorView.h"
 #include "sattn/ReferenceBackend.h"
+#include "sattn/Float16.h"
 
 #include <gtest/gtest.h>
 

@@ -2,7 +2,7 @@
 
 #include "sattn/TensorView.h"
 
-#include "sattn/Npy.h"
+#include "sattn/Float16.h"
 
 #include "llvm/ADT/StringSwitch.h"
 
@@ -34,22 +34,6 @@ std::optional<DType> sattn::parseDType(llvm::StringRef name) {
 }
 
 size_t sattn::dtypeSize(DType dtype) { return dtype == DType::F32 ? 4 : 2; }
-
-float sattn::bf16ToFloat(uint16_t bits) {
-  uint32_t word = uint32_t(bits) << 16;
-  float value;
-  std::memcpy(&value, &word, sizeof(value));
-  return value;
-}
-
-uint16_t sattn::floatToBf16(float value) {
-  uint32_t word;
-  std::memcpy(&word, &value, sizeof(word));
-  if (std::isnan(value))
-    return uint16_t((word >> 16) | 0x40); // keep it a (quiet) NaN
-  uint32_t roundingBias = 0x7fff + ((word >> 16) & 1);
-  return uint16_t((word + roundingBias) >> 16);
-}
 
 TensorView TensorView::contiguous(void *data, DType dtype,
                                   llvm::ArrayRef<int64_t> sizes) {

@@ -1,6 +1,7 @@
 //===- NpyTest.cpp - .npy reading, writing and header validation ----------===//
 
 #include "sattn/Npy.h"
+#include "sattn/Float16.h"
 
 #include "llvm/ADT/SmallString.h"
 #include "llvm/Support/FileSystem.h"

@@ -3,6 +3,9 @@
 #include "sattn/MaskPicture.h"
 #include "sattn/Npy.h"
 
+#include "sattn/AtomicFile.h"
+#include "sattn/Errors.h"
+
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -13,11 +16,6 @@
 using namespace sattn;
 
 namespace {
-
-template <typename T> llvm::Error makeError(const T &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                 std::string(msg));
-}
 
 struct Rgb {
   uint8_t r, g, b;
@@ -248,7 +246,7 @@ llvm::Error sattn::writeMaskPng(llvm::StringRef path, const BlockMap &input,
 
   std::string bytes;
   if (!encodePng(c, bytes))
-    return makeError(llvm::formatv("{0}: PNG encoding failed", path));
+    return makeError(llvm::formatv("{0}: PNG encoding failed", path).str());
   return writeFileAtomically(path, bytes);
 }
 

@@ -9,6 +9,10 @@
 
 #include "sattn/Npy.h"
 
+#include "sattn/AtomicFile.h"
+#include "sattn/Errors.h"
+#include "sattn/Float16.h"
+
 #include "llvm/ADT/SmallString.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -26,11 +30,6 @@ namespace {
 
 constexpr char kMagic[] = "\x93NUMPY";
 constexpr size_t kMagicLen = 6;
-
-template <typename T> llvm::Error makeError(const T &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                 std::string(msg));
-}
 
 uint32_t readLE(const uint8_t *p, size_t n) {
   uint32_t v = 0;
@@ -239,7 +238,7 @@ std::vector<float> NpyArray::toFloat32() const {
 llvm::Expected<NpyArray> sattn::parseNpy(llvm::StringRef bytes,
                                          llvm::StringRef name) {
   auto fail = [&](const std::string &what) {
-    return makeError(llvm::formatv("{0}: {1}", name, what));
+    return makeError(llvm::formatv("{0}: {1}", name, what).str());
   };
   const auto *u = reinterpret_cast<const uint8_t *>(bytes.data());
   if (bytes.size() < kMagicLen + 2 ||
@@ -371,59 +370,6 @@ sattn::encodeNpy(NpyDtype dtype, llvm::ArrayRef<int64_t> shape,
   return out;
 }
 
-llvm::Error sattn::writeFileAtomically(llvm::StringRef path,
-                                       llvm::StringRef bytes) {
-  auto fail = [&](const std::string &what) {
-    return makeError(llvm::formatv("{0}: cannot write: {1}", path, what));
-  };
-  // Replace regular files atomically; write through a symlink to its target,
-  // and into fifos and devices (/dev/null, /dev/stdout) in place, since
-  // renaming over those would replace the node itself.
-  llvm::SmallString<256> target(path);
-  if (llvm::sys::fs::exists(path)) {
-    if (std::error_code ec = llvm::sys::fs::real_path(path, target))
-      return fail(ec.message());
-    llvm::sys::fs::file_status status;
-    if (std::error_code ec = llvm::sys::fs::status(target, status))
-      return fail(ec.message());
-    if (status.type() != llvm::sys::fs::file_type::regular_file) {
-      std::error_code ec;
-      llvm::raw_fd_ostream os(target, ec);
-      if (ec)
-        return fail(ec.message());
-      os << bytes;
-      os.close();
-      if (os.has_error()) {
-        ec = os.error();
-        os.clear_error();
-        return fail(ec.message());
-      }
-      return llvm::Error::success();
-    }
-  }
-  int fd = -1;
-  llvm::SmallString<256> tmp;
-  if (std::error_code ec =
-          llvm::sys::fs::createUniqueFile(target + ".tmp-%%%%%%", fd, tmp))
-    return fail(ec.message());
-  {
-    llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
-    os << bytes;
-    os.close();
-    if (os.has_error()) {
-      std::error_code ec = os.error();
-      os.clear_error(); // otherwise the stream aborts on destruction
-      llvm::sys::fs::remove(tmp);
-      return fail(ec.message());
-    }
-  }
-  if (std::error_code ec = llvm::sys::fs::rename(tmp, target)) {
-    llvm::sys::fs::remove(tmp);
-    return fail(ec.message());
-  }
-  return llvm::Error::success();
-}
-
 llvm::Error sattn::writeNpy(llvm::StringRef path, NpyDtype dtype,
                             llvm::ArrayRef<int64_t> shape, const void *data) {
   llvm::Expected<std::vector<uint8_t>> bytes = encodeNpy(dtype, shape, data);
@@ -433,37 +379,4 @@ llvm::Error sattn::writeNpy(llvm::StringRef path, NpyDtype dtype,
   return writeFileAtomically(
       path, llvm::StringRef(reinterpret_cast<const char *>(bytes->data()),
                             bytes->size()));
-}
-
-float sattn::halfToFloat(uint16_t h) {
-  const float sign = (h & 0x8000) ? -1.0f : 1.0f;
-  const int exp = (h >> 10) & 0x1f;
-  const int mant = h & 0x3ff;
-  if (exp == 0) // zero or subnormal: mant * 2^-24
-    return sign * std::ldexp(float(mant), -24);
-  if (exp == 31)
-    return mant ? std::numeric_limits<float>::quiet_NaN()
-                : sign * std::numeric_limits<float>::infinity();
-  return sign * std::ldexp(float(1024 + mant), exp - 25);
-}
-
-uint16_t sattn::floatToHalf(float f) {
-  uint32_t x;
-  std::memcpy(&x, &f, 4);
-  const uint16_t sign = uint16_t((x >> 16) & 0x8000);
-  const uint32_t a = x & 0x7fffffff;
-  if (a >= 0x7f800000) // Inf or NaN (NaN stays quiet)
-    return sign | (a > 0x7f800000 ? 0x7e00 : 0x7c00);
-  if (a >= 0x477ff000) // >= 65520 rounds to Inf
-    return sign | 0x7c00;
-  if (a < 0x38800000) { // below 2^-14: subnormal half; the scaling is exact
-    float v;
-    std::memcpy(&v, &a, 4);
-    return sign | uint16_t(std::nearbyint(v * 16777216.0f));
-  }
-  uint32_t h = ((((a >> 23) - 127 + 15)) << 10) | ((a & 0x7fffff) >> 13);
-  const uint32_t rem = a & 0x1fff;
-  if (rem > 0x1000 || (rem == 0x1000 && (h & 1)))
-    ++h; // a carry into the exponent is the correct rounding
-  return sign | uint16_t(h);
 }
