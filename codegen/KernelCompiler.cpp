@@ -4,6 +4,8 @@
 
 #include "codegen/GpuTarget.h"
 #include "passes/Passes.h"
+#include "passes/PrimitiveInterfaces.h"
+#include "passes/Schedule.h"
 
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/Diagnostics.h"
@@ -13,8 +15,8 @@
 #include "mlir/Target/LLVM/NVVM/Target.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Target/LLVMIR/Export.h"
-#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/ADT/ScopeExit.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/InstIterator.h"
 #include "llvm/IR/LegacyPassManager.h"
@@ -67,14 +69,15 @@ void sattn::registerCodegenDialects(mlir::DialectRegistry &registry) {
                   mlir::math::MathDialect, mlir::memref::MemRefDialect,
                   mlir::NVVM::NVVMDialect, mlir::nvgpu::NVGPUDialect,
                   mlir::scf::SCFDialect, mlir::vector::VectorDialect>();
+  ir::registerPrimitiveModels(registry);
   mlir::registerAllExtensions(registry);
   mlir::registerAllToLLVMIRTranslations(registry);
   mlir::NVVM::registerNVVMTargetInterfaceExternalModels(registry);
 }
 
 mlir::OwningOpRef<mlir::ModuleOp>
-sattn::buildKernelRequest(ir::PatternOp bound, const KernelShape &shape,
-                          StringRef dtype, CodegenTarget target) {
+sattn::buildKernelRequest(ir::PatternOp bound, const ir::KernelShape &shape,
+                          StringRef dtype, ir::KernelTarget target) {
   mlir::MLIRContext *ctx = bound.getContext();
   mlir::OpBuilder b(ctx);
   mlir::Location loc = bound.getLoc();
@@ -90,13 +93,13 @@ sattn::buildKernelRequest(ir::PatternOp bound, const KernelShape &shape,
       b, loc, mlir::FlatSymbolRefAttr::get(ctx, bound.getSymName()),
       b.getI64IntegerAttr(shape.heads), b.getI64IntegerAttr(shape.kvHeads),
       b.getI64IntegerAttr(shape.headDim), mlir::TypeAttr::get(element), scale,
-      b.getStringAttr(target == CodegenTarget::Gpu ? "gpu" : "cpu"),
-      mlir::DictionaryAttr());
+      ir::KernelTargetAttr::get(ctx, target), ir::ScheduleAttr());
   return module;
 }
 
-Error sattn::lowerKernelModule(mlir::ModuleOp module, CodegenTarget target,
-                               StringRef chip, LoweringStage stopAfter) {
+Error sattn::lowerKernelModule(mlir::ModuleOp module, ir::KernelTarget target,
+                               StringRef chip, LoweringStage stopAfter,
+                               LoweringStage from) {
   mlir::MLIRContext *ctx = module.getContext();
   std::string messages;
   mlir::ScopedDiagnosticHandler handler(ctx, [&](mlir::Diagnostic &diag) {
@@ -108,7 +111,9 @@ Error sattn::lowerKernelModule(mlir::ModuleOp module, CodegenTarget target,
     return mlir::success();
   });
   mlir::PassManager pm(ctx);
-  auto upTo = [&](LoweringStage stage) { return stage <= stopAfter; };
+  auto upTo = [&](LoweringStage stage) {
+    return from < stage && stage <= stopAfter;
+  };
   if (upTo(LoweringStage::Schedule))
     pm.addPass(ir::createSattnBuildSchedule());
   if (upTo(LoweringStage::Selection))
@@ -117,9 +122,10 @@ Error sattn::lowerKernelModule(mlir::ModuleOp module, CodegenTarget target,
     pm.addPass(ir::createSattnTileAttention());
   if (upTo(LoweringStage::Lowered)) {
     ir::SattnLowerToLLVMOptions options;
-    options.target = target == CodegenTarget::Gpu ? "gpu" : "cpu";
+    const bool gpu = target == ir::KernelTarget::gpu;
+    options.target = gpu ? "gpu" : "cpu";
     options.chip = chip.str();
-    options.binary = target == CodegenTarget::Gpu && upTo(LoweringStage::Binary);
+    options.binary = gpu && upTo(LoweringStage::Binary);
     if (std::optional<CudaToolkit> toolkit = findCudaToolkit())
       options.libdevice = toolkit->libdevice;
     pm.addPass(ir::createSattnLowerToLLVM(options));
@@ -171,8 +177,8 @@ static void addPackedEntryPoints(llvm::Module &m) {
     llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", wrapper));
     llvm::SmallVector<llvm::Value *> args;
     for (auto [i, arg] : llvm::enumerate(f->args())) {
-      llvm::Value *slot = b.CreateConstGEP1_64(b.getPtrTy(),
-                                               wrapper->getArg(0), i);
+      llvm::Value *slot =
+          b.CreateConstGEP1_64(b.getPtrTy(), wrapper->getArg(0), i);
       llvm::Value *ptr = b.CreateLoad(b.getPtrTy(), slot);
       args.push_back(b.CreateLoad(arg.getType(), ptr));
     }
@@ -236,7 +242,7 @@ Expected<std::string> sattn::assemblePtx(StringRef ptx, StringRef chip,
     return llvm::errorCodeToError(ec);
   llvm::sys::fs::createTemporaryFile("sattn", "cubin", cubinPath);
   llvm::sys::fs::createTemporaryFile("sattn", "log", logPath);
-  auto cleanup = llvm::make_scope_exit([&] {
+  llvm::scope_exit cleanup([&] {
     llvm::sys::fs::remove(ptxPath);
     llvm::sys::fs::remove(cubinPath);
     llvm::sys::fs::remove(logPath);
@@ -250,8 +256,8 @@ Expected<std::string> sattn::assemblePtx(StringRef ptx, StringRef chip,
   }
   std::string arch = ("-arch=" + chip).str();
   std::string outFile = std::string(cubinPath);
-  llvm::SmallVector<StringRef> argv = {toolkit->ptxas, arch, "-v", "-O3",
-                                       "-o", outFile, ptxPath};
+  llvm::SmallVector<StringRef> argv = {toolkit->ptxas, arch,    "-v",   "-O3",
+                                       "-o",           outFile, ptxPath};
   std::optional<StringRef> redirects[] = {std::nullopt, StringRef(logPath),
                                           StringRef(logPath)};
   std::string message;
@@ -260,12 +266,76 @@ Expected<std::string> sattn::assemblePtx(StringRef ptx, StringRef chip,
   auto log = llvm::MemoryBuffer::getFile(logPath);
   std::string logText = log ? (*log)->getBuffer().str() : "";
   if (rc != 0)
-    return createStringError("ptxas failed (" + std::to_string(rc) + "): " +
-                             message + "\n" + logText);
+    return createStringError("ptxas failed (" + std::to_string(rc) +
+                             "): " + message + "\n" + logText);
   if (report)
     *report = logText;
   auto cubin = llvm::MemoryBuffer::getFile(cubinPath, /*IsText=*/false);
   if (!cubin)
     return llvm::errorCodeToError(cubin.getError());
   return (*cubin)->getBuffer().str();
+}
+
+Expected<KernelArtifact> sattn::compileKernel(ir::PatternOp bound,
+                                              const ir::KernelShape &shape,
+                                              StringRef dtype,
+                                              StringRef target) {
+  const bool gpu = target != "cpu";
+  ir::KernelTarget kind = gpu ? ir::KernelTarget::gpu : ir::KernelTarget::cpu;
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      buildKernelRequest(bound, shape, dtype, kind);
+  if (Error err =
+          lowerKernelModule(*module, kind, target, LoweringStage::Schedule))
+    return std::move(err);
+  KernelArtifact artifact;
+  {
+    // The record comes from the schedule, before the passes erase it.
+    ir::KernelOp request = *module->getOps<ir::KernelOp>().begin();
+    mlir::FailureOr<ir::KernelRequest> req =
+        ir::loadKernelRequest(request, /*withSchedule=*/true);
+    mlir::FailureOr<KernelInfo> info =
+        mlir::succeeded(req) ? ir::describeKernel(*req)
+                             : mlir::FailureOr<KernelInfo>(mlir::failure());
+    if (mlir::failed(info))
+      return createStringError("cannot describe the kernel of pattern '" +
+                               bound.getSymName() + "'");
+    artifact.info = std::move(*info);
+  }
+  artifact.info.target = target.str();
+  auto entryPoints = [&](llvm::function_ref<std::string(StringRef)> entry) {
+    for (KernelFunction &f : artifact.info.stages)
+      f.entry = entry(f.name);
+    artifact.info.attention.entry = entry(artifact.info.attention.name);
+  };
+  if (gpu) {
+    if (Error err =
+            lowerKernelModule(*module, kind, target, LoweringStage::Binary,
+                              LoweringStage::Schedule))
+      return std::move(err);
+    Expected<std::string> ptx = extractPtx(*module);
+    if (!ptx)
+      return ptx.takeError();
+    entryPoints([](StringRef name) { return name.str(); });
+    artifact.binary = std::move(*ptx);
+    // A cubin from ptxas when a CUDA toolkit is installed; otherwise the
+    // driver JIT compiles the PTX when the module is loaded.
+    if (std::optional<CudaToolkit> toolkit = findCudaToolkit())
+      if (!toolkit->ptxas.empty()) {
+        Expected<std::string> cubin = assemblePtx(artifact.binary, target);
+        if (cubin)
+          artifact.binary = std::move(*cubin);
+        else
+          llvm::consumeError(cubin.takeError());
+      }
+    return artifact;
+  }
+  if (Error err = lowerKernelModule(*module, kind, "", LoweringStage::Lowered,
+                                    LoweringStage::Schedule))
+    return std::move(err);
+  Expected<std::string> object = emitHostObject(*module);
+  if (!object)
+    return object.takeError();
+  entryPoints([](StringRef name) { return packedEntryName(name); });
+  artifact.binary = std::move(*object);
+  return artifact;
 }

@@ -1,4 +1,5 @@
-//===- KernelCompiler.h - Bound pattern to host object or PTX ----*- C++ -*-===//
+//===- KernelCompiler.h - Bound pattern to host object or PTX ----*- C++
+//-*-===//
 //
 // The compiler pipeline behind the runtime and sattn-compile: a bound
 // pattern plus a static shape becomes a module with a `sattn.kernel`
@@ -11,7 +12,9 @@
 #define SATTN_CODEGEN_KERNELCOMPILER_H
 
 #include "dialect/SattnDialect.h"
-#include "passes/Schedule.h"
+#include "passes/KernelRequest.h"
+
+#include "sattn/KernelInfo.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
@@ -21,8 +24,6 @@
 #include <string>
 
 namespace sattn {
-
-enum class CodegenTarget { Cpu, Gpu };
 
 /// The stages after which the pipeline can stop (sattn-compile --stage).
 enum class LoweringStage {
@@ -46,13 +47,25 @@ void registerCodegenDialects(mlir::DialectRegistry &registry);
 /// A module holding a copy of `bound` and a `sattn.kernel` request for it.
 /// `dtype` is "f32", "f16" or "bf16".
 mlir::OwningOpRef<mlir::ModuleOp>
-buildKernelRequest(mlir::sattn::PatternOp bound, const KernelShape &shape,
-                   llvm::StringRef dtype, CodegenTarget target);
+buildKernelRequest(mlir::sattn::PatternOp bound,
+                   const mlir::sattn::KernelShape &shape, llvm::StringRef dtype,
+                   mlir::sattn::KernelTarget target);
 
-/// Runs the passes up to and including `stopAfter`. `chip` is the GPU
-/// target (sm_80 or sm_90a). Errors carry the diagnostics.
-llvm::Error lowerKernelModule(mlir::ModuleOp module, CodegenTarget target,
-                              llvm::StringRef chip, LoweringStage stopAfter);
+/// Runs the passes of the stages after `from` up to and including
+/// `stopAfter`. `chip` is the GPU target (sm_80 or sm_90a). Errors carry the
+/// diagnostics.
+llvm::Error lowerKernelModule(mlir::ModuleOp module,
+                              mlir::sattn::KernelTarget target,
+                              llvm::StringRef chip, LoweringStage stopAfter,
+                              LoweringStage from = LoweringStage::Request);
+
+/// Compiles a bound pattern for `target` ("cpu", "sm_80" or "sm_90a"): the
+/// kernel's record (KernelInfo) and its binary — a host object file, or a
+/// cubin when ptxas is found, else PTX for the driver to JIT.
+llvm::Expected<KernelArtifact>
+compileKernel(mlir::sattn::PatternOp bound,
+              const mlir::sattn::KernelShape &shape, llvm::StringRef dtype,
+              llvm::StringRef target);
 
 /// The PTX of a module lowered to LoweringStage::Binary.
 llvm::Expected<std::string> extractPtx(mlir::ModuleOp module);

@@ -75,6 +75,38 @@ def Sattn_ScoreSourceAttr : EnumAttr<Sattn_Dialect, Sattn_ScoreSource, "score_so
   let assemblyFormat = "$value";
 }
 
+def Sattn_KernelTarget : I32EnumAttr<"KernelTarget",
+    "what a kernel is compiled for", [
+    I32EnumAttrCase<"cpu", 0>,
+    I32EnumAttrCase<"gpu", 1>]> {
+  let genSpecializedAttr = 0;
+  let cppNamespace = "::mlir::sattn";
+}
+def Sattn_KernelTargetAttr : EnumAttr<Sattn_Dialect, Sattn_KernelTarget, "target"> {
+  let summary = "The code generator of a kernel request: cpu or gpu.";
+  let description = [{
+    `cpu` builds host code for the ORC JIT, `gpu` NVIDIA kernels (the chip is
+    chosen when the kernel is compiled to PTX).
+
+    Example: `#sattn.target<gpu>`.
+  }];
+  let assemblyFormat = "`<` custom<KernelTarget>($value) `>`";
+}
+
+def Sattn_GridKind : I32EnumAttr<"GridKind",
+    "the work items a selection stage is launched over", [
+    I32EnumAttrCase<"heads", 0>,
+    I32EnumAttrCase<"query_blocks", 1>]> {
+  let cppNamespace = "::mlir::sattn";
+}
+
+def Sattn_BlockOrigin : I32EnumAttr<"BlockOrigin",
+    "what query tiles and blocks are aligned to", [
+    I32EnumAttrCase<"absolute", 0>,
+    I32EnumAttrCase<"local", 1>]> {
+  let cppNamespace = "::mlir::sattn";
+}
+
 //===----------------------------------------------------------------------===//
 // Attributes
 //===----------------------------------------------------------------------===//
@@ -107,5 +139,77 @@ def Sattn_FloatParam : AnyAttrOf<[F64Attr, Sattn_ParamAttr],
     "64-bit float or #sattn.param reference">;
 def Sattn_NumberParam : AnyAttrOf<[I64Attr, F64Attr, Sattn_ParamAttr],
     "64-bit integer, 64-bit float or #sattn.param reference">;
+
+def Sattn_StageAttr : AttrDef<Sattn_Dialect, "Stage"> {
+  let mnemonic = "stage";
+  let summary = "A selection stage: a function that fills workspace lists.";
+  let description = [{
+    One selection stage of a kernel: the function that implements it, the
+    pattern primitive (index in the pattern body) whose selection it
+    computes, the grid of work items it is launched over, and the threads of
+    a GPU block. A `query_blocks` grid has one work item per (batch, query
+    head, query block of `query_block` rows), the blocks aligned on absolute
+    positions p(i) or, with `blocks = local`, on local row indices i.
+
+    Example:
+
+    ```mlir
+    #sattn.stage<"sattn_select_tree_search_0", primitive = 0,
+                 grid = query_blocks, query_block = 64, blocks = local,
+                 threads = 128>
+    ```
+  }];
+  let parameters = (ins StringRefParameter<"function name">:$function,
+                        "int64_t":$primitive,
+                        EnumParameter<Sattn_GridKind>:$grid,
+                        DefaultValuedParameter<"int64_t", "0">:$query_block,
+                        DefaultValuedParameter<"::mlir::sattn::BlockOrigin",
+                          "::mlir::sattn::BlockOrigin::absolute">:$blocks,
+                        "int64_t":$threads);
+  let assemblyFormat = [{
+    `<` $function `,` `primitive` `=` $primitive `,` `grid` `=` $grid `,`
+    (`query_block` `=` $query_block^ `,`)? (`blocks` `=` $blocks^ `,`)?
+    `threads` `=` $threads `>`
+  }];
+  let genVerifyDecl = 1;
+}
+
+def Sattn_ScheduleAttr : AttrDef<Sattn_Dialect, "Schedule"> {
+  let mnemonic = "schedule";
+  let summary = "How a kernel request is computed, tile by tile.";
+  let description = [{
+    Attached to a `sattn.kernel` by `sattn-build-schedule`. Query tiles have
+    `tile_q` rows, aligned on absolute positions p(i) (so that a tile stays
+    in one query block) or, with `tiles = local`, on local row indices;
+    keys are staged `chunk` at a time. `sources` lists the pattern's
+    primitives (indices in the pattern body) in the order attention visits
+    their keys: static primitives as closed-form walks, then the dynamic one
+    through the lists its selection stage writes. `stages` run before
+    attention, in order; `attention` names the attention function.
+
+    Example:
+
+    ```mlir
+    sattn.kernel @sparsek {heads = 4, kv_heads = 1, head_dim = 64,
+        element_type = f16, target = #sattn.target<cpu>,
+        schedule = #sattn.schedule<tile_q = 64, chunk = 64, tiles = absolute,
+            sources = [0, 1],
+            stages = [#sattn.stage<"sattn_select_topk_tokens_1",
+                                   primitive = 1, grid = heads, threads = 128>],
+            attention = "sattn_attention">}
+    ```
+  }];
+  let parameters = (ins "int64_t":$tile_q, "int64_t":$chunk,
+                        EnumParameter<Sattn_BlockOrigin>:$tiles,
+                        ArrayRefParameter<"int64_t">:$sources,
+                        OptionalArrayRefParameter<"::mlir::sattn::StageAttr">:$stages,
+                        StringRefParameter<"attention function">:$attention);
+  let assemblyFormat = [{
+    `<` `tile_q` `=` $tile_q `,` `chunk` `=` $chunk `,` `tiles` `=` $tiles `,`
+    `sources` `=` `[` $sources `]` `,` (`stages` `=` `[` $stages^ `]` `,`)?
+    `attention` `=` $attention `>`
+  }];
+  let genVerifyDecl = 1;
+}
 
 #endif // SATTN_DIALECT_TD

@@ -5,9 +5,9 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
-#include <cmath>
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallSet.h"
+#include <cmath>
 
 using namespace mlir;
 using namespace mlir::sattn;
@@ -706,15 +706,11 @@ LogicalResult KernelOp::verify() {
     return emitOpError("kv_heads must be >= 1 and divide heads ")
            << getHeads() << ", got " << getKvHeads();
   if (!llvm::is_contained(AttentionOp::kSupportedHeadDims, getHeadDim()))
-    return emitOpError("head_dim must be 32, 64 or 128, got ")
-           << getHeadDim();
+    return emitOpError("head_dim must be 32, 64 or 128, got ") << getHeadDim();
   Type element = getElementType();
   if (!element.isF16() && !element.isBF16() && !element.isF32())
     return emitOpError("element_type must be f16, bf16 or f32, got ")
            << element;
-  if (getTarget() != "cpu" && getTarget() != "gpu")
-    return emitOpError("target must be \"cpu\" or \"gpu\", got \"")
-           << getTarget() << "\"";
   if (FloatAttr scaleAttr = getScaleAttr()) {
     double scale = scaleAttr.getValueAsDouble();
     if (!(scale > 0) || !std::isfinite(scale))
@@ -729,8 +725,16 @@ LogicalResult KernelOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
       symbolTable.lookupNearestSymbolFrom(*this, getPatternAttr());
   if (!symbol)
     return emitOpError("unknown pattern @") << getPattern();
-  if (!isa<PatternOp>(symbol))
+  auto pattern = dyn_cast<PatternOp>(symbol);
+  if (!pattern)
     return emitOpError("@") << getPattern() << " is a '" << symbol->getName()
                             << "', not a sattn.pattern";
+  if (ScheduleAttr schedule = getScheduleAttr()) {
+    int64_t primitives = llvm::range_size(pattern.getBody().front());
+    for (int64_t source : schedule.getSources())
+      if (source >= primitives)
+        return emitOpError("schedule names primitive ")
+               << source << ", but the pattern has " << primitives;
+  }
   return success();
 }

@@ -413,24 +413,25 @@ def Sattn_KernelOp : Sattn_Op<"kernel", [
     Names a bound pattern (every parameter specialised) and the static part
     of an attention call: query heads, kv heads, head dim, element type of
     q/k/v/out, optional scale (default 1/sqrt(head_dim)) and the code
-    generator (`cpu` or `gpu`). Batch and sequence lengths stay run-time
-    values. The lowering passes turn it into kernel functions:
-    `sattn-build-schedule` attaches the `schedule`, `sattn-lower-selection`
-    emits the selection stages and `sattn-tile-attention` the attention
-    function, then erases the request (docs/lowering.md).
+    generator (`#sattn.target<cpu>` or `<gpu>`). Batch and sequence lengths
+    stay run-time values. The lowering passes turn it into kernel functions:
+    `sattn-build-schedule` attaches the `#sattn.schedule`,
+    `sattn-lower-selection` emits the selection stages and
+    `sattn-tile-attention` the attention tile program, then erases the
+    request (docs/lowering.md).
 
     Example:
 
     ```mlir
     sattn.kernel @power {heads = 32, kv_heads = 8, head_dim = 128,
-                         element_type = bf16, target = "gpu"}
+                         element_type = bf16, target = #sattn.target<gpu>}
     ```
   }];
   let arguments = (ins FlatSymbolRefAttr:$pattern, I64Attr:$heads,
                        I64Attr:$kv_heads, I64Attr:$head_dim,
                        TypeAttr:$element_type, OptionalAttr<F64Attr>:$scale,
-                       StrAttr:$target,
-                       OptionalAttr<DictionaryAttr>:$schedule);
+                       Sattn_KernelTargetAttr:$target,
+                       OptionalAttr<Sattn_ScheduleAttr>:$schedule);
   let assemblyFormat = "$pattern attr-dict";
   let hasVerifier = 1;
 }

@@ -3,42 +3,31 @@
 #include "passes/AttentionEmitter.h"
 
 using namespace mlir;
-using namespace mlir::sattn::lowering;
+using namespace mlir::sattn;
 using ::sattn::KernelScalar;
 
-KeySource::~KeySource() = default;
 TileComputer::~TileComputer() = default;
 
 AttentionEmitter::AttentionEmitter(KernelBuilder &kb,
-                                   const ::sattn::PatternSpec &spec,
-                                   const ::sattn::KernelSchedule &schedule,
-                                   ArrayRef<Operation *> primitiveOps)
-    : kb(kb), patternSpec(spec), sched(schedule),
-      kernelPlan(::sattn::planAttentionKernel(
-          schedule, kb.shape(), kb.elementType().getIntOrFloatBitWidth(),
-          kb.isGpu())),
-      primOps(primitiveOps.begin(), primitiveOps.end()) {
-  for (const ::sattn::Enumerator &en : sched.enumerators) {
-    if (en.kind >= ::sattn::EnumeratorKind::Stripes)
-      appendDynamicSources(spec, en, sources);
-    else
-      sources.push_back(makeStaticSource(spec, en, primOps[en.primitive]));
-  }
-}
+                                   const KernelRequest &request)
+    : KeySourceContext(kb, request), kernelPlan(planAttentionKernel(request)),
+      sources(makeKeySources(request)) {}
 
 AttentionEmitter::~AttentionEmitter() = default;
 
-LogicalResult AttentionEmitter::emit(Operation *container) {
+LogicalResult AttentionEmitter::emit() {
   computer = kernelPlan.tensorCores ? makeMmaTile(*this) : makeRowTile(*this);
-  kb.beginFunction(container, sched.attentionFunction, kernelPlan.threads);
+  ScheduleAttr sched = req.schedule;
+  kb.beginFunction(sched.getAttention(), kernelPlan.threads);
   computer->allocate();
 
   Value seqQ = kb.scalar(KernelScalar::SeqQ);
   Value seqK = kb.scalar(KernelScalar::SeqK);
   Value offset = kb.sub(seqK, seqQ);
-  Value tileRows = kb.idx(sched.tileQ);
+  Value tileRows = kb.idx(sched.getTileQ());
+  const bool absoluteTiles = sched.getTiles() == BlockOrigin::absolute;
   Value numTiles, firstTile;
-  if (sched.absoluteTiles) {
+  if (absoluteTiles) {
     firstTile = kb.floorDiv(offset, tileRows);
     Value lastTile =
         kb.floorDiv(kb.sub(kb.add(offset, seqQ), kb.idx(1)), tileRows);
@@ -59,7 +48,7 @@ LogicalResult AttentionEmitter::emit(Operation *container) {
     tile.head = kb.floorMod(bh, kb.idx(heads));
     tile.batch = kb.floorDiv(bh, kb.idx(heads));
     tile.kvHead = kb.floorDiv(tile.head, kb.idx(group));
-    if (sched.absoluteTiles) {
+    if (absoluteTiles) {
       tile.firstPos = kb.mul(kb.add(firstTile, tile.tile), tileRows);
       tile.firstRow = kb.sub(tile.firstPos, offset);
     } else {
@@ -69,10 +58,10 @@ LogicalResult AttentionEmitter::emit(Operation *container) {
     Value lastRow =
         kb.sub(kb.min(kb.add(tile.firstRow, tileRows), seqQ), kb.idx(1));
     tile.lastPos = kb.add(lastRow, offset);
-    tile.keyEnd = patternSpec.causal
-                      ? kb.max(kb.min(seqK, kb.add(tile.lastPos, kb.idx(1))),
-                               kb.idx(0))
-                      : seqK;
+    tile.keyEnd =
+        req.causal
+            ? kb.max(kb.min(seqK, kb.add(tile.lastPos, kb.idx(1))), kb.idx(0))
+            : seqK;
     tile.queryBlock = kb.floorDiv(tile.firstPos, patternBlock());
 
     computer->beginTile(tile);
@@ -84,9 +73,8 @@ LogicalResult AttentionEmitter::emit(Operation *container) {
   return success();
 }
 
-void AttentionEmitter::visitRange(const TileContext &tile,
-                                  unsigned sourceIndex, Value start,
-                                  Value end) {
+void AttentionEmitter::visitRange(const TileContext &tile, unsigned sourceIndex,
+                                  Value start, Value end) {
   Value lo = kb.max(start, kb.idx(0));
   Value hi = kb.min(end, tile.keyEnd);
   computer->processRange(tile, sourceIndex, lo, hi, [&](Value c0, Value n) {
@@ -125,7 +113,7 @@ Value AttentionEmitter::rangeNeedsMask(const TileContext &tile,
   Value end = kb.add(start, count);
   // A full chunk (no empty slots), before the causal edge of every row.
   Value clear = kb.eq(count, kb.idx(kernelPlan.chunkKeys));
-  if (patternSpec.causal)
+  if (req.causal)
     clear = kb.andI(
         clear, kb.lt(kb.sub(end, kb.idx(1)), kb.add(tile.firstPos, kb.idx(1))));
   KeySource &self = *sources[sourceIndex];
@@ -157,7 +145,7 @@ Value AttentionEmitter::elementKept(const TileContext &tile,
                                     unsigned sourceIndex, const RowContext &row,
                                     Value j) {
   Value keep = kb.ge(j, kb.idx(0));
-  if (patternSpec.causal)
+  if (req.causal)
     keep = kb.andI(keep, kb.le(j, row.pos));
   // Membership tests read lists and scores at j: ask them about a key in
   // range (the result is discarded for empty slots).
@@ -167,9 +155,4 @@ Value AttentionEmitter::elementKept(const TileContext &tile,
   for (unsigned e = 0; e < sourceIndex; ++e)
     keep = kb.andI(keep, kb.notI(sources[e]->contains(*this, tile, row, key)));
   return keep;
-}
-
-Value mlir::sattn::lowering::inTokenWindow(KernelBuilder &kb, Value pos,
-                                           Value j, Value width) {
-  return kb.andI(kb.lt(kb.sub(pos, width), j), kb.le(j, pos));
 }

@@ -2,6 +2,7 @@
 
 #include "passes/KernelRequest.h"
 #include "passes/Passes.h"
+#include "passes/Schedule.h"
 
 namespace mlir::sattn {
 #define GEN_PASS_DEF_SATTNBUILDSCHEDULE
@@ -10,7 +11,6 @@ namespace mlir::sattn {
 
 using namespace mlir;
 using namespace mlir::sattn;
-using namespace mlir::sattn::lowering;
 
 namespace {
 struct BuildSchedulePass
@@ -19,18 +19,14 @@ struct BuildSchedulePass
     bool failedAny = false;
     getOperation().walk([&](KernelOp op) {
       FailureOr<KernelRequest> req = loadKernelRequest(op, false);
-      if (failed(req)) {
+      FailureOr<ScheduleAttr> schedule = failure();
+      if (succeeded(req))
+        schedule = buildSchedule(*req);
+      if (failed(schedule)) {
         failedAny = true;
         return;
       }
-      llvm::Expected<::sattn::KernelSchedule> schedule =
-          ::sattn::buildSchedule(req->spec, req->shape);
-      if (!schedule) {
-        op.emitOpError() << llvm::toString(schedule.takeError());
-        failedAny = true;
-        return;
-      }
-      op.setScheduleAttr(encodeSchedule(op.getContext(), *schedule));
+      op.setScheduleAttr(*schedule);
     });
     if (failedAny)
       signalPassFailure();

@@ -13,24 +13,28 @@
 #include <limits>
 
 using namespace mlir;
-using namespace mlir::sattn::lowering;
+using namespace mlir::sattn;
 using ::sattn::KernelMemref;
 using ::sattn::KernelScalar;
 using ::sattn::WorkspaceSlot;
 
-std::optional<Target> mlir::sattn::lowering::parseTarget(StringRef name) {
-  if (name == "cpu")
-    return Target::Cpu;
-  if (name == "gpu")
-    return Target::Gpu;
-  return std::nullopt;
-}
+KernelBuilder::KernelBuilder(OpBuilder &builder, Location loc,
+                             Operation *container, KernelTarget target,
+                             const KernelShape &shape, Type elementType)
+    : builder(builder), location(loc), container(container), tgt(target),
+      kshape(shape), elemType(elementType) {}
 
-KernelBuilder::KernelBuilder(OpBuilder &builder, Location loc, Target target,
-                             const ::sattn::KernelShape &shape,
-                             Type elementType)
-    : builder(builder), location(loc), tgt(target), kshape(shape),
-      elemType(elementType) {}
+Operation *mlir::sattn::kernelContainer(ModuleOp module, KernelTarget target) {
+  if (target == KernelTarget::cpu)
+    return module;
+  if (auto existing = module.lookupSymbol<gpu::GPUModuleOp>("sattn_kernels"))
+    return existing;
+  module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                  UnitAttr::get(module.getContext()));
+  OpBuilder b(module.getContext());
+  b.setInsertionPointToEnd(module.getBody());
+  return gpu::GPUModuleOp::create(b, module.getLoc(), "sattn_kernels");
+}
 
 FunctionType KernelBuilder::kernelFunctionType() const {
   MLIRContext *ctx = builder.getContext();
@@ -38,9 +42,9 @@ FunctionType KernelBuilder::kernelFunctionType() const {
   auto f32 = Float32Type::get(ctx);
   auto i32 = IntegerType::get(ctx, 32);
   for (unsigned i = 0; i < ::sattn::kNumKernelMemrefs; ++i) {
-    Type elem = i <= unsigned(KernelMemref::Out)        ? elemType
+    Type elem = i <= unsigned(KernelMemref::Out)            ? elemType
                 : i == unsigned(KernelMemref::WorkspaceI32) ? Type(i32)
-                                                             : Type(f32);
+                                                            : Type(f32);
     inputs.push_back(MemRefType::get({ShapedType::kDynamic}, elem));
   }
   for (unsigned i = 0; i < ::sattn::kNumKernelScalars; ++i)
@@ -48,8 +52,7 @@ FunctionType KernelBuilder::kernelFunctionType() const {
   return FunctionType::get(ctx, inputs, {});
 }
 
-void KernelBuilder::beginFunction(Operation *container, StringRef name,
-                                  int64_t threads) {
+void KernelBuilder::beginFunction(StringRef name, int64_t threads) {
   numThreads = threads;
   builder.setInsertionPointToEnd(&container->getRegion(0).front());
   FunctionType type = kernelFunctionType();
@@ -75,9 +78,10 @@ void KernelBuilder::beginFunction(Operation *container, StringRef name,
     scalarArgs.push_back(arith::IndexCastOp::create(
         builder, location, builder.getIndexType(),
         entry->getArgument(::sattn::kNumKernelMemrefs + i)));
-  threadId = isGpu() ? Value(gpu::ThreadIdOp::create(builder, location,
-                                                     gpu::Dimension::x))
-                     : idx(0);
+  threadId =
+      isGpu()
+          ? Value(gpu::ThreadIdOp::create(builder, location, gpu::Dimension::x))
+          : idx(0);
 }
 
 void KernelBuilder::endFunction() {
@@ -354,8 +358,8 @@ Value KernelBuilder::sharedAlloc(ArrayRef<int64_t> shape, Type type) {
   if (isGpu()) {
     auto space = gpu::AddressSpaceAttr::get(builder.getContext(),
                                             gpu::AddressSpace::Workgroup);
-    auto memType = MemRefType::get(shape, type, MemRefLayoutAttrInterface(),
-                                   space);
+    auto memType =
+        MemRefType::get(shape, type, MemRefLayoutAttrInterface(), space);
     auto fn = cast<gpu::GPUFuncOp>(function);
     BlockArgument arg = fn.addWorkgroupAttribution(memType, location);
     // 16-byte alignment: the NVPTX back-end vectorises shared loads to
@@ -429,8 +433,7 @@ Value KernelBuilder::loadV(Value bb, Value g, Value j, Value d) {
   return loadElement(KernelMemref::V,
                      tensorOffset(KernelScalar::VStrideB, bb, g, j, d));
 }
-void KernelBuilder::storeOut(Value value, Value bb, Value h, Value i,
-                             Value d) {
+void KernelBuilder::storeOut(Value value, Value bb, Value h, Value i, Value d) {
   if (!elemType.isF32())
     value = arith::TruncFOp::create(builder, location, elemType, value);
   store(value, memref(KernelMemref::Out),
@@ -441,21 +444,16 @@ void KernelBuilder::storeLse(Value value, Value bb, Value h, Value i) {
         tensorOffset(KernelScalar::LseStrideB, bb, h, i, Value()));
 }
 
-bool KernelBuilder::isFloatSlot(WorkspaceSlot slot) {
-  return slot == WorkspaceSlot::RowThreshold ||
-         slot == WorkspaceSlot::HeadFloats;
-}
-
 Value KernelBuilder::loadWs(WorkspaceSlot slot, Value offset) {
   Value at = add(workspaceOffset(slot), offset);
-  if (isFloatSlot(slot))
+  if (::sattn::isFloatSlot(slot))
     return load(memref(KernelMemref::WorkspaceF32), at);
   return toIndex(load(memref(KernelMemref::WorkspaceI32), at));
 }
 
 void KernelBuilder::storeWs(WorkspaceSlot slot, Value offset, Value value) {
   Value at = add(workspaceOffset(slot), offset);
-  if (isFloatSlot(slot)) {
+  if (::sattn::isFloatSlot(slot)) {
     store(value, memref(KernelMemref::WorkspaceF32), at);
     return;
   }

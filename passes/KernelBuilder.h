@@ -1,4 +1,5 @@
-//===- KernelBuilder.h - Emitting one kernel for the CPU or the GPU -*- C++ -*-===//
+//===- KernelBuilder.h - Emitting one kernel for the CPU or the GPU -*- C++
+//-*-===//
 //
 // The lowering passes write every kernel (selection stages and attention)
 // once, against this builder, and get host code or a GPU kernel from it:
@@ -11,46 +12,47 @@
 //   sharedAlloc            memref.alloca              workgroup attribution
 //   privateAlloc           memref.alloca [rows, ...]  memref.alloca [1, ...]
 //
-// Every function has the calling convention of Schedule.h (KernelMemref,
-// KernelScalar), so that the runtime launches them all the same way.
+// Every function has the calling convention of sattn/KernelAbi.h
+// (KernelMemref, KernelScalar), so that the runtime launches them all the same
+// way.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef SATTN_PASSES_KERNELBUILDER_H
 #define SATTN_PASSES_KERNELBUILDER_H
 
-#include "passes/Schedule.h"
+#include "passes/KernelRequest.h"
+
+#include "sattn/KernelAbi.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 
-namespace mlir::sattn::lowering {
-
-enum class Target { Cpu, Gpu };
-
-/// Parses "cpu" / "gpu".
-std::optional<Target> parseTarget(llvm::StringRef name);
+namespace mlir::sattn {
 
 class KernelBuilder {
 public:
-  KernelBuilder(OpBuilder &builder, Location loc, Target target,
-                const ::sattn::KernelShape &shape, Type elementType);
+  /// Functions go into `container`: a ModuleOp for the CPU, a gpu.module
+  /// for the GPU (kernelContainer).
+  KernelBuilder(OpBuilder &builder, Location loc, Operation *container,
+                KernelTarget target, const KernelShape &shape,
+                Type elementType);
 
   /// The function type of every kernel function.
   FunctionType kernelFunctionType() const;
-  /// Creates a kernel function in `container` (a ModuleOp for the CPU, a
-  /// gpu.module for the GPU) and moves the insertion point into it. `threads`
-  /// is the GPU block size and the CPU's rows per item.
-  void beginFunction(Operation *container, StringRef name, int64_t threads);
+  /// Creates a kernel function in the container and moves the insertion
+  /// point into it. `threads` is the GPU block size and the CPU's rows per
+  /// item.
+  void beginFunction(StringRef name, int64_t threads);
   /// Terminates the function.
   void endFunction();
 
-  Target target() const { return tgt; }
-  bool isGpu() const { return tgt == Target::Gpu; }
+  KernelTarget target() const { return tgt; }
+  bool isGpu() const { return tgt == KernelTarget::gpu; }
   OpBuilder &b() { return builder; }
   Location loc() const { return location; }
-  const ::sattn::KernelShape &shape() const { return kshape; }
+  const KernelShape &shape() const { return kshape; }
   Type elementType() const { return elemType; }
   int64_t threads() const { return numThreads; }
 
@@ -161,19 +163,19 @@ public:
   /// Workspace element `offset` of `slot`: i32 slots load as index.
   Value loadWs(::sattn::WorkspaceSlot slot, Value offset);
   void storeWs(::sattn::WorkspaceSlot slot, Value offset, Value value);
-  static bool isFloatSlot(::sattn::WorkspaceSlot slot);
 
 private:
-  Value tensorOffset(::sattn::KernelScalar strideB, Value bb, Value h,
-                     Value s, Value d);
+  Value tensorOffset(::sattn::KernelScalar strideB, Value bb, Value h, Value s,
+                     Value d);
   Value loadElement(::sattn::KernelMemref which, Value offset);
   /// A one-operand, one-result PTX instruction (GPU only).
   Value inlinePtx(StringRef code, Value operand);
 
   OpBuilder &builder;
   Location location;
-  Target tgt;
-  ::sattn::KernelShape kshape;
+  Operation *container;
+  KernelTarget tgt;
+  KernelShape kshape;
   Type elemType;
   int64_t numThreads = 1;
   Operation *function = nullptr;
@@ -183,6 +185,10 @@ private:
   Value threadId;
 };
 
-} // namespace mlir::sattn::lowering
+/// The container that kernel functions go into: the module itself for the
+/// CPU, the `sattn_kernels` gpu.module (created on first use) for the GPU.
+Operation *kernelContainer(ModuleOp module, KernelTarget target);
+
+} // namespace mlir::sattn
 
 #endif // SATTN_PASSES_KERNELBUILDER_H

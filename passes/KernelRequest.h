@@ -1,9 +1,8 @@
-//===- KernelRequest.h - A sattn.kernel with its pattern and schedule -*- C++ -*-===//
+//===- KernelRequest.h - A sattn.kernel with its pattern --------*- C++ -*-===//
 //
-// What the lowering passes read from a `sattn.kernel`: the bound pattern as a
-// PatternSpec (and its primitive ops, for `keep` regions), the static
-// shape, the element type, the target and the schedule, which is stored on
-// the op as a dictionary between passes.
+// What the lowering passes read from a `sattn.kernel`: the pattern and its
+// primitive ops, the static shape, the element type, the target and, once
+// `sattn-build-schedule` ran, the schedule.
 //
 //===----------------------------------------------------------------------===//
 
@@ -11,42 +10,57 @@
 #define SATTN_PASSES_KERNELREQUEST_H
 
 #include "dialect/SattnDialect.h"
-#include "passes/KernelBuilder.h"
-#include "passes/Schedule.h"
 
-namespace mlir::sattn::lowering {
+#include "mlir/IR/BuiltinOps.h"
 
-struct KernelRequest {
-  KernelOp op;
-  PatternOp pattern;
-  ::sattn::PatternSpec spec;
-  ::sattn::KernelShape shape;
-  ::sattn::KernelSchedule schedule;
-  SmallVector<Operation *> primitiveOps;
-  Target target = Target::Cpu;
-  Type elementType;
+namespace mlir::sattn {
+
+/// The static part of an attention kernel: everything but batch and lengths.
+struct KernelShape {
+  int64_t heads = 1;
+  int64_t kvHeads = 1;
+  int64_t headDim = 64;
+  double scale = 0; // 0: 1/sqrt(headDim)
+
+  double effectiveScale() const;
+  int64_t groupSize() const { return heads / kvHeads; }
 };
 
-/// Reads the request; with `withSchedule`, its schedule attribute too.
-/// Emits an error at the op on failure.
+struct KernelRequest {
+  // Op handles: reading them does not change the request.
+  mutable KernelOp op;
+  mutable PatternOp pattern;
+  /// The pattern's primitives in body order; schedules refer to them by
+  /// index.
+  SmallVector<Operation *> primitives;
+  KernelShape shape;
+  KernelTarget target = KernelTarget::cpu;
+  Type elementType;
+  /// The pattern's block size B and causality.
+  int64_t block = 128;
+  bool causal = true;
+  /// Null until sattn-build-schedule ran.
+  ScheduleAttr schedule;
+
+  bool isGpu() const { return target == KernelTarget::gpu; }
+  /// The index of a primitive op of the pattern (its position in the body).
+  int64_t indexOf(Operation *primitive) const;
+  /// An integer or float argument of a primitive (a literal, or the
+  /// default of the parameter it names).
+  int64_t intParam(Attribute value) const;
+  double floatParam(Attribute value) const;
+};
+
+/// Reads the request; with `withSchedule`, its schedule too. Emits an error
+/// at the op on failure.
 FailureOr<KernelRequest> loadKernelRequest(KernelOp op, bool withSchedule);
 
-DictionaryAttr encodeSchedule(MLIRContext *context,
-                              const ::sattn::KernelSchedule &schedule);
-FailureOr<::sattn::KernelSchedule> decodeSchedule(DictionaryAttr attr,
-                                                  Operation *forErrors);
-
-/// Loads every scheduled `sattn.kernel` of `module` and calls `emit` with it
-/// and the container for its functions; stops at the first failure.
+/// Calls `emit` for every scheduled `sattn.kernel` of `module`; stops at the
+/// first failure.
 LogicalResult
 forEachScheduledKernel(ModuleOp module,
-                       function_ref<LogicalResult(KernelRequest &, Operation *)>
-                           emit);
+                       function_ref<LogicalResult(KernelRequest &)> emit);
 
-/// The container that kernel functions go into: the module itself for the
-/// CPU, the `sattn_kernels` gpu.module (created on first use) for the GPU.
-Operation *kernelContainer(ModuleOp module, Target target);
-
-} // namespace mlir::sattn::lowering
+} // namespace mlir::sattn
 
 #endif // SATTN_PASSES_KERNELREQUEST_H

@@ -1,14 +1,8 @@
 //===- LowerSelection.cpp - sattn-lower-selection -------------------------===//
 
-#include "passes/AttentionEmitter.h"
 #include "passes/KernelRequest.h"
 #include "passes/Passes.h"
-
-#include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/GPU/IR/GPUDialect.h"
-#include "mlir/Dialect/Math/IR/Math.h"
-#include "mlir/Dialect/MemRef/IR/MemRef.h"
-#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "passes/PrimitiveInterfaces.h"
 
 namespace mlir::sattn {
 #define GEN_PASS_DEF_SATTNLOWERSELECTION
@@ -17,24 +11,25 @@ namespace mlir::sattn {
 
 using namespace mlir;
 using namespace mlir::sattn;
-using namespace mlir::sattn::lowering;
 
 namespace {
 struct LowerSelectionPass
     : public mlir::sattn::impl::SattnLowerSelectionBase<LowerSelectionPass> {
   void runOnOperation() override {
-    auto emitStages = [](KernelRequest &req, Operation *container) {
+    ModuleOp module = getOperation();
+    auto emitStages = [&](KernelRequest &req) {
       OpBuilder builder(req.op.getContext());
-      for (const ::sattn::SelectionStage &stage : req.schedule.stages) {
-        KernelBuilder kb(builder, req.op.getLoc(), req.target, req.shape,
-                         req.elementType);
-        if (failed(emitSelectionStage(kb, req.spec, req.schedule, stage,
-                                      container)))
+      for (StageAttr stage : req.schedule.getStages()) {
+        KernelBuilder kb(builder, req.op.getLoc(),
+                         kernelContainer(module, req.target), req.target,
+                         req.shape, req.elementType);
+        Operation *op = req.primitives[stage.getPrimitive()];
+        if (failed(cast<SelectionPrimitive>(op).emitStage(kb, req, stage)))
           return failure();
       }
       return success();
     };
-    if (failed(forEachScheduledKernel(getOperation(), emitStages)))
+    if (failed(forEachScheduledKernel(module, emitStages)))
       signalPassFailure();
   }
 };

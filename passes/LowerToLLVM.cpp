@@ -19,8 +19,9 @@ namespace mlir::sattn {
 using namespace mlir;
 
 namespace {
-constexpr const char *kLoops = "convert-linalg-to-loops,expand-strided-metadata,"
-                               "lower-affine,convert-scf-to-cf";
+constexpr const char *kLoops =
+    "convert-linalg-to-loops,expand-strided-metadata,"
+    "lower-affine,convert-scf-to-cf";
 
 struct LowerToLLVMPass
     : public mlir::sattn::impl::SattnLowerToLLVMBase<LowerToLLVMPass> {

@@ -40,7 +40,7 @@
 #include <cmath>
 
 using namespace mlir;
-using namespace mlir::sattn::lowering;
+using namespace mlir::sattn;
 using ::sattn::KernelMemref;
 using ::sattn::KernelScalar;
 
@@ -719,6 +719,6 @@ void MmaTile::endTile(const TileContext &tile) {
 } // namespace
 
 std::unique_ptr<TileComputer>
-mlir::sattn::lowering::makeMmaTile(AttentionEmitter &emitter) {
+mlir::sattn::makeMmaTile(AttentionEmitter &emitter) {
   return std::make_unique<MmaTile>(emitter);
 }

@@ -1,4 +1,5 @@
-//===- PassDialects.h - Dialects the sattn passes create ---------*- C++ -*-===//
+//===- PassDialects.h - Dialects the sattn passes create ---------*- C++
+//-*-===//
 
 #ifndef SATTN_PASSES_PASSDIALECTS_H
 #define SATTN_PASSES_PASSDIALECTS_H

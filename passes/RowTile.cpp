@@ -15,7 +15,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 
 using namespace mlir;
-using namespace mlir::sattn::lowering;
+using namespace mlir::sattn;
 
 namespace {
 
@@ -35,8 +35,9 @@ Value rowView(OpBuilder &b, Location loc, Value buffer, Value slot) {
 class RowTile : public TileComputer {
 public:
   explicit RowTile(AttentionEmitter &em)
-      : TileComputer(em), em(em), kb(em.builder()), rows(em.schedule().tileQ),
-        chunk(em.plan().chunkKeys), d(kb.shape().headDim) {}
+      : TileComputer(em), em(em), kb(em.builder()),
+        rows(em.request().schedule.getTileQ()), chunk(em.plan().chunkKeys),
+        d(kb.shape().headDim) {}
 
   void allocate() override {
     Type f32 = kb.b().getF32Type();
@@ -191,6 +192,6 @@ private:
 } // namespace
 
 std::unique_ptr<TileComputer>
-mlir::sattn::lowering::makeRowTile(AttentionEmitter &emitter) {
+mlir::sattn::makeRowTile(AttentionEmitter &emitter) {
   return std::make_unique<RowTile>(emitter);
 }

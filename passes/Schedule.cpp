@@ -1,59 +1,16 @@
-//===- Schedule.cpp - Tiles, enumerators and stages of a pattern ----------===//
+//===- Schedule.cpp - Tiles, sources and stages of a kernel request -------===//
 
 #include "passes/Schedule.h"
 
-#include <cmath>
+#include "passes/PrimitiveInterfaces.h"
+
+#include "llvm/Support/MathExtras.h"
+
 #include <numeric>
 
-using namespace sattn;
-
-double KernelShape::effectiveScale() const {
-  return scale != 0 ? scale : 1.0 / std::sqrt(double(headDim));
-}
-
-llvm::StringRef sattn::enumeratorName(EnumeratorKind kind) {
-  switch (kind) {
-  case EnumeratorKind::Sink:
-    return "sink";
-  case EnumeratorKind::WindowTokens:
-    return "window_tokens";
-  case EnumeratorKind::WindowBlocks:
-    return "window_blocks";
-  case EnumeratorKind::WindowFraction:
-    return "window_fraction";
-  case EnumeratorKind::StridesPow2:
-    return "strides_pow2";
-  case EnumeratorKind::StridesEvery:
-    return "strides_every";
-  case EnumeratorKind::StridesList:
-    return "strides_list";
-  case EnumeratorKind::Columns:
-    return "columns";
-  case EnumeratorKind::Diagonals:
-    return "diagonals";
-  case EnumeratorKind::Keep:
-    return "keep_blocks";
-  case EnumeratorKind::KeepTokens:
-    return "keep_tokens";
-  case EnumeratorKind::Stripes:
-    return "stripes";
-  case EnumeratorKind::TreeSearch:
-    return "tree_search";
-  case EnumeratorKind::TopkTokens:
-    return "topk_tokens";
-  case EnumeratorKind::TopkBlocks:
-    return "topk_blocks";
-  case EnumeratorKind::Permute:
-    return "permute";
-  }
-  return "?";
-}
-
-static int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
-static int64_t floorDiv(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
-}
+using namespace mlir;
+using namespace mlir::sattn;
+using ::sattn::SizeExpr;
 
 /// The largest power of two <= cap that divides n.
 static int64_t pow2Divisor(int64_t n, int64_t cap) {
@@ -63,188 +20,128 @@ static int64_t pow2Divisor(int64_t n, int64_t cap) {
   return t;
 }
 
-static llvm::Error unsupported(const PatternSpec &spec, const llvm::Twine &why) {
-  return llvm::createStringError("pattern '" + spec.name +
-                                 "': not supported by the compiler yet: " +
-                                 why);
+static InFlightDiagnostic unsupported(const KernelRequest &req) {
+  InFlightDiagnostic diag = req.op.emitOpError();
+  diag << "pattern '" << req.pattern.getSymName()
+       << "': not supported by the compiler yet: ";
+  return diag;
 }
 
-llvm::Expected<KernelSchedule> sattn::buildSchedule(const PatternSpec &spec,
-                                                    const KernelShape &shape) {
-  KernelSchedule s;
-  s.pattern = spec.name;
-  s.tileK = shape.headDim <= 64 ? 64 : 32;
-  int64_t align = 0; // gcd of the block sizes tiles must respect
-  auto alignTo = [&](int64_t block) { align = std::gcd(align, block); };
-  std::vector<Enumerator> dynamic;
-  bool treeSearch = false;
-  int64_t treeBlockQ = 0;
-  for (int i = 0, e = int(spec.primitives.size()); i < e; ++i) {
-    const Primitive &p = spec.primitives[i];
-    Enumerator en{EnumeratorKind::Sink, i};
-    if (std::holds_alternative<SinkPrim>(p)) {
-      en.kind = EnumeratorKind::Sink;
-    } else if (const auto *w = std::get_if<WindowPrim>(&p)) {
-      en.kind = w->unit == WindowUnit::Tokens   ? EnumeratorKind::WindowTokens
-                : w->unit == WindowUnit::Blocks ? EnumeratorKind::WindowBlocks
-                                                : EnumeratorKind::WindowFraction;
-      if (w->unit == WindowUnit::Blocks)
-        alignTo(spec.block);
-    } else if (const auto *st = std::get_if<StridesPrim>(&p)) {
-      en.kind = st->kind == StrideKind::Pow2    ? EnumeratorKind::StridesPow2
-                : st->kind == StrideKind::Every ? EnumeratorKind::StridesEvery
-                                                : EnumeratorKind::StridesList;
-      alignTo(spec.block);
-    } else if (std::holds_alternative<ColumnsPrim>(p)) {
-      en.kind = EnumeratorKind::Columns;
-      alignTo(spec.block);
-    } else if (std::holds_alternative<DiagonalsPrim>(p)) {
-      en.kind = EnumeratorKind::Diagonals;
-      alignTo(spec.block);
-    } else if (const auto *k = std::get_if<KeepPrim>(&p)) {
-      en.kind = k->blockLevel ? EnumeratorKind::Keep : EnumeratorKind::KeepTokens;
-      alignTo(spec.block);
-    } else if (const auto *sp = std::get_if<StripesPrim>(&p)) {
-      en.kind = EnumeratorKind::Stripes;
-      alignTo(sp->block);
-    } else if (const auto *tp = std::get_if<TreeSearchPrim>(&p)) {
-      en.kind = EnumeratorKind::TreeSearch;
-      treeSearch = true;
-      treeBlockQ = tp->blockQ;
-    } else if (const auto *tk = std::get_if<TopkPrim>(&p)) {
-      en.kind = tk->granularity == TopkGranularity::Token
-                    ? EnumeratorKind::TopkTokens
-                    : EnumeratorKind::TopkBlocks;
-      if (tk->granularity == TopkGranularity::Block)
-        alignTo(tk->block);
-    } else if (const auto *pp = std::get_if<PermutePrim>(&p)) {
-      en.kind = EnumeratorKind::Permute;
-      alignTo(pp->block);
-    }
-    bool isDynamic = en.kind >= EnumeratorKind::Stripes;
-    (isDynamic ? dynamic : s.enumerators).push_back(en);
+FailureOr<ScheduleAttr> mlir::sattn::buildSchedule(const KernelRequest &req) {
+  MLIRContext *ctx = req.op.getContext();
+  int64_t align = 0;      // gcd of the absolute blocks tiles must respect
+  int64_t localBlock = 0; // a block of local rows tiles must respect
+  SmallVector<int64_t> sources, dynamic;
+  for (auto [index, op] : llvm::enumerate(req.primitives)) {
+    auto prim = dyn_cast<KeySourcePrimitive>(op);
+    if (!prim)
+      return op->emitOpError("has no lowering (KeySourcePrimitive)");
+    TileConstraint c = prim.getTileConstraint(req);
+    if (c.local)
+      localBlock = c.block;
+    else if (c.block > 0)
+      align = std::gcd(align, c.block);
+    (isa<SelectionPrimitive>(op) ? dynamic : sources).push_back(index);
   }
   if (dynamic.size() > 1)
-    return unsupported(spec, "more than one dynamic primitive (stripes, "
-                             "tree_search, topk, permute) in one pattern");
-  if (treeSearch) {
+    return unsupported(req) << "more than one dynamic primitive (stripes, "
+                               "tree_search, topk, permute) in one pattern";
+  BlockOrigin tiles = BlockOrigin::absolute;
+  int64_t tileQ = align == 0 ? 64 : pow2Divisor(align, 64);
+  if (localBlock > 0) {
     if (align != 0)
-      return unsupported(spec, "tree_search together with block-level "
-                               "primitives (its query blocks follow local "
-                               "indices)");
-    s.absoluteTiles = false;
-    s.tileQ = pow2Divisor(treeBlockQ, 64);
-  } else {
-    s.tileQ = align == 0 ? 64 : pow2Divisor(align, 64);
+      return unsupported(req) << "tree_search together with block-level "
+                                 "primitives (its query blocks follow local "
+                                 "indices)";
+    tiles = BlockOrigin::local;
+    tileQ = pow2Divisor(localBlock, 64);
   }
-  // Dynamic enumerators come last: their lists are filtered against the
-  // static primitives' closed forms, never the other way round.
-  for (const Enumerator &en : dynamic) {
-    s.enumerators.push_back(en);
-    SelectionStage stage;
-    stage.kind = en.kind;
-    stage.primitive = en.primitive;
-    stage.function = ("sattn_select_" + enumeratorName(en.kind) + "_" +
-                      llvm::Twine(en.primitive))
-                         .str();
-    switch (en.kind) {
-    case EnumeratorKind::Stripes:
-      stage.grid = GridKind::Heads;
-      stage.threads = 128;
-      break;
-    case EnumeratorKind::TreeSearch:
-      stage.grid = GridKind::QueryBlocks;
-      stage.queryBlock =
-          std::get<TreeSearchPrim>(spec.primitives[en.primitive]).blockQ;
-      stage.threads = 128;
-      break;
-    case EnumeratorKind::TopkTokens:
-      stage.grid = GridKind::Heads;
-      stage.threads = 128;
-      break;
-    case EnumeratorKind::TopkBlocks:
-      stage.grid = GridKind::QueryBlocks;
-      stage.queryBlock =
-          std::get<TopkPrim>(spec.primitives[en.primitive]).block;
-      stage.threads = 128;
-      break;
-    case EnumeratorKind::Permute:
-      stage.grid = GridKind::Heads;
-      stage.threads = 128;
-      break;
-    default:
-      break;
-    }
-    s.stages.push_back(stage);
+  // Dynamic sources come last: their lists are filtered against the static
+  // primitives' closed forms, never the other way round.
+  SmallVector<StageAttr> stages;
+  for (int64_t index : dynamic) {
+    sources.push_back(index);
+    Operation *op = req.primitives[index];
+    std::string function = ("sattn_select_" + op->getName().stripDialect() +
+                            "_" + llvm::Twine(index))
+                               .str();
+    stages.push_back(
+        cast<SelectionPrimitive>(op).planStage(req, function, index));
   }
-  return s;
+  int64_t chunk = req.shape.headDim <= 64 ? 64 : 32;
+  return ScheduleAttr::getChecked(
+      [&] { return req.op.emitOpError("invalid schedule: "); }, ctx, tileQ,
+      chunk, tiles, ArrayRef<int64_t>(sources), ArrayRef<StageAttr>(stages),
+      StringRef("sattn_attention"));
 }
 
-AttentionKernelPlan sattn::planAttentionKernel(const KernelSchedule &schedule,
-                                               const KernelShape &shape,
-                                               unsigned elementBits, bool gpu) {
+SizeExpr mlir::sattn::numQueryBlocks(int64_t block, BlockOrigin origin) {
+  SizeExpr sq = SizeExpr::seqQ(), sk = SizeExpr::seqK();
+  if (origin == BlockOrigin::local)
+    return ceilDiv(sq, block);
+  // Blocks holding positions p in [Sk - Sq, Sk - 1].
+  return floorDiv(sk - 1, block) - floorDiv(sk - sq, block) + 1;
+}
+
+SizeExpr mlir::sattn::attentionItems(const KernelRequest &req) {
+  ScheduleAttr s = req.schedule;
+  return SizeExpr::batch() * req.shape.heads *
+         numQueryBlocks(s.getTileQ(), s.getTiles());
+}
+
+SizeExpr mlir::sattn::stageItems(const KernelRequest &req, StageAttr stage) {
+  SizeExpr heads = SizeExpr::batch() * req.shape.heads;
+  if (stage.getGrid() == GridKind::query_blocks)
+    return heads * numQueryBlocks(stage.getQueryBlock(), stage.getBlocks());
+  return heads;
+}
+
+AttentionKernelPlan mlir::sattn::planAttentionKernel(const KernelRequest &req) {
   AttentionKernelPlan plan;
-  plan.threads = schedule.tileQ;
-  plan.chunkKeys = schedule.tileK;
-  const int64_t d = shape.headDim;
+  int64_t tileQ = req.schedule.getTileQ();
+  plan.threads = tileQ;
+  plan.chunkKeys = req.schedule.getChunk();
+  const int64_t d = req.shape.headDim;
   // Warps own 16 rows each; the products step over 16 head dimensions; a
   // thread's accumulators (d / 2 floats), query fragments (d / 4 words, d / 2
   // floats for f32) and scores (chunkKeys / 2 floats) must fit in its 255
   // registers, which holds up to d = 128.
-  if (!gpu || schedule.tileQ % 16 != 0 || d % 16 != 0 || d > 128)
+  if (!req.isGpu() || tileQ % 16 != 0 || d % 16 != 0 || d > 128)
     return plan;
   plan.tensorCores = true;
-  plan.threads = schedule.tileQ / 16 * 32;
+  plan.threads = tileQ / 16 * 32;
   // K and V chunks (padded rows) stay within 48 KB of static shared memory.
-  plan.chunkKeys = elementBits == 16 ? 64 : 32;
+  plan.chunkKeys = req.elementType.getIntOrFloatBitWidth() == 16 ? 64 : 32;
   return plan;
 }
 
-int64_t sattn::numQueryTiles(const KernelSchedule &schedule, int64_t seqQ,
-                             int64_t seqK) {
-  int64_t t = schedule.tileQ;
-  if (!schedule.absoluteTiles)
-    return ceilDiv(seqQ, t);
-  int64_t off = seqK - seqQ;
-  return floorDiv(off + seqQ - 1, t) - floorDiv(off, t) + 1;
-}
-
-/// Query blocks of a QueryBlocks grid: blocks of absolute positions, except
-/// for tree_search, whose blocks follow local indices.
-static int64_t numQueryBlocks(const SelectionStage &stage, int64_t seqQ,
-                              int64_t seqK) {
-  int64_t qb = stage.queryBlock;
-  if (stage.kind == EnumeratorKind::TreeSearch)
-    return ceilDiv(seqQ, qb);
-  int64_t off = seqK - seqQ;
-  return floorDiv(off + seqQ - 1, qb) - floorDiv(off, qb) + 1;
-}
-
-int64_t sattn::numStageItems(const SelectionStage &stage,
-                             const KernelShape &shape, int64_t batch,
-                             int64_t seqQ, int64_t seqK) {
-  int64_t heads = batch * shape.heads;
-  if (stage.grid == GridKind::QueryBlocks)
-    return heads * numQueryBlocks(stage, seqQ, seqK);
-  return heads;
-}
-
-WorkspaceLayout sattn::layoutWorkspace(const KernelSchedule &schedule,
-                                       const PatternSpec &spec,
-                                       const KernelShape &shape, int64_t batch,
-                                       int64_t seqQ, int64_t seqK) {
-  WorkspaceLayout layout;
-  int64_t *sizes = layout.sizes;
-  for (const SelectionStage &stage : schedule.stages)
-    stageWorkspace(stage, spec, schedule, shape, batch, seqQ, seqK, layout);
-  for (unsigned i = 0; i < kNumWorkspaceSlots; ++i) {
-    bool isFloat = i == unsigned(WorkspaceSlot::RowThreshold) ||
-                   i == unsigned(WorkspaceSlot::HeadFloats);
-    int64_t &total = isFloat ? layout.floatElements : layout.intElements;
-    layout.offsets[i] = total;
-    total += sizes[i];
+FailureOr<::sattn::KernelInfo>
+mlir::sattn::describeKernel(const KernelRequest &req) {
+  ::sattn::KernelInfo info;
+  info.pattern = req.pattern.getSymName().str();
+  llvm::raw_string_ostream(info.elementType) << req.elementType;
+  info.heads = req.shape.heads;
+  info.kvHeads = req.shape.kvHeads;
+  info.headDim = req.shape.headDim;
+  info.scale = req.shape.effectiveScale();
+  WorkspaceSizes slots;
+  for (StageAttr stage : req.schedule.getStages()) {
+    Operation *op = req.primitives[stage.getPrimitive()];
+    auto selection = cast<SelectionPrimitive>(op);
+    ::sattn::KernelFunction f;
+    f.name = f.entry = stage.getFunction().str();
+    f.items = stageItems(req, stage);
+    f.threads = stage.getThreads();
+    info.stages.push_back(f);
+    selection.addWorkspace(req, stage, slots);
+    RequiredInputs inputs = selection.getRequiredInputs(req);
+    info.readsKeyScores |= inputs.keyScores;
+    info.readsWeights |= inputs.weights;
   }
-  // The i32 part starts 16-byte aligned.
-  layout.floatElements = (layout.floatElements + 3) / 4 * 4;
-  return layout;
+  std::copy(slots.begin(), slots.end(), info.workspace.begin());
+  info.attention.name = info.attention.entry =
+      req.schedule.getAttention().str();
+  info.attention.items = attentionItems(req);
+  info.attention.threads = planAttentionKernel(req).threads;
+  return info;
 }

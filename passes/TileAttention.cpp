@@ -4,13 +4,6 @@
 #include "passes/KernelRequest.h"
 #include "passes/Passes.h"
 
-#include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/GPU/IR/GPUDialect.h"
-#include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "mlir/Dialect/Math/IR/Math.h"
-#include "mlir/Dialect/MemRef/IR/MemRef.h"
-#include "mlir/Dialect/SCF/IR/SCF.h"
-
 namespace mlir::sattn {
 #define GEN_PASS_DEF_SATTNTILEATTENTION
 #include "passes/Passes.h.inc"
@@ -18,19 +11,19 @@ namespace mlir::sattn {
 
 using namespace mlir;
 using namespace mlir::sattn;
-using namespace mlir::sattn::lowering;
 
 namespace {
 struct TileAttentionPass
     : public mlir::sattn::impl::SattnTileAttentionBase<TileAttentionPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    auto emitAttention = [](KernelRequest &req, Operation *container) {
+    auto emitAttention = [&](KernelRequest &req) {
       OpBuilder builder(req.op.getContext());
-      KernelBuilder kb(builder, req.op.getLoc(), req.target, req.shape,
-                       req.elementType);
-      AttentionEmitter emitter(kb, req.spec, req.schedule, req.primitiveOps);
-      return emitter.emit(container);
+      KernelBuilder kb(builder, req.op.getLoc(),
+                       kernelContainer(module, req.target), req.target,
+                       req.shape, req.elementType);
+      AttentionEmitter emitter(kb, req);
+      return emitter.emit();
     };
     if (failed(forEachScheduledKernel(module, emitAttention)))
       return signalPassFailure();

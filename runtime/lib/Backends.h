@@ -14,19 +14,17 @@ namespace sattn {
 class Executable {
 public:
   virtual ~Executable();
-  virtual llvm::Error run(const KernelPlan &plan, PreparedCall &call,
-                          const Workspace *workspace, void *stream,
-                          RunTimings *timings) = 0;
+  virtual llvm::Error run(PreparedCall &call, const Workspace *workspace,
+                          void *stream, RunTimings *timings) = 0;
 };
 
-/// Links a host object file (emitHostObject) with ORC.
+/// Links the host object file of a CPU kernel with ORC.
 llvm::Expected<std::shared_ptr<Executable>>
-loadCpuExecutable(const std::string &object, const KernelPlan &plan,
-                  unsigned threads);
+loadCpuExecutable(const KernelArtifact &artifact, unsigned threads);
 
-/// Loads PTX or a cubin with the CUDA driver.
+/// Loads the PTX or cubin of a GPU kernel with the CUDA driver.
 llvm::Expected<std::shared_ptr<Executable>>
-loadCudaExecutable(const std::string &image, const KernelPlan &plan);
+loadCudaExecutable(const KernelArtifact &artifact);
 
 } // namespace sattn
 

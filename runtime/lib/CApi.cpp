@@ -58,9 +58,10 @@ sattn_kernel *sattn_compile(const char *patternPath, const char *patternName,
   if (llvm::StringRef(backend) == "cuda")
     options.backend = Backend::Cuda;
   else if (llvm::StringRef(backend) != "cpu") {
-    writeError(error, errorSize,
-               std::string("sattn_compile: backend must be cpu or cuda, got '") +
-                   backend + "'");
+    writeError(
+        error, errorSize,
+        std::string("sattn_compile: backend must be cpu or cuda, got '") +
+            backend + "'");
     return nullptr;
   }
   if (arch)
@@ -116,8 +117,8 @@ int sattn_run(sattn_kernel *kernel, const sattn_tensor *q,
     args.weights = toView(*weights, DType::F32);
   RunTimings timings;
   bool timed = selectionMs || attentionMs;
-  if (llvm::Error err =
-          kernel->kernel->run(args, nullptr, stream, timed ? &timings : nullptr)) {
+  if (llvm::Error err = kernel->kernel->run(args, nullptr, stream,
+                                            timed ? &timings : nullptr)) {
     writeError(error, errorSize, llvm::toString(std::move(err)));
     return 1;
   }

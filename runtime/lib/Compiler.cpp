@@ -59,42 +59,46 @@ StringRef sattn::backendName(Backend backend) {
 Kernel::~Kernel() = default;
 
 namespace {
+/// A compiled kernel loaded in this process: its record and executable.
+struct Loaded {
+  std::shared_ptr<const KernelInfo> info;
+  std::shared_ptr<Executable> executable;
+};
+
 /// A handle: the shared executable plus what this compile() call saw.
 class KernelHandle : public Kernel {
 public:
-  KernelHandle(std::shared_ptr<const KernelPlan> plan,
-               std::shared_ptr<Executable> executable,
-               const AttentionConfig &config, Backend backend,
+  KernelHandle(Loaded loaded, const AttentionConfig &config, Backend backend,
                CompileInfo compileInfo)
-      : plan(std::move(plan)), executable(std::move(executable)) {
+      : loaded(std::move(loaded)) {
     attentionConfig = config;
     backendKind = backend;
     info = std::move(compileInfo);
   }
 
-  Error run(const AttentionArgs &args, const Workspace *workspace,
-            void *stream, RunTimings *timings) override {
-    Expected<PreparedCall> call = prepareCall(*plan, attentionConfig, args);
+  Error run(const AttentionArgs &args, const Workspace *workspace, void *stream,
+            RunTimings *timings) override {
+    Expected<PreparedCall> call =
+        prepareCall(*loaded.info, attentionConfig, args);
     if (!call)
       return call.takeError();
-    return executable->run(*plan, *call, workspace, stream, timings);
+    return loaded.executable->run(*call, workspace, stream, timings);
   }
 
   size_t workspaceBytes(int64_t batch, int64_t seqQ,
                         int64_t seqK) const override {
-    return layoutWorkspace(plan->schedule, plan->spec, plan->shape, batch,
-                           seqQ, seqK)
-        .bytes();
+    Expected<WorkspaceLayout> layout =
+        layoutWorkspace(*loaded.info, {batch, seqQ, seqK});
+    if (!layout) {
+      // No allocation can hold a workspace whose size overflows.
+      llvm::consumeError(layout.takeError());
+      return SIZE_MAX;
+    }
+    return layout->bytes();
   }
 
 private:
-  std::shared_ptr<const KernelPlan> plan;
-  std::shared_ptr<Executable> executable;
-};
-
-struct Loaded {
-  std::shared_ptr<const KernelPlan> plan;
-  std::shared_ptr<Executable> executable;
+  Loaded loaded;
 };
 
 /// Executables already loaded in this process, by cache digest.
@@ -140,11 +144,11 @@ sattn::compile(const PatternSource &source, const AttentionConfig &config,
   auto startTime = std::chrono::steady_clock::now();
   if (config.heads < 1 || config.kvHeads < 1 ||
       config.heads % config.kvHeads != 0)
-    return createStringError("attention config: kv heads " +
-                             std::to_string(config.kvHeads) +
-                             " must be >= 1 and divide heads " +
-                             std::to_string(config.heads));
-  if (config.headDim != 32 && config.headDim != 64 && config.headDim != 128)
+    return createStringError(
+        "attention config: kv heads " + std::to_string(config.kvHeads) +
+        " must be >= 1 and divide heads " + std::to_string(config.heads));
+  if (!llvm::is_contained(mlir::sattn::AttentionOp::kSupportedHeadDims,
+                          config.headDim))
     return createStringError("attention config: head dim must be 32, 64 or "
                              "128, got " +
                              std::to_string(config.headDim));
@@ -167,17 +171,11 @@ sattn::compile(const PatternSource &source, const AttentionConfig &config,
   if (Error err = loadBoundPattern(request, context, bound))
     return std::move(err);
 
-  auto plan = std::make_shared<KernelPlan>();
-  plan->spec = bound.spec;
-  plan->dtype = config.dtype;
-  plan->shape.heads = config.heads;
-  plan->shape.kvHeads = config.kvHeads;
-  plan->shape.headDim = config.headDim;
-  plan->shape.scale = config.scale;
-  Expected<KernelSchedule> schedule = buildSchedule(plan->spec, plan->shape);
-  if (!schedule)
-    return schedule.takeError();
-  plan->schedule = std::move(*schedule);
+  mlir::sattn::KernelShape shape;
+  shape.heads = config.heads;
+  shape.kvHeads = config.kvHeads;
+  shape.headDim = config.headDim;
+  shape.scale = config.scale;
 
   CacheKey key;
   {
@@ -189,9 +187,7 @@ sattn::compile(const PatternSource &source, const AttentionConfig &config,
   key.staticShape = "heads_q=" + std::to_string(config.heads) +
                     ",heads_kv=" + std::to_string(config.kvHeads) +
                     ",head_dim=" + std::to_string(config.headDim) +
-                    ",scale=" + scale +
-                    ",tile_q=" + std::to_string(plan->schedule.tileQ) +
-                    ",tile_k=" + std::to_string(plan->schedule.tileK);
+                    ",scale=" + scale;
   key.dtype = dtypeName(config.dtype).str();
   key.backend = backendName(options.backend).str();
   if (options.backend == Backend::Cuda) {
@@ -201,8 +197,8 @@ sattn::compile(const PatternSource &source, const AttentionConfig &config,
     key.arch = *arch;
     key.options = "O3,ptx";
   } else {
-    key.arch = llvm::sys::getProcessTriple() + "," +
-               llvm::sys::getHostCPUName().str();
+    key.arch =
+        llvm::sys::getProcessTriple() + "," + llvm::sys::getHostCPUName().str();
     key.options = "O3,reassoc";
   }
   std::string digest = key.digest();
@@ -215,7 +211,7 @@ sattn::compile(const PatternSource &source, const AttentionConfig &config,
                             std::chrono::steady_clock::now() - startTime)
                             .count();
     return std::shared_ptr<Kernel>(std::make_shared<KernelHandle>(
-        loaded.plan, loaded.executable, config, options.backend, info));
+        std::move(loaded), config, options.backend, info));
   };
   {
     std::lock_guard<std::mutex> lock(loadedMutex);
@@ -224,45 +220,30 @@ sattn::compile(const PatternSource &source, const AttentionConfig &config,
       return finish(it->second, CompileOrigin::MemoryCache);
   }
 
-  CodegenTarget target = options.backend == Backend::Cuda ? CodegenTarget::Gpu
-                                                          : CodegenTarget::Cpu;
+  const bool cuda = options.backend == Backend::Cuda;
   auto build = [&]() -> Expected<std::string> {
     ++codegenCount;
-    mlir::OwningOpRef<mlir::ModuleOp> module = buildKernelRequest(
-        bound.bound, plan->shape, dtypeName(config.dtype), target);
-    if (target == CodegenTarget::Gpu) {
-      if (Error err = lowerKernelModule(*module, target, key.arch,
-                                        LoweringStage::Binary))
-        return std::move(err);
-      Expected<std::string> ptx = extractPtx(*module);
-      if (!ptx)
-        return ptx.takeError();
-      // A cubin from ptxas when a CUDA toolkit is installed; otherwise the
-      // driver JIT compiles the PTX when the module is loaded.
-      if (std::optional<CudaToolkit> toolkit = findCudaToolkit())
-        if (!toolkit->ptxas.empty()) {
-          Expected<std::string> cubin = assemblePtx(*ptx, key.arch);
-          if (cubin)
-            return std::move(*cubin);
-          llvm::consumeError(cubin.takeError());
-        }
-      return std::move(*ptx);
-    }
-    if (Error err = lowerKernelModule(*module, target, "", LoweringStage::Lowered))
-      return std::move(err);
-    return emitHostObject(*module);
+    Expected<KernelArtifact> artifact =
+        compileKernel(bound.bound, shape, dtypeName(config.dtype),
+                      cuda ? StringRef(key.arch) : StringRef("cpu"));
+    if (!artifact)
+      return artifact.takeError();
+    return encodeKernelArtifact(artifact->info, artifact->binary);
   };
   auto entry = KernelCache::global().getOrCreate(key, build);
   if (!entry)
     return entry.takeError();
-  Loaded loaded;
-  loaded.plan = plan;
+  Expected<KernelArtifact> artifact = decodeKernelArtifact((*entry)->artifact);
+  if (!artifact)
+    return createStringError("kernel cache entry " + digest + ": " +
+                             llvm::toString(artifact.takeError()));
   Expected<std::shared_ptr<Executable>> executable =
-      target == CodegenTarget::Gpu
-          ? loadCudaExecutable((*entry)->artifact, *plan)
-          : loadCpuExecutable((*entry)->artifact, *plan, options.cpuThreads);
+      cuda ? loadCudaExecutable(*artifact)
+           : loadCpuExecutable(*artifact, options.cpuThreads);
   if (!executable)
     return executable.takeError();
+  Loaded loaded;
+  loaded.info = std::make_shared<const KernelInfo>(std::move(artifact->info));
   loaded.executable = std::move(*executable);
   {
     std::lock_guard<std::mutex> lock(loadedMutex);

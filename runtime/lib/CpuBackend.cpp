@@ -9,8 +9,6 @@
 
 #include "Backends.h"
 
-#include "codegen/KernelCompiler.h"
-
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -37,8 +35,8 @@ public:
       : jit(std::move(jit)), stages(std::move(stages)), attention(attention),
         threads(threads) {}
 
-  Error run(const KernelPlan &plan, PreparedCall &call,
-            const Workspace *workspace, void *, RunTimings *timings) override {
+  Error run(PreparedCall &call, const Workspace *workspace, void *,
+            RunTimings *timings) override {
     std::vector<char> owned;
     void *ws = nullptr;
     size_t need = call.layout.bytes();
@@ -100,8 +98,7 @@ private:
 } // namespace
 
 Expected<std::shared_ptr<Executable>>
-sattn::loadCpuExecutable(const std::string &object, const KernelPlan &plan,
-                         unsigned threads) {
+sattn::loadCpuExecutable(const KernelArtifact &artifact, unsigned threads) {
   static std::once_flag targetOnce;
   std::call_once(targetOnce, [] {
     llvm::InitializeNativeTarget();
@@ -116,23 +113,23 @@ sattn::loadCpuExecutable(const std::string &object, const KernelPlan &plan,
   if (!generator)
     return generator.takeError();
   (*jit)->getMainJITDylib().addGenerator(std::move(*generator));
-  if (Error err = (*jit)->addObjectFile(
-          llvm::MemoryBuffer::getMemBufferCopy(object, "sattn_kernel.o")))
+  if (Error err = (*jit)->addObjectFile(llvm::MemoryBuffer::getMemBufferCopy(
+          artifact.binary, "sattn_kernel.o")))
     return std::move(err);
   auto lookup = [&](llvm::StringRef name) -> Expected<PackedFn> {
-    auto symbol = (*jit)->lookup(packedEntryName(name));
+    auto symbol = (*jit)->lookup(name);
     if (!symbol)
       return symbol.takeError();
     return symbol->toPtr<PackedFn>();
   };
   std::vector<PackedFn> stages;
-  for (const SelectionStage &stage : plan.schedule.stages) {
-    auto fn = lookup(stage.function);
+  for (const KernelFunction &stage : artifact.info.stages) {
+    auto fn = lookup(stage.entry);
     if (!fn)
       return fn.takeError();
     stages.push_back(*fn);
   }
-  auto attention = lookup(plan.schedule.attentionFunction);
+  auto attention = lookup(artifact.info.attention.entry);
   if (!attention)
     return attention.takeError();
   if (threads == 0)

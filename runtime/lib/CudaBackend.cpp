@@ -14,10 +14,10 @@
 #include <mutex>
 
 using namespace sattn;
-using llvm::Error;
-using llvm::Expected;
 using cuda::CUfunction;
 using cuda::CUstream;
+using llvm::Error;
+using llvm::Expected;
 
 namespace {
 class CudaExecutable : public Executable {
@@ -29,8 +29,7 @@ public:
         stageThreads(std::move(stageThreads)), attention(attention),
         attentionThreads(attentionThreads) {}
 
-  Error run(const KernelPlan &plan, PreparedCall &call,
-            const Workspace *workspace, void *stream,
+  Error run(PreparedCall &call, const Workspace *workspace, void *stream,
             RunTimings *timings) override {
     if (Error err = cuda::makeCurrent())
       return err;
@@ -53,8 +52,7 @@ public:
           return buffer.takeError();
         ownedWorkspace = std::move(*buffer);
       }
-      setWorkspace(call,
-                   reinterpret_cast<void *>(ownedWorkspace.pointer()));
+      setWorkspace(call, reinterpret_cast<void *>(ownedWorkspace.pointer()));
     } else {
       setWorkspace(call, nullptr);
     }
@@ -104,9 +102,9 @@ private:
       int64_t end = std::min(items, begin + kMaxGrid);
       KernelArguments args = call.args;
       args.setGrid(begin, end);
-      if (Error err = cuda::launch(fn, {unsigned(end - begin), 1, 1},
-                                   {unsigned(threads), 1, 1}, 0, stream,
-                                   args.params()))
+      if (Error err =
+              cuda::launch(fn, {unsigned(end - begin), 1, 1},
+                           {unsigned(threads), 1, 1}, 0, stream, args.params()))
         return err;
     }
     return Error::success();
@@ -123,28 +121,25 @@ private:
 } // namespace
 
 Expected<std::shared_ptr<Executable>>
-sattn::loadCudaExecutable(const std::string &image, const KernelPlan &plan) {
+sattn::loadCudaExecutable(const KernelArtifact &artifact) {
   if (Error err = cuda::makeCurrent())
     return std::move(err);
-  auto module = cuda::Module::loadData(image);
+  auto module = cuda::Module::loadData(artifact.binary);
   if (!module)
     return module.takeError();
   std::vector<CUfunction> stages;
   std::vector<int64_t> threads;
-  for (const SelectionStage &stage : plan.schedule.stages) {
-    auto fn = module->function(stage.function);
+  for (const KernelFunction &stage : artifact.info.stages) {
+    auto fn = module->function(stage.entry);
     if (!fn)
       return fn.takeError();
     stages.push_back(*fn);
     threads.push_back(stage.threads);
   }
-  auto attention = module->function(plan.schedule.attentionFunction);
+  auto attention = module->function(artifact.info.attention.entry);
   if (!attention)
     return attention.takeError();
-  unsigned bits = plan.dtype == DType::F32 ? 32 : 16;
-  AttentionKernelPlan kernel =
-      planAttentionKernel(plan.schedule, plan.shape, bits, /*gpu=*/true);
   return std::make_shared<CudaExecutable>(std::move(*module), std::move(stages),
                                           std::move(threads), *attention,
-                                          kernel.threads);
+                                          artifact.info.attention.threads);
 }

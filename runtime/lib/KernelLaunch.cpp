@@ -2,7 +2,7 @@
 
 #include "KernelLaunch.h"
 
-#include "sattn/Oracle.h"
+#include "sattn/Errors.h"
 
 using namespace sattn;
 using llvm::createStringError;
@@ -55,18 +55,17 @@ static bool isContiguous(const TensorView &view) {
   return true;
 }
 
-llvm::Expected<PreparedCall> sattn::prepareCall(const KernelPlan &plan,
+llvm::Expected<PreparedCall> sattn::prepareCall(const KernelInfo &info,
                                                 const AttentionConfig &config,
                                                 const AttentionArgs &args) {
   llvm::Expected<AttentionShape> shape = checkAttentionArgs(config, args);
   if (!shape)
     return shape.takeError();
-  RequiredInputs needs = requiredInputs(plan.spec);
-  if (needs.keyScores && !args.keyScores)
-    return createStringError("pattern '" + plan.spec.name +
+  if (info.readsKeyScores && !args.keyScores)
+    return createStringError("pattern '" + info.pattern +
                              "' reads key scores [B, Hkv, Sk]; none given");
-  if (needs.linearWeights && !args.weights)
-    return createStringError("pattern '" + plan.spec.name +
+  if (info.readsWeights && !args.weights)
+    return createStringError("pattern '" + info.pattern +
                              "' reads linear weights [Hkv, D]; none given");
   for (auto [name, view] :
        {std::pair<const char *, const std::optional<TensorView> *>{
@@ -100,15 +99,23 @@ llvm::Expected<PreparedCall> sattn::prepareCall(const KernelPlan &plan,
   strides(KernelScalar::VStrideB, args.v);
   strides(KernelScalar::OutStrideB, args.out);
   strides(KernelScalar::LseStrideB, args.lse);
-  call.layout = layoutWorkspace(plan.schedule, plan.spec, plan.shape,
-                                shape->batch, shape->seqQ, shape->seqK);
+  CallSizes sizes{shape->batch, shape->seqQ, shape->seqK};
+  llvm::Expected<WorkspaceLayout> layout = layoutWorkspace(info, sizes);
+  if (!layout)
+    return layout.takeError();
+  call.layout = *layout;
   for (unsigned i = 0; i < kNumWorkspaceSlots; ++i)
     s[unsigned(KernelScalar::WorkspaceOffset0) + i] = call.layout.offsets[i];
-  for (const SelectionStage &stage : plan.schedule.stages)
-    call.stageItems.push_back(numStageItems(stage, plan.shape, shape->batch,
-                                            shape->seqQ, shape->seqK));
-  call.attentionItems = shape->batch * plan.shape.heads *
-                        numQueryTiles(plan.schedule, shape->seqQ, shape->seqK);
+  for (const KernelFunction &stage : info.stages) {
+    llvm::Expected<int64_t> items = stage.items.evaluate(sizes);
+    if (!items)
+      return items.takeError();
+    call.stageItems.push_back(*items);
+  }
+  llvm::Expected<int64_t> items = info.attention.items.evaluate(sizes);
+  if (!items)
+    return items.takeError();
+  call.attentionItems = *items;
   return call;
 }
 

@@ -1,28 +1,21 @@
-//===- KernelLaunch.h - Arguments and workspace of one kernel call -*- C++ -*-===//
+//===- KernelLaunch.h - Arguments and workspace of one kernel call -*- C++
+//-*-===//
 //
 // Both backends call generated functions the same way: an array of pointers
 // to the LLVM-level arguments (each memref expands to allocated pointer,
 // aligned pointer, offset, size, stride; then the i64 scalars of
-// Schedule.h). The CPU passes it to the packed entry point, CUDA to
-// cuLaunchKernel.
+// sattn/KernelAbi.h). The CPU passes it to the packed entry point, CUDA to
+// cuLaunchKernel. Everything about the kernel comes from its KernelInfo.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef SATTN_RUNTIME_KERNELLAUNCH_H
 #define SATTN_RUNTIME_KERNELLAUNCH_H
 
-#include "passes/Schedule.h"
 #include "sattn/Compiler.h"
+#include "sattn/KernelInfo.h"
 
 namespace sattn {
-
-/// What a compiled kernel needs to launch its functions.
-struct KernelPlan {
-  PatternSpec spec;
-  KernelShape shape;
-  KernelSchedule schedule;
-  DType dtype = DType::F32;
-};
 
 struct MemrefDescriptor {
   void *allocated = nullptr;
@@ -64,9 +57,9 @@ struct PreparedCall {
   int64_t attentionItems = 0;
 };
 
-/// Checks `args` against the plan (checkAttentionArgs, the inputs the
+/// Checks `args` against the kernel (checkAttentionArgs, the inputs the
 /// pattern reads, contiguous key scores and weights) and prepares the call.
-llvm::Expected<PreparedCall> prepareCall(const KernelPlan &plan,
+llvm::Expected<PreparedCall> prepareCall(const KernelInfo &info,
                                          const AttentionConfig &config,
                                          const AttentionArgs &args);
 

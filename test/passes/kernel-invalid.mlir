@@ -5,7 +5,7 @@ sattn.pattern @p() block = 64 causal {
   sattn.sink 64
 }
 // expected-error @+1 {{'sattn.kernel' op kv_heads must be >= 1 and divide heads 6, got 4}}
-sattn.kernel @p {heads = 6, kv_heads = 4, head_dim = 64, element_type = f32, target = "cpu"}
+sattn.kernel @p {heads = 6, kv_heads = 4, head_dim = 64, element_type = f32, target = #sattn.target<cpu>}
 
 // -----
 
@@ -13,7 +13,7 @@ sattn.pattern @p() block = 64 causal {
   sattn.sink 64
 }
 // expected-error @+1 {{'sattn.kernel' op head_dim must be 32, 64 or 128, got 96}}
-sattn.kernel @p {heads = 4, kv_heads = 4, head_dim = 96, element_type = f32, target = "cpu"}
+sattn.kernel @p {heads = 4, kv_heads = 4, head_dim = 96, element_type = f32, target = #sattn.target<cpu>}
 
 // -----
 
@@ -21,15 +21,15 @@ sattn.pattern @p() block = 64 causal {
   sattn.sink 64
 }
 // expected-error @+1 {{'sattn.kernel' op element_type must be f16, bf16 or f32, got 'f64'}}
-sattn.kernel @p {heads = 4, kv_heads = 4, head_dim = 64, element_type = f64, target = "cpu"}
+sattn.kernel @p {heads = 4, kv_heads = 4, head_dim = 64, element_type = f64, target = #sattn.target<cpu>}
 
 // -----
 
 sattn.pattern @p() block = 64 causal {
   sattn.sink 64
 }
-// expected-error @+1 {{'sattn.kernel' op target must be "cpu" or "gpu", got "tpu"}}
-sattn.kernel @p {heads = 4, kv_heads = 4, head_dim = 64, element_type = f32, target = "tpu"}
+// expected-error @+1 {{expected a target: cpu or gpu; got 'tpu'}}
+sattn.kernel @p {heads = 4, kv_heads = 4, head_dim = 64, element_type = f32, target = #sattn.target<tpu>}
 
 // -----
 
@@ -37,12 +37,12 @@ sattn.pattern @p() block = 64 causal {
   sattn.sink 64
 }
 // expected-error @+1 {{'sattn.kernel' op scale must be a positive finite number, got -1}}
-sattn.kernel @p {heads = 4, kv_heads = 4, head_dim = 64, element_type = f32, target = "cpu", scale = -1.0}
+sattn.kernel @p {heads = 4, kv_heads = 4, head_dim = 64, element_type = f32, target = #sattn.target<cpu>, scale = -1.0}
 
 // -----
 
 // expected-error @+1 {{'sattn.kernel' op unknown pattern @missing}}
-sattn.kernel @missing {heads = 4, kv_heads = 4, head_dim = 64, element_type = f32, target = "cpu"}
+sattn.kernel @missing {heads = 4, kv_heads = 4, head_dim = 64, element_type = f32, target = #sattn.target<cpu>}
 
 // -----
 
@@ -50,4 +50,4 @@ func.func @f() {
   return
 }
 // expected-error @+1 {{'sattn.kernel' op @f is a 'func.func', not a sattn.pattern}}
-sattn.kernel @f {heads = 4, kv_heads = 4, head_dim = 64, element_type = f32, target = "cpu"}
+sattn.kernel @f {heads = 4, kv_heads = 4, head_dim = 64, element_type = f32, target = #sattn.target<cpu>}

@@ -1,6 +1,6 @@
 // RUN: sattn-opt %s --sattn-build-schedule --sattn-lower-selection --sattn-tile-attention --sattn-lower-to-llvm | FileCheck %s --check-prefix=CPU
-// RUN: sed 's/target = "cpu"/target = "gpu"/' %s | sattn-opt --sattn-build-schedule --sattn-lower-selection --sattn-tile-attention --sattn-lower-to-llvm="target=gpu chip=sm_80" | FileCheck %s --check-prefix=NVVM
-// RUN: sed 's/target = "cpu"/target = "gpu"/' %s | sattn-opt --sattn-build-schedule --sattn-lower-selection --sattn-tile-attention --sattn-lower-to-llvm="target=gpu chip=sm_90a binary=true" | FileCheck %s --check-prefix=PTX
+// RUN: sed 's/target = #sattn.target<cpu>/target = #sattn.target<gpu>/' %s | sattn-opt --sattn-build-schedule --sattn-lower-selection --sattn-tile-attention --sattn-lower-to-llvm="target=gpu chip=sm_80" | FileCheck %s --check-prefix=NVVM
+// RUN: sed 's/target = #sattn.target<cpu>/target = #sattn.target<gpu>/' %s | sattn-opt --sattn-build-schedule --sattn-lower-selection --sattn-tile-attention --sattn-lower-to-llvm="target=gpu chip=sm_90a binary=true" | FileCheck %s --check-prefix=PTX
 // RUN: not sattn-opt %s --sattn-lower-to-llvm="target=gpu chip=sm_70" 2>&1 | FileCheck %s --check-prefix=CHIP
 // RUN: not sattn-opt %s --sattn-lower-to-llvm="target=tpu" 2>&1 | FileCheck %s --check-prefix=TARGET
 
@@ -9,7 +9,7 @@ sattn.pattern @power() block = 64 causal {
   sattn.window 2 blocks
   sattn.strides pow2
 }
-sattn.kernel @power {heads = 2, kv_heads = 1, head_dim = 64, element_type = f16, target = "cpu"}
+sattn.kernel @power {heads = 2, kv_heads = 1, head_dim = 64, element_type = f16, target = #sattn.target<cpu>}
 
 // Only the LLVM dialect remains on the host.
 // CPU-LABEL: llvm.func @sattn_attention(

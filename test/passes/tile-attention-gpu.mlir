@@ -7,7 +7,7 @@ sattn.pattern @streaming() block = 64 causal {
   sattn.sink 16
   sattn.window 128 tokens
 }
-sattn.kernel @streaming {heads = 4, kv_heads = 2, head_dim = 32, element_type = bf16, target = "gpu"}
+sattn.kernel @streaming {heads = 4, kv_heads = 2, head_dim = 32, element_type = bf16, target = #sattn.target<gpu>}
 
 // CHECK-LABEL: gpu.func @sattn_attention(
 // CHECK-SAME: workgroup(%[[KT:[^ ]+]] : memref<64x40xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[VT:[^ ]+]] : memref<64x40xbf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<64xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
@@ -71,7 +71,7 @@ sattn.pattern @streaming() block = 64 causal {
   sattn.sink 16
   sattn.window 128 tokens
 }
-sattn.kernel @streaming {heads = 4, kv_heads = 2, head_dim = 32, element_type = f32, target = "gpu"}
+sattn.kernel @streaming {heads = 4, kv_heads = 2, head_dim = 32, element_type = f32, target = #sattn.target<gpu>}
 
 // CHECK-LABEL: gpu.func @sattn_attention(
 // CHECK-SAME: workgroup(%{{.*}} : memref<32x40xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<32x36xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<32xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
@@ -91,7 +91,7 @@ sattn.pattern @small() block = 8 causal {
   sattn.sink 8
   sattn.window 3 blocks
 }
-sattn.kernel @small {heads = 2, kv_heads = 2, head_dim = 64, element_type = f16, target = "gpu"}
+sattn.kernel @small {heads = 2, kv_heads = 2, head_dim = 64, element_type = f16, target = #sattn.target<gpu>}
 
 // CHECK-LABEL: gpu.func @sattn_attention(
 // CHECK-SAME: known_block_size = array<i32: 8, 1, 1>

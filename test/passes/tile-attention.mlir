@@ -6,7 +6,7 @@ sattn.pattern @streaming() block = 64 causal {
   sattn.sink 16
   sattn.window 128 tokens
 }
-sattn.kernel @streaming {heads = 4, kv_heads = 2, head_dim = 32, element_type = bf16, target = "cpu"}
+sattn.kernel @streaming {heads = 4, kv_heads = 2, head_dim = 32, element_type = bf16, target = #sattn.target<cpu>}
 
 // The request and the pattern are gone; one host function remains, with the
 // kernel calling convention (9 memrefs, then the i64 scalars).

@@ -154,9 +154,8 @@ int main(int argc, char **argv) {
       cl::desc("With --emit=mlir: print the kernel IR after this lowering "
                "stage (request|schedule|selection|tiled|llvm|binary)"),
       cl::init(""));
-  cl::opt<std::string> dtypeName("dtype",
-                                 cl::desc("Kernel dtype: f32, f16 or bf16"),
-                                 cl::init("f32"));
+  cl::opt<std::string> dtypeName(
+      "dtype", cl::desc("Kernel dtype: f32, f16 or bf16"), cl::init("f32"));
   cl::opt<std::string> targetName(
       "target",
       cl::desc("Code generator: cpu, sm_80 or sm_90a (default: cpu for "
@@ -217,9 +216,9 @@ int main(int argc, char **argv) {
     if (!gpuEmit) {
       std::optional<LoweringStage> parsed = parseLoweringStage(stage);
       if (!parsed)
-        exitOnError(kTool, llvm::createStringError(
-                               "--stage must be one of " +
-                               loweringStageNames() + ", got '" + stage + "'"));
+        exitOnError(kTool, llvm::createStringError("--stage must be one of " +
+                                                   loweringStageNames() +
+                                                   ", got '" + stage + "'"));
       stopAt = *parsed;
       if (stopAt == LoweringStage::Binary && target == "cpu")
         stopAt = LoweringStage::Lowered;
@@ -228,15 +227,16 @@ int main(int argc, char **argv) {
     registerCodegenDialects(registry);
     loaded.context.appendDialectRegistry(registry);
     loaded.context.loadAllAvailableDialects();
-    KernelShape shape;
+    mlir::sattn::KernelShape shape;
     shape.heads = heads;
     shape.kvHeads = kvHeads ? int64_t(kvHeads) : int64_t(heads);
     shape.headDim = headDim;
-    CodegenTarget codegen =
-        target == "cpu" ? CodegenTarget::Cpu : CodegenTarget::Gpu;
-    mlir::OwningOpRef<mlir::ModuleOp> module = buildKernelRequest(
-        llvm::cast<mlir::sattn::PatternOp>(loaded.bound), shape, dtypeName,
-        codegen);
+    mlir::sattn::KernelTarget codegen = target == "cpu"
+                                            ? mlir::sattn::KernelTarget::cpu
+                                            : mlir::sattn::KernelTarget::gpu;
+    mlir::OwningOpRef<mlir::ModuleOp> module =
+        buildKernelRequest(llvm::cast<mlir::sattn::PatternOp>(loaded.bound),
+                           shape, dtypeName, codegen);
     if (mlir::failed(mlir::verify(*module)))
       exitOnError(kTool, llvm::createStringError("invalid kernel request"));
     if (llvm::Error e = lowerKernelModule(*module, codegen, target, stopAt))

@@ -34,16 +34,18 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "passes/DynamicPrimitives.h"
+#include "passes/primitives/SelectionHelpers.h"
+#include "passes/primitives/Topk.h"
+
+#include "passes/Schedule.h"
 
 #include <limits>
 
 using namespace mlir;
-using namespace mlir::sattn::lowering;
+using namespace mlir::sattn;
 using ::sattn::KernelMemref;
 using ::sattn::KernelScalar;
 using ::sattn::WorkspaceSlot;
-namespace spec = ::sattn;
 
 namespace {
 
@@ -59,30 +61,29 @@ struct TokenPlan {
 
 /// Returns an empty string and fills `plan` when the pattern is supported,
 /// else the reason it is not.
-std::string planTokens(const spec::PatternSpec &s, int primitive,
+std::string planTokens(const KernelRequest &req, int64_t primitive,
                        TokenPlan &plan) {
-  const auto &tp = std::get<spec::TopkPrim>(s.primitives[primitive]);
-  if (!s.causal)
+  TopkParams tp = topkParams(req, primitive);
+  if (!req.causal)
     return "topk at token granularity needs a causal pattern";
-  if (tp.source == spec::ScoreSource::PooledQK)
+  if (tp.source == ScoreSource::pooled_qk)
     return "topk at token granularity by pooled_qk";
   if (tp.byCover)
     return "topk at token granularity by cover (alpha)";
-  for (int n = 0, e = int(s.primitives.size()); n < e; ++n) {
-    if (n == primitive)
+  for (auto [n, op] : llvm::enumerate(req.primitives)) {
+    if (int64_t(n) == primitive)
       continue;
-    const spec::Primitive &p = s.primitives[n];
-    if (const auto *x = std::get_if<spec::SinkPrim>(&p)) {
-      plan.sink = std::max(plan.sink, x->tokens);
+    if (auto sink = dyn_cast<SinkOp>(op)) {
+      plan.sink = std::max(plan.sink, req.intParam(sink.getTokens()));
       continue;
     }
-    if (const auto *x = std::get_if<spec::WindowPrim>(&p)) {
-      if (x->unit == spec::WindowUnit::Tokens) {
-        plan.window = std::max(plan.window, x->size);
+    if (auto window = dyn_cast<WindowOp>(op)) {
+      if (window.getUnit() == WindowUnit::tokens) {
+        plan.window = std::max(plan.window, req.intParam(window.getSize()));
         continue;
       }
-      if (x->unit == spec::WindowUnit::Fraction) {
-        plan.fractions.push_back(x->fraction);
+      if (window.getUnit() == WindowUnit::fraction) {
+        plan.fractions.push_back(req.floatParam(window.getSize()));
         continue;
       }
     }
@@ -101,9 +102,8 @@ struct TokenValues {
   Value numBG; // Batch * Hkv
 };
 
-TokenValues tokenValues(KernelBuilder &kb, const spec::PatternSpec &s,
-                        const spec::KernelSchedule &schedule,
-                        const spec::TopkPrim &tp, const TokenPlan &plan) {
+TokenValues tokenValues(KernelBuilder &kb, const KernelRequest &req,
+                        const TopkParams &tp, const TokenPlan &plan) {
   TokenValues v;
   v.seqQ = kb.scalar(KernelScalar::SeqQ);
   v.seqK = kb.scalar(KernelScalar::SeqK);
@@ -111,9 +111,9 @@ TokenValues tokenValues(KernelBuilder &kb, const spec::PatternSpec &s,
   v.sink = kb.idx(plan.sink);
   v.window = kb.idx(plan.window);
   for (double f : plan.fractions)
-    v.window = kb.max(v.window, fractionWindow(kb, f, s.block, v.seqK));
+    v.window = kb.max(v.window, fractionWindow(kb, f, req.block, v.seqK));
   v.cap = kb.min(kb.idx(tp.k), v.seqK);
-  Value tq = kb.idx(schedule.tileQ);
+  Value tq = kb.idx(req.schedule.getTileQ());
   v.firstTile = kb.floorDiv(v.offset, tq);
   Value lastTile = kb.floorDiv(kb.sub(kb.add(v.offset, v.seqQ), kb.idx(1)), tq);
   v.numTiles = kb.add(kb.sub(lastTile, v.firstTile), kb.idx(1));
@@ -123,54 +123,47 @@ TokenValues tokenValues(KernelBuilder &kb, const spec::PatternSpec &s,
 
 /// The score of key j for (b, g) = bg: the given key score, or the linear
 /// score the stage stored in HeadFloats.
-Value storedScore(KernelBuilder &kb, const spec::TopkPrim &tp,
-                  const TokenValues &v, Value bg, Value j) {
+Value storedScore(KernelBuilder &kb, const TopkParams &tp, const TokenValues &v,
+                  Value bg, Value j) {
   Value at = kb.add(kb.mul(bg, v.seqK), j);
-  if (tp.source == spec::ScoreSource::KeyScore)
+  if (tp.source == ScoreSource::key_score)
     return kb.load(kb.memref(KernelMemref::KeyScores), at);
   return kb.loadWs(WorkspaceSlot::HeadFloats,
                    kb.add(kb.mul(v.numBG, v.cap), at));
 }
 
-/// (sa, a) ranks strictly before (sb, b): higher score, then smaller index.
-Value better(KernelBuilder &kb, Value sa, Value a, Value sb, Value b) {
-  Value gt = kb.fcmp(arith::CmpFPredicate::OGT, sa, sb);
-  Value eq = kb.fcmp(arith::CmpFPredicate::OEQ, sa, sb);
-  return kb.orI(gt, kb.andI(eq, kb.lt(a, b)));
-}
-
 class TopkTokensSource : public KeySource {
 public:
-  TopkTokensSource(const spec::TopkPrim &tp, TokenPlan plan)
+  TopkTokensSource(const TopkParams &tp, TokenPlan plan)
       : tp(tp), plan(std::move(plan)) {}
 
-  void enumerate(AttentionEmitter &em, const TileContext &tile,
+  void enumerate(KeySourceContext &cx, const TileContext &tile,
                  unsigned self) override {
     if (tp.k == 0)
       return;
-    KernelBuilder &kb = em.builder();
-    TokenValues v = tokenValues(kb, em.spec(), em.schedule(), tp, plan);
+    KernelBuilder &kb = cx.builder();
+    TokenValues v = tokenValues(kb, cx.request(), tp, plan);
     Value bg =
         kb.add(kb.mul(tile.batch, kb.idx(kb.shape().kvHeads)), tile.kvHead);
     Value list = kb.add(kb.mul(bg, v.numTiles), tile.tile);
     Value items = kb.mul(list, v.cap);
     Value count = kb.loadWs(WorkspaceSlot::ListCount, list);
-    em.visitKeys(tile, self, count, [&](Value c) {
+    cx.visitKeys(tile, self, count, [&](Value c) {
       return kb.loadWs(WorkspaceSlot::ListItems, kb.add(items, c));
     });
     // The candidates past the first row's prefix.
     Value eFirst = kb.sub(kb.max(tile.firstPos, v.offset), v.window);
     Value eLast = kb.sub(tile.lastPos, v.window);
-    em.visitRange(tile, self, kb.max(kb.add(eFirst, kb.idx(1)), v.sink),
+    cx.visitRange(tile, self, kb.max(kb.add(eFirst, kb.idx(1)), v.sink),
                   kb.add(eLast, kb.idx(1)));
   }
 
-  Value contains(AttentionEmitter &em, const TileContext &tile,
+  Value contains(KeySourceContext &cx, const TileContext &tile,
                  const RowContext &row, Value j) override {
-    KernelBuilder &kb = em.builder();
+    KernelBuilder &kb = cx.builder();
     if (tp.k == 0)
       return kb.boolean(false);
-    TokenValues v = tokenValues(kb, em.spec(), em.schedule(), tp, plan);
+    TokenValues v = tokenValues(kb, cx.request(), tp, plan);
     Value e = kb.sub(row.pos, v.window);
     Value candidate = kb.andI(kb.ge(j, v.sink), kb.le(j, e));
     return kb.ifThenElse(
@@ -183,49 +176,50 @@ public:
           Value ti = kb.loadWs(WorkspaceSlot::RowThresholdIndex, at);
           Value sj = storedScore(kb, tp, v, bg, j);
           // At or above the k-th best: not strictly below it.
-          return SmallVector<Value>{kb.notI(better(kb, ts, ti, sj, j))};
+          return SmallVector<Value>{kb.notI(rankedBefore(kb, ts, ti, sj, j))};
         },
         [&] { return SmallVector<Value>{kb.boolean(false)}; })[0];
   }
 
 private:
-  spec::TopkPrim tp;
+  TopkParams tp;
   TokenPlan plan;
 };
 
 } // namespace
 
-void mlir::sattn::lowering::topkTokensWorkspace(
-    const spec::SelectionStage &stage, const spec::PatternSpec &s,
-    const spec::KernelSchedule &schedule, const spec::KernelShape &shape,
-    int64_t batch, int64_t seqQ, int64_t seqK, spec::WorkspaceLayout &layout) {
-  const auto &tp = std::get<spec::TopkPrim>(s.primitives[stage.primitive]);
-  const int64_t nBG = batch * shape.kvHeads;
-  const int64_t cap = std::min(tp.k, seqK);
-  const int64_t tiles = spec::numQueryTiles(schedule, seqQ, seqK);
-  auto &sizes = layout.sizes;
-  sizes[unsigned(WorkspaceSlot::HeadFloats)] =
-      nBG * cap + (tp.source == spec::ScoreSource::Linear ? nBG * seqK : 0);
-  sizes[unsigned(WorkspaceSlot::HeadInts)] = nBG * cap;
-  sizes[unsigned(WorkspaceSlot::RowThreshold)] = nBG * seqK;
-  sizes[unsigned(WorkspaceSlot::RowThresholdIndex)] = nBG * seqK;
-  sizes[unsigned(WorkspaceSlot::ListCount)] = nBG * tiles;
-  sizes[unsigned(WorkspaceSlot::ListItems)] = nBG * tiles * cap;
-  layout.listCapacity = cap;
+void mlir::sattn::addTopkTokenWorkspace(const KernelRequest &req,
+                                        StageAttr stage,
+                                        WorkspaceSizes &slots) {
+  using ::sattn::SizeExpr;
+  TopkParams tp = topkParams(req, stage.getPrimitive());
+  SizeExpr sk = SizeExpr::seqK();
+  SizeExpr nBG = SizeExpr::batch() * req.shape.kvHeads;
+  SizeExpr cap = min(SizeExpr(tp.k), sk);
+  SizeExpr tiles =
+      numQueryBlocks(req.schedule.getTileQ(), BlockOrigin::absolute);
+  auto slot = [&](WorkspaceSlot s) -> SizeExpr & { return slots[unsigned(s)]; };
+  slot(WorkspaceSlot::HeadFloats) +=
+      nBG * cap + (tp.source == ScoreSource::linear ? nBG * sk : SizeExpr(0));
+  slot(WorkspaceSlot::HeadInts) += nBG * cap;
+  slot(WorkspaceSlot::RowThreshold) += nBG * sk;
+  slot(WorkspaceSlot::RowThresholdIndex) += nBG * sk;
+  slot(WorkspaceSlot::ListCount) += nBG * tiles;
+  slot(WorkspaceSlot::ListItems) += nBG * tiles * cap;
 }
 
-LogicalResult mlir::sattn::lowering::emittopkTokensStage(
-    KernelBuilder &kb, const spec::PatternSpec &s,
-    const spec::KernelSchedule &schedule, const spec::SelectionStage &stage,
-    Operation *container) {
-  const auto &tp = std::get<spec::TopkPrim>(s.primitives[stage.primitive]);
+LogicalResult mlir::sattn::emitTopkTokenStage(KernelBuilder &kb,
+                                              const KernelRequest &req,
+                                              StageAttr stage) {
+  TopkParams tp = topkParams(req, stage.getPrimitive());
   TokenPlan plan;
-  std::string why = planTokens(s, stage.primitive, plan);
+  std::string why = planTokens(req, stage.getPrimitive(), plan);
   if (!why.empty())
     return emitError(kb.loc(), "pattern '")
-           << s.name << "': not supported by the compiler yet: " << why;
+           << req.pattern.getSymName()
+           << "': not supported by the compiler yet: " << why;
 
-  kb.beginFunction(container, stage.function, stage.threads);
+  kb.beginFunction(stage.getFunction(), stage.getThreads());
   if (tp.k == 0) {
     kb.endFunction();
     return success();
@@ -235,9 +229,9 @@ LogicalResult mlir::sattn::lowering::emittopkTokensStage(
   Type f32 = b.getF32Type();
   const int64_t heads = kb.shape().heads, kvHeads = kb.shape().kvHeads;
   const int64_t group = heads / kvHeads;
-  const bool linear = tp.source == spec::ScoreSource::Linear;
+  const bool linear = tp.source == ScoreSource::linear;
   const int64_t headDim = kb.shape().headDim;
-  TokenValues v = tokenValues(kb, s, schedule, tp, plan);
+  TokenValues v = tokenValues(kb, req, tp, plan);
   Value kConst = kb.idx(tp.k);
 
   // Scores of the keys the pass reads next, and the heap size.
@@ -311,8 +305,8 @@ LogicalResult mlir::sattn::lowering::emittopkTokensStage(
                   [&](ValueRange c) {
                     Value parent = kb.floorDiv(
                         kb.max(kb.sub(c[0], kb.idx(1)), kb.idx(0)), kb.idx(2));
-                    Value up =
-                        better(kb, heapScore(parent), heapIndex(parent), sc, j);
+                    Value up = rankedBefore(kb, heapScore(parent),
+                                            heapIndex(parent), sc, j);
                     return kb.andI(kb.gt(c[0], kb.idx(0)), up);
                   },
                   [&](ValueRange c) {
@@ -325,7 +319,7 @@ LogicalResult mlir::sattn::lowering::emittopkTokensStage(
               return SmallVector<Value>{kb.add(n, kb.idx(1))};
             },
             [&] {
-              Value wins = better(kb, sc, j, rootScore, rootIndex);
+              Value wins = rankedBefore(kb, sc, j, rootScore, rootIndex);
               kb.ifThen(wins, [&] {
                 // Sift down from the root: the worse child moves up while
                 // it is worse than the new key.
@@ -339,13 +333,13 @@ LogicalResult mlir::sattn::lowering::emittopkTokensStage(
                       Value lc = kb.min(l, last), rc = kb.min(r, last);
                       Value ls = heapScore(lc), li = heapIndex(lc);
                       Value rs = heapScore(rc), ri = heapIndex(rc);
-                      Value takeR =
-                          kb.andI(kb.lt(r, n), better(kb, ls, li, rs, ri));
+                      Value takeR = kb.andI(kb.lt(r, n),
+                                            rankedBefore(kb, ls, li, rs, ri));
                       Value child = kb.select(takeR, r, l);
                       Value cs = kb.select(takeR, rs, ls);
                       Value ci = kb.select(takeR, ri, li);
                       Value down =
-                          kb.andI(kb.lt(l, n), better(kb, sc, j, cs, ci));
+                          kb.andI(kb.lt(l, n), rankedBefore(kb, sc, j, cs, ci));
                       kb.ifThen(down, [&] { heapStore(c[0], cs, ci); });
                       return SmallVector<Value>{kb.select(down, child, c[0]),
                                                 down};
@@ -357,8 +351,8 @@ LogicalResult mlir::sattn::lowering::emittopkTokensStage(
         // T[j]: the k-th best so far, or take all. The root changed only
         // if the heap did.
         Value full = kb.eq(grown, kConst);
-        Value changed =
-            kb.orI(kb.lt(n, kConst), better(kb, sc, j, rootScore, rootIndex));
+        Value changed = kb.orI(kb.lt(n, kConst),
+                               rankedBefore(kb, sc, j, rootScore, rootIndex));
         SmallVector<Value> t = kb.ifThenElse(
             kb.andI(full, changed), {f32, b.getIndexType()},
             [&] {
@@ -413,7 +407,7 @@ LogicalResult mlir::sattn::lowering::emittopkTokensStage(
       kb.barrier();
       // Tiles in order of position: advance to each tile's e_first, then
       // copy the heap into the tile's list.
-      Value tq = kb.idx(schedule.tileQ);
+      Value tq = kb.idx(req.schedule.getTileQ());
       Value reached = kb.forRangeCarry(
           kb.idx(0), v.numTiles, kb.idx(1), {v.sink},
           [&](Value t, ValueRange c) {
@@ -443,12 +437,12 @@ LogicalResult mlir::sattn::lowering::emittopkTokensStage(
   return success();
 }
 
-void mlir::sattn::lowering::appendtopkTokensSources(
-    const spec::PatternSpec &s, const spec::Enumerator &en,
-    std::vector<std::unique_ptr<KeySource>> &out) {
+void mlir::sattn::appendTopkTokenSources(const KernelRequest &req,
+                                         int64_t primitive,
+                                         KeySourceList &sources) {
   TokenPlan plan;
   // An unsupported pattern fails in its selection stage, which runs first.
-  (void)planTokens(s, en.primitive, plan);
-  out.push_back(std::make_unique<TopkTokensSource>(
-      std::get<spec::TopkPrim>(s.primitives[en.primitive]), std::move(plan)));
+  (void)planTokens(req, primitive, plan);
+  sources.push_back(std::make_unique<TopkTokensSource>(
+      topkParams(req, primitive), std::move(plan)));
 }

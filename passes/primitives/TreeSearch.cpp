@@ -34,10 +34,14 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "passes/DynamicPrimitives.h"
+#include "passes/PrimitiveInterfaces.h"
+#include "passes/Schedule.h"
+#include "passes/primitives/Models.h"
+
+#include "mlir/IR/DialectRegistry.h"
 
 using namespace mlir;
-using namespace mlir::sattn::lowering;
+using namespace mlir::sattn;
 using ::sattn::KernelScalar;
 using ::sattn::WorkspaceSlot;
 
@@ -48,14 +52,24 @@ constexpr int64_t kMaxSharedScratchBytes = 24 * 1024;
 /// Sampled query rows are staged in shared memory up to this size.
 constexpr int64_t kMaxSharedQueryBytes = 16 * 1024;
 
-const ::sattn::TreeSearchPrim &treePrim(const ::sattn::PatternSpec &spec,
-                                        int primitive) {
-  return std::get<::sattn::TreeSearchPrim>(spec.primitives[primitive]);
+/// The bound arguments of a tree_search op.
+struct TreeParams {
+  int64_t blockQ = 64;
+  int64_t blockK = 2;
+  int64_t budget = 512; // tokens; K = budget / blockK branches
+  int64_t queryStride = 2;
+  int64_t sink = 16;
+  int64_t window = 256;
+};
+
+TreeParams treeParams(const KernelRequest &req, int64_t primitive) {
+  auto op = cast<TreeSearchOp>(req.primitives[primitive]);
+  return {req.intParam(op.getBlockQ()), req.intParam(op.getBlockK()),
+          req.intParam(op.getK()),      req.intParam(op.getQStride()),
+          req.intParam(op.getSink()),   req.intParam(op.getWindow())};
 }
 
-int64_t branchCount(const ::sattn::TreeSearchPrim &tp) {
-  return tp.budget / tp.blockK;
-}
+int64_t branchCount(const TreeParams &tp) { return tp.budget / tp.blockK; }
 
 bool scratchInShared(int64_t k) { return 36 * k <= kMaxSharedScratchBytes; }
 
@@ -88,10 +102,10 @@ struct ItemArray {
 /// source, so its membership test only ever sees its own keys.
 class TreeSelectedSource : public KeySource {
 public:
-  explicit TreeSelectedSource(const ::sattn::TreeSearchPrim &tp) : tp(tp) {}
-  void enumerate(AttentionEmitter &em, const TileContext &tile,
+  explicit TreeSelectedSource(const TreeParams &tp) : tp(tp) {}
+  void enumerate(KeySourceContext &cx, const TileContext &tile,
                  unsigned self) override {
-    KernelBuilder &kb = em.builder();
+    KernelBuilder &kb = cx.builder();
     const int64_t k = branchCount(tp), bk = tp.blockK;
     Value numBlocks = kb.ceilDiv(tile.seqQ, kb.idx(tp.blockQ));
     Value bh = kb.add(kb.mul(tile.batch, kb.idx(kb.shape().heads)), tile.head);
@@ -99,7 +113,7 @@ public:
                         kb.floorDiv(tile.firstRow, kb.idx(tp.blockQ)));
     Value count = kb.loadWs(WorkspaceSlot::ListCount, list);
     Value base = kb.mul(list, kb.idx(k));
-    em.visitKeys(tile, self, kb.mul(count, kb.idx(bk)), [&](Value c) {
+    cx.visitKeys(tile, self, kb.mul(count, kb.idx(bk)), [&](Value c) {
       Value slot = bk == 1 ? c : kb.floorDiv(c, kb.idx(bk));
       Value within = bk == 1 ? kb.idx(0) : kb.sub(c, kb.mul(slot, kb.idx(bk)));
       Value blk = kb.loadWs(WorkspaceSlot::ListItems, kb.add(base, slot));
@@ -107,42 +121,36 @@ public:
     });
   }
   bool visitsOnlyMembers() const override { return true; }
-  Value contains(AttentionEmitter &em, const TileContext &, const RowContext &,
+  Value contains(KeySourceContext &cx, const TileContext &, const RowContext &,
                  Value) override {
-    return em.builder().boolean(true);
+    return cx.builder().boolean(true);
   }
 
 private:
-  ::sattn::TreeSearchPrim tp;
+  TreeParams tp;
 };
 
 } // namespace
 
-void mlir::sattn::lowering::treeSearchWorkspace(
-    const ::sattn::SelectionStage &stage, const ::sattn::PatternSpec &spec,
-    const ::sattn::KernelSchedule &, const ::sattn::KernelShape &shape,
-    int64_t batch, int64_t seqQ, int64_t seqK,
-    ::sattn::WorkspaceLayout &layout) {
-  const auto &tp = treePrim(spec, stage.primitive);
+static void addTreeWorkspace(const KernelRequest &req, StageAttr stage,
+                             WorkspaceSizes &slots) {
+  TreeParams tp = treeParams(req, stage.getPrimitive());
   const int64_t k = branchCount(tp);
-  const int64_t items = ::sattn::numStageItems(stage, shape, batch, seqQ, seqK);
-  auto size = [&](WorkspaceSlot slot) -> int64_t & {
-    return layout.sizes[unsigned(slot)];
+  ::sattn::SizeExpr items = stageItems(req, stage);
+  auto slot = [&](WorkspaceSlot s) -> ::sattn::SizeExpr & {
+    return slots[unsigned(s)];
   };
-  size(WorkspaceSlot::ListCount) += items;
-  size(WorkspaceSlot::ListItems) += items * k;
-  layout.listCapacity = std::max(layout.listCapacity, k);
+  slot(WorkspaceSlot::ListCount) += items;
+  slot(WorkspaceSlot::ListItems) += items * k;
   if (k > 0 && !scratchInShared(k)) {
-    size(WorkspaceSlot::HeadInts) += items * 6 * k;
-    size(WorkspaceSlot::HeadFloats) += items * 3 * k;
+    slot(WorkspaceSlot::HeadInts) += items * (6 * k);
+    slot(WorkspaceSlot::HeadFloats) += items * (3 * k);
   }
 }
 
-LogicalResult mlir::sattn::lowering::emittreeSearchStage(
-    KernelBuilder &kb, const ::sattn::PatternSpec &spec,
-    const ::sattn::KernelSchedule &, const ::sattn::SelectionStage &stage,
-    Operation *container) {
-  const auto &tp = treePrim(spec, stage.primitive);
+static LogicalResult emitTreeStage(KernelBuilder &kb, const KernelRequest &req,
+                                   StageAttr stage) {
+  TreeParams tp = treeParams(req, stage.getPrimitive());
   const int64_t k = branchCount(tp);
   const int64_t bq = tp.blockQ, bk = tp.blockK, qs = tp.queryStride;
   const int64_t d = kb.shape().headDim;
@@ -152,7 +160,7 @@ LogicalResult mlir::sattn::lowering::emittreeSearchStage(
   const bool sharedScratch = scratchInShared(k);
   const bool sharedQuery = maxSampled * d * 4 <= kMaxSharedQueryBytes;
 
-  kb.beginFunction(container, stage.function, stage.threads);
+  kb.beginFunction(stage.getFunction(), stage.getThreads());
   OpBuilder &b = kb.b();
   Type f32 = b.getF32Type(), i32 = b.getI32Type();
   Value seqQ = kb.scalar(KernelScalar::SeqQ);
@@ -362,14 +370,48 @@ LogicalResult mlir::sattn::lowering::emittreeSearchStage(
   return success();
 }
 
-void mlir::sattn::lowering::appendtreeSearchSources(
-    const ::sattn::PatternSpec &spec, const ::sattn::Enumerator &en,
-    std::vector<std::unique_ptr<KeySource>> &out) {
-  const auto &tp = treePrim(spec, en.primitive);
-  if (tp.sink > 0)
-    out.push_back(makeSinkSource(tp.sink));
-  if (tp.window > 0)
-    out.push_back(makeTokenWindowSource(tp.window));
-  if (branchCount(tp) > 0)
-    out.push_back(std::make_unique<TreeSelectedSource>(tp));
+namespace {
+struct TreeSearchModel
+    : KeySourcePrimitive::ExternalModel<TreeSearchModel, TreeSearchOp> {
+  /// Query blocks follow local indices; tiles divide them.
+  TileConstraint getTileConstraint(Operation *op,
+                                   const KernelRequest &req) const {
+    return {treeParams(req, req.indexOf(op)).blockQ, true};
+  }
+  /// The sink, the token window, then the selected blocks.
+  void appendKeySources(Operation *op, const KernelRequest &req,
+                        KeySourceList &sources) const {
+    TreeParams tp = treeParams(req, req.indexOf(op));
+    if (tp.sink > 0)
+      sources.push_back(makeSinkSource(tp.sink));
+    if (tp.window > 0)
+      sources.push_back(makeTokenWindowSource(tp.window));
+    if (branchCount(tp) > 0)
+      sources.push_back(std::make_unique<TreeSelectedSource>(tp));
+  }
+};
+
+struct TreeSearchSelection
+    : SelectionPrimitive::ExternalModel<TreeSearchSelection, TreeSearchOp> {
+  StageAttr planStage(Operation *op, const KernelRequest &req,
+                      StringRef function, int64_t primitive) const {
+    return StageAttr::get(
+        op->getContext(), function, primitive, GridKind::query_blocks,
+        treeParams(req, primitive).blockQ, BlockOrigin::local, 128);
+  }
+  void addWorkspace(Operation *, const KernelRequest &req, StageAttr stage,
+                    WorkspaceSizes &slots) const {
+    addTreeWorkspace(req, stage, slots);
+  }
+  LogicalResult emitStage(Operation *, KernelBuilder &kb,
+                          const KernelRequest &req, StageAttr stage) const {
+    return emitTreeStage(kb, req, stage);
+  }
+};
+} // namespace
+
+void mlir::sattn::registerTreeSearchModel(DialectRegistry &registry) {
+  registry.addExtension(+[](MLIRContext *ctx, SattnDialect *) {
+    TreeSearchOp::attachInterface<TreeSearchModel, TreeSearchSelection>(*ctx);
+  });
 }

@@ -38,27 +38,35 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "passes/DynamicPrimitives.h"
+#include "passes/PrimitiveInterfaces.h"
+#include "passes/primitives/Models.h"
+#include "passes/primitives/SelectionHelpers.h"
+
+#include "mlir/IR/DialectRegistry.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
 
 using namespace mlir;
-using namespace mlir::sattn::lowering;
+using namespace mlir::sattn;
 using ::sattn::KernelMemref;
 using ::sattn::KernelScalar;
-using ::sattn::StripesPrim;
 using ::sattn::WorkspaceSlot;
 
 namespace {
 
-const StripesPrim &stripesPrim(const ::sattn::PatternSpec &spec,
-                               int primitive) {
-  return std::get<StripesPrim>(spec.primitives[primitive]);
-}
+/// The bound arguments of a stripes op.
+struct StripesParams {
+  int64_t block = 128; // the pattern's block size
+  int64_t segments = 8;
+  int64_t rows = 64;
+  double alpha = 0.95;
+  double windowFraction = 0.05;
+};
 
-int64_t floorDivI(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+StripesParams stripesParams(const KernelRequest &req, int64_t primitive) {
+  auto op = cast<StripesOp>(req.primitives[primitive]);
+  return {req.block, req.intParam(op.getSegments()), req.intParam(op.getRows()),
+          req.floatParam(op.getCover()), req.floatParam(op.getWindowFrac())};
 }
 
 /// Per-call sizes and per-head offsets (see the header), in the emitted
@@ -73,7 +81,7 @@ struct Geometry {
   Value scoreAt, rawAt, totalAt, orderAt, flagAt;
 };
 
-Geometry geometry(KernelBuilder &kb, const StripesPrim &sp, Value seqQ,
+Geometry geometry(KernelBuilder &kb, const StripesParams &sp, Value seqQ,
                   Value seqK) {
   Geometry g;
   Value block = kb.idx(sp.block);
@@ -135,33 +143,30 @@ Value f64Const(KernelBuilder &kb, double v) {
 // Workspace
 //===----------------------------------------------------------------------===//
 
-void mlir::sattn::lowering::stripesWorkspace(
-    const ::sattn::SelectionStage &stage, const ::sattn::PatternSpec &spec,
-    const ::sattn::KernelSchedule &, const ::sattn::KernelShape &shape,
-    int64_t batch, int64_t seqQ, int64_t seqK,
-    ::sattn::WorkspaceLayout &layout) {
-  const StripesPrim &sp = stripesPrim(spec, stage.primitive);
+static void addStripesWorkspace(const KernelRequest &req, StageAttr stage,
+                                WorkspaceSizes &slots) {
+  using ::sattn::SizeExpr;
+  StripesParams sp = stripesParams(req, stage.getPrimitive());
   const int64_t B = sp.block;
-  const int64_t nkb = floorDivI(seqK + B - 1, B);
-  const int64_t dHi = floorDivI(seqK - 1, B);
-  const int64_t dLo = floorDivI(seqK - seqQ, B) - (nkb - 1);
-  const int64_t n = nkb + (dHi - dLo + 1);
+  SizeExpr sq = SizeExpr::seqQ(), sk = SizeExpr::seqK();
+  SizeExpr nkb = ceilDiv(sk, B);
+  SizeExpr dHi = floorDiv(sk - 1, B);
+  SizeExpr dLo = floorDiv(sk - sq, B) - (nkb - 1);
+  SizeExpr n = nkb + (dHi - dLo + 1);
   const int64_t s = sp.segments * sp.rows;
-  const int64_t heads = batch * shape.heads;
-  layout.sizes[unsigned(WorkspaceSlot::HeadFloats)] = heads * (s + n);
-  layout.sizes[unsigned(WorkspaceSlot::HeadInts)] = heads * (2 * s + 4 * n + 4);
+  SizeExpr heads = SizeExpr::batch() * req.shape.heads;
+  slots[unsigned(WorkspaceSlot::HeadFloats)] += heads * (n + s);
+  slots[unsigned(WorkspaceSlot::HeadInts)] += heads * (n * 4 + (2 * s + 4));
 }
 
 //===----------------------------------------------------------------------===//
 // Selection stage
 //===----------------------------------------------------------------------===//
 
-LogicalResult mlir::sattn::lowering::emitstripesStage(
-    KernelBuilder &kb, const ::sattn::PatternSpec &spec,
-    const ::sattn::KernelSchedule &, const ::sattn::SelectionStage &stage,
-    Operation *container) {
-  const StripesPrim &sp = stripesPrim(spec, stage.primitive);
-  kb.beginFunction(container, stage.function, stage.threads);
+static LogicalResult
+emitStripesStage(KernelBuilder &kb, const KernelRequest &req, StageAttr stage) {
+  StripesParams sp = stripesParams(req, stage.getPrimitive());
+  kb.beginFunction(stage.getFunction(), stage.getThreads());
   OpBuilder &b = kb.b();
   Location loc = kb.loc();
   Type f32 = b.getF32Type(), f64 = b.getF64Type();
@@ -202,7 +207,7 @@ LogicalResult mlir::sattn::lowering::emitstripesStage(
       Value hi = kb.floorDiv(kb.mul(kb.add(s, kb.idx(1)), seqQ), segments);
       Value count = kb.min(rows, kb.sub(hi, lo));
       r.t = kb.add(kb.sub(hi, rows), k);
-      r.end = spec.causal
+      r.end = req.causal
                   ? kb.max(kb.min(seqK, kb.add(kb.add(r.t, offset), kb.idx(1))),
                            kb.idx(0))
                   : seqK;
@@ -379,7 +384,7 @@ namespace {
 
 class StripesSource : public KeySource {
 public:
-  explicit StripesSource(const StripesPrim &sp) : sp(sp) {}
+  explicit StripesSource(const StripesParams &sp) : sp(sp) {}
 
   /// Values of the tile that membership tests read; computed once at the
   /// top of enumerate() (so that they dominate every chunk of the tile).
@@ -390,10 +395,10 @@ public:
     Value width; // window tokens
   };
 
-  TileValues tileValues(AttentionEmitter &em, const TileContext &tile) {
+  TileValues tileValues(KeySourceContext &cx, const TileContext &tile) {
     if (cached.tile == tile.tile)
       return cached;
-    KernelBuilder &kb = em.builder();
+    KernelBuilder &kb = cx.builder();
     Geometry geo = geometry(kb, sp, tile.seqQ, tile.seqK);
     TileValues v;
     v.tile = tile.tile;
@@ -417,18 +422,18 @@ public:
     return kb.orI(kb.ne(column, kb.idx(0)), kb.ne(diagonal, kb.idx(0)));
   }
 
-  void enumerate(AttentionEmitter &em, const TileContext &tile,
+  void enumerate(KeySourceContext &cx, const TileContext &tile,
                  unsigned self) override {
-    KernelBuilder &kb = em.builder();
+    KernelBuilder &kb = cx.builder();
     cached = TileValues();
-    cached = tileValues(em, tile);
+    cached = tileValues(cx, tile);
     const TileValues &v = cached;
     Value block = kb.idx(sp.block);
     Value qb = kb.floorDiv(tile.firstPos, block);
     // Keys of the tile's windows: the union of (p - w, p] over its rows.
     Value winLo = kb.add(kb.sub(tile.firstPos, v.width), kb.idx(1));
     Value winHi = kb.add(tile.lastPos, kb.idx(1));
-    bool patternBlocks = sp.block == em.spec().block;
+    bool patternBlocks = sp.block == cx.request().block;
     kb.forRange(kb.idx(0), kb.ceilDiv(tile.keyEnd, block), [&](Value kbv) {
       auto visit = [&] {
         Value start = kb.mul(kbv, block);
@@ -436,20 +441,20 @@ public:
         Value kept = keptBlock(kb, v, qb, kbv);
         Value lo = kb.select(kept, start, kb.max(start, winLo));
         Value hi = kb.select(kept, end, kb.min(end, winHi));
-        kb.ifThen(kb.lt(lo, hi), [&] { em.visitRange(tile, self, lo, hi); });
+        kb.ifThen(kb.lt(lo, hi), [&] { cx.visitRange(tile, self, lo, hi); });
       };
       if (patternBlocks)
-        kb.ifThen(kb.notI(em.coveredBefore(tile, self, kbv)), visit);
+        kb.ifThen(kb.notI(cx.coveredBefore(tile, self, kbv)), visit);
       else
         visit();
     });
   }
 
   /// A range inside a kept block, or inside every row's window.
-  Value coversRange(AttentionEmitter &em, const TileContext &tile, Value start,
+  Value coversRange(KeySourceContext &cx, const TileContext &tile, Value start,
                     Value end) override {
-    KernelBuilder &kb = em.builder();
-    TileValues v = tileValues(em, tile);
+    KernelBuilder &kb = cx.builder();
+    TileValues v = tileValues(cx, tile);
     Value block = kb.idx(sp.block);
     Value first = kb.floorDiv(start, block);
     Value inOne = kb.eq(first, kb.floorDiv(kb.sub(end, kb.idx(1)), block));
@@ -458,10 +463,10 @@ public:
     return kb.orI(kept, windowCoversRange(kb, tile, v.width, start, end));
   }
 
-  Value contains(AttentionEmitter &em, const TileContext &tile,
+  Value contains(KeySourceContext &cx, const TileContext &tile,
                  const RowContext &row, Value j) override {
-    KernelBuilder &kb = em.builder();
-    TileValues v = tileValues(em, tile);
+    KernelBuilder &kb = cx.builder();
+    TileValues v = tileValues(cx, tile);
     Value block = kb.idx(sp.block);
     Value qb = kb.floorDiv(row.pos, block);
     Value kept = keptBlock(kb, v, qb, kb.floorDiv(j, block));
@@ -469,15 +474,42 @@ public:
   }
 
 private:
-  StripesPrim sp;
+  StripesParams sp;
   TileValues cached;
 };
 
+struct StripesModel
+    : KeySourcePrimitive::ExternalModel<StripesModel, StripesOp> {
+  TileConstraint getTileConstraint(Operation *,
+                                   const KernelRequest &req) const {
+    return {req.block, false};
+  }
+  void appendKeySources(Operation *op, const KernelRequest &req,
+                        KeySourceList &sources) const {
+    sources.push_back(
+        std::make_unique<StripesSource>(stripesParams(req, req.indexOf(op))));
+  }
+};
+
+struct StripesSelection
+    : SelectionPrimitive::ExternalModel<StripesSelection, StripesOp> {
+  StageAttr planStage(Operation *op, const KernelRequest &, StringRef function,
+                      int64_t primitive) const {
+    return headsStage(op->getContext(), function, primitive);
+  }
+  void addWorkspace(Operation *, const KernelRequest &req, StageAttr stage,
+                    WorkspaceSizes &slots) const {
+    addStripesWorkspace(req, stage, slots);
+  }
+  LogicalResult emitStage(Operation *, KernelBuilder &kb,
+                          const KernelRequest &req, StageAttr stage) const {
+    return emitStripesStage(kb, req, stage);
+  }
+};
 } // namespace
 
-void mlir::sattn::lowering::appendstripesSources(
-    const ::sattn::PatternSpec &spec, const ::sattn::Enumerator &en,
-    std::vector<std::unique_ptr<KeySource>> &out) {
-  out.push_back(
-      std::make_unique<StripesSource>(stripesPrim(spec, en.primitive)));
+void mlir::sattn::registerStripesModel(DialectRegistry &registry) {
+  registry.addExtension(+[](MLIRContext *ctx, SattnDialect *) {
+    StripesOp::attachInterface<StripesModel, StripesSelection>(*ctx);
+  });
 }

@@ -29,26 +29,21 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "passes/DynamicPrimitives.h"
-#include "passes/KernelRequest.h"
+#include "passes/primitives/SelectionHelpers.h"
+#include "passes/primitives/Topk.h"
+
+#include "passes/Schedule.h"
 
 #include <cmath>
 #include <limits>
 
 using namespace mlir;
-using namespace mlir::sattn::lowering;
+using namespace mlir::sattn;
 using ::sattn::KernelMemref;
 using ::sattn::KernelScalar;
 using ::sattn::WorkspaceSlot;
-namespace spec = ::sattn;
 
 namespace {
-
-int64_t ceilDivInt(int64_t a, int64_t b) { return (a + b - 1) / b; }
-int64_t floorDivInt(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
-}
 
 /// The sizes both kernels derive from the call.
 struct BlockValues {
@@ -57,7 +52,7 @@ struct BlockValues {
   Value numKB, cap, items;
 };
 
-BlockValues blockValues(KernelBuilder &kb, const spec::TopkPrim &tp) {
+BlockValues blockValues(KernelBuilder &kb, const TopkParams &tp) {
   BlockValues v;
   Value bt = kb.idx(tp.block);
   v.seqQ = kb.scalar(KernelScalar::SeqQ);
@@ -79,16 +74,9 @@ Value isCandidate(KernelBuilder &kb, Value score) {
   return kb.fcmp(arith::CmpFPredicate::ORD, score, score);
 }
 
-/// (sa, a) ranks strictly before (sb, b): higher score, then smaller index.
-Value better(KernelBuilder &kb, Value sa, Value a, Value sb, Value b) {
-  Value gt = kb.fcmp(arith::CmpFPredicate::OGT, sa, sb);
-  Value eq = kb.fcmp(arith::CmpFPredicate::OEQ, sa, sb);
-  return kb.orI(gt, kb.andI(eq, kb.lt(a, b)));
-}
-
 class TopkBlocksSource : public KeySource {
 public:
-  explicit TopkBlocksSource(const spec::TopkPrim &tp) : tp(tp) {}
+  explicit TopkBlocksSource(const TopkParams &tp) : tp(tp) {}
 
   Value itemOf(KernelBuilder &kb, const BlockValues &v, const TileContext &tile,
                Value pos) {
@@ -97,16 +85,16 @@ public:
     return kb.add(kb.mul(bh, v.numQB), qb);
   }
 
-  void enumerate(AttentionEmitter &em, const TileContext &tile,
+  void enumerate(KeySourceContext &cx, const TileContext &tile,
                  unsigned self) override {
-    KernelBuilder &kb = em.builder();
+    KernelBuilder &kb = cx.builder();
     BlockValues v = blockValues(kb, tp);
     // Tiles never straddle query blocks of Bt (the schedule aligns them).
     Value item = itemOf(kb, v, tile, tile.firstPos);
     Value count = kb.loadWs(WorkspaceSlot::ListCount, item);
     Value bt = kb.idx(tp.block);
     Value items = kb.mul(item, v.cap);
-    em.visitKeys(tile, self, kb.mul(count, bt), [&](Value n) {
+    cx.visitKeys(tile, self, kb.mul(count, bt), [&](Value n) {
       Value block = kb.loadWs(WorkspaceSlot::ListItems,
                               kb.add(items, kb.floorDiv(n, bt)));
       Value j = kb.add(kb.mul(block, bt), kb.floorMod(n, bt));
@@ -116,97 +104,53 @@ public:
 
   bool visitsOnlyMembers() const override { return true; }
   /// Last source: only asked about the keys it visits, all of them members.
-  Value contains(AttentionEmitter &em, const TileContext &, const RowContext &,
+  Value contains(KeySourceContext &cx, const TileContext &, const RowContext &,
                  Value) override {
-    return em.builder().boolean(true);
+    return cx.builder().boolean(true);
   }
 
 private:
-  spec::TopkPrim tp;
+  TopkParams tp;
 };
-
-/// The primitive ops of the kernel whose stage this is (for `keep` regions).
-FailureOr<SmallVector<Operation *>>
-findPrimitiveOps(Operation *container, const spec::PatternSpec &s,
-                 const spec::SelectionStage &stage, Target target) {
-  auto module = dyn_cast<ModuleOp>(container);
-  if (!module)
-    module = container->getParentOfType<ModuleOp>();
-  if (!module)
-    return failure();
-  SmallVector<Operation *> found;
-  bool ok = false;
-  module.walk([&](mlir::sattn::KernelOp op) {
-    if (ok)
-      return;
-    FailureOr<KernelRequest> req = loadKernelRequest(op, true);
-    if (failed(req) || req->target != target || req->spec.name != s.name)
-      return;
-    for (const spec::SelectionStage &st : req->schedule.stages)
-      if (st.function == stage.function) {
-        found = req->primitiveOps;
-        ok = true;
-      }
-  });
-  if (!ok)
-    return failure();
-  return found;
-}
 
 } // namespace
 
-void mlir::sattn::lowering::topkBlocksWorkspace(
-    const spec::SelectionStage &stage, const spec::PatternSpec &s,
-    const spec::KernelSchedule &, const spec::KernelShape &shape, int64_t batch,
-    int64_t seqQ, int64_t seqK, spec::WorkspaceLayout &layout) {
-  const auto &tp = std::get<spec::TopkPrim>(s.primitives[stage.primitive]);
-  const int64_t bt = tp.block, off = seqK - seqQ;
-  const int64_t numQB =
-      floorDivInt(off + seqQ - 1, bt) - floorDivInt(off, bt) + 1;
-  const int64_t numKB = ceilDivInt(seqK, bt);
-  const int64_t cap = tp.byCover ? numKB : std::min(tp.k, numKB);
-  const int64_t items = batch * shape.heads * numQB;
-  auto &sizes = layout.sizes;
-  sizes[unsigned(WorkspaceSlot::HeadFloats)] = items * numKB;
-  sizes[unsigned(WorkspaceSlot::ListCount)] = items;
-  sizes[unsigned(WorkspaceSlot::ListItems)] = items * cap;
-  layout.listCapacity = cap;
+void mlir::sattn::addTopkBlockWorkspace(const KernelRequest &req,
+                                        StageAttr stage,
+                                        WorkspaceSizes &slots) {
+  using ::sattn::SizeExpr;
+  TopkParams tp = topkParams(req, stage.getPrimitive());
+  SizeExpr numQB = numQueryBlocks(tp.block, BlockOrigin::absolute);
+  SizeExpr numKB = ceilDiv(SizeExpr::seqK(), tp.block);
+  SizeExpr cap = tp.byCover ? numKB : min(SizeExpr(tp.k), numKB);
+  SizeExpr items = SizeExpr::batch() * req.shape.heads * numQB;
+  slots[unsigned(WorkspaceSlot::HeadFloats)] += items * numKB;
+  slots[unsigned(WorkspaceSlot::ListCount)] += items;
+  slots[unsigned(WorkspaceSlot::ListItems)] += items * cap;
 }
 
-LogicalResult mlir::sattn::lowering::emittopkBlocksStage(
-    KernelBuilder &kb, const spec::PatternSpec &s,
-    const spec::KernelSchedule &schedule, const spec::SelectionStage &stage,
-    Operation *container) {
-  const auto &tp = std::get<spec::TopkPrim>(s.primitives[stage.primitive]);
+LogicalResult mlir::sattn::emitTopkBlockStage(KernelBuilder &kb,
+                                              const KernelRequest &req,
+                                              StageAttr stage) {
+  TopkParams tp = topkParams(req, stage.getPrimitive());
   // Static sources answer "does a static primitive keep key j for the last
-  // row"; `keep` needs its region.
-  SmallVector<Operation *> primOps(s.primitives.size(), nullptr);
-  bool needsOps = llvm::any_of(s.primitives, [](const spec::Primitive &p) {
-    return std::holds_alternative<spec::KeepPrim>(p);
-  });
-  if (needsOps) {
-    FailureOr<SmallVector<Operation *>> ops =
-        findPrimitiveOps(container, s, stage, kb.target());
-    if (failed(ops) || ops->size() != s.primitives.size())
-      return emitError(kb.loc(), "selection stage '")
-             << stage.function << "': cannot find the pattern's keep regions";
-    primOps = *ops;
-  }
-  AttentionEmitter context(kb, s, schedule, primOps);
-  std::vector<std::unique_ptr<KeySource>> statics;
-  for (const spec::Enumerator &en : schedule.enumerators)
-    if (en.kind < spec::EnumeratorKind::Stripes)
-      statics.push_back(makeStaticSource(s, en, primOps[en.primitive]));
+  // row".
+  KeySourceContext context(kb, req);
+  KeySourceList statics;
+  for (int64_t index : req.schedule.getSources())
+    if (!isa<SelectionPrimitive>(req.primitives[index]))
+      cast<KeySourcePrimitive>(req.primitives[index])
+          .appendKeySources(req, statics);
 
-  kb.beginFunction(container, stage.function, stage.threads);
+  kb.beginFunction(stage.getFunction(), stage.getThreads());
   OpBuilder &b = kb.b();
   Location loc = kb.loc();
   Type f32 = b.getF32Type(), f64 = b.getF64Type();
   const int64_t heads = kb.shape().heads;
   const int64_t group = heads / kb.shape().kvHeads;
   const int64_t headDim = kb.shape().headDim;
-  const bool pooled = tp.source == spec::ScoreSource::PooledQK;
-  const bool linear = tp.source == spec::ScoreSource::Linear;
+  const bool pooled = tp.source == ScoreSource::pooled_qk;
+  const bool linear = tp.source == ScoreSource::linear;
   BlockValues v = blockValues(kb, tp);
   Value bt = kb.idx(tp.block);
   Value qMean = pooled ? kb.sharedAlloc({headDim}, f32) : Value();
@@ -229,7 +173,8 @@ LogicalResult mlir::sattn::lowering::emittopkBlocksStage(
         kb.min(v.seqQ, kb.sub(kb.mul(kb.add(qb, kb.idx(1)), bt), v.offset)),
         kb.idx(1));
     Value lastPos = kb.add(lastRow, v.offset);
-    Value end = s.causal ? kb.min(kb.add(lastPos, kb.idx(1)), v.seqK) : v.seqK;
+    Value end =
+        req.causal ? kb.min(kb.add(lastPos, kb.idx(1)), v.seqK) : v.seqK;
     Value blockBase = kb.mul(item, v.numKB);
 
     TileContext tile;
@@ -250,18 +195,8 @@ LogicalResult mlir::sattn::lowering::emittopkBlocksStage(
     row.pos = lastPos;
     row.queryBlock = kb.floorDiv(lastPos, context.patternBlock());
 
-    if (pooled) {
-      Value rows = kb.sitofp(kb.add(kb.sub(lastRow, firstRow), kb.idx(1)));
-      kb.coopLoop(kb.idx(headDim), [&](Value d) {
-        Value sum = kb.forRangeCarry(
-            firstRow, kb.add(lastRow, kb.idx(1)), kb.idx(1), {kb.f32(0)},
-            [&](Value i, ValueRange acc) {
-              return SmallVector<Value>{kb.fadd(acc[0], kb.loadQ(bb, h, i, d))};
-            })[0];
-        kb.store(kb.fdiv(sum, rows), qMean, {d});
-      });
-      kb.barrier();
-    }
+    if (pooled)
+      storeQueryMean(kb, qMean, bb, h, firstRow, lastRow);
 
     // 1. Scores of the candidate blocks (NaN for the others).
     kb.coopLoop(v.numKB, [&](Value c) {
@@ -342,7 +277,7 @@ LogicalResult mlir::sattn::lowering::emittopkBlocksStage(
               Value os =
                   kb.loadWs(WorkspaceSlot::HeadFloats, kb.add(blockBase, o));
               Value before =
-                  kb.andI(isCandidate(kb, os), better(kb, os, o, sc, c));
+                  kb.andI(isCandidate(kb, os), rankedBefore(kb, os, o, sc, c));
               return SmallVector<Value>{
                   kb.add(acc[0], kb.select(before, kb.idx(1), kb.idx(0)))};
             })[0];
@@ -416,9 +351,9 @@ LogicalResult mlir::sattn::lowering::emittopkBlocksStage(
   return success();
 }
 
-void mlir::sattn::lowering::appendtopkBlocksSources(
-    const spec::PatternSpec &s, const spec::Enumerator &en,
-    std::vector<std::unique_ptr<KeySource>> &out) {
-  out.push_back(std::make_unique<TopkBlocksSource>(
-      std::get<spec::TopkPrim>(s.primitives[en.primitive])));
+void mlir::sattn::appendTopkBlockSources(const KernelRequest &req,
+                                         int64_t primitive,
+                                         KeySourceList &sources) {
+  sources.push_back(
+      std::make_unique<TopkBlocksSource>(topkParams(req, primitive)));
 }

@@ -33,28 +33,37 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "passes/DynamicPrimitives.h"
+#include "passes/PrimitiveInterfaces.h"
+#include "passes/Schedule.h"
+#include "passes/primitives/Models.h"
+#include "passes/primitives/SelectionHelpers.h"
+
+#include "mlir/IR/DialectRegistry.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
 
 #include <limits>
 
 using namespace mlir;
-using namespace mlir::sattn::lowering;
+using namespace mlir::sattn;
 using ::sattn::KernelMemref;
 using ::sattn::KernelScalar;
-using ::sattn::PermutePrim;
 using ::sattn::WorkspaceSlot;
 
 namespace {
 
-int64_t floorDivI(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
-}
+/// The bound arguments of a permute op.
+struct PermuteParams {
+  int64_t segment = 256;
+  int64_t probe = 128;
+  int64_t block = 128;
+  double alpha = 0.9;
+};
 
-const PermutePrim &permutePrim(const ::sattn::PatternSpec &spec, int index) {
-  return std::get<PermutePrim>(spec.primitives[index]);
+PermuteParams permuteParams(const KernelRequest &req, int64_t primitive) {
+  auto op = cast<PermuteOp>(req.primitives[primitive]);
+  return {req.intParam(op.getSegment()), req.intParam(op.getProbe()),
+          req.intParam(op.getBlock()), req.floatParam(op.getCover())};
 }
 
 /// Per-call sizes of the workspace layout (see the file header), emitted.
@@ -69,7 +78,7 @@ struct Geometry {
   Value posOfAt, probeSumAt;              // HeadInts
 };
 
-Geometry geometry(KernelBuilder &kb, const PermutePrim &pp) {
+Geometry geometry(KernelBuilder &kb, const PermuteParams &pp) {
   Geometry g;
   const int64_t S = pp.segment, B = pp.block, D = kb.shape().headDim;
   g.seqQ = kb.scalar(KernelScalar::SeqQ);
@@ -150,45 +159,37 @@ Value dotInOrder(KernelBuilder &kb, int64_t D, function_ref<Value(Value)> lhs,
 // Workspace.
 //===----------------------------------------------------------------------===//
 
-void mlir::sattn::lowering::permuteWorkspace(
-    const ::sattn::SelectionStage &stage, const ::sattn::PatternSpec &spec,
-    const ::sattn::KernelSchedule &, const ::sattn::KernelShape &shape,
-    int64_t batch, int64_t seqQ, int64_t seqK,
-    ::sattn::WorkspaceLayout &layout) {
-  const PermutePrim &pp = permutePrim(spec, stage.primitive);
-  const int64_t S = pp.segment, B = pp.block, D = shape.headDim;
-  const int64_t heads = batch * shape.heads;
-  const int64_t numProbe = std::min(pp.probe, seqQ);
-  const int64_t wholeBlocks = (seqK / S) * (S / B);
-  const int64_t offset = seqK - seqQ;
-  const int64_t numQB =
-      floorDivI(offset + seqQ - 1, B) - floorDivI(offset, B) + 1;
-  auto slot = [&](WorkspaceSlot s) -> int64_t & {
-    return layout.sizes[unsigned(s)];
-  };
-  slot(WorkspaceSlot::HeadFloats) =
-      heads * (seqK + numProbe + wholeBlocks * (D + 1));
-  slot(WorkspaceSlot::HeadInts) = heads * (2 * seqK + 2 * numProbe);
-  slot(WorkspaceSlot::ListCount) = heads * numQB;
-  slot(WorkspaceSlot::ListItems) = heads * numQB * wholeBlocks;
-  layout.listCapacity = wholeBlocks;
+static void addPermuteWorkspace(const KernelRequest &req, StageAttr stage,
+                                WorkspaceSizes &slots) {
+  using ::sattn::SizeExpr;
+  PermuteParams pp = permuteParams(req, stage.getPrimitive());
+  const int64_t S = pp.segment, B = pp.block, D = req.shape.headDim;
+  SizeExpr sq = SizeExpr::seqQ(), sk = SizeExpr::seqK();
+  SizeExpr heads = SizeExpr::batch() * req.shape.heads;
+  SizeExpr numProbe = min(SizeExpr(pp.probe), sq);
+  SizeExpr wholeBlocks = floorDiv(sk, S) * (S / B);
+  SizeExpr numQB = numQueryBlocks(B, BlockOrigin::absolute);
+  auto slot = [&](WorkspaceSlot s) -> SizeExpr & { return slots[unsigned(s)]; };
+  slot(WorkspaceSlot::HeadFloats) +=
+      heads * (sk + numProbe + wholeBlocks * (D + 1));
+  slot(WorkspaceSlot::HeadInts) += heads * (sk * 2 + numProbe * 2);
+  slot(WorkspaceSlot::ListCount) += heads * numQB;
+  slot(WorkspaceSlot::ListItems) += heads * numQB * wholeBlocks;
 }
 
 //===----------------------------------------------------------------------===//
 // Selection stage.
 //===----------------------------------------------------------------------===//
 
-LogicalResult mlir::sattn::lowering::emitpermuteStage(
-    KernelBuilder &kb, const ::sattn::PatternSpec &spec,
-    const ::sattn::KernelSchedule &, const ::sattn::SelectionStage &stage,
-    Operation *container) {
-  const PermutePrim &pp = permutePrim(spec, stage.primitive);
+static LogicalResult
+emitPermuteStage(KernelBuilder &kb, const KernelRequest &req, StageAttr stage) {
+  PermuteParams pp = permuteParams(req, stage.getPrimitive());
   const int64_t S = pp.segment, B = pp.block, D = kb.shape().headDim;
   const int64_t heads = kb.shape().heads;
   const int64_t group = heads / kb.shape().kvHeads;
-  const bool causal = spec.causal;
+  const bool causal = req.causal;
 
-  kb.beginFunction(container, stage.function, stage.threads);
+  kb.beginFunction(stage.getFunction(), stage.getThreads());
   OpBuilder &b = kb.b();
   Location loc = kb.loc();
   Type f32 = b.getF32Type(), f64 = b.getF64Type();
@@ -343,16 +344,7 @@ LogicalResult mlir::sattn::lowering::emitpermuteStage(
       Value list = kb.add(kb.mul(bh, geo.numQB), grp);
       Value itemsBase = kb.mul(list, geo.wholeBlocks);
 
-      Value rows = kb.sitofp(kb.add(kb.sub(last, first), kb.idx(1)));
-      kb.coopLoop(kb.idx(D), [&](Value d) {
-        Value sum = kb.forRangeCarry(
-            first, kb.add(last, kb.idx(1)), kb.idx(1), {kb.f32(0)},
-            [&](Value i, ValueRange s) {
-              return SmallVector<Value>{kb.fadd(s[0], kb.loadQ(bb, h, i, d))};
-            })[0];
-        kb.store(kb.fdiv(sum, rows), qMean, {d});
-      });
-      kb.barrier();
+      storeQueryMean(kb, qMean, bb, h, first, last);
 
       kb.coopLoop(numCands, [&](Value c) {
         Value dot = dotInOrder(
@@ -436,7 +428,7 @@ namespace {
 
 class PermuteSource : public KeySource {
 public:
-  explicit PermuteSource(const PermutePrim &pp) : pp(pp) {}
+  explicit PermuteSource(const PermuteParams &pp) : pp(pp) {}
 
   /// A tile lies in one query block, so every row shares the segment, the
   /// block of key 0 and the kept list.
@@ -468,23 +460,23 @@ protected:
     return kb.floorDiv(posOf(kb, geo, tile, kb.idx(0)), kb.idx(pp.block));
   }
 
-  PermutePrim pp;
+  PermuteParams pp;
 };
 
 /// Q's own segment [m_Q S, min((m_Q + 1) S, Sk)).
 class OwnSegmentSource : public PermuteSource {
 public:
   using PermuteSource::PermuteSource;
-  void enumerate(AttentionEmitter &em, const TileContext &tile,
+  void enumerate(KeySourceContext &cx, const TileContext &tile,
                  unsigned self) override {
-    KernelBuilder &kb = em.builder();
+    KernelBuilder &kb = cx.builder();
     Value start = kb.mul(segmentOf(kb, tile.firstPos), kb.idx(pp.segment));
     Value end = kb.min(kb.add(start, kb.idx(pp.segment)), tile.seqK);
-    em.visitRange(tile, self, start, end);
+    cx.visitRange(tile, self, start, end);
   }
-  Value contains(AttentionEmitter &em, const TileContext &,
+  Value contains(KeySourceContext &cx, const TileContext &,
                  const RowContext &row, Value j) override {
-    KernelBuilder &kb = em.builder();
+    KernelBuilder &kb = cx.builder();
     return kb.eq(segmentOf(kb, row.pos), segmentOf(kb, j));
   }
 };
@@ -494,22 +486,22 @@ public:
 class KeyZeroBlockSource : public PermuteSource {
 public:
   using PermuteSource::PermuteSource;
-  void enumerate(AttentionEmitter &em, const TileContext &tile,
+  void enumerate(KeySourceContext &cx, const TileContext &tile,
                  unsigned self) override {
-    KernelBuilder &kb = em.builder();
+    KernelBuilder &kb = cx.builder();
     Value later = kb.gt(segmentOf(kb, tile.firstPos), kb.idx(0));
     kb.ifThen(later, [&] {
       Geometry geo = geometry(kb, pp);
       Value start = kb.mul(blockOfKey0(kb, geo, tile), kb.idx(pp.block));
       Value count = kb.min(kb.idx(pp.block), kb.sub(tile.seqK, start));
-      em.visitKeys(tile, self, count, [&](Value c) {
+      cx.visitKeys(tile, self, count, [&](Value c) {
         return permAt(kb, geo, tile, kb.add(start, c));
       });
     });
   }
-  Value contains(AttentionEmitter &em, const TileContext &tile,
+  Value contains(KeySourceContext &cx, const TileContext &tile,
                  const RowContext &row, Value j) override {
-    KernelBuilder &kb = em.builder();
+    KernelBuilder &kb = cx.builder();
     Geometry geo = geometry(kb, pp);
     Value later = kb.gt(segmentOf(kb, row.pos), kb.idx(0));
     Value inBlock =
@@ -524,9 +516,9 @@ public:
 class KeptBlocksSource : public PermuteSource {
 public:
   using PermuteSource::PermuteSource;
-  void enumerate(AttentionEmitter &em, const TileContext &tile,
+  void enumerate(KeySourceContext &cx, const TileContext &tile,
                  unsigned self) override {
-    KernelBuilder &kb = em.builder();
+    KernelBuilder &kb = cx.builder();
     Geometry geo = geometry(kb, pp);
     Value blockB = kb.idx(pp.block);
     Value qb = kb.floorDiv(tile.firstPos, blockB);
@@ -545,7 +537,7 @@ public:
         })[0];
     Value blocks =
         kb.select(kb.lt(at0, count), kb.sub(count, kb.idx(1)), count);
-    em.visitKeys(tile, self, kb.mul(blocks, blockB), [&](Value c) {
+    cx.visitKeys(tile, self, kb.mul(blocks, blockB), [&](Value c) {
       Value n = kb.floorDiv(c, blockB);
       n = kb.add(n, kb.select(kb.ge(n, at0), kb.idx(1), kb.idx(0)));
       Value block = kb.loadWs(WorkspaceSlot::ListItems, kb.add(itemsBase, n));
@@ -553,19 +545,47 @@ public:
       return permAt(kb, geo, tile, pos);
     });
   }
-  Value contains(AttentionEmitter &em, const TileContext &, const RowContext &,
+  Value contains(KeySourceContext &cx, const TileContext &, const RowContext &,
                  Value) override {
-    return em.builder().boolean(true);
+    return cx.builder().boolean(true);
   }
 };
 
+struct PermuteModel
+    : KeySourcePrimitive::ExternalModel<PermuteModel, PermuteOp> {
+  TileConstraint getTileConstraint(Operation *op,
+                                   const KernelRequest &req) const {
+    return {permuteParams(req, req.indexOf(op)).block, false};
+  }
+  /// The query's own segment, the block of key 0, the kept permuted blocks.
+  void appendKeySources(Operation *op, const KernelRequest &req,
+                        KeySourceList &sources) const {
+    PermuteParams pp = permuteParams(req, req.indexOf(op));
+    sources.push_back(std::make_unique<OwnSegmentSource>(pp));
+    sources.push_back(std::make_unique<KeyZeroBlockSource>(pp));
+    sources.push_back(std::make_unique<KeptBlocksSource>(pp));
+  }
+};
+
+struct PermuteSelection
+    : SelectionPrimitive::ExternalModel<PermuteSelection, PermuteOp> {
+  StageAttr planStage(Operation *op, const KernelRequest &, StringRef function,
+                      int64_t primitive) const {
+    return headsStage(op->getContext(), function, primitive);
+  }
+  void addWorkspace(Operation *, const KernelRequest &req, StageAttr stage,
+                    WorkspaceSizes &slots) const {
+    addPermuteWorkspace(req, stage, slots);
+  }
+  LogicalResult emitStage(Operation *, KernelBuilder &kb,
+                          const KernelRequest &req, StageAttr stage) const {
+    return emitPermuteStage(kb, req, stage);
+  }
+};
 } // namespace
 
-void mlir::sattn::lowering::appendpermuteSources(
-    const ::sattn::PatternSpec &spec, const ::sattn::Enumerator &en,
-    std::vector<std::unique_ptr<KeySource>> &out) {
-  const PermutePrim &pp = permutePrim(spec, en.primitive);
-  out.push_back(std::make_unique<OwnSegmentSource>(pp));
-  out.push_back(std::make_unique<KeyZeroBlockSource>(pp));
-  out.push_back(std::make_unique<KeptBlocksSource>(pp));
+void mlir::sattn::registerPermuteModel(DialectRegistry &registry) {
+  registry.addExtension(+[](MLIRContext *ctx, SattnDialect *) {
+    PermuteOp::attachInterface<PermuteModel, PermuteSelection>(*ctx);
+  });
 }

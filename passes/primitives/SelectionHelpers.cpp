@@ -1,0 +1,33 @@
+//===- SelectionHelpers.cpp - Pieces several selection stages share -------===//
+
+#include "passes/primitives/SelectionHelpers.h"
+
+using namespace mlir;
+using namespace mlir::sattn;
+
+Value mlir::sattn::rankedBefore(KernelBuilder &kb, Value sa, Value a, Value sb,
+                                Value b) {
+  Value gt = kb.fcmp(arith::CmpFPredicate::OGT, sa, sb);
+  Value eq = kb.fcmp(arith::CmpFPredicate::OEQ, sa, sb);
+  return kb.orI(gt, kb.andI(eq, kb.lt(a, b)));
+}
+
+void mlir::sattn::storeQueryMean(KernelBuilder &kb, Value mean, Value bb,
+                                 Value h, Value first, Value last) {
+  Value rows = kb.sitofp(kb.add(kb.sub(last, first), kb.idx(1)));
+  kb.coopLoop(kb.idx(kb.shape().headDim), [&](Value d) {
+    Value sum = kb.forRangeCarry(first, kb.add(last, kb.idx(1)), kb.idx(1),
+                                 {kb.f32(0)}, [&](Value i, ValueRange acc) {
+                                   return SmallVector<Value>{
+                                       kb.fadd(acc[0], kb.loadQ(bb, h, i, d))};
+                                 })[0];
+    kb.store(kb.fdiv(sum, rows), mean, {d});
+  });
+  kb.barrier();
+}
+
+StageAttr mlir::sattn::headsStage(MLIRContext *ctx, StringRef function,
+                                  int64_t primitive) {
+  return StageAttr::get(ctx, function, primitive, GridKind::heads, 0,
+                        BlockOrigin::absolute, 128);
+}

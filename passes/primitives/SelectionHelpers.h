@@ -1,0 +1,25 @@
+//===- SelectionHelpers.h - Pieces several selection stages share -*- C++
+//-*-===//
+
+#ifndef SATTN_PASSES_PRIMITIVES_SELECTIONHELPERS_H
+#define SATTN_PASSES_PRIMITIVES_SELECTIONHELPERS_H
+
+#include "passes/KernelBuilder.h"
+
+namespace mlir::sattn {
+
+/// (sa, a) ranks strictly before (sb, b): a higher score, then the smaller
+/// index (the spec's tie rule).
+Value rankedBefore(KernelBuilder &kb, Value sa, Value a, Value sb, Value b);
+
+/// The mean over query rows [first, last] of batch bb, head h, component by
+/// component into the f32 shared buffer `mean` [D]; ends with a barrier.
+void storeQueryMean(KernelBuilder &kb, Value mean, Value bb, Value h,
+                    Value first, Value last);
+
+/// A stage launched over (batch, query head) with 128 threads.
+StageAttr headsStage(MLIRContext *ctx, StringRef function, int64_t primitive);
+
+} // namespace mlir::sattn
+
+#endif // SATTN_PASSES_PRIMITIVES_SELECTIONHELPERS_H
