@@ -201,6 +201,8 @@ sattn::compile(const PatternSource &source, const AttentionConfig &config,
         llvm::sys::getProcessTriple() + "," + llvm::sys::getHostCPUName().str();
     key.options = "O3,reassoc";
   }
+  // Entries of another record format never match.
+  key.options += ",record" + std::to_string(KernelInfo::kFormatVersion);
   std::string digest = key.digest();
   CompileInfo info;
   info.digest = digest;
