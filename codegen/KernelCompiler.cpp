@@ -3,6 +3,7 @@
 #include "codegen/KernelCompiler.h"
 
 #include "codegen/GpuTarget.h"
+#include "codegen/Passes.h"
 #include "passes/Passes.h"
 #include "passes/PrimitiveInterfaces.h"
 #include "passes/Schedule.h"
@@ -38,7 +39,8 @@ using llvm::StringRef;
 namespace ir = mlir::sattn;
 
 static constexpr const char *kStageNames[] = {
-    "request", "schedule", "selection", "tiled", "llvm", "binary"};
+    "request",   "schedule", "selection", "tile",
+    "pipelined", "kernels",  "llvm",      "binary"};
 
 StringRef sattn::loweringStageName(LoweringStage stage) {
   return kStageNames[unsigned(stage)];
@@ -52,7 +54,7 @@ std::optional<LoweringStage> sattn::parseLoweringStage(StringRef name) {
 }
 
 StringRef sattn::loweringStageNames() {
-  return "request|schedule|selection|tiled|llvm|binary";
+  return "request|schedule|selection|tile|pipelined|kernels|llvm|binary";
 }
 
 void sattn::registerCodegenDialects(mlir::DialectRegistry &registry) {
@@ -61,14 +63,16 @@ void sattn::registerCodegenDialects(mlir::DialectRegistry &registry) {
     // The lowering pipeline is assembled from pass names.
     mlir::registerAllPasses();
     ir::registerSattnPasses();
+    ir::registerSattnCodegenPasses();
   });
-  registry.insert<ir::SattnDialect, mlir::affine::AffineDialect,
-                  mlir::arith::ArithDialect, mlir::cf::ControlFlowDialect,
-                  mlir::func::FuncDialect, mlir::gpu::GPUDialect,
-                  mlir::linalg::LinalgDialect, mlir::LLVM::LLVMDialect,
-                  mlir::math::MathDialect, mlir::memref::MemRefDialect,
-                  mlir::NVVM::NVVMDialect, mlir::nvgpu::NVGPUDialect,
-                  mlir::scf::SCFDialect, mlir::vector::VectorDialect>();
+  registry.insert<ir::SattnDialect, ir::tile::SattnTileDialect,
+                  mlir::affine::AffineDialect, mlir::arith::ArithDialect,
+                  mlir::cf::ControlFlowDialect, mlir::func::FuncDialect,
+                  mlir::gpu::GPUDialect, mlir::linalg::LinalgDialect,
+                  mlir::LLVM::LLVMDialect, mlir::math::MathDialect,
+                  mlir::memref::MemRefDialect, mlir::NVVM::NVVMDialect,
+                  mlir::nvgpu::NVGPUDialect, mlir::scf::SCFDialect,
+                  mlir::vector::VectorDialect>();
   ir::registerPrimitiveModels(registry);
   mlir::registerAllExtensions(registry);
   mlir::registerAllToLLVMIRTranslations(registry);
@@ -118,11 +122,20 @@ Error sattn::lowerKernelModule(mlir::ModuleOp module, ir::KernelTarget target,
     pm.addPass(ir::createSattnBuildSchedule());
   if (upTo(LoweringStage::Selection))
     pm.addPass(ir::createSattnLowerSelection());
-  if (upTo(LoweringStage::Tiled))
+  const bool gpu = target == ir::KernelTarget::gpu;
+  if (upTo(LoweringStage::Tile))
     pm.addPass(ir::createSattnTileAttention());
+  if (upTo(LoweringStage::Pipelined))
+    pm.addPass(ir::createSattnPipelineChunks());
+  if (upTo(LoweringStage::Kernels)) {
+    if (gpu)
+      pm.addPass(ir::createSattnConvertTileToMmaSync());
+    pm.addPass(ir::createSattnConvertTileToRows());
+    pm.addPass(gpu ? ir::createSattnConvertKernelsToGpu()
+                   : ir::createSattnConvertKernelsToCpu());
+  }
   if (upTo(LoweringStage::Lowered)) {
     ir::SattnLowerToLLVMOptions options;
-    const bool gpu = target == ir::KernelTarget::gpu;
     options.target = gpu ? "gpu" : "cpu";
     options.chip = chip.str();
     options.binary = gpu && upTo(LoweringStage::Binary);

@@ -30,12 +30,15 @@ enum class LoweringStage {
   Request,   // the pattern and the sattn.kernel request
   Schedule,  // + sattn-build-schedule
   Selection, // + sattn-lower-selection
-  Tiled,     // + sattn-tile-attention
+  Tile,      // + sattn-tile-attention: the sattn_tile program
+  Pipelined, // + sattn-pipeline-chunks
+  Kernels,   // + the tile and kernel conversions of the target (scf, gpu)
   Lowered,   // + sattn-lower-to-llvm (LLVM / NVVM dialect)
   Binary,    // GPU: + PTX serialisation
 };
 
-/// "request", "schedule", "selection", "tiled", "llvm", "binary".
+/// "request", "schedule", "selection", "tile", "pipelined", "kernels",
+/// "llvm", "binary".
 llvm::StringRef loweringStageName(LoweringStage stage);
 std::optional<LoweringStage> parseLoweringStage(llvm::StringRef name);
 /// The stage names joined by '|', for help texts.

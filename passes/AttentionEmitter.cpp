@@ -1,12 +1,12 @@
-//===- AttentionEmitter.cpp - Tiled online-softmax attention --------------===//
+//===- AttentionEmitter.cpp - The attention tile program ------------------===//
 
 #include "passes/AttentionEmitter.h"
+
+#include "dialect/tile/TileDialect.h"
 
 using namespace mlir;
 using namespace mlir::sattn;
 using ::sattn::KernelScalar;
-
-TileComputer::~TileComputer() = default;
 
 AttentionEmitter::AttentionEmitter(KernelBuilder &kb,
                                    const KernelRequest &request)
@@ -16,10 +16,14 @@ AttentionEmitter::AttentionEmitter(KernelBuilder &kb,
 AttentionEmitter::~AttentionEmitter() = default;
 
 LogicalResult AttentionEmitter::emit() {
-  computer = kernelPlan.tensorCores ? makeMmaTile(*this) : makeRowTile(*this);
   ScheduleAttr sched = req.schedule;
+  MLIRContext *ctx = kb.b().getContext();
   kb.beginFunction(sched.getAttention(), kernelPlan.threads);
-  computer->allocate();
+  auto layout = tile::LayoutAttr::get(
+      ctx, kernelPlan.tensorCores ? tile::Layout::mma_sync : tile::Layout::row);
+  auto tileType =
+      tile::TileType::get(ctx, sched.getTileQ(), req.shape.headDim,
+                          req.elementType, kernelPlan.chunkKeys, layout);
 
   Value seqQ = kb.scalar(KernelScalar::SeqQ);
   Value seqK = kb.scalar(KernelScalar::SeqK);
@@ -35,8 +39,8 @@ LogicalResult AttentionEmitter::emit() {
   } else {
     numTiles = kb.ceilDiv(seqQ, tileRows);
   }
-  const int64_t heads = kb.shape().heads;
-  const int64_t group = heads / kb.shape().kvHeads;
+  const int64_t heads = req.shape.heads;
+  const int64_t group = req.shape.groupSize();
 
   kb.forEachWorkItem([&](Value item) {
     TileContext tile;
@@ -63,48 +67,98 @@ LogicalResult AttentionEmitter::emit() {
             ? kb.max(kb.min(seqK, kb.add(tile.lastPos, kb.idx(1))), kb.idx(0))
             : seqK;
     tile.queryBlock = kb.floorDiv(tile.firstPos, patternBlock());
-
-    computer->beginTile(tile);
+    tile.value = tile::BeginOp::create(
+        kb.b(), kb.loc(), tileType, tile.batch, tile.head, tile.kvHead,
+        tile.firstRow, seqQ, seqK,
+        kb.b().getF64FloatAttr(req.shape.effectiveScale()),
+        kb.b().getI64IntegerAttr(req.block));
     for (unsigned e = 0; e < sources.size(); ++e)
       sources[e]->enumerate(*this, tile, e);
-    computer->endTile(tile);
+    tile::StoreOp::create(kb.b(), kb.loc(), tile.value);
   });
   kb.endFunction();
   return success();
+}
+
+/// A for_chunks loop over positions [lo, hi) of `tile`.
+static void forChunks(KernelBuilder &kb, const TileContext &tile, Value lo,
+                      Value hi, function_ref<void(Value, Value)> body) {
+  auto op = tile::ForChunksOp::create(kb.b(), kb.loc(), tile.value, lo, hi,
+                                      /*pipelined=*/false);
+  kb.fillBody(op.getBody(), 2,
+              [&](ValueRange args) { body(args[0], args[1]); });
 }
 
 void AttentionEmitter::visitRange(const TileContext &tile, unsigned sourceIndex,
                                   Value start, Value end) {
   Value lo = kb.max(start, kb.idx(0));
   Value hi = kb.min(end, tile.keyEnd);
-  computer->processRange(tile, sourceIndex, lo, hi, [&](Value c0, Value n) {
-    return rangeNeedsMask(tile, sourceIndex, c0, n);
-  });
-}
-
-void TileComputer::processRange(const TileContext &tile, unsigned sourceIndex,
-                                Value lo, Value hi,
-                                function_ref<Value(Value, Value)> needsMask) {
-  KernelBuilder &kb = emitter.builder();
-  Value chunk = kb.idx(emitter.plan().chunkKeys);
-  kb.forRange(lo, hi, chunk, [&](Value c0) {
-    Value count = kb.min(chunk, kb.sub(hi, c0));
-    processChunk(
-        tile, sourceIndex, [&](Value c) { return kb.add(c0, c); }, count,
-        needsMask(c0, count));
+  forChunks(kb, tile, lo, hi, [&](Value c0, Value count) {
+    Value needsMask = rangeNeedsMask(tile, sourceIndex, c0, count);
+    Value chunk = tile::RangeChunkOp::create(
+        kb.b(), kb.loc(),
+        tile::ChunkType::get(kb.b().getContext(), tile::ChunkKind::range),
+        tile.value, c0, count);
+    computeChunk(tile, sourceIndex, chunk, needsMask);
   });
 }
 
 void AttentionEmitter::visitKeys(const TileContext &tile, unsigned sourceIndex,
                                  Value count,
                                  function_ref<Value(Value)> keyAt) {
-  Value chunk = kb.idx(kernelPlan.chunkKeys);
-  kb.forRange(kb.idx(0), count, chunk, [&](Value c0) {
-    Value n = kb.min(chunk, kb.sub(count, c0));
-    computer->processChunk(
-        tile, sourceIndex, [&](Value c) { return keyAt(kb.add(c0, c)); }, n,
-        kb.boolean(true));
+  forChunks(kb, tile, kb.idx(0), count, [&](Value c0, Value n) {
+    auto op = tile::ListChunkOp::create(
+        kb.b(), kb.loc(),
+        tile::ChunkType::get(kb.b().getContext(), tile::ChunkKind::list),
+        tile.value, n);
+    Block *block = new Block();
+    block->addArgument(kb.b().getIndexType(), kb.loc());
+    op.getKeys().push_back(block);
+    {
+      OpBuilder::InsertionGuard guard(kb.b());
+      kb.b().setInsertionPointToStart(block);
+      Value key = keyAt(kb.add(c0, block->getArgument(0)));
+      tile::YieldOp::create(kb.b(), kb.loc(), ValueRange{key});
+    }
+    // Workspace lists are always masked.
+    computeChunk(tile, sourceIndex, op, kb.boolean(true));
   });
+}
+
+void AttentionEmitter::computeChunk(const TileContext &tile,
+                                    unsigned sourceIndex, Value chunk,
+                                    Value needsMask) {
+  OpBuilder &b = kb.b();
+  Location loc = kb.loc();
+  auto tileType = cast<tile::TileType>(tile.value.getType());
+  auto scoresType =
+      tile::ScoresType::get(b.getContext(), tileType.getRows(),
+                            tileType.getChunk(), tileType.getLayout());
+  tile::CopyOp::create(b, loc, tile.value, chunk, tile::Operand::keys, Value());
+  tile::CopyOp::create(b, loc, tile.value, chunk, tile::Operand::values,
+                       Value());
+  tile::WaitOp::create(b, loc, tile.value, 1);
+  Value scores = tile::QKOp::create(b, loc, scoresType, tile.value);
+  auto mask = tile::MaskOp::create(b, loc, scores.getType(), tile.value, chunk,
+                                   scores, needsMask);
+  {
+    Block *block = new Block();
+    for (int i = 0; i < 4; ++i)
+      block->addArgument(b.getIndexType(), loc);
+    mask.getKeep().push_back(block);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(block);
+    RowContext row{block->getArgument(0), block->getArgument(1),
+                   block->getArgument(2)};
+    Value keep = elementKept(tile, sourceIndex, row, block->getArgument(3));
+    tile::YieldOp::create(b, loc, ValueRange{keep});
+  }
+  Value probabilities = tile::SoftmaxOp::create(b, loc, scores.getType(),
+                                                tile.value, mask.getResult());
+  tile::WaitOp::create(b, loc, tile.value, 0);
+  tile::PVOp::create(b, loc, tile.value, probabilities);
+  // The next chunk overwrites the staged keys and rows.
+  tile::ReleaseOp::create(b, loc, tile.value);
 }
 
 Value AttentionEmitter::rangeNeedsMask(const TileContext &tile,

@@ -2,10 +2,10 @@
 
 #include "passes/KernelBuilder.h"
 
+#include "dialect/tile/TileDialect.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
-#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
-#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -18,22 +18,23 @@ using ::sattn::KernelMemref;
 using ::sattn::KernelScalar;
 using ::sattn::WorkspaceSlot;
 
-KernelBuilder::KernelBuilder(OpBuilder &builder, Location loc,
-                             Operation *container, KernelTarget target,
+KernelBuilder::KernelBuilder(OpBuilder &builder, Location loc, ModuleOp module,
                              const KernelShape &shape, Type elementType)
-    : builder(builder), location(loc), container(container), tgt(target),
-      kshape(shape), elemType(elementType) {}
+    : builder(builder), location(loc), module(module), kshape(shape),
+      elemType(elementType) {}
 
-Operation *mlir::sattn::kernelContainer(ModuleOp module, KernelTarget target) {
-  if (target == KernelTarget::cpu)
-    return module;
-  if (auto existing = module.lookupSymbol<gpu::GPUModuleOp>("sattn_kernels"))
-    return existing;
-  module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
-                  UnitAttr::get(module.getContext()));
-  OpBuilder b(module.getContext());
-  b.setInsertionPointToEnd(module.getBody());
-  return gpu::GPUModuleOp::create(b, module.getLoc(), "sattn_kernels");
+KernelBuilder::KernelBuilder(OpBuilder &builder, func::FuncOp fn,
+                             const KernelShape &shape, Type elementType)
+    : builder(builder), location(fn.getLoc()),
+      module(fn->getParentOfType<ModuleOp>()), kshape(shape),
+      elemType(elementType) {
+  function = fn;
+  entry = &fn.getBody().front();
+  if (auto threads = fn->getAttrOfType<IntegerAttr>(
+          tile::SattnTileDialect::kThreadsAttrName))
+    numThreads = threads.getInt();
+  OpBuilder::InsertionGuard guard(builder);
+  bindArguments();
 }
 
 FunctionType KernelBuilder::kernelFunctionType() const {
@@ -54,21 +55,17 @@ FunctionType KernelBuilder::kernelFunctionType() const {
 
 void KernelBuilder::beginFunction(StringRef name, int64_t threads) {
   numThreads = threads;
-  builder.setInsertionPointToEnd(&container->getRegion(0).front());
-  FunctionType type = kernelFunctionType();
-  if (isGpu()) {
-    auto fn = gpu::GPUFuncOp::create(builder, location, name, type);
-    fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
-                builder.getUnitAttr());
-    fn.setKnownBlockSizeAttr(
-        builder.getDenseI32ArrayAttr({int32_t(threads), 1, 1}));
-    function = fn;
-    entry = &fn.getBody().front();
-  } else {
-    auto fn = func::FuncOp::create(builder, location, name, type);
-    entry = fn.addEntryBlock();
-    function = fn;
-  }
+  builder.setInsertionPointToEnd(module.getBody());
+  auto fn = func::FuncOp::create(builder, location, name, kernelFunctionType());
+  fn->setAttr(tile::SattnTileDialect::kThreadsAttrName,
+              builder.getI64IntegerAttr(threads));
+  function = fn;
+  entry = fn.addEntryBlock();
+  lastAllocation = nullptr;
+  bindArguments();
+}
+
+void KernelBuilder::bindArguments() {
   memrefArgs.clear();
   scalarArgs.clear();
   builder.setInsertionPointToStart(entry);
@@ -79,17 +76,12 @@ void KernelBuilder::beginFunction(StringRef name, int64_t threads) {
         builder, location, builder.getIndexType(),
         entry->getArgument(::sattn::kNumKernelMemrefs + i)));
   threadId =
-      isGpu()
-          ? Value(gpu::ThreadIdOp::create(builder, location, gpu::Dimension::x))
-          : idx(0);
+      tile::ThreadIdOp::create(builder, location, builder.getIndexType());
 }
 
 void KernelBuilder::endFunction() {
   builder.setInsertionPointToEnd(entry);
-  if (isGpu())
-    gpu::ReturnOp::create(builder, location);
-  else
-    func::ReturnOp::create(builder, location);
+  func::ReturnOp::create(builder, location);
   builder.setInsertionPointAfter(function);
 }
 
@@ -103,16 +95,23 @@ Value KernelBuilder::workspaceOffset(WorkspaceSlot slot) const {
   return scalarArgs[unsigned(KernelScalar::WorkspaceOffset0) + unsigned(slot)];
 }
 
+void KernelBuilder::fillBody(Region &body, unsigned args,
+                             function_ref<void(ValueRange)> fill) {
+  Block *block = new Block();
+  for (unsigned i = 0; i < args; ++i)
+    block->addArgument(builder.getIndexType(), location);
+  body.push_back(block);
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToStart(block);
+  fill(block->getArguments());
+  tile::YieldOp::create(builder, location);
+}
+
 void KernelBuilder::forEachWorkItem(function_ref<void(Value)> body) {
-  Value begin = scalar(KernelScalar::GridBegin);
-  Value end = scalar(KernelScalar::GridEnd);
-  if (isGpu()) {
-    Value block = gpu::BlockIdOp::create(builder, location, gpu::Dimension::x);
-    Value item = add(begin, block);
-    ifThen(lt(item, end), [&] { body(item); });
-    return;
-  }
-  forRange(begin, end, body);
+  auto op = tile::ForItemsOp::create(builder, location,
+                                     scalar(KernelScalar::GridBegin),
+                                     scalar(KernelScalar::GridEnd));
+  fillBody(op.getBody(), 1, [&](ValueRange args) { body(args[0]); });
 }
 
 //===----------------------------------------------------------------------===//
@@ -207,33 +206,18 @@ Value KernelBuilder::fmax(Value a, Value c) {
 Value KernelBuilder::fcmp(arith::CmpFPredicate pred, Value a, Value c) {
   return arith::CmpFOp::create(builder, location, pred, a, c);
 }
-// On the GPU, f32 exp and log are ex2.approx / lg2.approx in inline PTX,
-// so no libdevice symbol is needed; f64 (and the CPU) use math ops: libm on
-// the host, libdevice on the GPU.
-Value KernelBuilder::inlinePtx(StringRef code, Value operand) {
-  auto op = NVVM::InlinePtxOp::create(
-      builder, location, TypeRange{operand.getType()}, ValueRange{operand},
-      ValueRange{}, builder.getStringAttr(code), Value());
-  return op->getResult(0);
-}
+// Fast forms of these (ex2.approx on the GPU) are the target conversions'
+// choice, not the kernel's.
 Value KernelBuilder::exp2(Value a) {
-  if (isGpu() && a.getType().isF32())
-    return inlinePtx("ex2.approx.ftz.f32 $0, $1;", a);
   return math::Exp2Op::create(builder, location, a);
 }
 Value KernelBuilder::log2(Value a) {
-  if (isGpu() && a.getType().isF32())
-    return inlinePtx("lg2.approx.ftz.f32 $0, $1;", a);
   return math::Log2Op::create(builder, location, a);
 }
 Value KernelBuilder::exp(Value a) {
-  if (isGpu() && a.getType().isF32())
-    return exp2(fmul(a, f32(1.4426950408889634))); // log2(e)
   return math::ExpOp::create(builder, location, a);
 }
 Value KernelBuilder::log(Value a) {
-  if (isGpu() && a.getType().isF32())
-    return fmul(log2(a), f32(0.6931471805599453)); // ln(2)
   return math::LogOp::create(builder, location, a);
 }
 Value KernelBuilder::negInf() {
@@ -322,67 +306,50 @@ KernelBuilder::whileLoop(ValueRange init, function_ref<Value(ValueRange)> cond,
 
 void KernelBuilder::rowLoop(int64_t rows,
                             function_ref<void(Value, Value)> body) {
-  if (isGpu()) {
-    if (rows >= numThreads) {
-      body(threadId, idx(0));
-      return;
-    }
-    ifThen(lt(threadId, idx(rows)), [&] { body(threadId, idx(0)); });
-    return;
-  }
-  forRange(idx(0), idx(rows), [&](Value r) { body(r, r); });
+  auto op = tile::ForRowsOp::create(builder, location, rows);
+  fillBody(op.getBody(), 2, [&](ValueRange args) { body(args[0], args[1]); });
 }
 
 void KernelBuilder::coopLoop(Value n, function_ref<void(Value)> body) {
-  if (isGpu()) {
-    forRange(threadId, n, idx(numThreads), body);
-    return;
-  }
-  forRange(idx(0), n, body);
+  auto op = tile::CoopForOp::create(builder, location, n);
+  fillBody(op.getBody(), 1, [&](ValueRange args) { body(args[0]); });
 }
 
 void KernelBuilder::singleThread(function_ref<void()> body) {
-  if (isGpu()) {
-    ifThen(eq(threadId, idx(0)), body);
-    return;
-  }
-  body();
+  ifThen(eq(threadId, idx(0)), body);
 }
 
-void KernelBuilder::barrier() {
-  if (isGpu())
-    gpu::BarrierOp::create(builder, location);
+void KernelBuilder::barrier() { tile::BarrierOp::create(builder, location); }
+
+void KernelBuilder::setAllocationPoint() {
+  if (lastAllocation)
+    builder.setInsertionPointAfter(lastAllocation);
+  else
+    builder.setInsertionPointToStart(entry);
 }
 
 Value KernelBuilder::sharedAlloc(ArrayRef<int64_t> shape, Type type) {
-  if (isGpu()) {
-    auto space = gpu::AddressSpaceAttr::get(builder.getContext(),
-                                            gpu::AddressSpace::Workgroup);
-    auto memType =
-        MemRefType::get(shape, type, MemRefLayoutAttrInterface(), space);
-    auto fn = cast<gpu::GPUFuncOp>(function);
-    BlockArgument arg = fn.addWorkgroupAttribution(memType, location);
-    // 16-byte alignment: the NVPTX back-end vectorises shared loads to
-    // 16 bytes but declares the buffers with their element alignment.
-    fn.setWorkgroupAttributionAttr(fn.getNumWorkgroupAttributions() - 1,
-                                   LLVM::LLVMDialect::getAlignAttrName(),
-                                   builder.getI64IntegerAttr(16));
-    return arg;
-  }
+  auto space = gpu::AddressSpaceAttr::get(builder.getContext(),
+                                          gpu::AddressSpace::Workgroup);
+  auto memType =
+      MemRefType::get(shape, type, MemRefLayoutAttrInterface(), space);
   OpBuilder::InsertionGuard guard(builder);
-  builder.setInsertionPointToStart(entry);
-  return memref::AllocaOp::create(builder, location,
-                                  MemRefType::get(shape, type));
+  setAllocationPoint();
+  auto op = tile::AllocSharedOp::create(builder, location, memType);
+  lastAllocation = op;
+  return op;
 }
 
 Value KernelBuilder::privateAlloc(ArrayRef<int64_t> perRow, Type type) {
   SmallVector<int64_t> shape;
-  shape.push_back(isGpu() ? 1 : numThreads);
+  shape.push_back(numThreads);
   shape.append(perRow.begin(), perRow.end());
   OpBuilder::InsertionGuard guard(builder);
-  builder.setInsertionPointToStart(entry);
-  return memref::AllocaOp::create(builder, location,
-                                  MemRefType::get(shape, type));
+  setAllocationPoint();
+  auto op = tile::AllocPrivateOp::create(builder, location,
+                                         MemRefType::get(shape, type));
+  lastAllocation = op;
+  return op;
 }
 
 //===----------------------------------------------------------------------===//

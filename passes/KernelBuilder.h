@@ -1,20 +1,22 @@
-//===- KernelBuilder.h - Emitting one kernel for the CPU or the GPU -*- C++
-//-*-===//
+//===- KernelBuilder.h - Writing a kernel once for every target -*- C++ -*-===//
 //
-// The lowering passes write every kernel (selection stages and attention)
-// once, against this builder, and get host code or a GPU kernel from it:
+// The passes write every kernel (selection stages and attention) once,
+// against this builder, in target-independent IR: index arithmetic, scf,
+// memref, math, and sattn_tile's parallel constructs, which the per-target
+// conversions in codegen/ lower:
 //
-//   concept                CPU (func.func)            GPU (gpu.func)
-//   work item              scf.for over a range       gpu.block_id x
-//   rowLoop(r)             scf.for r                  r = gpu.thread_id x
-//   coopLoop(i < n)        scf.for i                  i = tid; i += ntid
-//   barrier()              nothing                    gpu.barrier
-//   sharedAlloc            memref.alloca              workgroup attribution
-//   privateAlloc           memref.alloca [rows, ...]  memref.alloca [1, ...]
+//   builder call           op                        CPU            GPU
+//   forEachWorkItem        sattn_tile.for_items      scf.for        block id
+//   rowLoop(r)             sattn_tile.for_rows       scf.for r      r = thread
+//   coopLoop(i < n)        sattn_tile.coop_for       scf.for i      i = tid; i
+//   += ntid barrier()              sattn_tile.barrier        nothing
+//   gpu.barrier sharedAlloc            sattn_tile.alloc_shared   alloca
+//   workgroup buffer privateAlloc           sattn_tile.alloc_private  [rows,
+//   ...]    [1, ...]
 //
 // Every function has the calling convention of sattn/KernelAbi.h
-// (KernelMemref, KernelScalar), so that the runtime launches them all the same
-// way.
+// (KernelMemref, KernelScalar), so that the runtime launches them all the
+// same way.
 //
 //===----------------------------------------------------------------------===//
 
@@ -26,6 +28,7 @@
 #include "sattn/KernelAbi.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 
@@ -33,23 +36,23 @@ namespace mlir::sattn {
 
 class KernelBuilder {
 public:
-  /// Functions go into `container`: a ModuleOp for the CPU, a gpu.module
-  /// for the GPU (kernelContainer).
-  KernelBuilder(OpBuilder &builder, Location loc, Operation *container,
-                KernelTarget target, const KernelShape &shape,
-                Type elementType);
+  /// Kernel functions go into `module`.
+  KernelBuilder(OpBuilder &builder, Location loc, ModuleOp module,
+                const KernelShape &shape, Type elementType);
+  /// Continues an existing kernel function (the conversions of codegen/);
+  /// only the shape fields they read need to be set.
+  KernelBuilder(OpBuilder &builder, func::FuncOp function,
+                const KernelShape &shape, Type elementType);
 
   /// The function type of every kernel function.
   FunctionType kernelFunctionType() const;
-  /// Creates a kernel function in the container and moves the insertion
-  /// point into it. `threads` is the GPU block size and the CPU's rows per
-  /// item.
+  /// Creates a kernel function in the module and moves the insertion point
+  /// into it. `threads` is the GPU block size and the CPU's rows per item
+  /// (the function's sattn_tile.threads).
   void beginFunction(StringRef name, int64_t threads);
   /// Terminates the function.
   void endFunction();
 
-  KernelTarget target() const { return tgt; }
-  bool isGpu() const { return tgt == KernelTarget::gpu; }
   OpBuilder &b() { return builder; }
   Location loc() const { return location; }
   const KernelShape &shape() const { return kshape; }
@@ -61,6 +64,10 @@ public:
   Value scalar(::sattn::KernelScalar which) const;
   Value workspaceOffset(::sattn::WorkspaceSlot slot) const;
 
+  /// Makes `body` a single block with `args` index arguments, fills it and
+  /// ends it with sattn_tile.yield.
+  void fillBody(Region &body, unsigned args,
+                function_ref<void(ValueRange)> fill);
   /// Calls `body(item)` for every work item in [GridBegin, GridEnd).
   void forEachWorkItem(function_ref<void(Value item)> body);
 
@@ -142,7 +149,8 @@ public:
   Value threadIndex() const { return threadId; }
   /// Memory shared by the item's threads.
   Value sharedAlloc(ArrayRef<int64_t> shape, Type type);
-  /// Memory private to each row: shape [rowsPerItem, ...perRow].
+  /// Memory private to each row: shape [rows, ...perRow] (one row per GPU
+  /// thread after conversion).
   Value privateAlloc(ArrayRef<int64_t> perRow, Type type);
   /// Scalar per-row state: a privateAlloc of one element per row.
   Value privateScalar(Type type) { return privateAlloc({1}, type); }
@@ -168,26 +176,27 @@ private:
   Value tensorOffset(::sattn::KernelScalar strideB, Value bb, Value h, Value s,
                      Value d);
   Value loadElement(::sattn::KernelMemref which, Value offset);
-  /// A one-operand, one-result PTX instruction (GPU only).
-  Value inlinePtx(StringRef code, Value operand);
+  /// The entry block's arguments as memrefs and index scalars, and the
+  /// thread index, at the top of the entry block (the insertion point stays
+  /// there).
+  void bindArguments();
+  /// Where the next allocation goes: after the earlier ones, at the top of
+  /// the function.
+  void setAllocationPoint();
 
   OpBuilder &builder;
   Location location;
-  Operation *container;
-  KernelTarget tgt;
+  ModuleOp module;
   KernelShape kshape;
   Type elemType;
   int64_t numThreads = 1;
   Operation *function = nullptr;
   Block *entry = nullptr;
+  Operation *lastAllocation = nullptr;
   SmallVector<Value> memrefArgs;
   SmallVector<Value> scalarArgs;
   Value threadId;
 };
-
-/// The container that kernel functions go into: the module itself for the
-/// CPU, the `sattn_kernels` gpu.module (created on first use) for the GPU.
-Operation *kernelContainer(ModuleOp module, KernelTarget target);
 
 } // namespace mlir::sattn
 

@@ -32,6 +32,8 @@ struct TileContext {
   Value keyEnd;     // keys past this are never attended (causality, Sk)
   Value queryBlock; // floor(firstPos / B) of the pattern's block B
   Value seqQ, seqK;
+  /// The !sattn_tile.tile being computed (attention only).
+  Value value;
 };
 
 /// Values of one query row.

@@ -20,9 +20,8 @@ struct LowerSelectionPass
     auto emitStages = [&](KernelRequest &req) {
       OpBuilder builder(req.op.getContext());
       for (StageAttr stage : req.schedule.getStages()) {
-        KernelBuilder kb(builder, req.op.getLoc(),
-                         kernelContainer(module, req.target), req.target,
-                         req.shape, req.elementType);
+        KernelBuilder kb(builder, req.op.getLoc(), module, req.shape,
+                         req.elementType);
         Operation *op = req.primitives[stage.getPrimitive()];
         if (failed(cast<SelectionPrimitive>(op).emitStage(kb, req, stage)))
           return failure();

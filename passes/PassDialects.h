@@ -4,6 +4,8 @@
 #ifndef SATTN_PASSES_PASSDIALECTS_H
 #define SATTN_PASSES_PASSDIALECTS_H
 
+#include "dialect/tile/TileDialect.h"
+
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"

@@ -28,16 +28,18 @@ def SattnSpecialize : Pass<"sattn-specialize", "::mlir::ModuleOp"> {
 
 
 def SattnBuildSchedule : Pass<"sattn-build-schedule", "::mlir::ModuleOp"> {
-  let summary = "Plan each kernel request: tiles, key enumerators, stages";
+  let summary = "Plan each kernel request: tiles, key sources, stages";
   let description = [{
-    For every `sattn.kernel`, reads its bound pattern and attaches a
-    `schedule` dictionary: the query tile (`tile_q` rows, aligned to
-    absolute positions or, for tree_search, to local indices), the key chunk
-    (`tile_k`), the key enumerators in visiting order (static primitives as
+    For every `sattn.kernel`, reads its pattern's primitives through their
+    KeySourcePrimitive and SelectionPrimitive interfaces and attaches a
+    `#sattn.schedule`: the query tile (`tile_q` rows, aligned to absolute
+    positions or, for tree_search, to local indices), the key chunk
+    (`chunk`), the key sources in visiting order (static primitives as
     closed-form walks, then the dynamic one as a workspace list) and the
-    selection stages that fill those lists, each with its function name and
-    launch grid. Patterns that are not bound, or that combine primitives the
-    compiler does not support yet, are errors at the request.
+    selection stages that fill those lists, each a `#sattn.stage` with its
+    function name and launch grid. Parameters still referenced take their
+    defaults. Combinations the compiler does not support yet are errors at
+    the request.
 
     Example: `sattn-opt --sattn-specialize --sattn-build-schedule`.
   }];
@@ -47,80 +49,65 @@ def SattnLowerSelection : Pass<"sattn-lower-selection", "::mlir::ModuleOp"> {
   let summary = "Emit the selection stages of each kernel as loops";
   let description = [{
     For every scheduled `sattn.kernel`, emits one function per selection
-    stage (stripes, tree_search, topk, permute) with `scf` loops over the
-    workspace: a `func.func` for the `cpu` target, a `gpu.func` kernel in
-    the `sattn_kernels` GPU module for `gpu`. Every function has the kernel
-    calling convention of docs/lowering.md.
+    stage (stripes, tree_search, topk, permute), through the primitive's
+    SelectionPrimitive interface: a `func.func` with the kernel calling
+    convention of docs/lowering.md, written with `scf` loops over the
+    workspace and `sattn_tile`'s portable parallel constructs, the same for
+    every target.
+
+    Example: `sattn-opt --sattn-build-schedule --sattn-lower-selection`.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect",
                            "::mlir::gpu::GPUDialect",
-                           "::mlir::LLVM::LLVMDialect",
-                           "::mlir::NVVM::NVVMDialect",
-                           "::mlir::math::MathDialect",
-                           "::mlir::memref::MemRefDialect",
-                           "::mlir::scf::SCFDialect"];
-}
-
-def SattnTileAttention : Pass<"sattn-tile-attention", "::mlir::ModuleOp"> {
-  let summary = "Emit the tiled online-softmax attention of each kernel";
-  let description = [{
-    For every scheduled `sattn.kernel`, emits the attention function: one
-    work item per (batch, query head, query tile); the pattern's key sources
-    walk their keys in chunks; online softmax in fp32; out and lse written
-    once. Element masks are evaluated only on chunks that need them (partial
-    blocks, the causal edge, keys an earlier source holds).
-
-    On the GPU, for head dims that are multiples of 16 and query tiles of
-    multiples of 16 rows, the tile is computed with tensor cores: 16 query
-    rows per warp, K and V chunks copied to shared memory with
-    `nvgpu.device_async_copy`, B fragments by `ldmatrix` (inline PTX, at
-    immediate offsets from one base per lane), Q·Kᵀ and P·V as
-    `nvvm.mma.sync` (bf16/f16 operands, or f32 as three tf32 products), and
-    the softmax state in registers. Otherwise (and on the CPU) one thread or
-    loop iteration per row: Q·Kᵀ as one `linalg.matvec` and P·V as one
-    `linalg.vecmat` on the staged tile.
-    Then erases the request and the patterns, leaving only kernel functions.
-  }];
-  let dependentDialects = ["::mlir::arith::ArithDialect",
-                           "::mlir::func::FuncDialect",
-                           "::mlir::gpu::GPUDialect",
-                           "::mlir::LLVM::LLVMDialect",
-                           "::mlir::NVVM::NVVMDialect",
-                           "::mlir::nvgpu::NVGPUDialect",
-                           "::mlir::linalg::LinalgDialect",
                            "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::scf::SCFDialect",
-                           "::mlir::vector::VectorDialect"];
+                           "::mlir::sattn::tile::SattnTileDialect"];
 }
 
-def SattnLowerToLLVM : Pass<"sattn-lower-to-llvm", "::mlir::ModuleOp"> {
-  let summary = "Lower the kernel functions to the LLVM or NVVM dialect";
+def SattnTileAttention : Pass<"sattn-tile-attention", "::mlir::ModuleOp"> {
+  let summary = "Write the attention of each kernel as a sattn_tile program";
   let description = [{
-    `target=cpu`: linalg to loops, then scf, math, memref, arith, index,
-    func and cf to the LLVM dialect (host code for the ORC JIT).
-    `target=gpu`: the same loops inside the GPU module, converted to NVVM
-    with the given `chip` (sm_80 or sm_90a), and, with `binary=true`,
-    serialised to PTX by the NVPTX back-end (`gpu.binary`).
+    For every scheduled `sattn.kernel`, emits the attention function in the
+    `sattn_tile` dialect: one work item (`sattn_tile.for_items`) per (batch,
+    query head, query tile); per tile, `sattn_tile.begin`, then each key
+    source of the schedule walks its keys (closed-form index arithmetic for
+    static primitives, workspace lists for dynamic ones) as
+    `sattn_tile.for_chunks` loops whose bodies stage a chunk, copy its K and
+    V rows and compute `qk`, `mask` (an element mask only where the chunk
+    needs one: partial blocks, the causal edge, keys an earlier source
+    holds), `softmax` and `pv`; `sattn_tile.store` writes out and lse. The
+    tile's layout is `mma_sync` on the GPU for head dims and query tiles
+    that are multiples of 16 (head dims up to 128), else `row`.
+    Then erases the request and the patterns, leaving only kernel functions.
+
+    Example: `sattn-opt --sattn-build-schedule --sattn-tile-attention`.
   }];
-  let options = [
-    Option<"target", "target", "std::string", /*default=*/"\"cpu\"",
-           "cpu or gpu">,
-    Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
-           "GPU target: sm_80 or sm_90a">,
-    Option<"binary", "binary", "bool", /*default=*/"false",
-           "GPU: also serialise the module to PTX">,
-    Option<"libdevice", "libdevice", "std::string", /*default=*/"\"\"",
-           "GPU: libdevice bitcode linked for f64 math (empty: none; f32 "
-           "exp/log never need it)">,
-  ];
-  let dependentDialects = ["::mlir::LLVM::LLVMDialect",
-                           "::mlir::NVVM::NVVMDialect",
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect",
                            "::mlir::gpu::GPUDialect",
-                           "::mlir::cf::ControlFlowDialect",
-                           "::mlir::affine::AffineDialect",
-                           "::mlir::vector::VectorDialect"];
+                           "::mlir::math::MathDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::sattn::tile::SattnTileDialect"];
+}
+
+def SattnPipelineChunks : Pass<"sattn-pipeline-chunks", "::mlir::ModuleOp"> {
+  let summary = "Software-pipeline the chunk loops over ranges of keys";
+  let description = [{
+    For tiles whose layout copies asynchronously (`mma_sync`), rewrites each
+    `sattn_tile.for_chunks` over a range of keys so that the next chunk's K
+    rows load during this chunk's mask, softmax and P·V, and its V rows
+    during this chunk's Q·Kᵀ: the first chunk's copies move before the
+    loop, each iteration copies the next chunk's rows after releasing its
+    own, and the loop is marked `pipelined`. Loops over lists of keys and
+    other layouts are left as they are.
+
+    Example: `sattn-opt --sattn-tile-attention --sattn-pipeline-chunks`.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::scf::SCFDialect"];
 }
 
 #endif // SATTN_PASSES_TD

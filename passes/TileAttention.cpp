@@ -19,9 +19,8 @@ struct TileAttentionPass
     ModuleOp module = getOperation();
     auto emitAttention = [&](KernelRequest &req) {
       OpBuilder builder(req.op.getContext());
-      KernelBuilder kb(builder, req.op.getLoc(),
-                       kernelContainer(module, req.target), req.target,
-                       req.shape, req.elementType);
+      KernelBuilder kb(builder, req.op.getLoc(), module, req.shape,
+                       req.elementType);
       AttentionEmitter emitter(kb, req);
       return emitter.emit();
     };

@@ -152,7 +152,7 @@ int main(int argc, char **argv) {
   cl::opt<std::string> stage(
       "stage",
       cl::desc("With --emit=mlir: print the kernel IR after this lowering "
-               "stage (request|schedule|selection|tiled|llvm|binary)"),
+               "stage (request|schedule|selection|tile|pipelined|kernels|llvm|binary)"),
       cl::init(""));
   cl::opt<std::string> dtypeName(
       "dtype", cl::desc("Kernel dtype: f32, f16 or bf16"), cl::init("f32"));

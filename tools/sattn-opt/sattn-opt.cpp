@@ -5,27 +5,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "dialect/SattnDialect.h"
-#include "passes/Passes.h"
-#include "passes/PrimitiveInterfaces.h"
+#include "codegen/KernelCompiler.h"
 
-#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
-#include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/GPU/IR/GPUDialect.h"
-#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
-#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
-#include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "mlir/Dialect/Math/IR/Math.h"
-#include "mlir/Dialect/MemRef/IR/MemRef.h"
-#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
-#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/Dialect/Vector/IR/VectorOps.h"
-#include "mlir/InitAllExtensions.h"
-#include "mlir/InitAllPasses.h"
-#include "mlir/Target/LLVM/NVVM/Target.h"
-#include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "llvm/Support/CommandLine.h"
 
@@ -34,23 +17,11 @@ static void printSattnVersion(llvm::raw_ostream &os) {
 }
 
 int main(int argc, char **argv) {
-  mlir::registerAllPasses();
-  mlir::sattn::registerSattnPasses();
-
+  // The dialects, passes and translations of the compiler's own pipeline.
   mlir::DialectRegistry registry;
-  registry.insert<mlir::sattn::SattnDialect, mlir::arith::ArithDialect,
-                  mlir::bufferization::BufferizationDialect,
-                  mlir::func::FuncDialect, mlir::gpu::GPUDialect,
-                  mlir::linalg::LinalgDialect, mlir::LLVM::LLVMDialect,
-                  mlir::math::MathDialect, mlir::memref::MemRefDialect,
-                  mlir::NVVM::NVVMDialect, mlir::nvgpu::NVGPUDialect,
-                  mlir::scf::SCFDialect, mlir::tensor::TensorDialect,
-                  mlir::vector::VectorDialect>();
-  mlir::registerAllExtensions(registry);
-  mlir::sattn::registerPrimitiveModels(registry);
-  // gpu-module-to-binary translates the GPU module to LLVM IR.
-  mlir::registerAllToLLVMIRTranslations(registry);
-  mlir::NVVM::registerNVVMTargetInterfaceExternalModels(registry);
+  sattn::registerCodegenDialects(registry);
+  registry.insert<mlir::bufferization::BufferizationDialect,
+                  mlir::tensor::TensorDialect>();
 
   llvm::cl::AddExtraVersionPrinter(printSattnVersion);
   return mlir::asMainReturnCode(mlir::MlirOptMain(

@@ -1,33 +1,39 @@
-//===- MmaTile.cpp - Tensor-core attention tile on the GPU ----------------===//
+//===- TileToMmaSync.cpp - sattn-convert-tile-to-mma-sync -----------------===//
 //
-// FlashAttention-2's tile with warp-level tensor-core products (mma.sync).
-// Warp w owns query rows [16w, 16w + 16) of the tile; lane 4g + t holds rows
-// g and g + 8 of the warp's score and output fragments (the m16n8 layout),
-// columns 2t and 2t + 1 of every 8-column slice. Per tile, each thread keeps
-// its query fragments, its output accumulators and the running max and sum
-// of its two rows in registers: they live in private buffers that are only
-// ever indexed by constants, so LLVM promotes them to registers.
+// The `mma_sync` layout: FlashAttention-2's tile with warp-level tensor-core
+// products (sm_80+). Warp w owns query rows [16w, 16w + 16) of the tile;
+// lane 4g + t holds rows g and g + 8 of the warp's score and output
+// fragments (the m16n8 layout), columns 2t and 2t + 1 of every 8-column
+// slice. Per tile, each thread keeps its query fragments, its output
+// accumulators and the running max and sum of its two rows in registers:
+// they live in private buffers that are only ever indexed by constants, so
+// LLVM promotes them to registers.
 //
-// Per chunk of keys:
-//   1. K and V rows are copied to shared memory with 16-byte cp.async
-//      (zero-filled for empty slots) when the call's strides and pointers
-//      allow it, else element by element. Chunks of a range of keys are
-//      software-pipelined: the next chunk's K rows load during this chunk's
-//      softmax and P·V, its V rows during its Q·Kᵀ. Chunks of a workspace
-//      list stage their key indices in shared memory first;
-//   2. S = Q·Kᵀ: bf16/f16 operands as m16n8k16 products, B fragments by
-//      ldmatrix; f32 operands as three tf32 m16n8k8 products (hi·hi + hi·lo
-//      + lo·hi), which keeps fp32 accuracy;
-//   3. element masks, only when the emitter says the chunk needs them;
-//   4. online softmax in base 2 (row max over the quad by two shuffles; the
-//      row sums stay per thread until the end of the tile; accumulators are
-//      rescaled only when a row max of the warp moved);
-//   5. O += P·V, P converted from the score fragments in registers, V
-//      fragments by ldmatrix.trans.
+// The tile ops become:
+//   range_chunk / list_chunk  nothing / the chunk's key indices in shared
+//                             memory (i32)
+//   copy                      K or V rows to shared memory with 16-byte
+//                             cp.async (zero-filled for empty slots) when the
+//                             call's strides and pointers allow it, else
+//                             element by element; one commit group
+//   wait, release             cp.async.wait_group + barrier, barrier
+//   qk                        bf16/f16 operands as m16n8k16 products, B
+//                             fragments by ldmatrix; f32 operands as three
+//                             tf32 m16n8k8 products (hi·hi + hi·lo + lo·hi),
+//                             which keeps fp32 accuracy
+//   mask                      the region per element, when the chunk needs it
+//   softmax                   base 2 (row max over the quad by two shuffles;
+//                             the row sums stay per thread until the end of
+//                             the tile; accumulators are rescaled only when a
+//                             row max of the warp moved)
+//   pv                        P converted from the score fragments in
+//                             registers, V fragments by ldmatrix.trans
+// Software pipelining of range chunks is sattn-pipeline-chunks' work.
 //
 //===----------------------------------------------------------------------===//
 
-#include "passes/AttentionEmitter.h"
+#include "codegen/Passes.h"
+#include "codegen/TileLowering.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -39,6 +45,11 @@
 #include <array>
 #include <cmath>
 
+namespace mlir::sattn {
+#define GEN_PASS_DEF_SATTNCONVERTTILETOMMASYNC
+#include "codegen/Passes.h.inc"
+} // namespace mlir::sattn
+
 using namespace mlir;
 using namespace mlir::sattn;
 using ::sattn::KernelMemref;
@@ -49,12 +60,11 @@ namespace {
 /// Four f32 values of an m16n8 accumulator fragment.
 using Frag = std::array<Value, 4>;
 
-class MmaTile : public TileComputer {
+class MmaTile : public TileLayoutLowering {
 public:
-  explicit MmaTile(AttentionEmitter &em)
-      : TileComputer(em), em(em), kb(em.builder()), d(kb.shape().headDim),
-        chunk(em.plan().chunkKeys), elem(kb.elementType()),
-        tf32(kb.elementType().isF32()) {
+  MmaTile(KernelBuilder &kb, tile::TileType type)
+      : TileLayoutLowering(kb), d(type.getHeadDim()), chunk(type.getChunk()),
+        elem(type.getElement()), tf32(type.getElement().isF32()) {
     // Padded rows keep ldmatrix and the f32 fragment loads free of bank
     // conflicts while every row start stays 16-byte aligned.
     keyPad = 8;
@@ -65,17 +75,42 @@ public:
     valueRowBytes = (d + valuePad) * bytes;
   }
 
-  void allocate() override;
-  void beginTile(const TileContext &tile) override;
-  void processChunk(const TileContext &tile, unsigned sourceIndex,
-                    function_ref<Value(Value)> keyAt, Value count,
-                    Value needsMask) override;
-  void processRange(const TileContext &tile, unsigned sourceIndex, Value lo,
-                    Value hi,
-                    function_ref<Value(Value, Value)> needsMask) override;
-  void endTile(const TileContext &tile) override;
+  void begin(const TileValues &values, Operation *top) override;
+  ChunkValues rangeChunk(Value start, Value count) override {
+    return {tile::ChunkKind::range, start, count};
+  }
+  ChunkValues listChunk(Value count, function_ref<Value(Value)> keyOf) override;
+  void copy(const ChunkValues &chunk, tile::Operand operand,
+            Value pred) override;
+  void wait(int64_t pending) override { waitCopies(pending); }
+  void release() override { kb.barrier(); }
+  SmallVector<Value> qk() override { return flatten(scores()); }
+  SmallVector<Value> mask(const ChunkValues &chunk, ValueRange scores,
+                          Value needs, KeepFn keep) override;
+  SmallVector<Value> softmax(ValueRange scores) override {
+    SmallVector<Frag> s = fragments(scores);
+    softmax(s);
+    return flatten(s);
+  }
+  void pv(ValueRange probabilities) override {
+    accumulateValues(fragments(probabilities));
+  }
+  void store() override;
 
 private:
+  void allocate();
+  static SmallVector<Value> flatten(ArrayRef<Frag> frags) {
+    SmallVector<Value> flat;
+    for (const Frag &f : frags)
+      flat.append(f.begin(), f.end());
+    return flat;
+  }
+  static SmallVector<Frag> fragments(ValueRange flat) {
+    SmallVector<Frag> frags(flat.size() / 4);
+    for (size_t i = 0; i < flat.size(); ++i)
+      frags[i / 4][i % 4] = flat[i];
+    return frags;
+  }
   OpBuilder &b() { return kb.b(); }
   Location loc() { return kb.loc(); }
   Type f32() { return b().getF32Type(); }
@@ -197,14 +232,14 @@ private:
   /// slotKey(c).first when slotKey(c).second, zeros otherwise. 16-byte
   /// cp.async when the call allows it (commitCopies() closes the group),
   /// else element by element.
-  void copyRows(const TileContext &tile, ::sattn::KernelMemref which,
+  void copyRows(const TileValues &tile, ::sattn::KernelMemref which,
                 function_ref<std::pair<Value, Value>(Value)> slotKey);
   /// The element-wise form of copyRows (any strides and alignment).
-  void copyElements(const TileContext &tile, ::sattn::KernelMemref which,
+  void copyElements(const TileValues &tile, ::sattn::KernelMemref which,
                     function_ref<std::pair<Value, Value>(Value)> slotKey);
   /// copyRows for keys [c0, c0 + count): with a fixed row and segment per
   /// thread, unrolled, when the block's threads cover whole rows.
-  void copyRange(const TileContext &tile, ::sattn::KernelMemref which, Value c0,
+  void copyRange(const TileValues &tile, ::sattn::KernelMemref which, Value c0,
                  Value count);
   void commitCopies();
   void waitCopies(int pending);
@@ -212,16 +247,13 @@ private:
   SmallVector<Frag> scores();
   /// Element masks when `needsMask`; keyOf(c) is the key of slot c (-1:
   /// none).
-  void maskScores(const TileContext &tile, unsigned sourceIndex,
-                  SmallVector<Frag> &s, Value needsMask,
-                  function_ref<Value(Value)> keyOf);
+  void maskScores(SmallVector<Frag> &s, Value needsMask,
+                  function_ref<Value(Value)> keyOf, KeepFn keep);
   /// The online-softmax update; `s` becomes P.
   void softmax(SmallVector<Frag> &s);
   /// O += P · V of the staged chunk.
   void accumulateValues(const SmallVector<Frag> &p);
 
-  AttentionEmitter &em;
-  KernelBuilder &kb;
   const int64_t d, chunk;
   Type elem;
   const bool tf32;
@@ -280,7 +312,7 @@ void MmaTile::allocate() {
     valueLane = kb.add(sharedAddress(valueTile), kb.toI64(valueOff));
   }
 
-  const int64_t segments = d / vec, threads = em.plan().threads;
+  const int64_t segments = d / vec, threads = kb.threads();
   if (threads % segments == 0 && chunk % (threads / segments) == 0) {
     unrolledCopies = true;
     copyRowStep = threads / segments;
@@ -303,7 +335,13 @@ void MmaTile::allocate() {
     aligned = kb.andI(aligned, multiple(kb.scalar(s), vec));
 }
 
-void MmaTile::beginTile(const TileContext &tile) {
+void MmaTile::begin(const TileValues &values, Operation *top) {
+  tile = values;
+  {
+    OpBuilder::InsertionGuard guard(b());
+    b().setInsertionPoint(top);
+    allocate();
+  }
   Value lastRow = kb.sub(tile.seqQ, kb.idx(1));
   for (int h = 0; h < 2; ++h) {
     Value i =
@@ -313,7 +351,7 @@ void MmaTile::beginTile(const TileContext &tile) {
     rowIndex[h] = kb.max(kb.min(i, lastRow), kb.idx(0));
     rows[h].row = rowIndex[h];
     rows[h].pos = kb.add(rowIndex[h], tile.offset);
-    rows[h].queryBlock = kb.floorDiv(rows[h].pos, em.patternBlock());
+    rows[h].queryBlock = kb.floorDiv(rows[h].pos, kb.idx(tile.block));
   }
   auto q = [&](int h, Value col) {
     Value at = kb.tensorIndex(KernelMemref::Q, tile.batch, tile.head,
@@ -348,7 +386,7 @@ void MmaTile::beginTile(const TileContext &tile) {
   }
 }
 
-void MmaTile::copyRows(const TileContext &tile, KernelMemref which,
+void MmaTile::copyRows(const TileValues &tile, KernelMemref which,
                        function_ref<std::pair<Value, Value>(Value)> slotKey) {
   MLIRContext *ctx = b().getContext();
   Value buffer = which == KernelMemref::K ? keyTile : valueTile;
@@ -377,7 +415,7 @@ void MmaTile::copyRows(const TileContext &tile, KernelMemref which,
 }
 
 void MmaTile::copyElements(
-    const TileContext &tile, KernelMemref which,
+    const TileValues &tile, KernelMemref which,
     function_ref<std::pair<Value, Value>(Value)> slotKey) {
   Value buffer = which == KernelMemref::K ? keyTile : valueTile;
   Value zero = arith::ConstantOp::create(b(), loc(), b().getZeroAttr(elem));
@@ -391,7 +429,7 @@ void MmaTile::copyElements(
   });
 }
 
-void MmaTile::copyRange(const TileContext &tile, KernelMemref which, Value c0,
+void MmaTile::copyRange(const TileValues &tile, KernelMemref which, Value c0,
                         Value count) {
   auto rangeKey = [&](Value c) {
     Value ok = kb.lt(c, count);
@@ -480,9 +518,8 @@ SmallVector<Frag> MmaTile::scores() {
   return s;
 }
 
-void MmaTile::maskScores(const TileContext &tile, unsigned sourceIndex,
-                         SmallVector<Frag> &s, Value needsMask,
-                         function_ref<Value(Value)> keyOf) {
+void MmaTile::maskScores(SmallVector<Frag> &s, Value needsMask,
+                         function_ref<Value(Value)> keyOf, KeepFn keep) {
   const int64_t keyTiles = chunk / 8;
   SmallVector<Type> types(keyTiles * 4, f32());
   SmallVector<Value> flat;
@@ -497,9 +534,9 @@ void MmaTile::maskScores(const TileContext &tile, unsigned sourceIndex,
           for (int e = 0; e < 2; ++e) {
             Value j = keyOf(kb.add(kb.idx(nt * 8 + e), twoT));
             for (int h = 0; h < 2; ++h) {
-              Value keep = em.elementKept(tile, sourceIndex, rows[h], j);
+              Value kept = keep(rows[h], j);
               Value &x = out[nt * 4 + 2 * h + e];
-              x = kb.select(keep, x, kb.negInf());
+              x = kb.select(kept, x, kb.negInf());
             }
           }
         return out;
@@ -620,78 +657,51 @@ void MmaTile::accumulateValues(const SmallVector<Frag> &p) {
   }
 }
 
-void MmaTile::processChunk(const TileContext &tile, unsigned sourceIndex,
-                           function_ref<Value(Value)> keyAt, Value count,
-                           Value needsMask) {
+ChunkValues MmaTile::listChunk(Value count, function_ref<Value(Value)> keyOf) {
   // Key indices; -1 marks an empty slot.
   kb.coopLoop(kb.idx(chunk), [&](Value c) {
     Value j = kb.ifThenElse(
         kb.lt(c, count), {b().getIndexType()},
-        [&] { return SmallVector<Value>{keyAt(c)}; },
+        [&] { return SmallVector<Value>{keyOf(c)}; },
         [&] { return SmallVector<Value>{kb.idx(-1)}; })[0];
     kb.store(kb.toI32(j), keyIndex, {c});
   });
   kb.barrier();
-  auto keyOf = [&](Value c) { return kb.toIndex(kb.load(keyIndex, {c})); };
-  auto slotKey = [&](Value c) {
-    Value j = keyOf(c);
-    Value ok = kb.andI(kb.ge(j, kb.idx(0)), kb.lt(j, tile.seqK));
-    return std::make_pair(kb.select(ok, j, kb.idx(0)), ok);
-  };
-  copyRows(tile, KernelMemref::K, slotKey);
-  commitCopies();
-  copyRows(tile, KernelMemref::V, slotKey);
-  commitCopies();
-  waitCopies(1);
-  SmallVector<Frag> s = scores();
-  maskScores(tile, sourceIndex, s, needsMask, keyOf);
-  softmax(s);
-  waitCopies(0);
-  accumulateValues(s);
-  // The next chunk overwrites the staged keys and rows.
-  kb.barrier();
+  return {tile::ChunkKind::list, Value(), count};
 }
 
-void MmaTile::processRange(const TileContext &tile, unsigned sourceIndex,
-                           Value lo, Value hi,
-                           function_ref<Value(Value, Value)> needsMask) {
-  // Software-pipelined: the next chunk's K rows load during this chunk's
-  // softmax and P·V, its V rows during its own Q·Kᵀ. Commit groups stay in
-  // the order K0 V0 K1 V1 ... (empty groups where there is no next chunk),
-  // so "at most one pending" always means the one wanted has landed.
-  Value chunkKeys = kb.idx(chunk);
-  kb.ifThen(kb.lt(lo, hi), [&] {
-    Value first = kb.min(chunkKeys, kb.sub(hi, lo));
-    copyRange(tile, KernelMemref::K, lo, first);
-    commitCopies();
-    copyRange(tile, KernelMemref::V, lo, first);
-    commitCopies();
-    kb.forRange(lo, hi, chunkKeys, [&](Value c0) {
-      Value count = kb.min(chunkKeys, kb.sub(hi, c0));
-      Value next = kb.add(c0, chunkKeys);
-      Value hasNext = kb.lt(next, hi);
-      Value nextCount = kb.min(chunkKeys, kb.sub(hi, next));
-      waitCopies(1);
-      SmallVector<Frag> s = scores();
-      kb.barrier(); // every warp is done with K
-      kb.ifThen(hasNext,
-                [&] { copyRange(tile, KernelMemref::K, next, nextCount); });
-      commitCopies();
-      maskScores(tile, sourceIndex, s, needsMask(c0, count), [&](Value c) {
-        return kb.select(kb.lt(c, count), kb.add(c0, c), kb.idx(-1));
-      });
-      softmax(s);
-      waitCopies(1);
-      accumulateValues(s);
-      kb.barrier(); // every warp is done with V
-      kb.ifThen(hasNext,
-                [&] { copyRange(tile, KernelMemref::V, next, nextCount); });
-      commitCopies();
+void MmaTile::copy(const ChunkValues &ch, tile::Operand operand, Value pred) {
+  KernelMemref which =
+      operand == tile::Operand::keys ? KernelMemref::K : KernelMemref::V;
+  auto body = [&] {
+    if (ch.kind == tile::ChunkKind::range)
+      return copyRange(tile, which, ch.start, ch.count);
+    copyRows(tile, which, [&](Value c) {
+      Value j = kb.toIndex(kb.load(keyIndex, {c}));
+      Value ok = kb.andI(kb.ge(j, kb.idx(0)), kb.lt(j, tile.seqK));
+      return std::make_pair(kb.select(ok, j, kb.idx(0)), ok);
     });
-  });
+  };
+  if (pred)
+    kb.ifThen(pred, body);
+  else
+    body();
+  commitCopies();
 }
 
-void MmaTile::endTile(const TileContext &tile) {
+SmallVector<Value> MmaTile::mask(const ChunkValues &ch, ValueRange scores,
+                                 Value needs, KeepFn keep) {
+  SmallVector<Frag> s = fragments(scores);
+  auto keyOf = [&](Value c) -> Value {
+    if (ch.kind == tile::ChunkKind::list)
+      return kb.toIndex(kb.load(keyIndex, {c}));
+    return kb.select(kb.lt(c, ch.count), kb.add(ch.start, c), kb.idx(-1));
+  };
+  maskScores(s, needs, keyOf, keep);
+  return flatten(s);
+}
+
+void MmaTile::store() {
   Value twoT = kb.mul(quad, kb.idx(2));
   for (int h = 0; h < 2; ++h) {
     Value l = reg(rowSum, h);
@@ -718,7 +728,17 @@ void MmaTile::endTile(const TileContext &tile) {
 
 } // namespace
 
-std::unique_ptr<TileComputer>
-mlir::sattn::makeMmaTile(AttentionEmitter &emitter) {
-  return std::make_unique<MmaTile>(emitter);
-}
+namespace {
+struct ConvertTileToMmaSyncPass
+    : public mlir::sattn::impl::SattnConvertTileToMmaSyncBase<
+          ConvertTileToMmaSyncPass> {
+  void runOnOperation() override {
+    auto make = [](KernelBuilder &kb, tile::TileType type) {
+      return std::unique_ptr<TileLayoutLowering>(new MmaTile(kb, type));
+    };
+    for (auto fn : getOperation().getOps<func::FuncOp>())
+      if (failed(lowerTileOps(fn, tile::Layout::mma_sync, make)))
+        return signalPassFailure();
+  }
+};
+} // namespace

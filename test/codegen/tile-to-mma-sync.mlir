@@ -1,4 +1,6 @@
-// RUN: sattn-opt %s -split-input-file --sattn-build-schedule --sattn-lower-selection --sattn-tile-attention | FileCheck %s
+// RUN: sattn-opt %s -split-input-file --sattn-build-schedule --sattn-tile-attention --sattn-pipeline-chunks --sattn-convert-tile-to-mma-sync --sattn-convert-tile-to-rows --sattn-convert-kernels-to-gpu | FileCheck %s
+// The `mma_sync` layout after pipelining, as the GPU kernel it becomes; the
+// last case is a GPU tile too small for tensor cores (the `row` layout).
 
 // bf16, head dim 32: the tensor-core tile. 64-row query tiles, 4 warps of
 // 16 rows (128 threads); chunks of 64 keys; K and V rows padded by 8

@@ -5,7 +5,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "passes/Passes.h"
+#include "codegen/Passes.h"
+
+#include "codegen/GpuTarget.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/PassManager.h"
@@ -13,7 +15,7 @@
 
 namespace mlir::sattn {
 #define GEN_PASS_DEF_SATTNLOWERTOLLVM
-#include "passes/Passes.h.inc"
+#include "codegen/Passes.h.inc"
 } // namespace mlir::sattn
 
 using namespace mlir;
@@ -36,13 +38,13 @@ struct LowerToLLVMPass
                  "convert-func-to-llvm,convert-cf-to-llvm,"
                  "reconcile-unrealized-casts";
     } else if (target == "gpu") {
-      if (chip != "sm_80" && chip != "sm_90a") {
-        getOperation().emitError("sattn-lower-to-llvm: chip must be sm_80 or "
-                                 "sm_90a, got '")
-            << chip << "'";
+      llvm::Expected<::sattn::GpuTarget> gpu = ::sattn::parseGpuTarget(chip);
+      if (!gpu) {
+        getOperation().emitError("sattn-lower-to-llvm: ")
+            << llvm::toString(gpu.takeError());
         return signalPassFailure();
       }
-      std::string features = chip == "sm_80" ? "+ptx70" : "+ptx80";
+      const std::string &features = gpu->ptxFeature;
       pipeline =
           std::string("gpu.module(") + kLoops +
           "),nvvm-attach-target{chip=" + chip.getValue() +

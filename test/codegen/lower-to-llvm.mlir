@@ -1,6 +1,6 @@
-// RUN: sattn-opt %s --sattn-build-schedule --sattn-lower-selection --sattn-tile-attention --sattn-lower-to-llvm | FileCheck %s --check-prefix=CPU
-// RUN: sed 's/target = #sattn.target<cpu>/target = #sattn.target<gpu>/' %s | sattn-opt --sattn-build-schedule --sattn-lower-selection --sattn-tile-attention --sattn-lower-to-llvm="target=gpu chip=sm_80" | FileCheck %s --check-prefix=NVVM
-// RUN: sed 's/target = #sattn.target<cpu>/target = #sattn.target<gpu>/' %s | sattn-opt --sattn-build-schedule --sattn-lower-selection --sattn-tile-attention --sattn-lower-to-llvm="target=gpu chip=sm_90a binary=true" | FileCheck %s --check-prefix=PTX
+// RUN: sattn-opt %s --sattn-build-schedule --sattn-tile-attention --sattn-convert-tile-to-rows --sattn-convert-kernels-to-cpu --sattn-lower-to-llvm | FileCheck %s --check-prefix=CPU
+// RUN: sed 's/target = #sattn.target<cpu>/target = #sattn.target<gpu>/' %s | sattn-opt --sattn-build-schedule --sattn-tile-attention --sattn-pipeline-chunks --sattn-convert-tile-to-mma-sync --sattn-convert-kernels-to-gpu --sattn-lower-to-llvm="target=gpu chip=sm_80" | FileCheck %s --check-prefix=NVVM
+// RUN: sed 's/target = #sattn.target<cpu>/target = #sattn.target<gpu>/' %s | sattn-opt --sattn-build-schedule --sattn-tile-attention --sattn-pipeline-chunks --sattn-convert-tile-to-mma-sync --sattn-convert-kernels-to-gpu --sattn-lower-to-llvm="target=gpu chip=sm_90a binary=true" | FileCheck %s --check-prefix=PTX
 // RUN: not sattn-opt %s --sattn-lower-to-llvm="target=gpu chip=sm_70" 2>&1 | FileCheck %s --check-prefix=CHIP
 // RUN: not sattn-opt %s --sattn-lower-to-llvm="target=tpu" 2>&1 | FileCheck %s --check-prefix=TARGET
 
@@ -32,5 +32,5 @@ sattn.kernel @power {heads = 2, kv_heads = 1, head_dim = 64, element_type = f16,
 // PTX-SAME: .visible .entry sattn_attention(
 // PTX-NOT: __nv_
 
-// CHIP: sattn-lower-to-llvm: chip must be sm_80 or sm_90a, got 'sm_70'
+// CHIP: sattn-lower-to-llvm: unknown GPU target 'sm_70'; supported: sm_80, sm_90a
 // TARGET: sattn-lower-to-llvm: target must be cpu or gpu, got 'tpu'

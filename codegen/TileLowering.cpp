@@ -1,0 +1,164 @@
+//===- TileLowering.cpp - Lowering sattn_tile tiles per layout ------------===//
+
+#include "codegen/TileLowering.h"
+
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace mlir::sattn;
+using namespace mlir::sattn::tile;
+
+TileLayoutLowering::~TileLayoutLowering() = default;
+
+Value mlir::sattn::inlineRegion(OpBuilder &b, Region &region, ValueRange args) {
+  Block &block = region.front();
+  IRMapping map;
+  for (auto [arg, value] : llvm::zip(block.getArguments(), args))
+    map.map(arg, value);
+  for (Operation &op : block.without_terminator())
+    b.clone(op, map);
+  auto yield = cast<tile::YieldOp>(block.getTerminator());
+  return yield.getValues().empty() ? Value()
+                                   : map.lookupOrDefault(yield.getValues()[0]);
+}
+
+/// The tile a tile op works on (null for ops without one).
+static Value tileOperand(Operation *op) {
+  return llvm::TypeSwitch<Operation *, Value>(op)
+      .Case<BeginOp>([](BeginOp b) { return b.getTile(); })
+      .Case<ForChunksOp, RangeChunkOp, ListChunkOp, CopyOp, WaitOp, ReleaseOp,
+            QKOp, MaskOp, SoftmaxOp, PVOp, StoreOp>(
+          [](auto t) { return t.getTile(); })
+      .Default([](Operation *) { return Value(); });
+}
+
+LogicalResult mlir::sattn::lowerTileOps(func::FuncOp fn, Layout layout,
+                                        TileLoweringFactory make) {
+  SmallVector<Operation *> ops;
+  fn.walk<WalkOrder::PreOrder>([&](Operation *op) {
+    Value t = tileOperand(op);
+    if (t && cast<TileType>(t.getType()).getLayout().getValue() == layout)
+      ops.push_back(op);
+  });
+  if (ops.empty())
+    return success();
+  OpBuilder builder(fn.getContext());
+  DenseMap<Value, std::unique_ptr<KernelBuilder>> builders;
+  DenseMap<Value, std::unique_ptr<TileLayoutLowering>> lowerings;
+  DenseMap<Value, ChunkValues> chunks;
+  DenseMap<Value, SmallVector<Value>> scores;
+  Block &entry = fn.getBody().front();
+
+  for (Operation *op : ops) {
+    builder.setInsertionPoint(op);
+    Location loc = op->getLoc();
+    if (auto begin = dyn_cast<BeginOp>(op)) {
+      TileType type = begin.getTile().getType();
+      KernelShape shape;
+      shape.headDim = type.getHeadDim();
+      shape.scale = begin.getScale().convertToDouble();
+      auto &kb = builders[begin.getTile()];
+      kb = std::make_unique<KernelBuilder>(builder, fn, shape,
+                                           type.getElement());
+      builder.setInsertionPoint(op);
+      auto &lowering = lowerings[begin.getTile()];
+      lowering = make(*kb, type);
+      TileValues values;
+      values.batch = begin.getBatch();
+      values.head = begin.getHead();
+      values.kvHead = begin.getKvHead();
+      values.firstRow = begin.getFirstRow();
+      values.seqQ = begin.getSeqQ();
+      values.seqK = begin.getSeqK();
+      values.offset = kb->sub(values.seqK, values.seqQ);
+      values.block = begin.getBlock();
+      lowering->begin(values, entry.findAncestorOpInBlock(*op));
+      continue;
+    }
+    Value t = tileOperand(op);
+    auto found = lowerings.find(t);
+    if (found == lowerings.end())
+      return op->emitOpError("its tile does not come from a sattn_tile.begin");
+    TileLayoutLowering &lowering = *found->second;
+    KernelBuilder &kb = *builders[t];
+    LogicalResult result =
+        llvm::TypeSwitch<Operation *, LogicalResult>(op)
+            .Case([&](ForChunksOp loop) {
+              Value step = kb.idx(loop.getTile().getType().getChunk());
+              auto scfLoop = scf::ForOp::create(builder, loc, loop.getLo(),
+                                                loop.getHi(), step);
+              builder.setInsertionPointToStart(scfLoop.getBody());
+              Value iv = scfLoop.getInductionVar();
+              Value count = kb.min(step, kb.sub(loop.getHi(), iv));
+              Block &body = loop.getBody().front();
+              body.getArgument(0).replaceAllUsesWith(iv);
+              body.getArgument(1).replaceAllUsesWith(count);
+              auto &into = scfLoop.getBody()->getOperations();
+              into.splice(std::prev(into.end()), body.getOperations(),
+                          body.begin(), std::prev(body.end()));
+              return success();
+            })
+            .Case([&](RangeChunkOp chunk) {
+              chunks[chunk] =
+                  lowering.rangeChunk(chunk.getStart(), chunk.getCount());
+              return success();
+            })
+            .Case([&](ListChunkOp chunk) {
+              chunks[chunk] =
+                  lowering.listChunk(chunk.getCount(), [&](Value slot) {
+                    return inlineRegion(builder, chunk.getKeys(), {slot});
+                  });
+              return success();
+            })
+            .Case([&](CopyOp copy) {
+              lowering.copy(chunks.lookup(copy.getChunk()), copy.getOperand(),
+                            copy.getPred());
+              return success();
+            })
+            .Case([&](WaitOp wait) {
+              lowering.wait(wait.getPending());
+              return success();
+            })
+            .Case([&](ReleaseOp) {
+              lowering.release();
+              return success();
+            })
+            .Case([&](QKOp qk) {
+              scores[qk.getScores()] = lowering.qk();
+              return success();
+            })
+            .Case([&](MaskOp mask) {
+              scores[mask.getResult()] = lowering.mask(
+                  chunks.lookup(mask.getChunk()), scores[mask.getScores()],
+                  mask.getNeeds(), [&](const RowContext &row, Value j) {
+                    return inlineRegion(builder, mask.getKeep(),
+                                        {row.row, row.pos, row.queryBlock, j});
+                  });
+              return success();
+            })
+            .Case([&](SoftmaxOp softmax) {
+              scores[softmax.getProbabilities()] =
+                  lowering.softmax(scores[softmax.getScores()]);
+              return success();
+            })
+            .Case([&](PVOp pv) {
+              lowering.pv(scores[pv.getProbabilities()]);
+              return success();
+            })
+            .Case([&](StoreOp) {
+              lowering.store();
+              return success();
+            })
+            .Default([&](Operation *other) {
+              return other->emitOpError("has no tile lowering");
+            });
+    if (failed(result))
+      return failure();
+  }
+  // Users before definitions.
+  for (Operation *op : llvm::reverse(ops))
+    op->erase();
+  return success();
+}

@@ -1,0 +1,85 @@
+//===- TileLowering.h - Lowering sattn_tile tiles per layout ----*- C++ -*-===//
+//
+// A layout's conversion (TileToRows/, TileToMmaSync/) says how each tile op
+// becomes code; lowerTileOps walks a kernel function's tile ops of that
+// layout in program order, turns `for_chunks` into scf.for, inlines the
+// `list_chunk` and `mask` regions where the layout asks for keys and
+// membership, and hands every other op to the layout.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SATTN_CODEGEN_TILELOWERING_H
+#define SATTN_CODEGEN_TILELOWERING_H
+
+#include "dialect/tile/TileDialect.h"
+#include "passes/KernelBuilder.h"
+#include "passes/KeySource.h"
+
+#include <memory>
+
+namespace mlir::sattn {
+
+/// A chunk of keys as a layout sees it.
+struct ChunkValues {
+  tile::ChunkKind kind = tile::ChunkKind::range;
+  /// Range: the first key. List: unused.
+  Value start;
+  /// Keys in the chunk (slots past it are empty).
+  Value count;
+};
+
+/// The values `begin` gives a tile.
+struct TileValues {
+  Value batch, head, kvHead, firstRow, seqQ, seqK, offset;
+  int64_t block = 1;
+};
+
+/// How one layout computes a tile. Every call is made with the builder's
+/// insertion point at the op being lowered.
+class TileLayoutLowering {
+public:
+  explicit TileLayoutLowering(KernelBuilder &kb) : kb(kb) {}
+  virtual ~TileLayoutLowering();
+
+  /// Allocates the tile's buffers and per-thread values at `top` (an op at
+  /// the top of the function, before any tile op), then loads the queries
+  /// and clears the softmax state at the insertion point.
+  virtual void begin(const TileValues &tile, Operation *top) = 0;
+  virtual ChunkValues rangeChunk(Value start, Value count) = 0;
+  /// keyOf(slot) emits the key of a slot < count.
+  virtual ChunkValues listChunk(Value count,
+                                function_ref<Value(Value)> keyOf) = 0;
+  /// `pred` may be null (always copy).
+  virtual void copy(const ChunkValues &chunk, tile::Operand operand,
+                    Value pred) = 0;
+  virtual void wait(int64_t pending) = 0;
+  virtual void release() = 0;
+  virtual SmallVector<Value> qk() = 0;
+  /// keep(row, j) emits whether key j (-1: none) counts for the row.
+  using KeepFn = function_ref<Value(const RowContext &, Value)>;
+  virtual SmallVector<Value> mask(const ChunkValues &chunk, ValueRange scores,
+                                  Value needs, KeepFn keep) = 0;
+  virtual SmallVector<Value> softmax(ValueRange scores) = 0;
+  virtual void pv(ValueRange probabilities) = 0;
+  virtual void store() = 0;
+
+protected:
+  KernelBuilder &kb;
+  TileValues tile;
+};
+
+/// Makes the lowering of one tile of `type`.
+using TileLoweringFactory = function_ref<std::unique_ptr<TileLayoutLowering>(
+    KernelBuilder &, tile::TileType type)>;
+
+/// Lowers every tile op of `layout` in `fn` through `make`'s lowering.
+LogicalResult lowerTileOps(func::FuncOp fn, tile::Layout layout,
+                           TileLoweringFactory make);
+
+/// Clones `region`'s block with its arguments bound to `args` at the
+/// builder's insertion point; returns the value it yields (if any).
+Value inlineRegion(OpBuilder &b, Region &region, ValueRange args);
+
+} // namespace mlir::sattn
+
+#endif // SATTN_CODEGEN_TILELOWERING_H

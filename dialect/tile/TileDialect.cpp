@@ -1,0 +1,172 @@
+//===- TileDialect.cpp - The sattn_tile dialect ---------------------------===//
+
+#include "dialect/tile/TileDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace mlir::sattn::tile;
+
+#include "dialect/tile/TileDialect.cpp.inc"
+#include "dialect/tile/TileEnums.cpp.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "dialect/tile/TileAttrs.cpp.inc"
+
+#define GET_TYPEDEF_CLASSES
+#include "dialect/tile/TileTypes.cpp.inc"
+
+#define GET_OP_CLASSES
+#include "dialect/tile/TileOps.cpp.inc"
+
+namespace {
+/// Prints tile and scores types once, as aliases (`!tile = ...`): every op
+/// of a tile program names them.
+struct TileAsmInterface : public OpAsmDialectInterface {
+  using OpAsmDialectInterface::OpAsmDialectInterface;
+  AliasResult getAlias(Type type, raw_ostream &os) const override {
+    if (isa<TileType>(type)) {
+      os << "tile";
+      return AliasResult::OverridableAlias;
+    }
+    if (isa<ScoresType>(type)) {
+      os << "scores";
+      return AliasResult::OverridableAlias;
+    }
+    return AliasResult::NoAlias;
+  }
+};
+} // namespace
+
+void SattnTileDialect::initialize() {
+  addInterfaces<TileAsmInterface>();
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "dialect/tile/TileAttrs.cpp.inc"
+      >();
+  addTypes<
+#define GET_TYPEDEF_LIST
+#include "dialect/tile/TileTypes.cpp.inc"
+      >();
+  addOperations<
+#define GET_OP_LIST
+#include "dialect/tile/TileOps.cpp.inc"
+      >();
+}
+
+LogicalResult SattnTileDialect::verifyOperationAttribute(Operation *op,
+                                                         NamedAttribute attr) {
+  if (attr.getName() != kThreadsAttrName)
+    return op->emitError("unknown sattn_tile attribute ") << attr.getName();
+  auto threads = dyn_cast<IntegerAttr>(attr.getValue());
+  if (!threads || threads.getInt() < 1)
+    return op->emitError(kThreadsAttrName) << " must be an integer >= 1";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Types
+//===----------------------------------------------------------------------===//
+
+LogicalResult TileType::verify(function_ref<InFlightDiagnostic()> emitError,
+                               int64_t rows, int64_t headDim, Type element,
+                               int64_t chunk, LayoutAttr) {
+  if (rows < 1 || headDim < 1 || chunk < 1)
+    return emitError() << "rows, head_dim and chunk must be >= 1";
+  if (!element.isF16() && !element.isBF16() && !element.isF32())
+    return emitError() << "element must be f16, bf16 or f32, got " << element;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Ops
+//===----------------------------------------------------------------------===//
+
+/// The body has one block whose arguments are `count` indices.
+static LogicalResult verifyIndexArgs(Operation *op, Region &body,
+                                     unsigned count) {
+  Block &block = body.front();
+  if (block.getNumArguments() != count ||
+      !llvm::all_of(block.getArgumentTypes(),
+                    [](Type t) { return t.isIndex(); }))
+    return op->emitOpError("body must take ") << count << " index arguments";
+  return success();
+}
+
+/// The region ends with a sattn_tile.yield of one value of `type`.
+static LogicalResult verifyYieldsOne(Operation *op, Region &region, Type type) {
+  auto yield = dyn_cast<YieldOp>(region.front().getTerminator());
+  if (!yield || yield.getValues().size() != 1 ||
+      yield.getValues()[0].getType() != type)
+    return op->emitOpError("region must yield one ") << type;
+  return success();
+}
+
+LogicalResult ForItemsOp::verifyRegions() {
+  return verifyIndexArgs(*this, getBody(), 1);
+}
+
+LogicalResult ForRowsOp::verifyRegions() {
+  if (getRows() < 1)
+    return emitOpError("rows must be >= 1, got ") << getRows();
+  return verifyIndexArgs(*this, getBody(), 2);
+}
+
+LogicalResult CoopForOp::verifyRegions() {
+  return verifyIndexArgs(*this, getBody(), 1);
+}
+
+LogicalResult AllocSharedOp::verify() {
+  auto space =
+      dyn_cast_if_present<gpu::AddressSpaceAttr>(getType().getMemorySpace());
+  if (!space || space.getValue() != gpu::AddressSpace::Workgroup)
+    return emitOpError("buffer must be in #gpu.address_space<workgroup>");
+  return success();
+}
+
+LogicalResult BeginOp::verify() {
+  if (!(getScale().convertToDouble() > 0))
+    return emitOpError("scale must be positive");
+  if (getBlock() < 1)
+    return emitOpError("block must be >= 1, got ") << getBlock();
+  return success();
+}
+
+LogicalResult ForChunksOp::verifyRegions() {
+  return verifyIndexArgs(*this, getBody(), 2);
+}
+
+LogicalResult RangeChunkOp::verify() {
+  if (getChunk().getType().getKind() != ChunkKind::range)
+    return emitOpError("result must be a !sattn_tile.chunk<range>");
+  return success();
+}
+
+LogicalResult ListChunkOp::verify() {
+  if (getChunk().getType().getKind() != ChunkKind::list)
+    return emitOpError("result must be a !sattn_tile.chunk<list>");
+  if (failed(verifyIndexArgs(*this, getKeys(), 1)))
+    return failure();
+  return verifyYieldsOne(*this, getKeys(), IndexType::get(getContext()));
+}
+
+LogicalResult QKOp::verify() {
+  TileType tile = getTile().getType();
+  ScoresType scores = getScores().getType();
+  if (scores.getRows() != tile.getRows() ||
+      scores.getChunk() != tile.getChunk() ||
+      scores.getLayout() != tile.getLayout())
+    return emitOpError("scores must have the tile's rows, chunk and layout");
+  return success();
+}
+
+LogicalResult MaskOp::verifyRegions() {
+  if (failed(verifyIndexArgs(*this, getKeep(), 4)))
+    return failure();
+  return verifyYieldsOne(*this, getKeep(), IntegerType::get(getContext(), 1));
+}

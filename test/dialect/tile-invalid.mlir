@@ -1,0 +1,98 @@
+// RUN: sattn-opt %s --split-input-file --verify-diagnostics
+
+// expected-error @+1 {{element must be f16, bf16 or f32, got 'f64'}}
+func.func private @f(!sattn_tile.tile<rows = 64, head_dim = 64, element = f64, chunk = 64, layout = <row>>)
+
+// -----
+
+// expected-error @+1 {{rows, head_dim and chunk must be >= 1}}
+func.func private @f(!sattn_tile.tile<rows = 0, head_dim = 64, element = f32, chunk = 64, layout = <row>>)
+
+// -----
+
+func.func @shared() {
+  // expected-error @+1 {{buffer must be in #gpu.address_space<workgroup>}}
+  %0 = sattn_tile.alloc_shared : memref<64xi32>
+  return
+}
+
+// -----
+
+func.func @rows() {
+  // expected-error @+1 {{rows must be >= 1, got 0}}
+  sattn_tile.for_rows 0 {
+  ^bb0(%r: index, %slot: index):
+  }
+  return
+}
+
+// -----
+
+func.func @items(%a: index) {
+  // expected-error @+1 {{body must take 1 index arguments}}
+  sattn_tile.for_items %a to %a {
+  ^bb0(%x: index, %y: index):
+  }
+  return
+}
+
+// -----
+
+!tile = !sattn_tile.tile<rows = 64, head_dim = 64, element = f32, chunk = 64, layout = <row>>
+func.func @begin(%b: index) {
+  // expected-error @+1 {{scale must be positive}}
+  %t = sattn_tile.begin batch(%b) head(%b) kv_head(%b) first_row(%b) seq_q(%b) seq_k(%b) scale = -1.0 block = 64 : !tile
+  return
+}
+
+// -----
+
+!tile = !sattn_tile.tile<rows = 64, head_dim = 64, element = f32, chunk = 64, layout = <row>>
+func.func @qk(%t: !tile) {
+  // expected-error @+1 {{scores must have the tile's rows, chunk and layout}}
+  %s = sattn_tile.qk %t : !tile -> !sattn_tile.scores<rows = 64, chunk = 32, layout = <row>>
+  return
+}
+
+// -----
+
+!tile = !sattn_tile.tile<rows = 64, head_dim = 64, element = f32, chunk = 64, layout = <row>>
+func.func @range(%t: !tile, %c: index) {
+  // expected-error @+1 {{result must be a !sattn_tile.chunk<range>}}
+  %ch = sattn_tile.range_chunk %t, %c, %c : !tile -> !sattn_tile.chunk<list>
+  return
+}
+
+// -----
+
+!tile = !sattn_tile.tile<rows = 64, head_dim = 64, element = f32, chunk = 64, layout = <row>>
+func.func @list(%t: !tile, %c: index) {
+  // expected-error @+1 {{region must yield one 'index'}}
+  %ch = sattn_tile.list_chunk %t, %c : !tile -> !sattn_tile.chunk<list> {
+  ^bb0(%slot: index):
+    %x = arith.constant 1 : i32
+    sattn_tile.yield %x : i32
+  }
+  return
+}
+
+// -----
+
+!tile = !sattn_tile.tile<rows = 64, head_dim = 64, element = f32, chunk = 64, layout = <row>>
+!scores = !sattn_tile.scores<rows = 64, chunk = 64, layout = <row>>
+func.func @mask(%t: !tile, %c: index, %s: !scores, %b: i1) {
+  %ch = sattn_tile.range_chunk %t, %c, %c : !tile -> !sattn_tile.chunk<range>
+  // expected-error @+1 {{body must take 4 index arguments}}
+  %m = sattn_tile.mask %t, %ch, %s if %b : !tile, !sattn_tile.chunk<range>, !scores {
+  ^bb0(%j: index):
+    sattn_tile.yield %b : i1
+  }
+  return
+}
+
+// -----
+
+// expected-error @+1 {{sattn_tile.threads must be an integer >= 1}}
+func.func @threads() attributes {sattn_tile.threads = 0 : i64} {
+  return
+}

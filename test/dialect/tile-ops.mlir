@@ -1,0 +1,37 @@
+// RUN: sattn-opt %s | FileCheck %s
+// RUN: sattn-opt %s | sattn-opt | FileCheck %s
+// The kernel constructs of sattn_tile print and parse back.
+
+// CHECK-LABEL: func.func @kernel(
+// CHECK-SAME: attributes {sattn_tile.threads = 128 : i64}
+// CHECK: %[[K:.+]] = sattn_tile.alloc_shared : memref<64xi32, #gpu.address_space<workgroup>>
+// CHECK: %[[P:.+]] = sattn_tile.alloc_private : memref<128x2xf32>
+// CHECK: %[[T:.+]] = sattn_tile.thread_id
+// CHECK: sattn_tile.for_items %{{.*}} to %{{.*}} {
+// CHECK-NEXT: ^bb0(%[[I:.+]]: index):
+// CHECK: sattn_tile.coop_for %{{.*}} {
+// CHECK: sattn_tile.barrier
+// CHECK: sattn_tile.for_rows 64 {
+// CHECK-NEXT: ^bb0(%{{.*}}: index, %[[SLOT:.+]]: index):
+// CHECK: memref.store %{{.*}}, %[[P]][%[[SLOT]], %{{.*}}]
+func.func @kernel(%begin: index, %end: index, %n: index) attributes {sattn_tile.threads = 128 : i64} {
+  %keys = sattn_tile.alloc_shared : memref<64xi32, #gpu.address_space<workgroup>>
+  %state = sattn_tile.alloc_private : memref<128x2xf32>
+  %t = sattn_tile.thread_id
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0 : i32
+  %f = arith.constant 0.0 : f32
+  sattn_tile.for_items %begin to %end {
+  ^bb0(%item: index):
+    sattn_tile.coop_for %n {
+    ^bb0(%i: index):
+      memref.store %zero, %keys[%i] : memref<64xi32, #gpu.address_space<workgroup>>
+    }
+    sattn_tile.barrier
+    sattn_tile.for_rows 64 {
+    ^bb0(%r: index, %slot: index):
+      memref.store %f, %state[%slot, %c0] : memref<128x2xf32>
+    }
+  }
+  return
+}

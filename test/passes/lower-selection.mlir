@@ -1,0 +1,76 @@
+// RUN: sattn-opt %s -split-input-file --sattn-build-schedule --sattn-lower-selection | FileCheck %s
+// One function per selection stage, written once for every target with the
+// kernel calling convention, sattn_tile's parallel constructs and the
+// stage's threads; the request stays (before the functions) for
+// sattn-tile-attention.
+
+// Stripes: one work item per (batch, head); the sampled rows' statistics,
+// the column and diagonal scores and the kept flags go to the workspace.
+sattn.pattern @sample() block = 64 causal {
+  sattn.stripes segments = 2, rows = 4, cover = 0.95, window_frac = 0.05
+}
+sattn.kernel @sample {heads = 2, kv_heads = 2, head_dim = 32, element_type = f32, target = #sattn.target<cpu>}
+// CHECK: sattn.kernel @sample
+// CHECK-LABEL: func.func @sattn_select_stripes_0(
+// CHECK-SAME: %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf32>, %[[WSF:[^:]+]]: memref<?xf32>, %[[WSI:[^:]+]]: memref<?xi32>
+// CHECK-SAME: attributes {sattn_tile.threads = 128 : i64}
+// CHECK: sattn_tile.for_items
+// CHECK: sattn_tile.coop_for
+// CHECK: memref.store %{{.*}}, %[[WSF]]
+// CHECK: sattn_tile.barrier
+// CHECK: memref.store %{{.*}}, %[[WSI]]
+
+// -----
+
+// tree_search: one work item per (batch, head, query block of local rows);
+// branch arrays in shared memory when they fit.
+sattn.pattern @hip() block = 64 causal {
+  sattn.tree_search block_q = 64, block_k = 2, k = 64, q_stride = 2, sink = 16, window = 64
+}
+sattn.kernel @hip {heads = 2, kv_heads = 1, head_dim = 64, element_type = bf16, target = #sattn.target<gpu>}
+// CHECK-LABEL: func.func @sattn_select_tree_search_0(
+// CHECK-SAME: attributes {sattn_tile.threads = 128 : i64}
+// CHECK: sattn_tile.alloc_shared : memref<32xi32, #gpu.address_space<workgroup>>
+// CHECK: sattn_tile.for_items
+// CHECK: scf.while
+
+// -----
+
+// Token top-k: per (batch, kv head) a k-best heap over the key prefix, in
+// shared memory for small k.
+sattn.pattern @sparsek() block = 128 causal {
+  sattn.window 64 tokens
+  sattn.topk k = 32 tokens by key_score
+}
+sattn.kernel @sparsek {heads = 2, kv_heads = 1, head_dim = 64, element_type = f16, target = #sattn.target<cpu>}
+// CHECK-LABEL: func.func @sattn_select_topk_1(
+// CHECK: sattn_tile.alloc_shared : memref<32xf32, #gpu.address_space<workgroup>>
+// CHECK: sattn_tile.alloc_shared : memref<32xi32, #gpu.address_space<workgroup>>
+// CHECK: sattn_tile.for_items
+
+// -----
+
+// Block top-k: per (batch, head, query block); the static primitives'
+// membership decides the candidates.
+sattn.pattern @blocks() block = 32 causal {
+  sattn.sink 8
+  sattn.topk cover = 0.9 blocks by pooled_qk
+}
+sattn.kernel @blocks {heads = 2, kv_heads = 1, head_dim = 32, element_type = bf16, target = #sattn.target<cpu>}
+// CHECK-LABEL: func.func @sattn_select_topk_1(
+// CHECK: sattn_tile.for_items
+// CHECK: sattn_tile.coop_for
+// CHECK: arith.cmpi slt, %{{.*}}, %c8
+// CHECK: math.exp %{{.*}} : f64
+
+// -----
+
+// Permute: per (batch, head) importance, the permutation, pooled blocks and
+// the kept blocks of every query block.
+sattn.pattern @pbs() block = 128 causal {
+  sattn.permute segment = 256, probe = 128, block = 128, cover = 0.9
+}
+sattn.kernel @pbs {heads = 2, kv_heads = 1, head_dim = 64, element_type = f32, target = #sattn.target<cpu>}
+// CHECK-LABEL: func.func @sattn_select_permute_0(
+// CHECK: sattn_tile.alloc_shared : memref<64xf32, #gpu.address_space<workgroup>>
+// CHECK: sattn_tile.for_items
