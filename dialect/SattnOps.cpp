@@ -637,8 +637,8 @@ LogicalResult AttentionOp::verify() {
     return emitOpError("head dims differ: q ")
            << q[3] << ", k " << k[3] << ", v " << v[3];
   if (!llvm::is_contained(kSupportedHeadDims, q[3]))
-    return emitOpError("head dim ")
-           << q[3] << " is not supported; supported: 32, 64, 128";
+    return emitOpError("head dim must be ")
+           << supportedHeadDims() << ", got " << q[3];
   SmallVector<int64_t> lseShape{q[0], q[1], q[2]};
   if (lseType.getRank() != 3 || !lseType.getElementType().isF32() ||
       !llvm::all_of(llvm::zip(lseType.getShape(), lseShape), [](auto dims) {
@@ -699,6 +699,15 @@ AttentionOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
 // KernelOp
 //===----------------------------------------------------------------------===//
 
+std::string AttentionOp::supportedHeadDims() {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  const size_t n = std::size(kSupportedHeadDims);
+  for (size_t i = 0; i < n; ++i)
+    os << (i == 0 ? "" : i + 1 == n ? " or " : ", ") << kSupportedHeadDims[i];
+  return text;
+}
+
 LogicalResult KernelOp::verify() {
   if (getHeads() < 1)
     return emitOpError("heads must be >= 1, got ") << getHeads();
@@ -706,7 +715,8 @@ LogicalResult KernelOp::verify() {
     return emitOpError("kv_heads must be >= 1 and divide heads ")
            << getHeads() << ", got " << getKvHeads();
   if (!llvm::is_contained(AttentionOp::kSupportedHeadDims, getHeadDim()))
-    return emitOpError("head_dim must be 32, 64 or 128, got ") << getHeadDim();
+    return emitOpError("head_dim must be ")
+           << AttentionOp::supportedHeadDims() << ", got " << getHeadDim();
   Type element = getElementType();
   if (!element.isF16() && !element.isBF16() && !element.isF32())
     return emitOpError("element_type must be f16, bf16 or f32, got ")

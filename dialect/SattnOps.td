@@ -402,6 +402,8 @@ def Sattn_AttentionOp : Sattn_Op<"attention", [Pure,
   let extraClassDeclaration = [{
     /// Head dims the backends compile for.
     static constexpr int64_t kSupportedHeadDims[] = {32, 64, 128};
+    /// "32, 64 or 128", for messages.
+    static std::string supportedHeadDims();
   }];
 }
 

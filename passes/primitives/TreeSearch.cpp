@@ -156,7 +156,7 @@ static LogicalResult emitTreeStage(KernelBuilder &kb, const KernelRequest &req,
   const int64_t d = kb.shape().headDim;
   const int64_t heads = kb.shape().heads;
   const int64_t group = heads / kb.shape().kvHeads;
-  const int64_t maxSampled = (bq + qs - 1) / qs;
+  const int64_t maxSampled = llvm::divideCeil(bq, qs);
   const bool sharedScratch = scratchInShared(k);
   const bool sharedQuery = maxSampled * d * 4 <= kMaxSharedQueryBytes;
 

@@ -20,6 +20,7 @@
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/bit.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MathExtras.h"
 
 #include <algorithm>
 #include <cassert>
@@ -32,19 +33,9 @@ using namespace sattn;
 
 namespace {
 
-/// Builds an Error from a string or a formatv object.
-int64_t floorDiv(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  if (a % b != 0 && ((a < 0) != (b < 0)))
-    --q;
-  return q;
-}
-
-/// For b > 0; written so that a huge b cannot overflow a + b - 1.
-int64_t ceilDiv(int64_t a, int64_t b) {
-  int64_t q = floorDiv(a, b);
-  return q + (q * b != a);
-}
+// The spec's integer division rounds toward negative infinity.
+int64_t floorDiv(int64_t a, int64_t b) { return llvm::divideFloorSigned(a, b); }
+int64_t ceilDiv(int64_t a, int64_t b) { return llvm::divideCeilSigned(a, b); }
 
 /// Spec: round(x) = floor(x + 0.5).
 int64_t roundHalfUp(double x) { return int64_t(std::floor(x + 0.5)); }
@@ -653,18 +644,22 @@ llvm::Error MaskOracle::Impl::validate() const {
   const AttentionShape &s = shape;
   if (s.batch < 1 || s.heads < 1 || s.kvHeads < 1 || s.seqQ < 1 || s.seqK < 1 ||
       s.headDim < 1)
-    return makeError(llvm::formatv(
-        "invalid attention shape: batch={0} heads={1} kv_heads={2} seq_q={3} "
-        "seq_k={4} head_dim={5} (all must be >= 1)",
-        s.batch, s.heads, s.kvHeads, s.seqQ, s.seqK, s.headDim).str());
+    return makeError(llvm::formatv("invalid attention shape: batch={0} "
+                                   "heads={1} kv_heads={2} seq_q={3} "
+                                   "seq_k={4} head_dim={5} (all must be >= 1)",
+                                   s.batch, s.heads, s.kvHeads, s.seqQ, s.seqK,
+                                   s.headDim)
+                         .str());
   if (s.heads % s.kvHeads != 0)
     return makeError(llvm::formatv("kv_heads={0} does not divide heads={1}",
-                                   s.kvHeads, s.heads).str());
+                                   s.kvHeads, s.heads)
+                         .str());
   if (!std::isfinite(s.scale))
     return makeError("attention scale is not finite");
   if (spec.block < 1)
     return makeError(llvm::formatv("pattern '{0}': block size {1} must be >= 1",
-                                   spec.name, spec.block).str());
+                                   spec.name, spec.block)
+                         .str());
 
   auto bad = [&](const char *prim, const std::string &what) {
     return makeError(
@@ -728,7 +723,8 @@ llvm::Error MaskOracle::Impl::validate() const {
                                          : ", ") +
               missing[n];
     return makeError(llvm::formatv("pattern '{0}' needs run-time input: {1}",
-                                   spec.name, list).str());
+                                   spec.name, list)
+                         .str());
   }
   return llvm::Error::success();
 }

@@ -149,9 +149,9 @@ sattn::compile(const PatternSource &source, const AttentionConfig &config,
         " must be >= 1 and divide heads " + std::to_string(config.heads));
   if (!llvm::is_contained(mlir::sattn::AttentionOp::kSupportedHeadDims,
                           config.headDim))
-    return createStringError("attention config: head dim must be 32, 64 or "
-                             "128, got " +
-                             std::to_string(config.headDim));
+    return createStringError("attention config: head dim must be " +
+                             mlir::sattn::AttentionOp::supportedHeadDims() +
+                             ", got " + std::to_string(config.headDim));
   mlir::DialectRegistry registry;
   registerPatternDialects(registry);
   registerCodegenDialects(registry);

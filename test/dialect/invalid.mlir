@@ -986,7 +986,7 @@ sattn.pattern @p() block = 64 causal {
   sattn.window 128 tokens
 }
 func.func @f(%q: tensor<1x8x128x96xf16>, %k: tensor<1x8x128x96xf16>, %v: tensor<1x8x128x96xf16>) {
-  // expected-error @+1 {{head dim 96 is not supported; supported: 32, 64, 128}}
+  // expected-error @+1 {{head dim must be 32, 64 or 128, got 96}}
   %o, %l = sattn.attention @p(%q, %k, %v) : (tensor<1x8x128x96xf16>, tensor<1x8x128x96xf16>, tensor<1x8x128x96xf16>) -> (tensor<1x8x128x96xf16>, tensor<1x8x128xf32>)
   return
 }
@@ -997,7 +997,7 @@ sattn.pattern @p() block = 64 causal {
   sattn.window 128 tokens
 }
 func.func @f(%q: tensor<1x8x128x256xf16>, %k: tensor<1x8x128x256xf16>, %v: tensor<1x8x128x256xf16>) {
-  // expected-error @+1 {{head dim 256 is not supported; supported: 32, 64, 128}}
+  // expected-error @+1 {{head dim must be 32, 64 or 128, got 256}}
   %o, %l = sattn.attention @p(%q, %k, %v) : (tensor<1x8x128x256xf16>, tensor<1x8x128x256xf16>, tensor<1x8x128x256xf16>) -> (tensor<1x8x128x256xf16>, tensor<1x8x128xf32>)
   return
 }
@@ -1008,7 +1008,7 @@ sattn.pattern @p() block = 64 causal {
   sattn.window 128 tokens
 }
 func.func @f(%q: tensor<1x8x128x16xf16>, %k: tensor<1x8x128x16xf16>, %v: tensor<1x8x128x16xf16>) {
-  // expected-error @+1 {{head dim 16 is not supported; supported: 32, 64, 128}}
+  // expected-error @+1 {{head dim must be 32, 64 or 128, got 16}}
   %o, %l = sattn.attention @p(%q, %k, %v) : (tensor<1x8x128x16xf16>, tensor<1x8x128x16xf16>, tensor<1x8x128x16xf16>) -> (tensor<1x8x128x16xf16>, tensor<1x8x128xf32>)
   return
 }
