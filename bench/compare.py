@@ -9,10 +9,16 @@ For every case (pattern, sequence length S, key/value heads Hkv) the script
     benchmark uses), so that both compute the same blocks, with a mask_mod
     that reproduces the pattern token by token inside partial blocks,
   * runs dense causal SDPA (FlashAttention and cuDNN backends) as the baseline,
+  * measures what the pattern keeps of the dense attention (attention recall,
+    docs/patterns.md; sattn-compile --emit=recall-json on the very inputs),
 
-times them with CUDA events (warm-up, median, rotating input copies) and checks
-sattn's output against Flex's. See bench/README.md for the columns and the
-method. Run `python3 bench/compare.py --help` for the options.
+on two kinds of inputs (--inputs): random normal ones, and LLM-like ones
+(sattn-compile --emit=inputs-npy --llm-inputs SEED, docs/llm-inputs.md) with
+the sinks, heavy columns and local decay of long-context attention, on which
+cover-based selections keep a few percent of the blocks instead of nearly all.
+It times them with CUDA events (warm-up, median, rotating input copies) and
+checks sattn's output against Flex's. See bench/README.md for the columns and
+the method. Run `python3 bench/compare.py --help` for the options.
 
 Exit status: 0 all checks passed, 1 some check failed (output or mask
 mismatch, kernel error), 2 the benchmark could not run (no CUDA device, no
@@ -140,9 +146,10 @@ def write_npy_f32(path, tensor):
     del t
 
 
-def read_npy_u8(path):
-    """Reads a uint8 .npy written by sattn-compile --emit=mask-npy into a CPU tensor."""
+def read_npy(path, descr):
+    """Reads a C-order .npy of dtype descr ('|u1' or '<f4') into a CPU tensor."""
     import torch
+    dtype, size = {"|u1": (torch.uint8, 1), "<f4": (torch.float32, 4)}[descr]
     with open(path, "rb") as fh:
         magic = fh.read(8)
         if magic[:6] != b"\x93NUMPY":
@@ -151,10 +158,11 @@ def read_npy_u8(path):
         hlen = int.from_bytes(fh.read(2 if major == 1 else 4), "little")
         header = fh.read(hlen).decode("latin1")
         m = re.search(r"'shape':\s*\(([^)]*)\)", header)
-        if "'|u1'" not in header or m is None or "True" in header.split("fortran_order")[1][:8]:
-            raise ValueError(f"{path}: expected a C-order uint8 array, header {header!r}")
+        if f"'{descr}'" not in header or m is None or \
+                "True" in header.split("fortran_order")[1][:8]:
+            raise ValueError(f"{path}: expected a C-order {descr} array, header {header!r}")
         shape = [int(x) for x in m.group(1).replace(" ", "").split(",") if x]
-        count = math.prod(shape)
+        count = math.prod(shape) * size
         buf = bytearray(count)
         view = memoryview(buf)
         got = 0
@@ -163,7 +171,12 @@ def read_npy_u8(path):
             if not n:
                 raise ValueError(f"{path}: truncated ({got} of {count} bytes)")
             got += n
-    return torch.frombuffer(buf, dtype=torch.uint8).view(*shape)
+    return torch.frombuffer(buf, dtype=dtype).view(*shape)
+
+
+def read_npy_u8(path):
+    """Reads a uint8 .npy written by sattn-compile --emit=mask-npy into a CPU tensor."""
+    return read_npy(path, "|u1")
 
 
 # ---------------------------------------------------------------------------
@@ -350,6 +363,30 @@ class Oracle:
 def load_blocks_json(path):
     with open(path) as fh:
         return json.load(fh)
+
+
+def summarize_recall(docs, head_kinds=None):
+    """One figure per case from per-head recall-json reports (one head each):
+    means over heads of recall mean and p5, density and output error, the
+    minimum of the minima, and the mean recall per LLM-like head kind."""
+    heads = [d for doc in docs for d in doc["heads_detail"]]
+    if not heads:
+        return None
+    errs = [h["out_rel_err"] for h in heads if h.get("out_rel_err") is not None]
+    out = {"heads": len(heads), "rows_sampled": docs[0]["rows_sampled"],
+           "rows_total": docs[0]["rows_total"],
+           "recall_mean": statistics.fmean(h["recall_mean"] for h in heads),
+           "recall_p5": statistics.fmean(h["recall_p5"] for h in heads),
+           "recall_min": min(h["recall_min"] for h in heads),
+           "density": statistics.fmean(h["density"] for h in heads),
+           "dense_cover": statistics.fmean(h["dense_cover"] for h in heads),
+           "out_rel_err": statistics.fmean(errs) if errs else None}
+    if head_kinds:
+        by_kind = {}
+        for n, h in enumerate(heads):
+            by_kind.setdefault(head_kinds[n % len(head_kinds)], []).append(h["recall_mean"])
+        out["recall_by_kind"] = {k: statistics.fmean(v) for k, v in sorted(by_kind.items())}
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -720,7 +757,8 @@ def compare_outputs(torch, a, b, heads):
 # ---------------------------------------------------------------------------
 
 COLUMNS = [
-    ("pattern", 9, "<"), ("S", 5, ">"), ("Hkv", 3, ">"), ("blk%", 6, ">"),
+    ("pattern", 9, "<"), ("inputs", 6, "<"), ("S", 5, ">"), ("Hkv", 3, ">"), ("blk%", 6, ">"),
+    ("dens%", 6, ">"), ("recall", 6, ">"), ("rec-p5", 6, ">"),
     ("sattn", 9, ">"), ("flex", 9, ">"), ("fa", 9, ">"), ("cudnn", 9, ">"),
     ("s/flex", 6, ">"), ("s/sdpa", 6, ">"), ("TF/s", 6, ">"), ("TF/s-eq", 7, ">"),
     ("max|d|", 8, ">"), ("rel", 8, ">"), ("check", 6, "<"), ("s-comp", 8, ">"),
@@ -767,6 +805,7 @@ class Bench:
         self.oracle = None
         self.patterns = []
         self.tmp = None
+        self.head_kinds = None  # of LLM-like inputs, per query head
 
     # -- setup --------------------------------------------------------------
     def setup(self, patterns):
@@ -851,18 +890,24 @@ class Bench:
             return self.case_estimate[s0] * (S / s0) ** 1.5
         return 10.0 * max(1.0, S / 8192)
 
-    def skip(self, pattern, S, hkv, why):
-        self.skipped.append({"pattern": pattern, "S": S, "Hkv": hkv, "reason": why})
-        print(f"  skipped {pattern} S={human_s(S)} Hkv={hkv}: {why}", flush=True)
+    def skip(self, pattern, S, hkv, why, kind=None):
+        self.skipped.append({"pattern": pattern, "S": S, "Hkv": hkv, "inputs": kind,
+                             "reason": why})
+        print(f"  skipped {pattern}{' ' + kind if kind else ''} S={human_s(S)} Hkv={hkv}: "
+              f"{why}", flush=True)
 
     # -- inputs -------------------------------------------------------------
-    def make_inputs(self, S, hkv):
+    def make_inputs(self, S, hkv, kind="random"):
+        """Input sets for one group: random normal ones, or copies of one LLM-like set
+        (whose head kinds go to self.head_kinds; None for random inputs)."""
         torch, H, D = self.torch, self.H, self.D
-        gen = torch.Generator(device=self.dev)
-        gen.manual_seed(self.args.seed * 1000003 + S * 7 + hkv)
         set_bytes = 2 * D * S * (H + 2 * hkv)
         l2 = self.l2_bytes
         n_sets = self.args.sets or max(2, math.ceil(2 * l2 / set_bytes))
+        if kind == "llm":
+            return self.make_llm_inputs(S, hkv, n_sets), set_bytes
+        gen = torch.Generator(device=self.dev)
+        gen.manual_seed(self.args.seed * 1000003 + S * 7 + hkv)
         sets = []
         for _ in range(n_sets):
             q = torch.randn((1, H, S, D), generator=gen, device=self.dev, dtype=torch.bfloat16)
@@ -871,7 +916,29 @@ class Bench:
             ks = torch.randn((1, hkv, S), generator=gen, device=self.dev, dtype=torch.float32)
             w = torch.randn((hkv, D), generator=gen, device=self.dev, dtype=torch.float32)
             sets.append({"q": q, "k": k, "v": v, "scores": ks, "weights": w})
+        self.head_kinds = None
         return sets, set_bytes
+
+    def make_llm_inputs(self, S, hkv, n_sets):
+        """LLM-like inputs from sattn's generator (seed --seed), as n_sets copies at
+        distinct addresses (the rotation then still defeats the L2 cache)."""
+        torch, H, D = self.torch, self.H, self.D
+        gdir = os.path.join(self.tmp, f"llm-S{S}-kv{hkv}")
+        self.oracle.run([DENSE_FILE if os.path.isfile(DENSE_FILE) else self.patterns[0].path,
+                         f"--seq-len={S}", f"--heads={H}", f"--kv-heads={hkv}",
+                         f"--head-dim={D}", f"--llm-inputs={self.args.seed}",
+                         f"--rope-theta={self.args.rope_theta}", "--emit=inputs-npy", "-o", gdir])
+        with open(os.path.join(gdir, "inputs.json")) as fh:
+            self.head_kinds = json.load(fh).get("head_kinds")
+        base = {}
+        for name, key, dtype in (("q", "q", torch.bfloat16), ("k", "k", torch.bfloat16),
+                                 ("v", "v", torch.bfloat16), ("key_score", "scores", torch.float32),
+                                 ("weights", "weights", torch.float32)):
+            path = os.path.join(gdir, name + ".npy")
+            base[key] = read_npy(path, "<f4").to(self.dev).to(dtype).contiguous()
+            os.remove(path)
+        shutil.rmtree(gdir, ignore_errors=True)
+        return [base] + [{key: t.clone() for key, t in base.items()} for _ in range(n_sets - 1)]
 
     # -- SDPA ---------------------------------------------------------------
     def run_sdpa(self, S, hkv, sets):
@@ -941,43 +1008,41 @@ class Bench:
             return min(n, dense_n), "oracle"
         return n, "approx"
 
-    def prepare_group(self, S, hkv, sets, todo):
+    def prepare_group(self, S, hkv, sets, todo, kind="random"):
         """Writes the inputs the oracle needs and runs sattn-compile for every pattern of
         the group at once (in parallel). Returns {pattern: plan dict}."""
         D, H = self.D, self.H
         group = H // hkv
-        gdir = os.path.join(self.tmp, f"S{S}-kv{hkv}")
+        gdir = os.path.join(self.tmp, f"S{S}-kv{hkv}-{kind}")
         os.makedirs(gdir, exist_ok=True)
         s0 = sets[0]
         written = set()
 
-        def qfile(h):
-            p = os.path.join(gdir, f"q{h}.npy")
+        def npy_file(tensor, index):
+            """Slice `index` of set 0's tensor (q, k, v, scores: axis 1; weights:
+            axis 0) as a float32 .npy, written once."""
+            p = os.path.join(gdir, f"{tensor}{index}.npy")
             if p not in written:
-                write_npy_f32(p, s0["q"][:, h:h + 1])
+                t = s0[tensor]
+                write_npy_f32(p, t[index:index + 1] if tensor == "weights"
+                              else t[:, index:index + 1])
                 written.add(p)
             return p
 
-        def kfile(g):
-            p = os.path.join(gdir, f"k{g}.npy")
-            if p not in written:
-                write_npy_f32(p, s0["k"][:, g:g + 1])
-                written.add(p)
-            return p
-
-        def sfile(g):
-            p = os.path.join(gdir, f"u{g}.npy")
-            if p not in written:
-                write_npy_f32(p, s0["scores"][:, g:g + 1])
-                written.add(p)
-            return p
-
-        def wfile(g):
-            p = os.path.join(gdir, f"w{g}.npy")
-            if p not in written:
-                write_npy_f32(p, s0["weights"][g:g + 1])
-                written.add(p)
-            return p
+        def input_flags(info, h, q, k, v=False):
+            """The input flags of head h: its q, and its KV head's k, v, key scores and
+            weights, as asked and as the pattern reads them."""
+            g = h // group
+            flags = [f"--q={npy_file('q', h)}"] if q else []
+            if k:
+                flags.append(f"--k={npy_file('k', g)}")
+            if v:
+                flags.append(f"--v={npy_file('v', g)}")
+            if info.needs_scores:
+                flags.append(f"--key-score={npy_file('scores', g)}")
+            if info.needs_weights:
+                flags.append(f"--weights={npy_file('weights', g)}")
+            return flags
 
         plans, jobs = {}, []
         t0 = time.time()
@@ -987,7 +1052,8 @@ class Bench:
             n, strategy = self.plan_heads(info, S)
             pdir = os.path.join(gdir, info.name)
             os.makedirs(pdir, exist_ok=True)
-            plan = {"heads": n, "strategy": strategy, "json": [], "masks": [], "check": None}
+            plan = {"heads": n, "strategy": strategy, "json": [], "masks": [], "check": None,
+                    "recall": []}
             # Dynamic patterns: one process per head (the oracle is single-threaded), fed
             # that head's q and its kv head's k / key scores. Static patterns: one call;
             # n = 1 unless the pattern may read the head index (keep where).
@@ -997,15 +1063,7 @@ class Bench:
                 if info.pattern_name:
                     argv.append(f"--pattern={info.pattern_name}")
                 if info.dynamic:
-                    g = h0 // group
-                    if info.needs_q:
-                        argv.append(f"--q={qfile(h0)}")
-                    if info.needs_k:
-                        argv.append(f"--k={kfile(g)}")
-                    if info.needs_scores:
-                        argv.append(f"--key-score={sfile(g)}")
-                    if info.needs_weights:
-                        argv.append(f"--weights={wfile(g)}")
+                    argv += input_flags(info, h0, info.needs_q, info.needs_k)
                 else:
                     argv += ["--kv-heads=1", "--random-inputs=1"]
                 jpath = os.path.join(pdir, f"blocks{h0}.json")
@@ -1020,6 +1078,17 @@ class Bench:
                 elif check and h0 == 0 and cnt == 1:
                     plan["check"] = mpath
                     jobs.append((info.name, argv + ["--emit=mask-npy", "-o", mpath]))
+            # Recall of the first heads (the oracle is float64 on the CPU: one process
+            # per head), on the inputs the kernels see (bf16 values, as float32).
+            if S <= self.args.recall_max_seq:
+                for h in range(min(H, self.args.recall_heads)):
+                    argv = [info.path, f"--seq-len={S}", f"--head-dim={D}", "--heads=1"]
+                    argv += input_flags(info, h, True, True, True)
+                    if info.pattern_name:
+                        argv.append(f"--pattern={info.pattern_name}")
+                    rpath = os.path.join(pdir, f"recall{h}.json")
+                    plan["recall"].append(rpath)
+                    jobs.append((info.name, argv + ["--emit=recall-json", "-o", rpath]))
             plans[info.name] = plan
         log(f"S={human_s(S)} Hkv={hkv}: inputs written ({len(written)} files, "
             f"{time.time() - t0:.1f}s); running {len(jobs)} sattn-compile jobs on "
@@ -1062,11 +1131,11 @@ class Bench:
         return v[0], info_d
 
     # -- one case -------------------------------------------------------------
-    def run_case(self, info, S, hkv, sets, plan, sdpa):
+    def run_case(self, info, S, hkv, sets, plan, sdpa, kind="random"):
         torch, H, D = self.torch, self.H, self.D
         a = self.args
         gqa = hkv != H
-        row = {"pattern": info.name, "S": S, "Hkv": hkv, "H": H, "D": D, "B": 1,
+        row = {"pattern": info.name, "inputs": kind, "S": S, "Hkv": hkv, "H": H, "D": D, "B": 1,
                "block": info.block, "sets": len(sets), "flex_heads": plan["heads"],
                "flex_mask": plan["strategy"], "notes": []}
         if plan["strategy"] == "approx":
@@ -1097,6 +1166,15 @@ class Bench:
                 row["notes"].append(f"cannot read block lists: {e}")
                 self.any_fail = True
             row["blocks_read_s"] = round(time.time() - t0, 3)
+        if plan["recall"] and "error" not in plan:
+            try:
+                row["recall"] = summarize_recall([load_blocks_json(p) for p in plan["recall"]],
+                                                 self.head_kinds)
+            except Exception as e:  # noqa: BLE001
+                row["notes"].append(f"cannot read recall reports: {e}")
+                self.any_fail = True
+        elif S > a.recall_max_seq:
+            row["notes"].append(f"no recall above --recall-max-seq {a.recall_max_seq}")
         flops_eq = 4.0 * H * D * S * (S + 1) / 2  # B = 1
         if blocks is not None:
             row["block_density"] = blocks.block_density()
@@ -1297,9 +1375,13 @@ class Bench:
         ms_f = fmt_ms(ft)
         if "flex_error" in row and not ft:
             ms_f = "err" if self.flex is not None else "-"
+        rec = row.get("recall")
         vals = [
-            row["pattern"], human_s(row["S"]), row["Hkv"],
+            row["pattern"], row.get("inputs", "random"), human_s(row["S"]), row["Hkv"],
             fmt(100 * row["block_density"], ".1f") if "block_density" in row else "-",
+            fmt(100 * row["token_causal_density"], ".1f") if "token_causal_density" in row else "-",
+            fmt(rec["recall_mean"], ".3f") if rec else "-",
+            fmt(rec["recall_p5"], ".3f") if rec else "-",
             ms_s if "sattn_error" not in row else "err", ms_f,
             fmt_ms(sdpa.get("flash"), "n/a"), fmt_ms(sdpa.get("cudnn"), "n/a"),
             fmt(row.get("sattn_over_flex"), ".2f"), fmt(row.get("sattn_over_sdpa"), ".2f"),
@@ -1329,8 +1411,16 @@ class Bench:
         if "check_vs_sdpa" in row:
             c = row["check_vs_sdpa"]
             details.append(f"sattn vs SDPA rel {c['rel']:.2e} {'PASS' if c['ok'] else 'FAIL'}")
-        if "block_density" in row:
-            details.append(f"token density of causal {100 * row['token_causal_density']:.1f}%")
+        if rec:
+            err = rec["out_rel_err"]
+            details.append(f"recall over heads 0-{rec['heads'] - 1} ({rec['rows_sampled']} of "
+                           f"{rec['rows_total']} rows): mean {rec['recall_mean']:.4f}, p5 "
+                           f"{rec['recall_p5']:.4f}, min {rec['recall_min']:.4f}; output error "
+                           f"{'-' if err is None else format(err, '.3g')}; dense cover "
+                           f"{100 * rec['dense_cover']:.1f}% of causal blocks")
+            if rec.get("recall_by_kind"):
+                details.append("recall by head kind: " + ", ".join(
+                    f"{k} {v:.3f}" for k, v in rec["recall_by_kind"].items()))
         if self.flex is not None:
             details.append(f"flex mask: {row['flex_mask']}, heads {row['flex_heads']}")
             details += row["notes"]
@@ -1342,68 +1432,80 @@ class Bench:
 
     # -- main loop ------------------------------------------------------------
     def run(self):
-        a, torch = self.args, self.torch
-        for S in a.seq_lens:
-            for hkv in a.kv_heads:
-                if self.remaining() < self.estimate(S):
-                    for info in self.patterns:
-                        self.skip(info.name, S, hkv, "time budget (--budget-s)")
-                    continue
-                g0 = time.time()
-                log(f"S={human_s(S)} Hkv={hkv}: allocating inputs")
-                try:
-                    sets, set_bytes = self.make_inputs(S, hkv)
-                except torch.cuda.OutOfMemoryError as e:
-                    for info in self.patterns:
-                        self.skip(info.name, S, hkv, f"out of memory allocating inputs: {e}")
-                    continue
-                log(f"S={human_s(S)} Hkv={hkv}: {len(sets)} input sets of "
-                    f"{set_bytes / 2**20:.0f} MiB (L2 {self.l2_bytes / 2**20:.0f} MiB)")
-                sdpa = self.run_sdpa(S, hkv, sets)
-                self.sdpa[f"{S}/{hkv}"] = sdpa
-                for label in ("flash", "cudnn"):
-                    e = sdpa[label]
-                    if "ms" in e:
-                        log(f"  SDPA {label}: {e['ms']:.3f} ms ({e['gqa']}, n={e['n']})")
-                    else:
-                        log(f"  SDPA {label}: unavailable: {e.get('error')}")
-                try:
-                    plans = self.prepare_group(S, hkv, sets, self.patterns)
-                except Exception as e:  # noqa: BLE001
-                    for info in self.patterns:
-                        self.skip(info.name, S, hkv, f"oracle inputs failed: {e}")
-                    del sets
-                    continue
-                for info in self.patterns:
-                    est = self.estimate(S)
-                    if self.remaining() < est:
-                        self.skip(info.name, S, hkv,
-                                  f"time budget (needs ~{est:.0f}s, {self.remaining():.0f}s left)")
-                        continue
-                    c0 = time.time()
-                    log(f"case {info.name} S={human_s(S)} Hkv={hkv}")
-                    try:
-                        row = self.run_case(info, S, hkv, sets, plans[info.name], sdpa)
-                    except torch.cuda.OutOfMemoryError as e:
-                        torch.cuda.empty_cache()
-                        self.skip(info.name, S, hkv, f"out of memory: {str(e)[:200]}")
-                        continue
-                    except Exception as e:  # noqa: BLE001 - a bug here must not stop the run
-                        traceback.print_exc()
-                        torch.cuda.empty_cache()
-                        self.any_fail = True
-                        self.skip(info.name, S, hkv, f"internal error: {type(e).__name__}: "
-                                                     f"{str(e)[:200]}")
-                        continue
-                    row["case_s"] = round(time.time() - c0, 2)
-                    self.case_estimate[S] = max(self.case_estimate.get(S, 0.0),
-                                                time.time() - c0)
-                    self.results.append(row)
-                    self.print_row(row, sdpa)
-                del sets
+        for S in self.args.seq_lens:
+            for hkv in self.args.kv_heads:
+                sdpa = None  # dense SDPA does not depend on the inputs: timed once
+                for kind in self.args.inputs:
+                    sdpa = self.run_group(S, hkv, kind, sdpa)
+
+    def run_group(self, S, hkv, kind, sdpa):
+        """Every pattern at (S, hkv) on one kind of inputs; returns the SDPA timings."""
+        torch = self.torch
+        if self.remaining() < self.estimate(S):
+            for info in self.patterns:
+                self.skip(info.name, S, hkv, "time budget (--budget-s)", kind)
+            return sdpa
+        g0 = time.time()
+        log(f"S={human_s(S)} Hkv={hkv} {kind}: allocating inputs")
+        try:
+            sets, set_bytes = self.make_inputs(S, hkv, kind)
+        except torch.cuda.OutOfMemoryError as e:
+            for info in self.patterns:
+                self.skip(info.name, S, hkv, f"out of memory allocating inputs: {e}", kind)
+            return sdpa
+        except RuntimeError as e:  # the input generator (sattn-compile) failed
+            for info in self.patterns:
+                self.skip(info.name, S, hkv, f"inputs failed: {str(e)[:300]}", kind)
+            self.any_fail = True
+            return sdpa
+        log(f"S={human_s(S)} Hkv={hkv} {kind}: {len(sets)} input sets of "
+            f"{set_bytes / 2**20:.0f} MiB (L2 {self.l2_bytes / 2**20:.0f} MiB)")
+        if sdpa is None:
+            sdpa = self.run_sdpa(S, hkv, sets)
+            self.sdpa[f"{S}/{hkv}"] = sdpa
+            for label in ("flash", "cudnn"):
+                e = sdpa[label]
+                if "ms" in e:
+                    log(f"  SDPA {label}: {e['ms']:.3f} ms ({e['gqa']}, n={e['n']})")
+                else:
+                    log(f"  SDPA {label}: unavailable: {e.get('error')}")
+        try:
+            plans = self.prepare_group(S, hkv, sets, self.patterns, kind)
+        except Exception as e:  # noqa: BLE001
+            for info in self.patterns:
+                self.skip(info.name, S, hkv, f"oracle inputs failed: {e}", kind)
+            del sets
+            return sdpa
+        for info in self.patterns:
+            est = self.estimate(S)
+            if self.remaining() < est:
+                self.skip(info.name, S, hkv,
+                          f"time budget (needs ~{est:.0f}s, {self.remaining():.0f}s left)", kind)
+                continue
+            c0 = time.time()
+            log(f"case {info.name} {kind} S={human_s(S)} Hkv={hkv}")
+            try:
+                row = self.run_case(info, S, hkv, sets, plans[info.name], sdpa, kind)
+            except torch.cuda.OutOfMemoryError as e:
                 torch.cuda.empty_cache()
-                shutil.rmtree(os.path.join(self.tmp, f"S{S}-kv{hkv}"), ignore_errors=True)
-                log(f"S={human_s(S)} Hkv={hkv}: group took {time.time() - g0:.1f}s")
+                self.skip(info.name, S, hkv, f"out of memory: {str(e)[:200]}", kind)
+                continue
+            except Exception as e:  # noqa: BLE001 - a bug here must not stop the run
+                traceback.print_exc()
+                torch.cuda.empty_cache()
+                self.any_fail = True
+                self.skip(info.name, S, hkv, f"internal error: {type(e).__name__}: "
+                                             f"{str(e)[:200]}", kind)
+                continue
+            row["case_s"] = round(time.time() - c0, 2)
+            self.case_estimate[S] = max(self.case_estimate.get(S, 0.0), time.time() - c0)
+            self.results.append(row)
+            self.print_row(row, sdpa)
+        del sets
+        torch.cuda.empty_cache()
+        shutil.rmtree(os.path.join(self.tmp, f"S{S}-kv{hkv}-{kind}"), ignore_errors=True)
+        log(f"S={human_s(S)} Hkv={hkv} {kind}: group took {time.time() - g0:.1f}s")
+        return sdpa
 
 
 def environment(torch, args):
@@ -1491,7 +1593,19 @@ def build_parser():
                    help="wall-clock budget; cases that would not fit are skipped with a reason")
     p.add_argument("--jobs", type=int, default=min(16, os.cpu_count() or 1),
                    help="parallel sattn-compile processes")
-    p.add_argument("--seed", type=int, default=1, help="random input seed")
+    p.add_argument("--seed", type=int, default=1,
+                   help="input seed: random normal inputs, and --llm-inputs SEED")
+    p.add_argument("--inputs", default="random,llm",
+                   help="kinds of inputs, comma-separated: 'random' (standard normal) and "
+                        "'llm' (LLM-like: sinks, rotary decay, heavy columns, retrieval "
+                        "heads; docs/llm-inputs.md)")
+    p.add_argument("--rope-theta", type=float, default=500000.0,
+                   help="rotary base of the LLM-like inputs")
+    p.add_argument("--recall-max-seq", type=int, default=32768,
+                   help="compute attention recall (float64 oracle on the CPU) up to this S")
+    p.add_argument("--recall-heads", type=int, default=8,
+                   help="heads whose recall is computed (the first N; LLM-like inputs "
+                        "cycle through four head kinds, so 8 holds each kind twice)")
     p.add_argument("--warm-cache", action="store_true",
                    help="use the normal sattn kernel cache instead of a fresh one (then the "
                         "compile column shows cache hits, marked 'c')")
@@ -1509,6 +1623,11 @@ def main(argv=None):
     VERBOSE = not args.quiet
     args.seq_lens = [8192] if args.quick else parse_int_list(args.seq_lens, "--seq-lens")
     args.kv_heads = parse_int_list(args.kv_heads, "--kv-heads")
+    args.inputs = [k.strip() for k in args.inputs.split(",") if k.strip()]
+    if not args.inputs or any(k not in ("random", "llm") for k in args.inputs):
+        fail("--inputs takes 'random', 'llm' or both, comma-separated")
+    if args.recall_heads < 0:
+        fail("--recall-heads must be >= 0")
     patterns = [p.strip() for p in args.patterns.split(",") if p.strip()]
     if not patterns:
         fail("--patterns: empty list")
@@ -1544,7 +1663,8 @@ def main(argv=None):
     print(f"driver {env['driver']}, CUDA runtime {env['cuda_runtime']}, cuDNN {env['cudnn']}, "
           f"torch {env['torch']}, triton {env['triton']}, python {env['python']}")
     print(f"cases: patterns {','.join(patterns)}; S {','.join(human_s(s) for s in args.seq_lens)}; "
-          f"Hkv {','.join(map(str, args.kv_heads))}; B=1 H={args.heads} D={args.head_dim} bf16")
+          f"Hkv {','.join(map(str, args.kv_heads))}; B=1 H={args.heads} D={args.head_dim} bf16; "
+          f"inputs {','.join(args.inputs)} (seed {args.seed})")
 
     bench = Bench(args, torch)
     bench.l2_bytes = env["l2_bytes"]
@@ -1573,7 +1693,10 @@ def main(argv=None):
     print(f"\n{len(bench.results)} cases run, {len(bench.skipped)} skipped; output checks "
           f"{n_pass} passed, {n_fail} failed; mask mismatches {n_mask}; cases with errors "
           f"{n_err}; wall {time.time() - START:.0f}s")
-    print("columns: blk% = computed blocks / causal blocks; s/flex, s/sdpa = sattn time over "
+    print("columns: inputs = random normal or LLM-like (docs/llm-inputs.md); blk% = computed "
+          "blocks / causal blocks; dens% = attended pairs / causal pairs; recall, rec-p5 = mean "
+          "over heads of the per-head recall mean and 5th percentile (docs/patterns.md, "
+          "'Attention recall'; '-' above --recall-max-seq); s/flex, s/sdpa = sattn time over "
           "Flex / best SDPA time; TF/s = 4*H*D*pairs/t on computed blocks, TF/s-eq = dense "
           "causal equivalent; '*' = fewer than 10 timed calls; s-comp = sattn cold compile "
           "(c = cache hit); flex-1st = first Flex call incl. torch.compile")

@@ -10,6 +10,10 @@ import time
 
 PATTERNS = ["power", "streaming", "sample", "hip", "sparsek", "pbs"]
 SEQ = 32768
+# Recall on LLM-like inputs (docs/llm-inputs.md): four heads, one of each
+# kind, at a length the float64 oracle evaluates in about a second.
+RECALL_ARGS = ["--seq-len", "4096", "--heads", "4", "--head-dim", "64",
+               "--llm-inputs", "1"]
 
 
 def run(cmd, **kw):
@@ -29,24 +33,8 @@ def have_gpu():
         return False
 
 
-def write_npy(path, shape, rng):
-    """Random normal float32 .npy (no numpy needed)."""
-    import struct
-    n = 1
-    for d in shape:
-        n *= d
-    dims = ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "")
-    header = "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }" % dims
-    header += " " * (63 - (len(header) + 10) % 64) + "\n"
-    with open(path, "wb") as f:
-        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)))
-        f.write(header.encode())
-        f.write(struct.pack("<%df" % n, *[rng.gauss(0, 1) for _ in range(n)]))
-
-
 def kernel_table(bin_dir, backend):
     """Compiles and runs every stock pattern, checked against the oracle."""
-    import random
     B, H, G, S, D, DTYPE = 1, 4, 1, 2048, 64, "bf16"
     run_tool = os.path.join(bin_dir, "sattn-run")
     print(f"\nCompiled kernels ({backend}, {DTYPE}, B={B} Hq={H} Hkv={G} "
@@ -59,20 +47,14 @@ def kernel_table(bin_dir, backend):
     print("-" * len(header))
     failed = False
     with tempfile.TemporaryDirectory() as tmp:
-        rng = random.Random(5)
-        files = {"q": [B, H, S, D], "k": [B, G, S, D], "v": [B, G, S, D],
-                 "u": [B, G, S]}
-        for name, shape in files.items():
-            write_npy(os.path.join(tmp, name + ".npy"), shape, rng)
         cache = os.path.join(tmp, "cache")
         for name in PATTERNS:
+            # Random normal q, k, v and key scores drawn by the tool itself.
             cmd = [run_tool, os.path.join("patterns", "library", name + ".sattn"),
                    "--backend", backend, "--dtype", DTYPE, "--check",
-                   "--report", "-o", os.path.join(tmp, "out.npy")]
-            for t in ("q", "k", "v"):
-                cmd += ["--" + t, os.path.join(tmp, t + ".npy")]
-            if name == "sparsek":
-                cmd += ["--key-score", os.path.join(tmp, "u.npy")]
+                   "--report", "-o", os.path.join(tmp, "out.npy"),
+                   "--random-inputs", "5", "--seq-len", str(S), "--batch", str(B),
+                   "--heads", str(H), "--kv-heads", str(G), "--head-dim", str(D)]
             proc = subprocess.run(cmd, capture_output=True, text=True,
                                   env=dict(os.environ, SATTN_CACHE_DIR=cache))
             lines = [l for l in proc.stdout.splitlines() if l.startswith("{")]
@@ -122,9 +104,11 @@ def main():
         if name in PATTERNS:
             verdict[name] = "equal" if rest.startswith("equal") else "DIFFERENT"
 
-    # 2. Density and picture of each pattern at 32K tokens.
+    # 2. Density and picture of each pattern at 32K tokens, and what it keeps
+    # of the dense attention of LLM-like inputs.
     header = (f"{'pattern':<10} {'primitives':<24} {'mask vs spec':<13} "
-              f"{'density@32K':>12} {'of causal':>10} {'time':>7}  picture")
+              f"{'density@32K':>12} {'of causal':>10} {'recall':>7} "
+              f"{'time':>7}  picture")
     print(header)
     print("-" * len(header))
     failed = False
@@ -142,18 +126,24 @@ def main():
                                  "--emit=blocks-json"]).stdout)
         picture = os.path.join(args.out, f"{name}-32k.png")
         run([compile_, source, *shape, "--emit=mask-png", "-o", picture])
+        recall = json.loads(run([compile_, source, *RECALL_ARGS,
+                                 "--emit=recall-json"]).stdout)
         elapsed = time.time() - start
         head = blocks["heads_detail"][0]
         status = verdict.get(name, "not run")
         failed |= status != "equal"
         print(f"{name:<10} {','.join(prims):<24} {status:<13} "
               f"{100 * head['density']:>11.2f}% {100 * head['causal_density']:>9.2f}% "
+              f"{recall['mean_over_heads']['recall_mean']:>7.3f} "
               f"{elapsed:>6.1f}s  {picture}")
     print("\nmask vs spec: token masks of the oracle against test/spec/"
           "spec_masks.py (Sq=384, Sk=512, GQA 4:2, shrunk parameters)")
     print("density: head 0 at 32K tokens, stock parameters; dynamic patterns "
           "see random normal q/k/scores,\nwhose near-uniform attention makes "
           "cover-based selections (sample, pbs) keep most blocks")
+    print("recall: share of the dense softmax mass the pattern keeps, mean over "
+          "rows and 4 heads (one of each kind)\nof LLM-like inputs at 4K tokens, "
+          "D=64 (--llm-inputs 1, docs/llm-inputs.md)")
     kernels_failed = kernel_table(args.bin, backend)
     if failed:
         print("demo: some pattern's mask differs from the specification",

@@ -17,6 +17,7 @@ config.test_exec_root = os.path.join(config.sattn_obj_root, "test")
 llvm_config.use_default_substitutions()
 config.substitutions.append(("%sattn_src", config.sattn_src_root))
 config.substitutions.append(("%python", sys.executable))
+config.substitutions.append(("%sattn_tools_dir", config.sattn_tools_dir))
 
 tool_dirs = [config.sattn_tools_dir, config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(["sattn-opt", "sattn-compile", "sattn-run", "sattn-bench"], tool_dirs)

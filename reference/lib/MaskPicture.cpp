@@ -12,6 +12,7 @@
 #include <png.h>
 
 #include <algorithm>
+#include <cmath>
 
 using namespace sattn;
 
@@ -160,6 +161,16 @@ bool encodePng(const Canvas &c, std::string &out) {
   png_write_end(png, nullptr);
   png_destroy_write_struct(&png, &info);
   return true;
+}
+
+/// Colour of an attention mass: log10 from -4 (white) to 0 (dark blue).
+Rgb massColour(double mass) {
+  double t =
+      mass > 0 ? std::clamp((std::log10(mass) + 4.0) / 4.0, 0.0, 1.0) : 0.0;
+  auto mix = [&](uint8_t from, uint8_t to) {
+    return uint8_t(std::lround(from + t * (double(to) - double(from))));
+  };
+  return {mix(255, 8), mix(255, 29), mix(255, 88)};
 }
 
 std::string xmlEscape(llvm::StringRef s) {
@@ -311,4 +322,60 @@ llvm::Error sattn::writeMaskSvg(llvm::StringRef path, const BlockMap &input,
   }
   os << "</g>\n</svg>\n";
   return writeFileAtomically(path, svg);
+}
+
+llvm::Error sattn::writeAttentionPng(llvm::StringRef path,
+                                     const std::vector<AttentionPanel> &panels,
+                                     const std::vector<std::string> &legend) {
+  if (panels.empty())
+    return makeError(llvm::formatv("{0}: no attention panels", path).str());
+  constexpr int kPerRow = 4;
+  size_t side = 1, titleCols = 0;
+  for (const AttentionPanel &p : panels) {
+    side = std::max({side, p.mass.size(),
+                     p.mass.empty() ? size_t(0) : p.mass.front().size()});
+    titleCols = std::max(titleCols, p.title.size());
+  }
+  const int px = int(std::clamp<size_t>(384 / side, 1, 16));
+  const int panelW = std::max(int(side) * px, int(titleCols) * kAdvance);
+  const int panelH = int(side) * px + kLineHeight;
+  const int columns = std::min<int>(kPerRow, int(panels.size()));
+  const int rows = int((panels.size() + kPerRow - 1) / kPerRow);
+  size_t legendCols = 0;
+  for (const std::string &l : legend)
+    legendCols = std::max(legendCols, l.size());
+  const int width = std::max(columns * (panelW + kMargin) + kMargin,
+                             int(legendCols) * kAdvance + 2 * kMargin);
+  const int height = rows * (panelH + kMargin) + kMargin +
+                     int(legend.size() + 1) * kLineHeight + kMargin;
+  Canvas c(width, height);
+  for (size_t n = 0; n < panels.size(); ++n) {
+    const int x0 = kMargin + int(n % kPerRow) * (panelW + kMargin);
+    const int y0 = kMargin + int(n / kPerRow) * (panelH + kMargin);
+    c.text(x0, y0, panels[n].title);
+    const auto &mass = panels[n].mass;
+    for (size_t r = 0; r < mass.size(); ++r)
+      for (size_t k = 0; k < mass[r].size(); ++k)
+        c.fill(x0 + int(k) * px, y0 + kLineHeight + int(r) * px, px, px,
+               massColour(mass[r][k]));
+  }
+  int y = rows * (panelH + kMargin) + kMargin;
+  for (const std::string &l : legend) {
+    c.text(kMargin, y, l);
+    y += kLineHeight;
+  }
+  // The colour scale: 1e-4 ... 1, one swatch per decade.
+  int x = kMargin;
+  for (int decade = -4; decade <= 0; ++decade) {
+    c.fill(x, y, kSwatch, kSwatch, kInk);
+    c.fill(x + 1, y + 1, kSwatch - 2, kSwatch - 2,
+           massColour(std::pow(10.0, decade)));
+    std::string label = decade == 0 ? "1" : "1e" + std::to_string(decade);
+    c.text(x + kSwatch + kAdvance / 2, y, label);
+    x += kSwatch + kAdvance * (2 + int(label.size()));
+  }
+  std::string bytes;
+  if (!encodePng(c, bytes))
+    return makeError(llvm::formatv("{0}: PNG encoding failed", path).str());
+  return writeFileAtomically(path, bytes);
 }

@@ -1630,6 +1630,64 @@ const AttentionShape &MaskOracle::shape() const { return impl->shape; }
 // Reference attention.
 //===----------------------------------------------------------------------===//
 
+double sattn::attentionRow(const AttentionShape &s, const OracleInputs &inputs,
+                           const float *v, int64_t b, int64_t h, int64_t i,
+                           llvm::ArrayRef<KeyInterval> keys, double *out,
+                           std::vector<double> &logits) {
+  const int64_t Sq = s.seqQ, Sk = s.seqK, D = s.headDim;
+  const int64_t g = h / (s.heads / s.kvHeads);
+  const double scale = s.effectiveScale();
+  const float *kBase = inputs.k + (b * s.kvHeads + g) * Sk * D;
+  const float *vBase = v ? v + (b * s.kvHeads + g) * Sk * D : nullptr;
+  const float *qi = inputs.q + ((b * s.heads + h) * Sq + i) * D;
+  if (out)
+    std::fill(out, out + D, 0.0);
+  logits.clear();
+  double mx = -std::numeric_limits<double>::infinity();
+  for (const KeyInterval &iv : keys) {
+    int64_t j = iv.first;
+    // Four keys at a time: four independent sums keep the adder busy, and
+    // each is still accumulated in order over d (the same bits as one by
+    // one).
+    for (; j + 4 <= iv.second; j += 4) {
+      const float *k0 = kBase + j * D;
+      double dot[4] = {0, 0, 0, 0};
+      for (int64_t d = 0; d < D; ++d) {
+        const double qd = double(qi[d]);
+        for (int64_t r = 0; r < 4; ++r)
+          dot[r] += qd * double(k0[r * D + d]);
+      }
+      for (double x : dot) {
+        logits.push_back(scale * x);
+        mx = std::max(mx, logits.back());
+      }
+    }
+    for (; j < iv.second; ++j) {
+      double dot = 0;
+      for (int64_t d = 0; d < D; ++d)
+        dot += double(qi[d]) * double(kBase[j * D + d]);
+      logits.push_back(scale * dot);
+      mx = std::max(mx, logits.back());
+    }
+  }
+  if (logits.empty())
+    return -std::numeric_limits<double>::infinity();
+  double sum = 0;
+  size_t n = 0;
+  for (const KeyInterval &iv : keys)
+    for (int64_t j = iv.first; j < iv.second; ++j, ++n) {
+      double w = std::exp(logits[n] - mx);
+      sum += w;
+      if (vBase)
+        for (int64_t d = 0; d < D; ++d)
+          out[d] += w * double(vBase[j * D + d]);
+    }
+  if (vBase)
+    for (int64_t d = 0; d < D; ++d)
+      out[d] /= sum;
+  return mx + std::log(sum);
+}
+
 llvm::Error sattn::referenceAttention(const MaskOracle &oracle,
                                       const OracleInputs &inputs,
                                       const float *v, double *out,
@@ -1637,52 +1695,18 @@ llvm::Error sattn::referenceAttention(const MaskOracle &oracle,
   if (!inputs.q || !inputs.k || !v || !out)
     return makeError("reference attention needs q, k, v and an output buffer");
   const AttentionShape &s = oracle.shape();
-  const int64_t Sq = s.seqQ, Sk = s.seqK, D = s.headDim;
-  const int64_t groupSize = s.heads / s.kvHeads;
-  const double scale = s.effectiveScale();
   std::vector<KeyInterval> rowSet;
   std::vector<double> logits;
   for (int64_t b = 0; b < s.batch; ++b)
-    for (int64_t h = 0; h < s.heads; ++h) {
-      const int64_t g = h / groupSize;
-      const float *kBase = inputs.k + (b * s.kvHeads + g) * Sk * D;
-      const float *vBase = v + (b * s.kvHeads + g) * Sk * D;
-      for (int64_t i = 0; i < Sq; ++i) {
-        const float *qi = inputs.q + ((b * s.heads + h) * Sq + i) * D;
-        double *oi = out + ((b * s.heads + h) * Sq + i) * D;
-        double *li = lse ? lse + (b * s.heads + h) * Sq + i : nullptr;
+    for (int64_t h = 0; h < s.heads; ++h)
+      for (int64_t i = 0; i < s.seqQ; ++i) {
+        const int64_t row = (b * s.heads + h) * s.seqQ + i;
         oracle.rowIntervals(b, h, i, rowSet);
-        std::fill(oi, oi + D, 0.0);
-        logits.clear();
-        double mx = -std::numeric_limits<double>::infinity();
-        for (const KeyInterval &iv : rowSet)
-          for (int64_t j = iv.first; j < iv.second; ++j) {
-            double dot = 0;
-            for (int64_t d = 0; d < D; ++d)
-              dot += double(qi[d]) * double(kBase[j * D + d]);
-            logits.push_back(scale * dot);
-            mx = std::max(mx, logits.back());
-          }
-        if (logits.empty()) {
-          if (li)
-            *li = -std::numeric_limits<double>::infinity();
-          continue;
-        }
-        double sum = 0;
-        size_t n = 0;
-        for (const KeyInterval &iv : rowSet)
-          for (int64_t j = iv.first; j < iv.second; ++j, ++n) {
-            double w = std::exp(logits[n] - mx);
-            sum += w;
-            for (int64_t d = 0; d < D; ++d)
-              oi[d] += w * double(vBase[j * D + d]);
-          }
-        for (int64_t d = 0; d < D; ++d)
-          oi[d] /= sum;
-        if (li)
-          *li = mx + std::log(sum);
+        double rowLse = attentionRow(s, inputs, v, b, h, i, rowSet,
+                                     out + row * s.headDim, logits);
+        if (lse)
+          lse[row] = rowLse;
       }
-    }
   return llvm::Error::success();
 }
 

@@ -11,6 +11,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <random>
+#include <tuple>
 
 using llvm::createStringError;
 using llvm::Error;
@@ -234,40 +235,189 @@ Error reconcileShape(const LoadedInputs &inputs, AttentionShape &shape,
   return Error::success();
 }
 
-void fillRandomInputs(const PatternSpec &spec, const AttentionShape &shape,
-                      uint64_t seed, LoadedInputs &inputs) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> normal;
-  auto fill = [&](std::vector<float> &values, int64_t count) {
-    if (!values.empty())
+/// A seed: a non-negative integer (decimal, or 0x hexadecimal).
+static Expected<uint64_t> parseSeed(StringRef flag, StringRef text) {
+  uint64_t seed = 0;
+  if (text.getAsInteger(0, seed))
+    return createStringError(flag +
+                             ": the seed must be a non-negative "
+                             "integer, got '" +
+                             text + "'");
+  return seed;
+}
+
+/// Which tensors to make: what the pattern reads, and what the tool does.
+static InputNeeds tensorNeeds(const PatternSpec &spec,
+                              const InputNeeds &needs) {
+  RequiredInputs pattern = requiredInputs(spec);
+  return {pattern.q || needs.q,
+          pattern.k || needs.k,
+          needs.v,
+          pattern.keyScores || needs.keyScores,
+          pattern.linearWeights || needs.weights,
+          needs.who};
+}
+
+static InputFiles filesOf(const InputOptions &options) {
+  return {options.q, options.k, options.v, options.keyScores, options.weights};
+}
+
+/// The flags, with their files' shapes, of the tensors `want` asks for and
+/// `files` does not give.
+static std::vector<std::string> missingFiles(const InputNeeds &want,
+                                             const InputFiles &files) {
+  std::vector<std::string> missing;
+  for (auto [wanted, file, flag] :
+       {std::tuple<bool, const std::string *, const char *>{
+            want.q, &files.q, "--q q.npy [B, Hq, Sq, D]"},
+        {want.k, &files.k, "--k k.npy [B, Hkv, Sk, D]"},
+        {want.v, &files.v, "--v v.npy [B, Hkv, Sk, D]"},
+        {want.keyScores, &files.keyScores, "--key-score u.npy [B, Hkv, Sk]"},
+        {want.weights, &files.weights, "--weights w.npy [Hkv, D]"}})
+    if (wanted && file->empty())
+      missing.push_back(flag);
+  return missing;
+}
+
+/// Fills the tensors `want` asks for and `inputs` lacks with standard
+/// normal values. Each tensor has its own stream (the seed and the tensor's
+/// index), so that a tensor does not depend on which others are drawn.
+static void fillRandomInputs(const InputNeeds &want,
+                             const AttentionShape &shape, uint64_t seed,
+                             LoadedInputs &inputs) {
+  auto fill = [&](bool wanted, unsigned stream, std::vector<float> &values,
+                  int64_t count) {
+    if (!wanted || !values.empty())
       return;
+    std::seed_seq seq{uint32_t(seed), uint32_t(seed >> 32), stream};
+    std::mt19937_64 rng(seq);
+    std::normal_distribution<float> normal;
     values.resize(count);
     for (float &value : values)
       value = normal(rng);
   };
-  RequiredInputs needed = requiredInputs(spec);
-  int64_t d = shape.headDim;
-  if (needed.q)
-    fill(inputs.q, shape.batch * shape.heads * shape.seqQ * d);
-  if (needed.k)
-    fill(inputs.k, shape.batch * shape.kvHeads * shape.seqK * d);
-  if (needed.keyScores)
-    fill(inputs.keyScores, shape.batch * shape.kvHeads * shape.seqK);
-  if (needed.linearWeights)
-    fill(inputs.weights, shape.kvHeads * d);
+  const int64_t d = shape.headDim;
+  const int64_t keys = shape.batch * shape.kvHeads * shape.seqK;
+  fill(want.q, 0, inputs.q, shape.batch * shape.heads * shape.seqQ * d);
+  fill(want.k, 1, inputs.k, keys * d);
+  fill(want.v, 2, inputs.v, keys * d);
+  fill(want.keyScores, 3, inputs.keyScores, keys);
+  fill(want.weights, 4, inputs.weights, shape.kvHeads * d);
+}
+
+/// The first file flag given, or "" when none is.
+static std::string firstFileFlag(const InputOptions &options) {
+  for (auto [flag, value] :
+       {std::pair<const char *, const std::string *>{"--q", &options.q},
+        {"--k", &options.k},
+        {"--v", &options.v},
+        {"--key-score", &options.keyScores},
+        {"--weights", &options.weights}})
+    if (!value->empty())
+      return flag;
+  return "";
+}
+
+/// Errors for input options that cannot go together, or that leave
+/// something the pattern or the tool reads without a source.
+static Error checkInputChoice(const InputOptions &options,
+                              const PatternSpec &spec,
+                              const InputNeeds &needs) {
+  if (options.llm() && options.random())
+    return createStringError("--llm-inputs and --random-inputs cannot be "
+                             "combined: pick one source of inputs");
+  if (options.llm()) {
+    std::string flag = firstFileFlag(options);
+    if (!flag.empty())
+      return createStringError(
+          "--llm-inputs generates every input (their structure ties q to "
+          "k); it cannot be combined with " +
+          flag);
+  }
+  if (options.ropeTheta.getNumOccurrences() && !options.llm())
+    return createStringError("--rope-theta applies to --llm-inputs only");
+  if (options.ropeTheta.getNumOccurrences() && !(options.ropeTheta > 1.0))
+    return createStringError("--rope-theta must be greater than 1");
+  if (options.llm() || options.random())
+    return Error::success();
+  std::vector<std::string> missing = missingFiles(needs, filesOf(options));
+  if (!missing.empty())
+    return createStringError(needs.who + " needs " + llvm::join(missing, ", ") +
+                             ": pass the files, or --random-inputs SEED or "
+                             "--llm-inputs SEED to generate them");
+  return checkRequiredInputs(spec, filesOf(options));
+}
+
+Expected<PreparedInputs> prepareInputs(const InputOptions &options,
+                                       const ShapeOptions &shapeOptions,
+                                       const PatternSpec &spec,
+                                       const InputNeeds &needs,
+                                       bool filesAreBSHD) {
+  if (Error e = checkInputChoice(options, spec, needs))
+    return std::move(e);
+  PreparedInputs out;
+  auto loaded = loadInputs(filesOf(options));
+  if (!loaded)
+    return loaded.takeError();
+  out.inputs = std::move(*loaded);
+  if (filesAreBSHD)
+    for (std::vector<int64_t> *dims :
+         {&out.inputs.qShape, &out.inputs.kShape, &out.inputs.vShape})
+      if (!dims->empty())
+        std::swap((*dims)[1], (*dims)[2]);
+  AttentionShape &shape = out.shape;
+  shape.batch = shapeOptions.batch;
+  shape.heads = shapeOptions.heads;
+  shape.kvHeads = shapeOptions.kvHeads;
+  shape.seqQ = shapeOptions.seqLen;
+  shape.seqK = shapeOptions.kvLen;
+  shape.headDim = shapeOptions.headDim;
+  if (Error e = reconcileShape(out.inputs, shape,
+                               shapeOptions.seqLen.getNumOccurrences() > 0,
+                               shapeOptions.kvLen.getNumOccurrences() > 0,
+                               shapeOptions.batch.getNumOccurrences() > 0,
+                               shapeOptions.heads.getNumOccurrences() > 0,
+                               shapeOptions.kvHeads.getNumOccurrences() > 0,
+                               shapeOptions.headDim.getNumOccurrences() > 0))
+    return std::move(e);
+  const InputNeeds want = tensorNeeds(spec, needs);
+  if (options.random()) {
+    auto seed = parseSeed("--random-inputs", options.randomSeed);
+    if (!seed)
+      return seed.takeError();
+    fillRandomInputs(want, shape, *seed, out.inputs);
+    out.source = "random";
+    out.seed = *seed;
+  }
+  if (options.llm()) {
+    auto seed = parseSeed("--llm-inputs", options.llmSeed);
+    if (!seed)
+      return seed.takeError();
+    LlmInputOptions llm;
+    llm.seed = *seed;
+    llm.ropeTheta = options.ropeTheta;
+    auto generated = generateLlmInputs(
+        shape, llm,
+        LlmTensorRequest{want.q, want.k, want.v, want.keyScores, want.weights});
+    if (!generated)
+      return createStringError("--llm-inputs: " +
+                               llvm::toString(generated.takeError()));
+    out.inputs.q = std::move(generated->q);
+    out.inputs.k = std::move(generated->k);
+    out.inputs.v = std::move(generated->v);
+    out.inputs.keyScores = std::move(generated->keyScores);
+    out.inputs.weights = std::move(generated->weights);
+    out.inputs.llmHeadKinds = std::move(generated->headKinds);
+    out.source = "llm";
+    out.seed = *seed;
+    out.ropeTheta = llm.ropeTheta;
+  }
+  return out;
 }
 
 Error checkRequiredInputs(const PatternSpec &spec, const InputFiles &files) {
-  RequiredInputs needed = requiredInputs(spec);
-  std::vector<std::string> missing;
-  if (needed.q && files.q.empty())
-    missing.push_back("--q q.npy [B, Hq, Sq, D]");
-  if (needed.k && files.k.empty())
-    missing.push_back("--k k.npy [B, Hkv, Sk, D]");
-  if (needed.keyScores && files.keyScores.empty())
-    missing.push_back("--key-score u.npy [B, Hkv, Sk]");
-  if (needed.linearWeights && files.weights.empty())
-    missing.push_back("--weights w.npy [Hkv, D]");
+  std::vector<std::string> missing =
+      missingFiles(tensorNeeds(spec, InputNeeds{}), files);
   if (missing.empty())
     return Error::success();
   return createStringError("pattern '" + spec.name +

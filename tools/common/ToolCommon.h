@@ -1,14 +1,16 @@
 //===- ToolCommon.h - What sattn-compile and sattn-run share ----*- C++ -*-===//
 //
-// The pattern options (file, --pattern, --set), loading a pattern to a
-// PatternSpec, reading the run-time inputs from .npy files and checking
-// their shapes, and one-line error reporting.
+// The pattern options (file, --pattern, --set), the shape options, where the
+// run-time inputs come from (.npy files, --random-inputs, --llm-inputs),
+// loading a pattern to a PatternSpec, reading and generating the inputs and
+// checking their shapes, and one-line error reporting.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef SATTN_TOOLS_TOOLCOMMON_H
 #define SATTN_TOOLS_TOOLCOMMON_H
 
+#include "sattn/LlmInputs.h"
 #include "sattn/Npy.h"
 #include "sattn/Oracle.h"
 #include "sattn/PatternSpec.h"
@@ -60,6 +62,69 @@ llvm::Error loadPattern(const PatternOptions &options, LoadedPattern &out);
 /// pattern selected, no parameter bound (`out.bound` stays null).
 llvm::Error loadParsedModule(const PatternOptions &options, LoadedPattern &out);
 
+/// The sizes a tool takes on the command line; files, when given, must
+/// agree with the ones given explicitly and settle the others.
+struct ShapeOptions {
+  llvm::cl::opt<int64_t> seqLen{"seq-len", llvm::cl::desc("Query length Sq"),
+                                llvm::cl::value_desc("N")};
+  llvm::cl::opt<int64_t> kvLen{"kv-len",
+                               llvm::cl::desc("Key length Sk (default: Sq)"),
+                               llvm::cl::value_desc("M")};
+  llvm::cl::opt<int64_t> batch{"batch", llvm::cl::desc("Batch size"),
+                               llvm::cl::init(1)};
+  llvm::cl::opt<int64_t> heads{"heads", llvm::cl::desc("Query heads Hq"),
+                               llvm::cl::init(1)};
+  llvm::cl::opt<int64_t> kvHeads{
+      "kv-heads", llvm::cl::desc("Key/value heads Hkv (default: Hq)")};
+  llvm::cl::opt<int64_t> headDim{"head-dim", llvm::cl::desc("Head dim D"),
+                                 llvm::cl::init(64)};
+};
+
+/// Where the run-time inputs come from: .npy files, drawn from a standard
+/// normal, or generated with the structure of LLM attention
+/// (docs/llm-inputs.md).
+struct InputOptions {
+  llvm::cl::opt<std::string> q{"q",
+                               llvm::cl::desc("Queries, .npy [B, Hq, Sq, D]"),
+                               llvm::cl::value_desc("q.npy")};
+  llvm::cl::opt<std::string> k{"k",
+                               llvm::cl::desc("Keys, .npy [B, Hkv, Sk, D]"),
+                               llvm::cl::value_desc("k.npy")};
+  llvm::cl::opt<std::string> v{"v",
+                               llvm::cl::desc("Values, .npy [B, Hkv, Sk, D]"),
+                               llvm::cl::value_desc("v.npy")};
+  llvm::cl::opt<std::string> keyScores{
+      "key-score", llvm::cl::desc("Key scores for top-k, .npy [B, Hkv, Sk]"),
+      llvm::cl::value_desc("u.npy")};
+  llvm::cl::opt<std::string> weights{
+      "weights", llvm::cl::desc("Linear score weights, .npy [Hkv, D]"),
+      llvm::cl::value_desc("w.npy")};
+  // Seeds are read as text, so that a bad one gets a message naming the
+  // flag and what a seed is (checked by prepareInputs).
+  llvm::cl::opt<std::string> randomSeed{
+      "random-inputs",
+      llvm::cl::desc("Draw the inputs the files do not give from a standard "
+                     "normal with this seed (each tensor from its own "
+                     "stream: the same seed gives the same tensors in every "
+                     "tool)"),
+      llvm::cl::value_desc("seed")};
+  llvm::cl::opt<std::string> llmSeed{
+      "llm-inputs",
+      llvm::cl::desc("Generate every input with the structure of LLM "
+                     "attention (sinks, rotary decay, vertical and slash "
+                     "keys, retrieval heads; docs/llm-inputs.md) from this "
+                     "seed"),
+      llvm::cl::value_desc("seed")};
+  llvm::cl::opt<double> ropeTheta{
+      "rope-theta",
+      llvm::cl::desc("Rotary base of --llm-inputs (500000 as Llama 3; "
+                     "10000 as Llama 2)"),
+      llvm::cl::init(500000.0)};
+
+  bool random() const { return randomSeed.getNumOccurrences() > 0; }
+  bool llm() const { return llmSeed.getNumOccurrences() > 0; }
+};
+
 /// Run-time inputs read from .npy files, as float32.
 struct InputFiles {
   std::string q, k, v, keyScores, weights;
@@ -69,6 +134,8 @@ struct LoadedInputs {
   InputFiles files;
   std::vector<float> q, k, v, keyScores, weights;
   std::vector<int64_t> qShape, kShape, vShape, scoreShape, weightShape;
+  /// The head kinds of --llm-inputs, per query head; empty otherwise.
+  std::vector<LlmHeadKind> llmHeadKinds;
   OracleInputs view() const;
 };
 
@@ -85,11 +152,33 @@ llvm::Error reconcileShape(const LoadedInputs &inputs, AttentionShape &shape,
                            bool headsGiven, bool kvHeadsGiven,
                            bool headDimGiven);
 
-/// Fills the inputs `spec` needs and `inputs` lacks (sizes were bounded by
-/// reconcileShape) with standard normal
-/// values drawn from `seed`, shaped by `shape`.
-void fillRandomInputs(const PatternSpec &spec, const AttentionShape &shape,
-                      uint64_t seed, LoadedInputs &inputs);
+/// What a tool reads besides the pattern's own inputs, and the words its
+/// messages use for itself ("--emit=recall-json", "sattn-run").
+struct InputNeeds {
+  bool q = false, k = false, v = false, keyScores = false, weights = false;
+  std::string who;
+};
+
+/// Inputs ready for the oracle and the kernels, with their shape and how
+/// they were made (for reports).
+struct PreparedInputs {
+  LoadedInputs inputs;
+  AttentionShape shape;
+  /// "files", "random" (files completed by --random-inputs) or "llm".
+  std::string source = "files";
+  uint64_t seed = 0;    // of random and llm
+  double ropeTheta = 0; // of llm
+};
+
+/// Checks that the input options fit together and give everything `spec`
+/// and `needs` read, reads the files (`filesAreBSHD`: q, k and v files are
+/// [B, S, H, D]), settles the shape against `shapeOptions`, then draws or
+/// generates what is asked for. Errors name the flags involved.
+llvm::Expected<PreparedInputs> prepareInputs(const InputOptions &options,
+                                             const ShapeOptions &shapeOptions,
+                                             const PatternSpec &spec,
+                                             const InputNeeds &needs,
+                                             bool filesAreBSHD = false);
 
 /// Says which flags a pattern needs that were not given ("pattern 'sample'
 /// reads q and k: pass --q and --k").

@@ -2,10 +2,11 @@
 //
 // sattn-compile PATTERN_FILE [--pattern NAME] [--set NAME=VALUE]...
 //     --seq-len N [--kv-len M] [--batch B] [--heads H] [--kv-heads G]
-//     [--head-dim D] [--q q.npy --k k.npy] [--key-score u.npy]
+//     [--head-dim D] [--q q.npy --k k.npy [--v v.npy]] [--key-score u.npy]
+//     [--random-inputs SEED | --llm-inputs SEED [--rope-theta T]]
 //     --emit=mlir|mlir-parsed|mask-npy|blocks-json|mask-png|mask-svg|
-//            ptx|cubin|ptx-info [--stage NAME] [--dtype D] [--target T]
-//     [-o FILE]
+//            recall-json|attention-png|inputs-npy|ptx|cubin|ptx-info
+//     [--stage NAME] [--dtype D] [--target T] [-o FILE]
 //
 // PATTERN_FILE is a .sattn file (docs/dsl.md) or a .mlir file.
 //
@@ -14,13 +15,17 @@
 #include "tools/common/ToolCommon.h"
 
 #include "codegen/KernelCompiler.h"
+#include "sattn/AtomicFile.h"
 #include "sattn/MaskPicture.h"
+#include "sattn/Recall.h"
 
 #include "mlir/IR/Verifier.h"
 
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/JSON.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
 
 using namespace sattn;
@@ -35,6 +40,9 @@ enum class EmitKind {
   BlocksJson,
   MaskPng,
   MaskSvg,
+  RecallJson,
+  AttentionPng,
+  InputsNpy,
   Ptx,
   Cubin,
   PtxInfo
@@ -49,19 +57,26 @@ constexpr int64_t kMaxMaskBytes = int64_t(1) << 31;
 /// blocks-json refuses block maps beyond this many tiles per head.
 constexpr int64_t kMaxJsonTiles = int64_t(1) << 26;
 
+/// The pattern and shape attributes every JSON report starts with.
+static void writeShapeAttributes(llvm::json::OStream &json,
+                                 const PatternSpec &spec,
+                                 const AttentionShape &shape) {
+  json.attribute("pattern", spec.name);
+  json.attribute("block", spec.block);
+  json.attribute("batch", shape.batch);
+  json.attribute("heads", shape.heads);
+  json.attribute("kv_heads", shape.kvHeads);
+  json.attribute("seq_q", shape.seqQ);
+  json.attribute("seq_k", shape.seqK);
+}
+
 /// Writes the block lists of every (batch, head) as JSON.
 static void emitBlocksJson(llvm::raw_ostream &os, const MaskOracle &oracle,
                            const PatternSpec &spec) {
   const AttentionShape &shape = oracle.shape();
   llvm::json::OStream json(os); // compact: block lists get long
   json.object([&] {
-    json.attribute("pattern", spec.name);
-    json.attribute("block", spec.block);
-    json.attribute("batch", shape.batch);
-    json.attribute("heads", shape.heads);
-    json.attribute("kv_heads", shape.kvHeads);
-    json.attribute("seq_q", shape.seqQ);
-    json.attribute("seq_k", shape.seqK);
+    writeShapeAttributes(json, spec, shape);
     int64_t attended = 0;
     json.attributeArray("heads_detail", [&] {
       for (int64_t b = 0; b < shape.batch; ++b)
@@ -96,28 +111,176 @@ static void emitBlocksJson(llvm::raw_ostream &os, const MaskOracle &oracle,
   os << "\n";
 }
 
+/// Writes the recall of every (batch, head) as JSON (docs/patterns.md,
+/// "Attention recall"), with the means over heads.
+static void emitRecallJson(llvm::raw_ostream &os, const MaskOracle &oracle,
+                           const PatternSpec &spec,
+                           const PreparedInputs &prepared,
+                           const RecallOptions &options,
+                           const std::vector<HeadRecall> &heads) {
+  const AttentionShape &shape = oracle.shape();
+  llvm::json::OStream json(os, 1);
+  auto optional = [&](llvm::StringRef key, std::optional<double> value) {
+    if (value)
+      json.attribute(key, *value);
+    else
+      json.attribute(key, nullptr);
+  };
+  json.object([&] {
+    writeShapeAttributes(json, spec, shape);
+    json.attribute("head_dim", shape.headDim);
+    json.attribute("inputs", prepared.source);
+    if (prepared.source != "files")
+      json.attribute("seed", int64_t(prepared.seed));
+    if (prepared.source == "llm")
+      json.attribute("rope_theta", prepared.ropeTheta);
+    json.attribute("rows_total", shape.seqQ);
+    json.attribute("rows_sampled",
+                   int64_t(recallRows(shape.seqQ, options).size()));
+    json.attribute("cover_block", options.coverBlock);
+    json.attribute("cover_mass", options.coverMass);
+    double sums[5] = {0, 0, 0, 0, 0};
+    bool haveError = !heads.empty();
+    json.attributeArray("heads_detail", [&] {
+      for (const HeadRecall &hr : heads) {
+        json.object([&] {
+          json.attribute("batch", hr.batch);
+          json.attribute("head", hr.head);
+          const auto &kinds = prepared.inputs.llmHeadKinds;
+          if (!kinds.empty())
+            json.attribute("head_kind", llmHeadKindName(kinds[hr.head]));
+          json.attribute("rows", hr.rowsEvaluated);
+          json.attribute("recall_mean", hr.recallMean);
+          json.attribute("recall_p5", hr.recallP5);
+          json.attribute("recall_min", hr.recallMin);
+          json.attribute("density", hr.density);
+          optional("out_rel_err", hr.outRelErr);
+          json.attribute("dense_cover", hr.denseCover);
+        });
+        sums[0] += hr.recallMean;
+        sums[1] += hr.recallP5;
+        sums[2] += hr.recallMin;
+        sums[3] += hr.density;
+        haveError &= hr.outRelErr.has_value();
+        sums[4] += hr.outRelErr.value_or(0);
+      }
+    });
+    const double n = double(std::max<size_t>(heads.size(), 1));
+    json.attributeObject("mean_over_heads", [&] {
+      json.attribute("recall_mean", sums[0] / n);
+      json.attribute("recall_p5", sums[1] / n);
+      json.attribute("recall_min", sums[2] / n);
+      json.attribute("density", sums[3] / n);
+      optional("out_rel_err",
+               haveError ? std::optional<double>(sums[4] / n) : std::nullopt);
+    });
+  });
+  os << "\n";
+}
+
+/// The dense attention of the query heads of one batch entry, one panel per
+/// head, in cells of about Sk / 128 tokens.
+static llvm::Error emitAttentionPng(llvm::StringRef path,
+                                    const PreparedInputs &prepared,
+                                    int64_t batch) {
+  const AttentionShape &shape = prepared.shape;
+  const LoadedInputs &inputs = prepared.inputs;
+  constexpr int64_t kMaxPanels = 8, kRowsPerCell = 8;
+  if (shape.heads > kMaxPanels)
+    return llvm::createStringError(
+        "--emit=attention-png draws every query head, at most " +
+        std::to_string(kMaxPanels) + "; got --heads " +
+        std::to_string(shape.heads));
+  int64_t cell = 16;
+  while (cell * 128 < shape.seqK)
+    cell *= 2;
+  std::vector<AttentionPanel> panels;
+  for (int64_t h = 0; h < shape.heads; ++h) {
+    auto mass =
+        denseBlockMass(shape, inputs.view(), batch, h, cell, kRowsPerCell);
+    if (!mass)
+      return mass.takeError();
+    std::string title = "head " + std::to_string(h);
+    if (!inputs.llmHeadKinds.empty())
+      title += ": " + llmHeadKindName(inputs.llmHeadKinds[h]).str();
+    panels.push_back({title, std::move(*mass)});
+  }
+  std::string inputsLine = "inputs: " + prepared.source;
+  if (prepared.source != "files")
+    inputsLine += " seed " + std::to_string(prepared.seed);
+  if (prepared.source == "llm")
+    llvm::raw_string_ostream(inputsLine)
+        << " rope theta " << llvm::format("%g", prepared.ropeTheta);
+  return writeAttentionPng(
+      path, panels,
+      {"dense causal attention: mean softmax mass of each key cell",
+       llvm::formatv("Sq={0} Sk={1} D={2}, cells of {3} tokens, {4} rows "
+                     "per query cell",
+                     shape.seqQ, shape.seqK, shape.headDim, cell, kRowsPerCell)
+           .str(),
+       inputsLine});
+}
+
+/// Writes the inputs as q.npy, k.npy, v.npy, key_score.npy and weights.npy
+/// (float32) into the folder `dir`, created if needed, with inputs.json
+/// saying how they were made (and, for --llm-inputs, each head's kind).
+static llvm::Error emitInputsNpy(llvm::StringRef dir,
+                                 const PreparedInputs &prepared) {
+  if (std::error_code ec = llvm::sys::fs::create_directories(dir))
+    return llvm::createStringError("cannot create '" + dir +
+                                   "': " + ec.message());
+  const AttentionShape &shape = prepared.shape;
+  const LoadedInputs &inputs = prepared.inputs;
+  const int64_t B = shape.batch, D = shape.headDim;
+  struct File {
+    const char *name;
+    const std::vector<float> &values;
+    std::vector<int64_t> dims;
+  } files[] = {
+      {"q.npy", inputs.q, {B, shape.heads, shape.seqQ, D}},
+      {"k.npy", inputs.k, {B, shape.kvHeads, shape.seqK, D}},
+      {"v.npy", inputs.v, {B, shape.kvHeads, shape.seqK, D}},
+      {"key_score.npy", inputs.keyScores, {B, shape.kvHeads, shape.seqK}},
+      {"weights.npy", inputs.weights, {shape.kvHeads, D}},
+  };
+  auto inDir = [&](llvm::StringRef name) {
+    llvm::SmallString<256> path(dir);
+    llvm::sys::path::append(path, name);
+    return std::string(path);
+  };
+  for (const File &file : files)
+    if (llvm::Error e = writeNpy(inDir(file.name), NpyDtype::Float32, file.dims,
+                                 file.values.data()))
+      return e;
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  llvm::json::OStream json(os, 1);
+  json.object([&] {
+    json.attribute("inputs", prepared.source);
+    json.attribute("seed", int64_t(prepared.seed));
+    if (prepared.source == "llm")
+      json.attribute("rope_theta", prepared.ropeTheta);
+    json.attribute("batch", shape.batch);
+    json.attribute("heads", shape.heads);
+    json.attribute("kv_heads", shape.kvHeads);
+    json.attribute("seq_q", shape.seqQ);
+    json.attribute("seq_k", shape.seqK);
+    json.attribute("head_dim", shape.headDim);
+    if (!inputs.llmHeadKinds.empty())
+      json.attributeArray("head_kinds", [&] {
+        for (LlmHeadKind kind : inputs.llmHeadKinds)
+          json.value(llmHeadKindName(kind));
+      });
+  });
+  os << "\n";
+  return writeFileAtomically(inDir("inputs.json"), text);
+}
+
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   PatternOptions patternOptions;
-  cl::opt<int64_t> seqLen("seq-len", cl::desc("Query length Sq"),
-                          cl::value_desc("N"));
-  cl::opt<int64_t> kvLen("kv-len", cl::desc("Key length Sk (default: Sq)"),
-                         cl::value_desc("M"));
-  cl::opt<int64_t> batch("batch", cl::desc("Batch size"), cl::init(1));
-  cl::opt<int64_t> heads("heads", cl::desc("Query heads Hq"), cl::init(1));
-  cl::opt<int64_t> kvHeads("kv-heads",
-                           cl::desc("Key/value heads Hkv (default: Hq)"));
-  cl::opt<int64_t> headDim("head-dim", cl::desc("Head dim D"), cl::init(64));
-  cl::opt<std::string> qFile("q", cl::desc("Queries, float32 [B, Hq, Sq, D]"),
-                             cl::value_desc("q.npy"));
-  cl::opt<std::string> kFile("k", cl::desc("Keys, float32 [B, Hkv, Sk, D]"),
-                             cl::value_desc("k.npy"));
-  cl::opt<std::string> scoreFile(
-      "key-score", cl::desc("Key scores for top-k, float32 [B, Hkv, Sk]"),
-      cl::value_desc("u.npy"));
-  cl::opt<std::string> weightFile(
-      "weights", cl::desc("Linear score weights, float32 [Hkv, D]"),
-      cl::value_desc("w.npy"));
+  ShapeOptions shapeOptions;
+  InputOptions inputOptions;
   cl::opt<EmitKind> emit(
       "emit", cl::desc("What to produce"), cl::Required,
       cl::values(
@@ -131,6 +294,14 @@ int main(int argc, char **argv) {
                      "per (batch, head, query block) full/partial key blocks"),
           clEnumValN(EmitKind::MaskPng, "mask-png",
                      "picture of one head's block pattern (PNG)"),
+          clEnumValN(EmitKind::RecallJson, "recall-json",
+                     "per (batch, head): recall of the dense attention, "
+                     "density, output error (with v), dense cover"),
+          clEnumValN(EmitKind::AttentionPng, "attention-png",
+                     "picture of the dense attention of every query head "
+                     "(PNG)"),
+          clEnumValN(EmitKind::InputsNpy, "inputs-npy",
+                     "the generated inputs as .npy files in the folder -o"),
           clEnumValN(EmitKind::Ptx, "ptx", "the GPU kernels as PTX"),
           clEnumValN(EmitKind::Cubin, "cubin",
                      "the GPU kernels assembled by ptxas"),
@@ -138,17 +309,17 @@ int main(int argc, char **argv) {
                      "ptxas's register, spill and shared-memory report"),
           clEnumValN(EmitKind::MaskSvg, "mask-svg",
                      "picture of one head's block pattern (SVG)")));
-  cl::opt<uint64_t> randomInputs(
-      "random-inputs",
-      cl::desc("Draw the run-time inputs a dynamic pattern needs and the "
-               "files do not give (q, k, key scores, linear weights) from a "
-               "standard normal with this seed"),
-      cl::value_desc("seed"));
   cl::opt<int64_t> pictureHead("picture-head",
                                cl::desc("Query head drawn by mask-png/svg"),
                                cl::init(0));
   cl::opt<int64_t> pictureBatch(
-      "picture-batch", cl::desc("Batch drawn by mask-png/svg"), cl::init(0));
+      "picture-batch",
+      cl::desc("Batch drawn by mask-png/svg and attention-png"), cl::init(0));
+  cl::opt<int64_t> recallSampleRows(
+      "recall-rows",
+      cl::desc("recall-json: rows sampled per head above 8192 query rows "
+               "(every row up to 8192)"),
+      cl::init(1024));
   cl::opt<std::string> stage(
       "stage",
       cl::desc("With --emit=mlir: print the kernel IR after this lowering "
@@ -167,7 +338,8 @@ int main(int argc, char **argv) {
       argc, argv,
       "sattn-compile: show what a sparse attention pattern does\n\n"
       "Loads a pattern, binds its parameters, and emits its IR, its exact\n"
-      "token mask, its key-block lists or a picture of its block pattern.\n");
+      "token mask, its key-block lists, a picture of its block pattern, or\n"
+      "how much of the dense attention it keeps (recall-json).\n");
 
   LoadedPattern loaded;
   if (emit == EmitKind::MlirParsed) {
@@ -189,11 +361,14 @@ int main(int argc, char **argv) {
     exitOnError(kTool, std::move(e));
 
   bool binaryOutput = emit == EmitKind::MaskNpy || emit == EmitKind::MaskPng ||
-                      emit == EmitKind::MaskSvg;
+                      emit == EmitKind::MaskSvg ||
+                      emit == EmitKind::AttentionPng ||
+                      emit == EmitKind::InputsNpy;
   if (binaryOutput && output == "-")
-    exitOnError(kTool,
-                llvm::createStringError(
-                    "-o FILE is required for mask-npy, mask-png and mask-svg"));
+    exitOnError(kTool, llvm::createStringError(
+                           "-o FILE is required for mask-npy, mask-png, "
+                           "mask-svg and attention-png, -o FOLDER for "
+                           "inputs-npy"));
 
   if ((emit == EmitKind::Mlir && !stage.empty()) || emit == EmitKind::Ptx ||
       emit == EmitKind::Cubin || emit == EmitKind::PtxInfo) {
@@ -228,9 +403,10 @@ int main(int argc, char **argv) {
     loaded.context.appendDialectRegistry(registry);
     loaded.context.loadAllAvailableDialects();
     mlir::sattn::KernelShape shape;
-    shape.heads = heads;
-    shape.kvHeads = kvHeads ? int64_t(kvHeads) : int64_t(heads);
-    shape.headDim = headDim;
+    shape.heads = shapeOptions.heads;
+    shape.kvHeads = shapeOptions.kvHeads ? int64_t(shapeOptions.kvHeads)
+                                         : int64_t(shapeOptions.heads);
+    shape.headDim = shapeOptions.headDim;
     mlir::sattn::KernelTarget codegen = target == "cpu"
                                             ? mlir::sattn::KernelTarget::cpu
                                             : mlir::sattn::KernelTarget::gpu;
@@ -284,37 +460,81 @@ int main(int argc, char **argv) {
     return 0;
   }
 
-  InputFiles files{qFile, kFile, "", scoreFile, weightFile};
-  bool random = randomInputs.getNumOccurrences() > 0;
-  if (!random)
-    if (llvm::Error e = checkRequiredInputs(loaded.spec, files))
-      exitOnError(kTool, std::move(e));
-  auto inputs = loadInputs(files);
-  if (!inputs)
-    exitOnError(kTool, inputs.takeError());
-  AttentionShape shape;
-  shape.batch = batch;
-  shape.heads = heads;
-  shape.kvHeads = kvHeads;
-  shape.seqQ = seqLen;
-  shape.seqK = kvLen;
-  shape.headDim = headDim;
-  if (llvm::Error e = reconcileShape(
-          *inputs, shape, seqLen.getNumOccurrences() > 0,
-          kvLen.getNumOccurrences() > 0, batch.getNumOccurrences() > 0,
-          heads.getNumOccurrences() > 0, kvHeads.getNumOccurrences() > 0,
-          headDim.getNumOccurrences() > 0))
-    exitOnError(kTool, std::move(e));
-  if (random)
-    fillRandomInputs(loaded.spec, shape, randomInputs, *inputs);
-  auto oracle = MaskOracle::create(loaded.spec, shape, inputs->view());
+  // Recall and the attention picture compare with dense attention, which
+  // reads q and k whatever the pattern; the output error reads v.
+  InputNeeds needs;
+  switch (emit) {
+  case EmitKind::RecallJson:
+    needs = {true,
+             true,
+             inputOptions.llm() || inputOptions.random() ||
+                 !inputOptions.v.empty(),
+             false,
+             false,
+             "--emit=recall-json"};
+    break;
+  case EmitKind::AttentionPng:
+    needs = {true, true, false, false, false, "--emit=attention-png"};
+    break;
+  case EmitKind::InputsNpy:
+    if (!inputOptions.llm() && !inputOptions.random())
+      exitOnError(kTool, llvm::createStringError(
+                             "--emit=inputs-npy writes generated inputs: pass "
+                             "--random-inputs SEED or --llm-inputs SEED"));
+    needs = {true, true, true, true, true, "--emit=inputs-npy"};
+    break;
+  default:
+    needs.who = "sattn-compile";
+    break;
+  }
+  auto prepared = prepareInputs(inputOptions, shapeOptions, loaded.spec, needs);
+  if (!prepared)
+    exitOnError(kTool, prepared.takeError());
+  const AttentionShape &shape = prepared->shape;
+  const LoadedInputs &inputs = prepared->inputs;
+  auto oracle = MaskOracle::create(loaded.spec, shape, inputs.view());
   if (!oracle)
     exitOnError(kTool, oracle.takeError());
 
   switch (emit) {
   case EmitKind::Mlir:
   case EmitKind::MlirParsed:
+  case EmitKind::Ptx:
+  case EmitKind::Cubin:
+  case EmitKind::PtxInfo:
     break;
+  case EmitKind::RecallJson: {
+    RecallOptions options;
+    if (recallSampleRows < 1)
+      exitOnError(kTool, llvm::createStringError(
+                             "--recall-rows must be at least 1, got " +
+                             std::to_string(recallSampleRows)));
+    options.sampleRows = recallSampleRows;
+    auto recall =
+        computeRecall(*oracle, inputs.view(),
+                      inputs.v.empty() ? nullptr : inputs.v.data(), options);
+    if (!recall)
+      exitOnError(kTool, recall.takeError());
+    std::error_code ec;
+    llvm::ToolOutputFile out(output, ec, llvm::sys::fs::OF_Text);
+    if (ec)
+      exitOnError(kTool, llvm::createStringError("cannot write '" + output +
+                                                 "': " + ec.message()));
+    emitRecallJson(out.os(), *oracle, loaded.spec, *prepared, options, *recall);
+    out.keep();
+    return 0;
+  }
+  case EmitKind::AttentionPng:
+    if (pictureBatch < 0 || pictureBatch >= shape.batch)
+      exitOnError(kTool,
+                  llvm::createStringError("--picture-batch out of range"));
+    if (llvm::Error e = emitAttentionPng(output, *prepared, pictureBatch))
+      exitOnError(kTool, std::move(e));
+    return 0;
+  case EmitKind::InputsNpy:
+    if (llvm::Error e = emitInputsNpy(output, *prepared))
+      exitOnError(kTool, std::move(e));
+    return 0;
   case EmitKind::MaskNpy: {
     int64_t bytes = 1;
     for (int64_t dim : {shape.batch, shape.heads, shape.seqQ, shape.seqK})

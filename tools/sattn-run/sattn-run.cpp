@@ -1,9 +1,13 @@
-//===- sattn-run.cpp - Run sparse attention on .npy inputs ----------------===//
+//===- sattn-run.cpp - Sparse attention on .npy or generated inputs -------===//
 //
 // sattn-run PATTERN_FILE [--pattern NAME] [--set NAME=VALUE]...
 //     --q q.npy --k k.npy --v v.npy [--key-score u.npy] [--weights w.npy]
-//     [--backend reference|cpu|cuda] [--arch sm_80|sm_90a] [--dtype f32|f16|bf16] [--layout bhsd|bshd]
-//     [--scale S] -o out.npy [--lse lse.npy]
+//       | --random-inputs SEED | --llm-inputs SEED [--rope-theta T]
+//         (with --seq-len N [--kv-len M] [--batch B] [--heads H]
+//          [--kv-heads G] [--head-dim D])
+//     [--backend reference|cpu|cuda] [--arch sm_80|sm_90a]
+//     [--dtype f32|f16|bf16] [--layout bhsd|bshd] [--scale S]
+//     -o out.npy [--lse lse.npy]
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,11 +16,9 @@
 #include "sattn/Compiler.h"
 #include "sattn/HostStaging.h"
 #include "sattn/ReferenceBackend.h"
-#include "llvm/Support/Format.h"
-
-#include <cmath>
 #include "sattn/TensorView.h"
 
+#include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
 
 #include <cmath>
@@ -107,8 +109,8 @@ llvm::Error runCompiled(const PatternSource &source,
   if (verbose)
     llvm::errs() << "sattn-run: selection "
                  << llvm::format("%.3f", timings.selectionMs)
-                 << " ms, attention " << llvm::format("%.3f", timings.attentionMs)
-                 << " ms\n";
+                 << " ms, attention "
+                 << llvm::format("%.3f", timings.attentionMs) << " ms\n";
   return llvm::Error::success();
 }
 
@@ -117,27 +119,16 @@ llvm::Error runCompiled(const PatternSource &source,
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   PatternOptions patternOptions;
-  cl::opt<std::string> qFile("q", cl::desc("Queries [B, Hq, Sq, D]"),
-                             cl::value_desc("q.npy"), cl::Required);
-  cl::opt<std::string> kFile("k", cl::desc("Keys [B, Hkv, Sk, D]"),
-                             cl::value_desc("k.npy"), cl::Required);
-  cl::opt<std::string> vFile("v", cl::desc("Values [B, Hkv, Sk, D]"),
-                             cl::value_desc("v.npy"), cl::Required);
-  cl::opt<std::string> scoreFile("key-score",
-                                 cl::desc("Key scores for top-k [B, Hkv, Sk]"),
-                                 cl::value_desc("u.npy"));
-  cl::opt<std::string> weightFile("weights",
-                                  cl::desc("Linear score weights [Hkv, D]"),
-                                  cl::value_desc("w.npy"));
+  ShapeOptions shapeOptions;
+  InputOptions inputOptions;
   cl::opt<BackendKind> backend(
-      "backend", cl::desc("Where to compute"),
-      cl::init(BackendKind::Reference),
-      cl::values(clEnumValN(BackendKind::Reference, "reference",
-                            "the float64 reference oracle (default)"),
-                 clEnumValN(BackendKind::Cpu, "cpu",
-                            "compiled host code (ORC JIT)"),
-                 clEnumValN(BackendKind::Cuda, "cuda",
-                            "compiled GPU kernels (CUDA driver)")));
+      "backend", cl::desc("Where to compute"), cl::init(BackendKind::Reference),
+      cl::values(
+          clEnumValN(BackendKind::Reference, "reference",
+                     "the float64 reference oracle (default)"),
+          clEnumValN(BackendKind::Cpu, "cpu", "compiled host code (ORC JIT)"),
+          clEnumValN(BackendKind::Cuda, "cuda",
+                     "compiled GPU kernels (CUDA driver)")));
   cl::opt<std::string> arch("arch",
                             cl::desc("CUDA target: sm_80 or sm_90a (default: "
                                      "the device's)"),
@@ -170,40 +161,38 @@ int main(int argc, char **argv) {
       cl::value_desc("lse.npy"));
   parseToolCommandLine(
       argc, argv,
-      "sattn-run: compute sparse attention on .npy inputs\n\n"
-      "Inputs are float32, float16 or float64 .npy arrays; results are\n"
-      "written as float32.\n");
+      "sattn-run: compute sparse attention on .npy or generated inputs\n\n"
+      "Inputs are float32, float16 or float64 .npy arrays, or drawn\n"
+      "(--random-inputs) or generated with LLM-like structure\n"
+      "(--llm-inputs); results are written as float32.\n");
 
   LoadedPattern loaded;
   if (llvm::Error e = loadPattern(patternOptions, loaded))
-    exitOnError(kTool, std::move(e));
-  InputFiles files{qFile, kFile, vFile, scoreFile, weightFile};
-  if (llvm::Error e = checkRequiredInputs(loaded.spec, files))
     exitOnError(kTool, std::move(e));
   std::optional<DType> dtype = parseDType(dtypeName);
   if (!dtype)
     exitOnError(kTool, llvm::createStringError("--dtype must be f32, f16 or "
                                                "bf16, got '" +
                                                dtypeName + "'"));
-  auto inputs = loadInputs(files);
-  if (!inputs)
-    exitOnError(kTool, inputs.takeError());
-  if (layout == Layout::BSHD)
-    for (std::vector<int64_t> *dims :
-         {&inputs->qShape, &inputs->kShape, &inputs->vShape})
-      if (!dims->empty())
-        std::swap((*dims)[1], (*dims)[2]);
+  if (layout == Layout::BSHD && (inputOptions.llm() || inputOptions.random()))
+    exitOnError(kTool, llvm::createStringError(
+                           "--layout bshd describes input files; generated "
+                           "inputs are [B, H, S, D]"));
   if (scale.getNumOccurrences() && !(scale > 0.0))
     exitOnError(kTool, llvm::createStringError("--scale must be positive"));
-  AttentionShape shape;
+  auto prepared =
+      prepareInputs(inputOptions, shapeOptions, loaded.spec,
+                    InputNeeds{true, true, true, false, false, kTool},
+                    layout == Layout::BSHD);
+  if (!prepared)
+    exitOnError(kTool, prepared.takeError());
+  LoadedInputs &inputs = prepared->inputs;
+  AttentionShape shape = prepared->shape;
   shape.scale = scale;
-  if (llvm::Error e = reconcileShape(*inputs, shape, false, false, false, false,
-                                     false, false))
-    exitOnError(kTool, std::move(e));
 
-  Buffer q = toDType(inputs->q, *dtype), k = toDType(inputs->k, *dtype),
-         v = toDType(inputs->v, *dtype),
-         out = toDType(std::vector<float>(inputs->q.size()), *dtype);
+  Buffer q = toDType(inputs.q, *dtype), k = toDType(inputs.k, *dtype),
+         v = toDType(inputs.v, *dtype),
+         out = toDType(std::vector<float>(inputs.q.size()), *dtype);
   std::vector<float> lse(shape.batch * shape.heads * shape.seqQ);
   AttentionConfig config{shape.heads, shape.kvHeads, shape.headDim, *dtype,
                          shape.scale};
@@ -220,12 +209,12 @@ int main(int argc, char **argv) {
                              {shape.batch, shape.heads, shape.seqQ}),
       std::nullopt,
       std::nullopt};
-  if (!inputs->keyScores.empty())
+  if (!inputs.keyScores.empty())
     args.keyScores =
-        TensorView::contiguous(inputs->keyScores.data(), DType::F32,
+        TensorView::contiguous(inputs.keyScores.data(), DType::F32,
                                {shape.batch, shape.kvHeads, shape.seqK});
-  if (!inputs->weights.empty())
-    args.weights = TensorView::contiguous(inputs->weights.data(), DType::F32,
+  if (!inputs.weights.empty())
+    args.weights = TensorView::contiguous(inputs.weights.data(), DType::F32,
                                           {shape.kvHeads, shape.headDim});
   RunReport report;
   switch (backend) {
@@ -254,12 +243,12 @@ int main(int argc, char **argv) {
   double maxErr = 0, maxRef = 0, relL2 = 0;
   if (check) {
     // The reference on the same (dtype-rounded) inputs, in float32 views.
-    std::vector<float> refOut(inputs->q.size()), refLse(lse.size());
+    std::vector<float> refOut(inputs.q.size()), refLse(lse.size());
     AttentionArgs refArgs = args;
     refArgs.out = viewOf(refOut.data(), DType::F32, layout, shape.batch,
                          shape.heads, shape.seqQ, shape.headDim);
-    refArgs.lse = TensorView::contiguous(refLse.data(), DType::F32,
-                                         {shape.batch, shape.heads, shape.seqQ});
+    refArgs.lse = TensorView::contiguous(
+        refLse.data(), DType::F32, {shape.batch, shape.heads, shape.seqQ});
     // q, k, v as float32 copies of the rounded values the kernel read.
     auto widen = [&](const TensorView &view, std::vector<float> &storage,
                      int64_t heads, int64_t seq) {
@@ -296,8 +285,8 @@ int main(int argc, char **argv) {
             refNorm += want * want;
           }
     relL2 = std::sqrt(errNorm) / std::max(std::sqrt(refNorm), 1e-30);
-    checkFailed = nan || (*dtype == DType::F32 ? maxErr > 1e-4 * maxRef
-                                               : relL2 > 1e-2);
+    checkFailed =
+        nan || (*dtype == DType::F32 ? maxErr > 1e-4 * maxRef : relL2 > 1e-2);
     llvm::errs() << "sattn-run: check against the oracle: max |err| "
                  << llvm::format("%.3g", maxErr) << " (max |ref| "
                  << llvm::format("%.3g", maxRef) << "), relative L2 "
@@ -311,13 +300,16 @@ int main(int argc, char **argv) {
                  << ", \"selection_ms\": " << report.selectionMs
                  << ", \"attention_ms\": " << report.attentionMs
                  << ", \"max_abs_err\": " << maxErr
-                 << ", \"max_abs_ref\": " << maxRef
-                 << ", \"rel_l2\": " << relL2 << ", \"check\": \""
-                 << (!check ? "none" : checkFailed ? "fail" : "ok") << "\"}\n";
+                 << ", \"max_abs_ref\": " << maxRef << ", \"rel_l2\": " << relL2
+                 << ", \"check\": \""
+                 << (!check        ? "none"
+                     : checkFailed ? "fail"
+                                   : "ok")
+                 << "\"}\n";
   }
 
   // The output file has the layout of the inputs.
-  std::vector<float> out32(inputs->q.size());
+  std::vector<float> out32(inputs.q.size());
   TensorView outView = args.out;
   TensorView out32View = viewOf(out32.data(), DType::F32, layout, shape.batch,
                                 shape.heads, shape.seqQ, shape.headDim);

@@ -3,7 +3,8 @@
 // Query blocks run down, key blocks across; full, partial and skipped tiles
 // get three distinct colours. A legend gives the pattern name, the shape and
 // the density. Maps larger than `maxCells` a side are downsampled first, so
-// pictures of 128K-token masks stay small.
+// pictures of 128K-token masks stay small. Attention pictures draw where the
+// softmax mass lies instead, block by block, on a log scale.
 //
 //===----------------------------------------------------------------------===//
 
@@ -44,6 +45,20 @@ llvm::Error writeMaskPng(llvm::StringRef path, const BlockMap &map,
 llvm::Error writeMaskSvg(llvm::StringRef path, const BlockMap &map,
                          const PictureLegend &legend,
                          int64_t maxCells = kPictureCells);
+
+/// One panel of an attention picture: mass[r][c] in [0, 1] for query block
+/// r and key block c (rows of equal length).
+struct AttentionPanel {
+  std::string title;
+  std::vector<std::vector<double>> mass;
+};
+
+/// Writes the panels side by side, four to a row, as a PNG: mass on a log
+/// scale from 1e-4 (white) to 1 (dark), a title over each panel, the
+/// `legend` lines and a colour scale below. Errors name the file.
+llvm::Error writeAttentionPng(llvm::StringRef path,
+                              const std::vector<AttentionPanel> &panels,
+                              const std::vector<std::string> &legend);
 
 } // namespace sattn
 

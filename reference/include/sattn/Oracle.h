@@ -17,6 +17,7 @@
 #include "sattn/PatternSpec.h"
 #include "sattn/TensorView.h"
 
+#include "llvm/ADT/ArrayRef.h"
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
@@ -95,6 +96,18 @@ private:
       : impl(std::move(impl)) {}
   std::shared_ptr<const Impl> impl;
 };
+
+/// One row of reference attention in float64: the softmax of
+/// scale * q_i . k_j over the keys in `keys` (sorted, disjoint intervals of
+/// head (b, h)'s KV head) applied to `v`, exactly as referenceAttention
+/// computes row i when keys = A(i). Writes D values to `out` (zeros when
+/// `keys` is empty); `v` and `out` may both be null when only the lse is
+/// wanted. Returns the lse (natural log; -inf when `keys` is empty).
+/// `logits` is scratch space, reused across calls.
+double attentionRow(const AttentionShape &shape, const OracleInputs &inputs,
+                    const float *v, int64_t b, int64_t h, int64_t i,
+                    llvm::ArrayRef<KeyInterval> keys, double *out,
+                    std::vector<double> &logits);
 
 /// Reference attention in float64: for every (b, h, i), softmax of
 /// scale * q_i . k_j over j in A(i), applied to v. `v` is [B, Hkv, Sk, D];

@@ -148,6 +148,33 @@ TEST_F(MaskPictureTest, SvgHasMapAndLegend) {
                            "height=\"32\" fill=\"#f4a560\"/>"));
 }
 
+TEST_F(MaskPictureTest, AttentionPanelsShadeByMass) {
+  // Two 2 x 2 panels; cells are 16 px (at most 384 px a panel side), below a
+  // title line of 20 px, after a 12 px margin; panels are 32 px wide plus
+  // the margin between them.
+  std::string file = path("a.png");
+  std::vector<AttentionPanel> panels = {{"a", {{1.0, 0.0}, {1e-2, 1e-5}}},
+                                        {"b", {{1e-3, 1.0}, {0.0, 0.0}}}};
+  ASSERT_FALSE(bool(writeAttentionPng(file, panels, {"legend"})));
+  Decoded img;
+  ASSERT_TRUE(decodePng(file, img));
+  auto brightness = [&](int panel, int r, int c) {
+    const uint8_t *p =
+        img.at(12 + panel * (32 + 12) + c * 16 + 8, 12 + 20 + r * 16 + 8);
+    return int(p[0]) + p[1] + p[2];
+  };
+  EXPECT_EQ(brightness(0, 0, 1), 3 * 255) << "no mass is white";
+  EXPECT_EQ(brightness(0, 1, 1), 3 * 255) << "below 1e-4 is white";
+  EXPECT_LT(brightness(0, 0, 0), brightness(0, 1, 0));
+  EXPECT_LT(brightness(0, 1, 0), brightness(1, 0, 0));
+  EXPECT_LT(brightness(1, 0, 0), 3 * 255);
+  EXPECT_EQ(brightness(1, 0, 1), brightness(0, 0, 0)) << "same mass, colour";
+  llvm::Error none = writeAttentionPng(path("none.png"), {}, {});
+  ASSERT_TRUE(bool(none));
+  EXPECT_NE(llvm::toString(std::move(none)).find("no attention panels"),
+            std::string::npos);
+}
+
 TEST_F(MaskPictureTest, ErrorsNameTheFile) {
   std::string bad = path("missing-dir/m.png");
   llvm::Error e = writeMaskPng(bad, smallMap(), {"p", 1});

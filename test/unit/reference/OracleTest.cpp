@@ -7,6 +7,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "OracleTestUtil.h"
+
 #include "sattn/Oracle.h"
 
 #include "gtest/gtest.h"
@@ -17,43 +19,11 @@
 #include <random>
 
 using namespace sattn;
+using namespace sattn::test;
 
 namespace {
 
 using Keys = std::vector<int64_t>;
-
-PatternSpec makeSpec(int64_t block, bool causal, std::vector<Primitive> prims) {
-  PatternSpec s;
-  s.name = "test";
-  s.block = block;
-  s.causal = causal;
-  s.primitives = std::move(prims);
-  return s;
-}
-
-AttentionShape makeShape(int64_t sq, int64_t sk, int64_t hq = 1,
-                         int64_t hkv = 1, int64_t d = 1, int64_t batch = 1,
-                         double scale = 1.0) {
-  AttentionShape s;
-  s.batch = batch;
-  s.heads = hq;
-  s.kvHeads = hkv;
-  s.seqQ = sq;
-  s.seqK = sk;
-  s.headDim = d;
-  s.scale = scale;
-  return s;
-}
-
-MaskOracle mustCreate(const PatternSpec &spec, const AttentionShape &shape,
-                      const OracleInputs &in = {}) {
-  llvm::Expected<MaskOracle> o = MaskOracle::create(spec, shape, in);
-  if (!o) {
-    ADD_FAILURE() << llvm::toString(o.takeError());
-    std::abort();
-  }
-  return std::move(*o);
-}
 
 Keys rowKeys(const MaskOracle &o, int64_t i, int64_t h = 0, int64_t b = 0) {
   std::vector<KeyInterval> iv;
@@ -76,76 +46,6 @@ Keys range(int64_t lo, int64_t hi) {
   for (int64_t j = lo; j < hi; ++j)
     k.push_back(j);
   return k;
-}
-
-WindowPrim windowTokens(int64_t w) {
-  WindowPrim p;
-  p.unit = WindowUnit::Tokens;
-  p.size = w;
-  return p;
-}
-WindowPrim windowBlocks(int64_t w) {
-  WindowPrim p;
-  p.unit = WindowUnit::Blocks;
-  p.size = w;
-  return p;
-}
-StridesPrim strides(StrideKind kind, int64_t every = 1, Keys list = {}) {
-  StridesPrim p;
-  p.kind = kind;
-  p.every = every;
-  p.list = std::move(list);
-  return p;
-}
-
-KeepExprPtr cst(int64_t v) {
-  auto e = std::make_shared<KeepExpr>();
-  e->op = KeepOp::Const;
-  e->value = v;
-  return e;
-}
-KeepExprPtr var(KeepVar v) {
-  auto e = std::make_shared<KeepExpr>();
-  e->op = KeepOp::Var;
-  e->var = v;
-  return e;
-}
-KeepExprPtr op(KeepOp o, std::vector<KeepExprPtr> args) {
-  auto e = std::make_shared<KeepExpr>();
-  e->op = o;
-  e->operands = std::move(args);
-  return e;
-}
-KeepPrim keep(KeepExprPtr e, bool blockLevel) {
-  KeepPrim k;
-  k.predicate = std::move(e);
-  k.blockLevel = blockLevel;
-  return k;
-}
-
-TopkPrim topkTokens(int64_t k, ScoreSource src) {
-  TopkPrim t;
-  t.k = k;
-  t.source = src;
-  t.granularity = TopkGranularity::Token;
-  return t;
-}
-TopkPrim topkCover(double alpha, ScoreSource src,
-                   TopkGranularity g = TopkGranularity::Token,
-                   int64_t block = 1) {
-  TopkPrim t;
-  t.byCover = true;
-  t.alpha = alpha;
-  t.source = src;
-  t.granularity = g;
-  t.block = block;
-  return t;
-}
-TopkPrim topkBlocks(int64_t k, ScoreSource src, int64_t block) {
-  TopkPrim t = topkTokens(k, src);
-  t.granularity = TopkGranularity::Block;
-  t.block = block;
-  return t;
 }
 
 //===----------------------------------------------------------------------===//
