@@ -81,7 +81,8 @@ void sattn::registerCodegenDialects(mlir::DialectRegistry &registry) {
 
 mlir::OwningOpRef<mlir::ModuleOp>
 sattn::buildKernelRequest(ir::PatternOp bound, const ir::KernelShape &shape,
-                          StringRef dtype, ir::KernelTarget target) {
+                          StringRef dtype, ir::KernelTarget target,
+                          bool alignedKV) {
   mlir::MLIRContext *ctx = bound.getContext();
   mlir::OpBuilder b(ctx);
   mlir::Location loc = bound.getLoc();
@@ -97,13 +98,14 @@ sattn::buildKernelRequest(ir::PatternOp bound, const ir::KernelShape &shape,
       b, loc, mlir::FlatSymbolRefAttr::get(ctx, bound.getSymName()),
       b.getI64IntegerAttr(shape.heads), b.getI64IntegerAttr(shape.kvHeads),
       b.getI64IntegerAttr(shape.headDim), mlir::TypeAttr::get(element), scale,
-      ir::KernelTargetAttr::get(ctx, target), ir::ScheduleAttr());
+      ir::KernelTargetAttr::get(ctx, target), ir::ScheduleAttr(),
+      alignedKV ? b.getUnitAttr() : mlir::UnitAttr());
   return module;
 }
 
 Error sattn::lowerKernelModule(mlir::ModuleOp module, ir::KernelTarget target,
                                StringRef chip, LoweringStage stopAfter,
-                               LoweringStage from) {
+                               LoweringStage from, bool timing) {
   mlir::MLIRContext *ctx = module.getContext();
   std::string messages;
   mlir::ScopedDiagnosticHandler handler(ctx, [&](mlir::Diagnostic &diag) {
@@ -115,6 +117,8 @@ Error sattn::lowerKernelModule(mlir::ModuleOp module, ir::KernelTarget target,
     return mlir::success();
   });
   mlir::PassManager pm(ctx);
+  if (timing)
+    pm.enableTiming();
   auto upTo = [&](LoweringStage stage) {
     return from < stage && stage <= stopAfter;
   };
@@ -291,12 +295,12 @@ Expected<std::string> sattn::assemblePtx(StringRef ptx, StringRef chip,
 
 Expected<KernelArtifact> sattn::compileKernel(ir::PatternOp bound,
                                               const ir::KernelShape &shape,
-                                              StringRef dtype,
-                                              StringRef target) {
+                                              StringRef dtype, StringRef target,
+                                              bool alignedKV) {
   const bool gpu = target != "cpu";
   ir::KernelTarget kind = gpu ? ir::KernelTarget::gpu : ir::KernelTarget::cpu;
   mlir::OwningOpRef<mlir::ModuleOp> module =
-      buildKernelRequest(bound, shape, dtype, kind);
+      buildKernelRequest(bound, shape, dtype, kind, alignedKV);
   if (Error err =
           lowerKernelModule(*module, kind, target, LoweringStage::Schedule))
     return std::move(err);

@@ -49,18 +49,21 @@ void registerCodegenDialects(mlir::DialectRegistry &registry);
 
 /// A module holding a copy of `bound` and a `sattn.kernel` request for it.
 /// `dtype` is "f32", "f16" or "bf16".
+/// With `alignedKV` the kernel may assume 16-byte aligned K and V rows.
 mlir::OwningOpRef<mlir::ModuleOp>
 buildKernelRequest(mlir::sattn::PatternOp bound,
                    const mlir::sattn::KernelShape &shape, llvm::StringRef dtype,
-                   mlir::sattn::KernelTarget target);
+                   mlir::sattn::KernelTarget target, bool alignedKV = false);
 
 /// Runs the passes of the stages after `from` up to and including
 /// `stopAfter`. `chip` is the GPU target (sm_80 or sm_90a). Errors carry the
 /// diagnostics.
+/// With `timing`, MLIR's pass timing report goes to stderr.
 llvm::Error lowerKernelModule(mlir::ModuleOp module,
                               mlir::sattn::KernelTarget target,
                               llvm::StringRef chip, LoweringStage stopAfter,
-                              LoweringStage from = LoweringStage::Request);
+                              LoweringStage from = LoweringStage::Request,
+                              bool timing = false);
 
 /// Compiles a bound pattern for `target` ("cpu", "sm_80" or "sm_90a"): the
 /// kernel's record (KernelInfo) and its binary — a host object file, or a
@@ -68,7 +71,7 @@ llvm::Error lowerKernelModule(mlir::ModuleOp module,
 llvm::Expected<KernelArtifact>
 compileKernel(mlir::sattn::PatternOp bound,
               const mlir::sattn::KernelShape &shape, llvm::StringRef dtype,
-              llvm::StringRef target);
+              llvm::StringRef target, bool alignedKV = false);
 
 /// The PTX of a module lowered to LoweringStage::Binary.
 llvm::Expected<std::string> extractPtx(mlir::ModuleOp module);

@@ -21,6 +21,9 @@ namespace mlir::sattn {
 using namespace mlir;
 
 namespace {
+// The tile and kernel conversions leave many duplicate constants and index
+// casts; folding them first halves the IR every later pass (and LLVM) sees.
+constexpr const char *kCleanup = "canonicalize,cse,";
 constexpr const char *kLoops =
     "convert-linalg-to-loops,expand-strided-metadata,"
     "lower-affine,convert-scf-to-cf";
@@ -32,7 +35,7 @@ struct LowerToLLVMPass
   void runOnOperation() override {
     std::string pipeline;
     if (target == "cpu") {
-      pipeline = std::string(kLoops) +
+      pipeline = std::string(kCleanup) + kLoops +
                  ",convert-math-to-llvm,finalize-memref-to-llvm,"
                  "convert-arith-to-llvm,convert-index-to-llvm,"
                  "convert-func-to-llvm,convert-cf-to-llvm,"
@@ -46,7 +49,7 @@ struct LowerToLLVMPass
       }
       const std::string &features = gpu->ptxFeature;
       pipeline =
-          std::string("gpu.module(") + kLoops +
+          std::string(kCleanup) + "gpu.module(" + kLoops +
           "),nvvm-attach-target{chip=" + chip.getValue() +
           " features=" + features + " O=3" +
           (libdevice.empty() ? std::string() : " l=" + libdevice.getValue()) +

@@ -74,6 +74,7 @@ LogicalResult mlir::sattn::lowerTileOps(func::FuncOp fn, Layout layout,
       values.seqK = begin.getSeqK();
       values.offset = kb->sub(values.seqK, values.seqQ);
       values.block = begin.getBlock();
+      values.alignedKV = begin.getAlignedKv();
       lowering->begin(values, entry.findAncestorOpInBlock(*op));
       continue;
     }

@@ -32,6 +32,8 @@ struct ChunkValues {
 struct TileValues {
   Value batch, head, kvHead, firstRow, seqQ, seqK, offset;
   int64_t block = 1;
+  /// K and V rows are 16-byte aligned in every call.
+  bool alignedKV = false;
 };
 
 /// How one layout computes a tile. Every call is made with the builder's

@@ -416,7 +416,11 @@ def Sattn_KernelOp : Sattn_Op<"kernel", [
     of an attention call: query heads, kv heads, head dim, element type of
     q/k/v/out, optional scale (default 1/sqrt(head_dim)) and the code
     generator (`#sattn.target<cpu>` or `<gpu>`). Batch and sequence lengths
-    stay run-time values. The lowering passes turn it into kernel functions:
+    stay run-time values. With `aligned_kv` the kernel may assume that every
+    call's K and V rows start at 16-byte aligned addresses (the runtime
+    checks it before launching such a kernel), so the GPU copies them with
+    16-byte copies only instead of also compiling an element-wise fallback.
+    The lowering passes turn it into kernel functions:
     `sattn-build-schedule` attaches the `#sattn.schedule`,
     `sattn-lower-selection` emits the selection stages and
     `sattn-tile-attention` the attention tile program, then erases the
@@ -433,7 +437,8 @@ def Sattn_KernelOp : Sattn_Op<"kernel", [
                        I64Attr:$kv_heads, I64Attr:$head_dim,
                        TypeAttr:$element_type, OptionalAttr<F64Attr>:$scale,
                        Sattn_KernelTargetAttr:$target,
-                       OptionalAttr<Sattn_ScheduleAttr>:$schedule);
+                       OptionalAttr<Sattn_ScheduleAttr>:$schedule,
+                       UnitAttr:$aligned_kv);
   let assemblyFormat = "$pattern attr-dict";
   let hasVerifier = 1;
 }

@@ -71,7 +71,8 @@ LogicalResult AttentionEmitter::emit() {
         kb.b(), kb.loc(), tileType, tile.batch, tile.head, tile.kvHead,
         tile.firstRow, seqQ, seqK,
         kb.b().getF64FloatAttr(req.shape.effectiveScale()),
-        kb.b().getI64IntegerAttr(req.block));
+        kb.b().getI64IntegerAttr(req.block),
+        req.alignedKV ? kb.b().getUnitAttr() : UnitAttr());
     for (unsigned e = 0; e < sources.size(); ++e)
       sources[e]->enumerate(*this, tile, e);
     tile::StoreOp::create(kb.b(), kb.loc(), tile.value);

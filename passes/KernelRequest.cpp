@@ -49,6 +49,7 @@ FailureOr<KernelRequest> mlir::sattn::loadKernelRequest(KernelOp op,
       op.getScaleAttr() ? op.getScaleAttr().getValueAsDouble() : 0.0;
   req.elementType = op.getElementType();
   req.target = op.getTarget();
+  req.alignedKV = op.getAlignedKv();
   if (!withSchedule)
     return req;
   req.schedule = op.getScheduleAttr();

@@ -41,6 +41,8 @@ struct KernelRequest {
   bool causal = true;
   /// Null until sattn-build-schedule ran.
   ScheduleAttr schedule;
+  /// Every call's K and V rows are 16-byte aligned.
+  bool alignedKV = false;
 
   bool isGpu() const { return target == KernelTarget::gpu; }
   /// The index of a primitive op of the pattern (its position in the body).

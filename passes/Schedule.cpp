@@ -142,6 +142,10 @@ mlir::sattn::describeKernel(const KernelRequest &req) {
   info.attention.name = info.attention.entry =
       req.schedule.getAttention().str();
   info.attention.items = attentionItems(req);
-  info.attention.threads = planAttentionKernel(req).threads;
+  AttentionKernelPlan plan = planAttentionKernel(req);
+  info.attention.threads = plan.threads;
+  // Only the tensor-core tile copies rows with 16-byte copies.
+  if (req.alignedKV && plan.tensorCores)
+    info.kvRowAlignment = 16;
   return info;
 }

@@ -242,6 +242,23 @@ private:
   void copyRange(const TileValues &tile, ::sattn::KernelMemref which, Value c0,
                  Value count);
   void commitCopies();
+  /// `async` when K and V rows are known or found to be 16-byte aligned,
+  /// else `elements`.
+  void withAlignedRows(function_ref<void()> async,
+                       function_ref<void()> elements) {
+    if (tile.alignedKV)
+      return async();
+    kb.ifThenElse(
+        aligned, {},
+        [&] {
+          async();
+          return SmallVector<Value>{};
+        },
+        [&] {
+          elements();
+          return SmallVector<Value>{};
+        });
+  }
   void waitCopies(int pending);
   /// S = Q · Kᵀ of the staged chunk.
   SmallVector<Frag> scores();
@@ -319,8 +336,11 @@ void MmaTile::allocate() {
     copyRow = kb.floorDiv(tid, kb.idx(segments));
     copyColumn = kb.mul(kb.floorMod(tid, kb.idx(segments)), kb.idx(vec));
   }
-  // 16-byte copies need 16-byte aligned K and V rows.
+  // 16-byte copies need 16-byte aligned K and V rows: known at compile time
+  // (aligned_kv), or checked once per launch.
   aligned = kb.boolean(true);
+  if (tile.alignedKV)
+    return;
   auto multiple = [&](Value v, int64_t m) {
     return kb.eq(kb.floorMod(v, kb.idx(m)), kb.idx(0));
   };
@@ -391,8 +411,7 @@ void MmaTile::copyRows(const TileValues &tile, KernelMemref which,
   MLIRContext *ctx = b().getContext();
   Value buffer = which == KernelMemref::K ? keyTile : valueTile;
   const int64_t segments = d / vec;
-  kb.ifThenElse(
-      aligned, {},
+  withAlignedRows(
       [&] {
         kb.coopLoop(kb.idx(chunk * segments), [&](Value e) {
           Value c = kb.floorDiv(e, kb.idx(segments));
@@ -406,12 +425,8 @@ void MmaTile::copyRows(const TileValues &tile, KernelMemref which,
               ValueRange{c, col}, kb.memref(which), ValueRange{src},
               b().getIndexAttr(vec), elements, b().getUnitAttr());
         });
-        return SmallVector<Value>{};
       },
-      [&] {
-        copyElements(tile, which, slotKey);
-        return SmallVector<Value>{};
-      });
+      [&] { copyElements(tile, which, slotKey); });
 }
 
 void MmaTile::copyElements(
@@ -439,8 +454,7 @@ void MmaTile::copyRange(const TileValues &tile, KernelMemref which, Value c0,
     return copyRows(tile, which, rangeKey);
   MLIRContext *ctx = b().getContext();
   Value buffer = which == KernelMemref::K ? keyTile : valueTile;
-  kb.ifThenElse(
-      aligned, {},
+  withAlignedRows(
       [&] {
         // This thread copies segment `copyColumn` of rows copyRow + i * step
         // of the chunk: one running source address, constant destinations.
@@ -463,12 +477,8 @@ void MmaTile::copyRange(const TileValues &tile, KernelMemref which, Value c0,
               ValueRange{kb.select(ok, src, base)}, b().getIndexAttr(vec),
               kb.select(ok, kb.idx(vec), kb.idx(0)), b().getUnitAttr());
         }
-        return SmallVector<Value>{};
       },
-      [&] {
-        copyElements(tile, which, rangeKey);
-        return SmallVector<Value>{};
-      });
+      [&] { copyElements(tile, which, rangeKey); });
 }
 
 void MmaTile::commitCopies() { NVVM::CpAsyncCommitGroupOp::create(b(), loc()); }

@@ -149,7 +149,8 @@ def SattnTile_BeginOp : SattnTile_Op<"begin"> {
     outside [0, Sq) compute but are never stored) of query head `head` in
     batch `batch`, reading keys of `kv_head`. `scale` is the softmax scale
     and `block` the pattern's block size B (qb = floor(p / B) of each row is
-    what `mask` regions receive).
+    what `mask` regions receive). `aligned_kv`: every K and V row starts at a
+    16-byte aligned address.
 
     Example:
 
@@ -162,12 +163,13 @@ def SattnTile_BeginOp : SattnTile_Op<"begin"> {
   }];
   let arguments = (ins Index:$batch, Index:$head, Index:$kv_head,
                        Index:$first_row, Index:$seq_q, Index:$seq_k,
-                       F64Attr:$scale, I64Attr:$block);
+                       F64Attr:$scale, I64Attr:$block, UnitAttr:$aligned_kv);
   let results = (outs SattnTile_TileType:$tile);
   let assemblyFormat = [{
     `batch` `(` $batch `)` `head` `(` $head `)` `kv_head` `(` $kv_head `)`
     `first_row` `(` $first_row `)` `seq_q` `(` $seq_q `)` `seq_k` `(` $seq_k `)`
-    `scale` `=` $scale `block` `=` $block attr-dict `:` type($tile)
+    `scale` `=` $scale `block` `=` $block (`aligned_kv` $aligned_kv^)?
+    attr-dict `:` type($tile)
   }];
   let hasVerifier = 1;
 }

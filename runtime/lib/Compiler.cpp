@@ -17,6 +17,7 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <optional>
 
 using namespace sattn;
 using llvm::createStringError;
@@ -65,30 +66,154 @@ struct Loaded {
   std::shared_ptr<Executable> executable;
 };
 
-/// A handle: the shared executable plus what this compile() call saw.
+/// Executables already loaded in this process, by cache digest.
+std::mutex loadedMutex;
+std::map<std::string, Loaded> &loadedExecutables() {
+  static std::map<std::string, Loaded> map;
+  return map;
+}
+
+/// What compile() resolved, kept so that a handle can build another variant
+/// of the same kernel later.
+struct KernelSource {
+  /// The bound, canonical pattern as IR text.
+  std::string patternIR;
+  AttentionConfig config;
+  CompileOptions options;
+  /// The GPU target, or the host's triple and CPU.
+  std::string arch;
+};
+
+/// The kernel of `source` whose K and V rows may (with `alignedKV`: must)
+/// be 16-byte aligned: from this process, else the kernel cache, else the
+/// code generator. `bound` is the pattern when the caller has it parsed.
+Expected<Loaded> loadVariant(const KernelSource &source, bool alignedKV,
+                             mlir::sattn::PatternOp bound, CompileInfo &info) {
+  const AttentionConfig &config = source.config;
+  const bool cuda = source.options.backend == Backend::Cuda;
+  CacheKey key;
+  key.patternIR = source.patternIR;
+  char scale[64];
+  snprintf(scale, sizeof(scale), "%.17g", config.scale);
+  key.staticShape = "heads_q=" + std::to_string(config.heads) +
+                    ",heads_kv=" + std::to_string(config.kvHeads) +
+                    ",head_dim=" + std::to_string(config.headDim) +
+                    ",scale=" + scale;
+  key.dtype = dtypeName(config.dtype).str();
+  key.backend = backendName(source.options.backend).str();
+  key.arch = source.arch;
+  key.options = cuda ? "O3,ptx" : "O3,reassoc";
+  if (alignedKV)
+    key.options += ",kv16";
+  // Entries of another record format never match.
+  key.options += ",record" + std::to_string(KernelInfo::kFormatVersion);
+  info.digest = key.digest();
+  {
+    std::lock_guard<std::mutex> lock(loadedMutex);
+    auto it = loadedExecutables().find(info.digest);
+    if (it != loadedExecutables().end()) {
+      info.origin = CompileOrigin::MemoryCache;
+      return it->second;
+    }
+  }
+
+  mlir::sattn::KernelShape shape;
+  shape.heads = config.heads;
+  shape.kvHeads = config.kvHeads;
+  shape.headDim = config.headDim;
+  shape.scale = config.scale;
+  auto compileBound = [&](mlir::sattn::PatternOp pattern) {
+    return compileKernel(pattern, shape, dtypeName(config.dtype),
+                         cuda ? StringRef(source.arch) : StringRef("cpu"),
+                         alignedKV);
+  };
+  auto build = [&]() -> Expected<std::string> {
+    ++codegenCount;
+    if (bound) {
+      Expected<KernelArtifact> artifact = compileBound(bound);
+      if (!artifact)
+        return artifact.takeError();
+      return encodeKernelArtifact(artifact->info, artifact->binary);
+    }
+    // A later variant: the pattern again, from its canonical text.
+    mlir::DialectRegistry registry;
+    registerPatternDialects(registry);
+    registerCodegenDialects(registry);
+    mlir::MLIRContext context(registry, mlir::MLIRContext::Threading::DISABLED);
+    context.loadAllAvailableDialects();
+    auto module =
+        loadPatternSource(source.patternIR, "<bound pattern>.mlir", context);
+    if (!module)
+      return module.takeError();
+    auto pattern = findPattern(**module, "");
+    if (!pattern)
+      return pattern.takeError();
+    Expected<KernelArtifact> artifact = compileBound(*pattern);
+    if (!artifact)
+      return artifact.takeError();
+    return encodeKernelArtifact(artifact->info, artifact->binary);
+  };
+  auto entry = KernelCache::global().getOrCreate(key, build);
+  if (!entry)
+    return entry.takeError();
+  Expected<KernelArtifact> artifact = decodeKernelArtifact((*entry)->artifact);
+  if (!artifact)
+    return createStringError("kernel cache entry " + info.digest + ": " +
+                             llvm::toString(artifact.takeError()));
+  Expected<std::shared_ptr<Executable>> executable =
+      cuda ? loadCudaExecutable(*artifact)
+           : loadCpuExecutable(*artifact, source.options.cpuThreads);
+  if (!executable)
+    return executable.takeError();
+  Loaded loaded;
+  loaded.info = std::make_shared<const KernelInfo>(std::move(artifact->info));
+  loaded.executable = std::move(*executable);
+  {
+    std::lock_guard<std::mutex> lock(loadedMutex);
+    auto [it, inserted] = loadedExecutables().emplace(info.digest, loaded);
+    loaded = it->second;
+  }
+  info.origin = (*entry)->origin == CacheEntry::Origin::Disk
+                    ? CompileOrigin::DiskCache
+                    : CompileOrigin::Built;
+  return loaded;
+}
+
+/// A handle: the shared executable plus what this compile() call saw. GPU
+/// kernels assume 16-byte aligned K and V rows, which lets them copy with
+/// 16-byte copies only; a call whose rows are not aligned runs a variant for
+/// any alignment, built on first need.
 class KernelHandle : public Kernel {
 public:
-  KernelHandle(Loaded loaded, const AttentionConfig &config, Backend backend,
+  KernelHandle(Loaded loaded, std::shared_ptr<const KernelSource> source,
                CompileInfo compileInfo)
-      : loaded(std::move(loaded)) {
-    attentionConfig = config;
-    backendKind = backend;
+      : primary(std::move(loaded)), source(std::move(source)) {
+    attentionConfig = this->source->config;
+    backendKind = this->source->options.backend;
     info = std::move(compileInfo);
   }
 
   Error run(const AttentionArgs &args, const Workspace *workspace, void *stream,
             RunTimings *timings) override {
+    const Loaded *use = &primary;
+    if (int64_t bytes = primary.info->kvRowAlignment)
+      if (!rowsAligned(args.k, bytes) || !rowsAligned(args.v, bytes)) {
+        Expected<const Loaded *> any = anyAlignment();
+        if (!any)
+          return any.takeError();
+        use = *any;
+      }
     Expected<PreparedCall> call =
-        prepareCall(*loaded.info, attentionConfig, args);
+        prepareCall(*use->info, attentionConfig, args);
     if (!call)
       return call.takeError();
-    return loaded.executable->run(*call, workspace, stream, timings);
+    return use->executable->run(*call, workspace, stream, timings);
   }
 
   size_t workspaceBytes(int64_t batch, int64_t seqQ,
                         int64_t seqK) const override {
     Expected<WorkspaceLayout> layout =
-        layoutWorkspace(*loaded.info, {batch, seqQ, seqK});
+        layoutWorkspace(*primary.info, {batch, seqQ, seqK});
     if (!layout) {
       // No allocation can hold a workspace whose size overflows.
       llvm::consumeError(layout.takeError());
@@ -98,25 +223,26 @@ public:
   }
 
 private:
-  Loaded loaded;
+  Expected<const Loaded *> anyAlignment() {
+    std::lock_guard<std::mutex> lock(fallbackMutex);
+    if (!fallback) {
+      CompileInfo unused;
+      Expected<Loaded> loaded = loadVariant(*source, /*alignedKV=*/false,
+                                            mlir::sattn::PatternOp(), unused);
+      if (!loaded)
+        return loaded.takeError();
+      fallback = std::move(*loaded);
+    }
+    return &*fallback;
+  }
+
+  Loaded primary;
+  std::shared_ptr<const KernelSource> source;
+  std::mutex fallbackMutex;
+  std::optional<Loaded> fallback;
 };
 
-/// Executables already loaded in this process, by cache digest.
-std::mutex loadedMutex;
-std::map<std::string, Loaded> &loadedExecutables() {
-  static std::map<std::string, Loaded> map;
-  return map;
-}
-
 } // namespace
-
-void sattn::forgetLoadedKernels() {
-  {
-    std::lock_guard<std::mutex> lock(loadedMutex);
-    loadedExecutables().clear();
-  }
-  KernelCache::global().clearMemory();
-}
 
 namespace {
 Expected<std::string> cudaArch(const CompileOptions &options) {
@@ -137,6 +263,14 @@ Expected<std::string> cudaArch(const CompileOptions &options) {
   return target->chip;
 }
 } // namespace
+
+void sattn::forgetLoadedKernels() {
+  {
+    std::lock_guard<std::mutex> lock(loadedMutex);
+    loadedExecutables().clear();
+  }
+  KernelCache::global().clearMemory();
+}
 
 Expected<std::shared_ptr<Kernel>>
 sattn::compile(const PatternSource &source, const AttentionConfig &config,
@@ -171,88 +305,31 @@ sattn::compile(const PatternSource &source, const AttentionConfig &config,
   if (Error err = loadBoundPattern(request, context, bound))
     return std::move(err);
 
-  mlir::sattn::KernelShape shape;
-  shape.heads = config.heads;
-  shape.kvHeads = config.kvHeads;
-  shape.headDim = config.headDim;
-  shape.scale = config.scale;
-
-  CacheKey key;
+  auto kernelSource = std::make_shared<KernelSource>();
   {
-    llvm::raw_string_ostream os(key.patternIR);
+    llvm::raw_string_ostream os(kernelSource->patternIR);
     bound.bound->print(os);
   }
-  char scale[64];
-  snprintf(scale, sizeof(scale), "%.17g", config.scale);
-  key.staticShape = "heads_q=" + std::to_string(config.heads) +
-                    ",heads_kv=" + std::to_string(config.kvHeads) +
-                    ",head_dim=" + std::to_string(config.headDim) +
-                    ",scale=" + scale;
-  key.dtype = dtypeName(config.dtype).str();
-  key.backend = backendName(options.backend).str();
-  if (options.backend == Backend::Cuda) {
+  kernelSource->config = config;
+  kernelSource->options = options;
+  const bool cuda = options.backend == Backend::Cuda;
+  if (cuda) {
     Expected<std::string> arch = cudaArch(options);
     if (!arch)
       return arch.takeError();
-    key.arch = *arch;
-    key.options = "O3,ptx";
+    kernelSource->arch = *arch;
   } else {
-    key.arch =
+    kernelSource->arch =
         llvm::sys::getProcessTriple() + "," + llvm::sys::getHostCPUName().str();
-    key.options = "O3,reassoc";
   }
-  // Entries of another record format never match.
-  key.options += ",record" + std::to_string(KernelInfo::kFormatVersion);
-  std::string digest = key.digest();
   CompileInfo info;
-  info.digest = digest;
-
-  auto finish = [&](Loaded loaded, CompileOrigin origin) {
-    info.origin = origin;
-    info.milliseconds = std::chrono::duration<double, std::milli>(
-                            std::chrono::steady_clock::now() - startTime)
-                            .count();
-    return std::shared_ptr<Kernel>(std::make_shared<KernelHandle>(
-        std::move(loaded), config, options.backend, info));
-  };
-  {
-    std::lock_guard<std::mutex> lock(loadedMutex);
-    auto it = loadedExecutables().find(digest);
-    if (it != loadedExecutables().end())
-      return finish(it->second, CompileOrigin::MemoryCache);
-  }
-
-  const bool cuda = options.backend == Backend::Cuda;
-  auto build = [&]() -> Expected<std::string> {
-    ++codegenCount;
-    Expected<KernelArtifact> artifact =
-        compileKernel(bound.bound, shape, dtypeName(config.dtype),
-                      cuda ? StringRef(key.arch) : StringRef("cpu"));
-    if (!artifact)
-      return artifact.takeError();
-    return encodeKernelArtifact(artifact->info, artifact->binary);
-  };
-  auto entry = KernelCache::global().getOrCreate(key, build);
-  if (!entry)
-    return entry.takeError();
-  Expected<KernelArtifact> artifact = decodeKernelArtifact((*entry)->artifact);
-  if (!artifact)
-    return createStringError("kernel cache entry " + digest + ": " +
-                             llvm::toString(artifact.takeError()));
-  Expected<std::shared_ptr<Executable>> executable =
-      cuda ? loadCudaExecutable(*artifact)
-           : loadCpuExecutable(*artifact, options.cpuThreads);
-  if (!executable)
-    return executable.takeError();
-  Loaded loaded;
-  loaded.info = std::make_shared<const KernelInfo>(std::move(artifact->info));
-  loaded.executable = std::move(*executable);
-  {
-    std::lock_guard<std::mutex> lock(loadedMutex);
-    auto [it, inserted] = loadedExecutables().emplace(digest, loaded);
-    loaded = it->second;
-  }
-  return finish(loaded, (*entry)->origin == CacheEntry::Origin::Disk
-                            ? CompileOrigin::DiskCache
-                            : CompileOrigin::Built);
+  Expected<Loaded> loaded =
+      loadVariant(*kernelSource, /*alignedKV=*/cuda, bound.bound, info);
+  if (!loaded)
+    return loaded.takeError();
+  info.milliseconds = std::chrono::duration<double, std::milli>(
+                          std::chrono::steady_clock::now() - startTime)
+                          .count();
+  return std::shared_ptr<Kernel>(std::make_shared<KernelHandle>(
+      std::move(*loaded), std::move(kernelSource), std::move(info)));
 }

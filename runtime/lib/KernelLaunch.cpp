@@ -67,6 +67,12 @@ llvm::Expected<PreparedCall> sattn::prepareCall(const KernelInfo &info,
   if (info.readsWeights && !args.weights)
     return createStringError("pattern '" + info.pattern +
                              "' reads linear weights [Hkv, D]; none given");
+  if (info.kvRowAlignment > 0 && (!rowsAligned(args.k, info.kvRowAlignment) ||
+                                  !rowsAligned(args.v, info.kvRowAlignment)))
+    return createStringError(
+        "this kernel was compiled for K and V rows aligned to " +
+        std::to_string(info.kvRowAlignment) +
+        " bytes (pointers and strides); compile it for any alignment");
   for (auto [name, view] :
        {std::pair<const char *, const std::optional<TensorView> *>{
             "key scores", &args.keyScores},

@@ -122,7 +122,8 @@ std::string KernelInfo::toJSON() const {
                                    {"attention", functionToJSON(attention)},
                                    {"workspace", std::move(slots)},
                                    {"reads_key_scores", readsKeyScores},
-                                   {"reads_weights", readsWeights}};
+                                   {"reads_weights", readsWeights},
+                                   {"kv_row_alignment", kvRowAlignment}};
   std::string text;
   llvm::raw_string_ostream os(text);
   os << llvm::formatv("{0:2}", value);
@@ -161,6 +162,9 @@ llvm::Expected<KernelInfo> KernelInfo::fromJSON(llvm::StringRef text) {
       info.workspace[i] = r.size(*slots, kSlotNames[i]);
   info.readsKeyScores = r.boolean(*o, "reads_key_scores");
   info.readsWeights = r.boolean(*o, "reads_weights");
+  info.kvRowAlignment = r.integer(*o, "kv_row_alignment");
+  if (info.kvRowAlignment < 0)
+    r.fail("'kv_row_alignment' must be >= 0");
   if (llvm::Error err = r.error())
     return std::move(err);
   return info;

@@ -35,6 +35,16 @@ std::optional<DType> sattn::parseDType(llvm::StringRef name) {
 
 size_t sattn::dtypeSize(DType dtype) { return dtype == DType::F32 ? 4 : 2; }
 
+bool sattn::rowsAligned(const TensorView &view, int64_t bytes) {
+  if (reinterpret_cast<uintptr_t>(view.data) % bytes != 0)
+    return false;
+  const int64_t elementBytes = int64_t(dtypeSize(view.dtype));
+  for (size_t i = 0; i + 1 < view.strides.size(); ++i)
+    if (view.strides[i] * elementBytes % bytes != 0)
+      return false;
+  return true;
+}
+
 TensorView TensorView::contiguous(void *data, DType dtype,
                                   llvm::ArrayRef<int64_t> sizes) {
   TensorView view{data, dtype, llvm::SmallVector<int64_t, 4>(sizes), {}};

@@ -101,3 +101,20 @@ sattn.kernel @small {heads = 2, kv_heads = 2, head_dim = 64, element_type = f16,
 // CHECK: linalg.matvec
 // CHECK: linalg.vecmat
 // CHECK: gpu.return
+
+// -----
+
+// With aligned_kv the kernel copies K and V rows with 16-byte copies only:
+// no alignment test, no element-wise fallback.
+sattn.pattern @streaming() block = 64 causal {
+  sattn.sink 16
+  sattn.window 128 tokens
+}
+sattn.kernel @streaming {heads = 4, kv_heads = 2, head_dim = 32, element_type = bf16, target = #sattn.target<gpu>, aligned_kv}
+
+// CHECK-LABEL: gpu.func @sattn_attention(
+// CHECK-NOT: memref.extract_aligned_pointer_as_index %{{.*}} : memref<?xbf16>
+// CHECK: nvgpu.device_async_copy
+// CHECK-NOT: } else {
+// CHECK: nvvm.mma.sync
+// CHECK: gpu.return

@@ -23,10 +23,13 @@
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
+
+#include <chrono>
 
 using namespace sattn;
 using namespace sattn::tools;
@@ -322,8 +325,10 @@ int main(int argc, char **argv) {
       cl::init(1024));
   cl::opt<std::string> stage(
       "stage",
-      cl::desc("With --emit=mlir: print the kernel IR after this lowering "
-               "stage (request|schedule|selection|tile|pipelined|kernels|llvm|binary)"),
+      cl::desc(
+          "With --emit=mlir: print the kernel IR after this lowering "
+          "stage "
+          "(request|schedule|selection|tile|pipelined|kernels|llvm|binary)"),
       cl::init(""));
   cl::opt<std::string> dtypeName(
       "dtype", cl::desc("Kernel dtype: f32, f16 or bf16"), cl::init("f32"));
@@ -332,6 +337,16 @@ int main(int argc, char **argv) {
       cl::desc("Code generator: cpu, sm_80 or sm_90a (default: cpu for "
                "--stage, sm_90a for ptx/cubin/ptx-info)"),
       cl::init(""));
+  cl::opt<bool> anyKvAlignment(
+      "any-kv-alignment",
+      cl::desc("GPU: build the kernel for K and V rows of any alignment "
+               "(default: 16-byte aligned rows, as the runtime builds first)"),
+      cl::init(false));
+  cl::opt<bool> timing(
+      "timing",
+      cl::desc("Print where the compile goes: every pass (MLIR's timing "
+               "report), then ptxas"),
+      cl::init(false));
   cl::opt<std::string> output("o", cl::desc("Output file ('-' = stdout)"),
                               cl::value_desc("file"), cl::init("-"));
   parseToolCommandLine(
@@ -410,12 +425,13 @@ int main(int argc, char **argv) {
     mlir::sattn::KernelTarget codegen = target == "cpu"
                                             ? mlir::sattn::KernelTarget::cpu
                                             : mlir::sattn::KernelTarget::gpu;
-    mlir::OwningOpRef<mlir::ModuleOp> module =
-        buildKernelRequest(llvm::cast<mlir::sattn::PatternOp>(loaded.bound),
-                           shape, dtypeName, codegen);
+    mlir::OwningOpRef<mlir::ModuleOp> module = buildKernelRequest(
+        llvm::cast<mlir::sattn::PatternOp>(loaded.bound), shape, dtypeName,
+        codegen, codegen == mlir::sattn::KernelTarget::gpu && !anyKvAlignment);
     if (mlir::failed(mlir::verify(*module)))
       exitOnError(kTool, llvm::createStringError("invalid kernel request"));
-    if (llvm::Error e = lowerKernelModule(*module, codegen, target, stopAt))
+    if (llvm::Error e = lowerKernelModule(*module, codegen, target, stopAt,
+                                          LoweringStage::Request, timing))
       exitOnError(kTool, std::move(e));
     std::error_code ec;
     llvm::ToolOutputFile out(output, ec,
@@ -435,9 +451,16 @@ int main(int argc, char **argv) {
         out.os() << *ptx;
       } else {
         std::string report;
+        auto ptxasStart = std::chrono::steady_clock::now();
         auto cubin = assemblePtx(*ptx, target, &report);
         if (!cubin)
           exitOnError(kTool, cubin.takeError());
+        if (timing)
+          llvm::errs() << llvm::formatv(
+              "ptxas: {0:F4} seconds\n",
+              std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                            ptxasStart)
+                  .count());
         if (emit == EmitKind::Cubin)
           out.os() << *cubin;
         else

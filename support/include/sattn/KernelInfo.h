@@ -41,7 +41,7 @@ struct KernelFunction {
 
 struct KernelInfo {
   /// Bumped when the record's meaning changes.
-  static constexpr int64_t kFormatVersion = 1;
+  static constexpr int64_t kFormatVersion = 2;
 
   std::string pattern;
   /// "cpu", "sm_80" or "sm_90a".
@@ -61,6 +61,9 @@ struct KernelInfo {
   /// Optional inputs the pattern reads.
   bool readsKeyScores = false;
   bool readsWeights = false;
+  /// The kernel assumes every K and V row starts at an address aligned to
+  /// this many bytes (0: any alignment).
+  int64_t kvRowAlignment = 0;
 
   std::string toJSON() const;
   static llvm::Expected<KernelInfo> fromJSON(llvm::StringRef text);

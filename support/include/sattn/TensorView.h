@@ -86,6 +86,10 @@ struct AttentionArgs {
   std::optional<TensorView> keyScores, weights;
 };
 
+/// Whether the view's data and every stride but the innermost one put each
+/// row at an address aligned to `bytes`.
+bool rowsAligned(const TensorView &view, int64_t bytes);
+
 /// Checks every view against `config` and each other and returns the shape
 /// of the call. Errors name the tensor and what is wrong (null or misaligned
 /// pointer, rank, dtype, size, stride).
