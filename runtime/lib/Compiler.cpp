@@ -17,7 +17,6 @@
 #include <chrono>
 #include <map>
 #include <mutex>
-#include <optional>
 
 using namespace sattn;
 using llvm::createStringError;
@@ -73,26 +72,20 @@ std::map<std::string, Loaded> &loadedExecutables() {
   return map;
 }
 
-/// What compile() resolved, kept so that a handle can build another variant
-/// of the same kernel later.
-struct KernelSource {
-  /// The bound, canonical pattern as IR text.
-  std::string patternIR;
-  AttentionConfig config;
-  CompileOptions options;
-  /// The GPU target, or the host's triple and CPU.
-  std::string arch;
-};
-
-/// The kernel of `source` whose K and V rows may (with `alignedKV`: must)
-/// be 16-byte aligned: from this process, else the kernel cache, else the
-/// code generator. `bound` is the pattern when the caller has it parsed.
-Expected<Loaded> loadVariant(const KernelSource &source, bool alignedKV,
-                             mlir::sattn::PatternOp bound, CompileInfo &info) {
-  const AttentionConfig &config = source.config;
-  const bool cuda = source.options.backend == Backend::Cuda;
+/// The kernel of `bound` for `config`: from this process, else the kernel
+/// cache, else the code generator. `arch` is the GPU target, or the host's
+/// triple and CPU. Kernels are built for K and V rows of any alignment: the
+/// tensor-core tile's aligned-only form (aligned_kv) spills registers.
+Expected<Loaded> loadKernel(mlir::sattn::PatternOp bound,
+                            const AttentionConfig &config,
+                            const CompileOptions &options, StringRef arch,
+                            CompileInfo &info) {
+  const bool cuda = options.backend == Backend::Cuda;
   CacheKey key;
-  key.patternIR = source.patternIR;
+  {
+    llvm::raw_string_ostream os(key.patternIR);
+    bound->print(os);
+  }
   char scale[64];
   snprintf(scale, sizeof(scale), "%.17g", config.scale);
   key.staticShape = "heads_q=" + std::to_string(config.heads) +
@@ -100,11 +93,9 @@ Expected<Loaded> loadVariant(const KernelSource &source, bool alignedKV,
                     ",head_dim=" + std::to_string(config.headDim) +
                     ",scale=" + scale;
   key.dtype = dtypeName(config.dtype).str();
-  key.backend = backendName(source.options.backend).str();
-  key.arch = source.arch;
+  key.backend = backendName(options.backend).str();
+  key.arch = arch.str();
   key.options = cuda ? "O3,ptx" : "O3,reassoc";
-  if (alignedKV)
-    key.options += ",kv16";
   // Entries of another record format never match.
   key.options += ",record" + std::to_string(KernelInfo::kFormatVersion);
   info.digest = key.digest();
@@ -122,33 +113,10 @@ Expected<Loaded> loadVariant(const KernelSource &source, bool alignedKV,
   shape.kvHeads = config.kvHeads;
   shape.headDim = config.headDim;
   shape.scale = config.scale;
-  auto compileBound = [&](mlir::sattn::PatternOp pattern) {
-    return compileKernel(pattern, shape, dtypeName(config.dtype),
-                         cuda ? StringRef(source.arch) : StringRef("cpu"),
-                         alignedKV);
-  };
   auto build = [&]() -> Expected<std::string> {
     ++codegenCount;
-    if (bound) {
-      Expected<KernelArtifact> artifact = compileBound(bound);
-      if (!artifact)
-        return artifact.takeError();
-      return encodeKernelArtifact(artifact->info, artifact->binary);
-    }
-    // A later variant: the pattern again, from its canonical text.
-    mlir::DialectRegistry registry;
-    registerPatternDialects(registry);
-    registerCodegenDialects(registry);
-    mlir::MLIRContext context(registry, mlir::MLIRContext::Threading::DISABLED);
-    context.loadAllAvailableDialects();
-    auto module =
-        loadPatternSource(source.patternIR, "<bound pattern>.mlir", context);
-    if (!module)
-      return module.takeError();
-    auto pattern = findPattern(**module, "");
-    if (!pattern)
-      return pattern.takeError();
-    Expected<KernelArtifact> artifact = compileBound(*pattern);
+    Expected<KernelArtifact> artifact = compileKernel(
+        bound, shape, dtypeName(config.dtype), cuda ? arch : StringRef("cpu"));
     if (!artifact)
       return artifact.takeError();
     return encodeKernelArtifact(artifact->info, artifact->binary);
@@ -162,7 +130,7 @@ Expected<Loaded> loadVariant(const KernelSource &source, bool alignedKV,
                              llvm::toString(artifact.takeError()));
   Expected<std::shared_ptr<Executable>> executable =
       cuda ? loadCudaExecutable(*artifact)
-           : loadCpuExecutable(*artifact, source.options.cpuThreads);
+           : loadCpuExecutable(*artifact, options.cpuThreads);
   if (!executable)
     return executable.takeError();
   Loaded loaded;
@@ -179,41 +147,30 @@ Expected<Loaded> loadVariant(const KernelSource &source, bool alignedKV,
   return loaded;
 }
 
-/// A handle: the shared executable plus what this compile() call saw. GPU
-/// kernels assume 16-byte aligned K and V rows, which lets them copy with
-/// 16-byte copies only; a call whose rows are not aligned runs a variant for
-/// any alignment, built on first need.
+/// A handle: the shared executable plus what this compile() call saw.
 class KernelHandle : public Kernel {
 public:
-  KernelHandle(Loaded loaded, std::shared_ptr<const KernelSource> source,
+  KernelHandle(Loaded loaded, const AttentionConfig &config, Backend backend,
                CompileInfo compileInfo)
-      : primary(std::move(loaded)), source(std::move(source)) {
-    attentionConfig = this->source->config;
-    backendKind = this->source->options.backend;
+      : loaded(std::move(loaded)) {
+    attentionConfig = config;
+    backendKind = backend;
     info = std::move(compileInfo);
   }
 
   Error run(const AttentionArgs &args, const Workspace *workspace, void *stream,
             RunTimings *timings) override {
-    const Loaded *use = &primary;
-    if (int64_t bytes = primary.info->kvRowAlignment)
-      if (!rowsAligned(args.k, bytes) || !rowsAligned(args.v, bytes)) {
-        Expected<const Loaded *> any = anyAlignment();
-        if (!any)
-          return any.takeError();
-        use = *any;
-      }
     Expected<PreparedCall> call =
-        prepareCall(*use->info, attentionConfig, args);
+        prepareCall(*loaded.info, attentionConfig, args);
     if (!call)
       return call.takeError();
-    return use->executable->run(*call, workspace, stream, timings);
+    return loaded.executable->run(*call, workspace, stream, timings);
   }
 
   size_t workspaceBytes(int64_t batch, int64_t seqQ,
                         int64_t seqK) const override {
     Expected<WorkspaceLayout> layout =
-        layoutWorkspace(*primary.info, {batch, seqQ, seqK});
+        layoutWorkspace(*loaded.info, {batch, seqQ, seqK});
     if (!layout) {
       // No allocation can hold a workspace whose size overflows.
       llvm::consumeError(layout.takeError());
@@ -223,23 +180,7 @@ public:
   }
 
 private:
-  Expected<const Loaded *> anyAlignment() {
-    std::lock_guard<std::mutex> lock(fallbackMutex);
-    if (!fallback) {
-      CompileInfo unused;
-      Expected<Loaded> loaded = loadVariant(*source, /*alignedKV=*/false,
-                                            mlir::sattn::PatternOp(), unused);
-      if (!loaded)
-        return loaded.takeError();
-      fallback = std::move(*loaded);
-    }
-    return &*fallback;
-  }
-
-  Loaded primary;
-  std::shared_ptr<const KernelSource> source;
-  std::mutex fallbackMutex;
-  std::optional<Loaded> fallback;
+  Loaded loaded;
 };
 
 } // namespace
@@ -305,31 +246,24 @@ sattn::compile(const PatternSource &source, const AttentionConfig &config,
   if (Error err = loadBoundPattern(request, context, bound))
     return std::move(err);
 
-  auto kernelSource = std::make_shared<KernelSource>();
-  {
-    llvm::raw_string_ostream os(kernelSource->patternIR);
-    bound.bound->print(os);
-  }
-  kernelSource->config = config;
-  kernelSource->options = options;
-  const bool cuda = options.backend == Backend::Cuda;
-  if (cuda) {
-    Expected<std::string> arch = cudaArch(options);
-    if (!arch)
-      return arch.takeError();
-    kernelSource->arch = *arch;
+  std::string arch;
+  if (options.backend == Backend::Cuda) {
+    Expected<std::string> chip = cudaArch(options);
+    if (!chip)
+      return chip.takeError();
+    arch = *chip;
   } else {
-    kernelSource->arch =
+    arch =
         llvm::sys::getProcessTriple() + "," + llvm::sys::getHostCPUName().str();
   }
   CompileInfo info;
   Expected<Loaded> loaded =
-      loadVariant(*kernelSource, /*alignedKV=*/cuda, bound.bound, info);
+      loadKernel(bound.bound, config, options, arch, info);
   if (!loaded)
     return loaded.takeError();
   info.milliseconds = std::chrono::duration<double, std::milli>(
                           std::chrono::steady_clock::now() - startTime)
                           .count();
   return std::shared_ptr<Kernel>(std::make_shared<KernelHandle>(
-      std::move(*loaded), std::move(kernelSource), std::move(info)));
+      std::move(*loaded), config, options.backend, std::move(info)));
 }
