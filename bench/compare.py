@@ -3,7 +3,8 @@
 
 For every case (pattern, sequence length S, key/value heads Hkv) the script
 
-  * runs the sattn kernel through the C API (libsattn_c.so, ctypes),
+  * runs the sattn kernel through the Python package (python/sattn, over
+    libsattn.so's C API) on the very torch tensors,
   * runs FlexAttention (torch.compile'd) on a BlockMask built from sattn's own
     block lists (sattn-compile --emit=blocks-json on the very inputs the
     benchmark uses), so that both compute the same blocks, with a mask_mod
@@ -601,77 +602,18 @@ def effective_mask(torch, blocks, mask_mod, S, device, head=0):
 
 
 # ---------------------------------------------------------------------------
-# The sattn C API
+# sattn, through its Python package (python/sattn)
 # ---------------------------------------------------------------------------
 
-class SattnTensor(ctypes.Structure):
-    _fields_ = [("data", ctypes.c_void_p), ("rank", ctypes.c_int64),
-                ("sizes", ctypes.c_int64 * 4), ("strides", ctypes.c_int64 * 4)]
-
-
-def sattn_tensor(t):
-    st = SattnTensor()
-    st.data = t.data_ptr()
-    st.rank = t.dim()
-    for i, (n, s) in enumerate(zip(t.shape, t.stride())):
-        st.sizes[i] = n
-        st.strides[i] = s
-    return st
-
-
-class SattnLib:
-    ORIGINS = {0: "built", 1: "memory-cache", 2: "disk-cache"}
-
-    def __init__(self, path):
-        self.path = path
-        self.lib = ctypes.CDLL(path)
-        L = self.lib
-        charp = ctypes.c_char_p
-        errp = ctypes.POINTER(ctypes.c_char)
-        tp = ctypes.POINTER(SattnTensor)
-        dp = ctypes.POINTER(ctypes.c_double)
-        L.sattn_compile.restype = ctypes.c_void_p
-        L.sattn_compile.argtypes = [charp, charp, charp, ctypes.c_int64, ctypes.c_int64,
-                                    ctypes.c_int64, charp, charp, charp, errp, ctypes.c_size_t]
-        L.sattn_compile_origin.restype = ctypes.c_int
-        L.sattn_compile_origin.argtypes = [ctypes.c_void_p]
-        L.sattn_compile_ms.restype = ctypes.c_double
-        L.sattn_compile_ms.argtypes = [ctypes.c_void_p]
-        L.sattn_run.restype = ctypes.c_int
-        L.sattn_run.argtypes = [ctypes.c_void_p, tp, tp, tp, tp, tp, tp, tp, ctypes.c_void_p,
-                                dp, dp, errp, ctypes.c_size_t]
-        L.sattn_release.restype = None
-        L.sattn_release.argtypes = [ctypes.c_void_p]
-        self.err = ctypes.create_string_buffer(8192)
-
-    def compile(self, path, pattern_name, heads, kv_heads, head_dim, dtype="bf16",
-                backend="cuda", arch=None):
-        self.err.value = b""
-        t0 = time.perf_counter()
-        k = self.lib.sattn_compile(path.encode(), pattern_name.encode() if pattern_name else None,
-                                   None, heads, kv_heads, head_dim, dtype.encode(),
-                                   backend.encode(), arch.encode() if arch else None,
-                                   self.err, len(self.err))
-        wall = (time.perf_counter() - t0) * 1e3
-        if not k:
-            raise RuntimeError(self.err.value.decode(errors="replace") or "sattn_compile failed")
-        origin = self.ORIGINS.get(self.lib.sattn_compile_origin(k), "?")
-        return k, self.lib.sattn_compile_ms(k), origin, wall
-
-    def run(self, kernel, args, stream, timings=False):
-        """args: (q, k, v, out, lse, scores, weights) as SattnTensor or None."""
-        sel, att = ctypes.c_double(0.0), ctypes.c_double(0.0)
-        refs = [ctypes.byref(a) if a is not None else None for a in args]
-        rc = self.lib.sattn_run(kernel, *refs, ctypes.c_void_p(stream),
-                                ctypes.byref(sel) if timings else None,
-                                ctypes.byref(att) if timings else None,
-                                self.err, len(self.err))
-        if rc != 0:
-            raise RuntimeError(self.err.value.decode(errors="replace") or f"sattn_run returned {rc}")
-        return (sel.value, att.value) if timings else None
-
-    def release(self, kernel):
-        self.lib.sattn_release(kernel)
+def import_sattn(lib):
+    """The sattn package of this tree, using the library `lib` (when
+    given; else the package finds the build's own)."""
+    if lib:
+        os.environ["SATTN_LIBRARY"] = lib
+    sys.path.insert(0, os.path.join(REPO, "python"))
+    import sattn
+    sattn.version()  # loads the library now: a missing one fails here
+    return sattn
 
 
 # ---------------------------------------------------------------------------
@@ -840,16 +782,14 @@ class Bench:
         if not a.skip_sattn:
             if not a.warm_cache:
                 os.environ["SATTN_CACHE_DIR"] = os.path.join(self.tmp, "kernel-cache")
-            if not os.path.isfile(a.lib):
-                fail(f"sattn C library not found at {a.lib} (build it, pass --lib PATH, or "
+            if a.lib and not os.path.isfile(a.lib):
+                fail(f"sattn library not found at {a.lib} (build it, pass --lib PATH, or "
                      f"--skip-sattn to run the baselines only)")
             try:
-                self.sattn = SattnLib(a.lib)
-            except OSError as e:
-                fail(f"cannot load {a.lib}: {e} (is LD_LIBRARY_PATH set for its LLVM/MLIR "
+                self.sattn = import_sattn(a.lib)
+            except Exception as e:  # noqa: BLE001 (SattnError, OSError)
+                fail(f"cannot load sattn: {e} (is LD_LIBRARY_PATH set for its LLVM/MLIR "
                      f"libraries?)")
-            except AttributeError as e:
-                fail(f"{a.lib} lacks a sattn C API symbol: {e}")
         if not a.skip_flex:
             try:
                 import torch.nn.attention.flex_attention as flex_mod
@@ -868,10 +808,9 @@ class Bench:
                 log(self.flex_error)
 
     def close(self):
-        if self.sattn is not None:
-            for v in self.kernels.values():
-                if isinstance(v, tuple):
-                    self.sattn.release(v[0])
+        for v in self.kernels.values():
+            if isinstance(v, tuple):
+                v[0].close()
         if self.tmp and not self.args.keep_tmp:
             shutil.rmtree(self.tmp, ignore_errors=True)
 
@@ -1117,10 +1056,14 @@ class Bench:
         key = (info.name, hkv)
         if key not in self.kernels:
             try:
-                k, ms, origin, wall = self.sattn.compile(info.path, info.pattern_name, self.H, hkv,
-                                                         self.D)
-                self.kernels[key] = (k, {"compile_ms": ms, "origin": origin, "wall_ms": wall,
-                                         "first_use": True})
+                t0 = time.perf_counter()
+                pattern = self.sattn.Pattern.from_file(info.path, name=info.pattern_name)
+                k = pattern.compile(heads=self.H, kv_heads=hkv, head_dim=self.D,
+                                    dtype="bf16", backend="cuda")
+                wall = (time.perf_counter() - t0) * 1e3
+                self.kernels[key] = (k, {"compile_ms": k.compile_ms,
+                                         "origin": k.origin.replace(" ", "-"),
+                                         "wall_ms": wall, "first_use": True})
             except Exception as e:  # noqa: BLE001
                 self.kernels[key] = f"compile error: {e}"
         v = self.kernels[key]
@@ -1195,35 +1138,29 @@ class Bench:
             else:
                 row["sattn_compile"] = kinfo
                 try:
-                    outs = [torch.empty((1, H, S, D), device=self.dev, dtype=torch.bfloat16)
-                            for _ in sets]
-                    lses = [torch.empty((1, H, S), device=self.dev, dtype=torch.float32)
-                            for _ in sets]
-                    args_by_set = []
-                    for s, o, l in zip(sets, outs, lses):
-                        args_by_set.append((
-                            sattn_tensor(s["q"]), sattn_tensor(s["k"]), sattn_tensor(s["v"]),
-                            sattn_tensor(o), sattn_tensor(l),
-                            sattn_tensor(s["scores"]) if info.needs_scores else None,
-                            sattn_tensor(s["weights"]) if info.needs_weights else None))
-                    stream = torch.cuda.current_stream().cuda_stream
+                    def call(i, timed=False):
+                        s = sets[i]
+                        kw = {"key_score": s["scores"] if info.needs_scores else None,
+                              "score_weights": s["weights"] if info.needs_weights else None}
+                        run = kernel.timed if timed else kernel
+                        return run(s["q"], s["k"], s["v"], **kw)
+
                     torch.cuda.synchronize()
                     t0 = time.perf_counter()
-                    sel, att = self.sattn.run(kernel, args_by_set[0], stream, timings=True)
+                    sattn_out, sel, att = call(0, timed=True)
                     first_s = time.perf_counter() - t0
                     row["sattn_first_run"] = {"wall_ms": first_s * 1e3,
                                               "selection_ms": sel, "attention_ms": att}
-                    t = time_cuda(torch, lambda i: self.sattn.run(kernel, args_by_set[i], stream),
-                                  len(sets), a.warmup, a.iters, a.max_measure_s, a.min_iters,
-                                  deadline=self.deadline, first_call_s=first_s)
+                    t = time_cuda(torch, call, len(sets), a.warmup, a.iters, a.max_measure_s,
+                                  a.min_iters, deadline=self.deadline, first_call_s=first_s)
                     row["sattn"] = timing_record(t)
                     if t["ms"] < 1000:
-                        sel, att = self.sattn.run(kernel, args_by_set[0], stream, timings=True)
+                        _, sel, att = call(0, timed=True)
                         row["sattn_warm_split"] = {"selection_ms": sel, "attention_ms": att}
                     torch.cuda.synchronize()
-                    # Each set has its own output buffer: outs[0] holds set 0's result.
-                    sattn_out = outs[0]
-                    del outs[1:], lses
+                    if t["last0"] is not None:
+                        sattn_out = t["last0"]
+                    del t
                 except Exception as e:  # noqa: BLE001
                     row["sattn_error"] = f"run error: {e}"
                     self.any_fail = True
@@ -1561,8 +1498,9 @@ def build_parser():
     p.add_argument("--head-dim", type=int, default=128, help="head dim D")
     p.add_argument("--quick", action="store_true", help="S = 8192 only")
     p.add_argument("--json", metavar="OUT.json", help="write every measurement to this file")
-    p.add_argument("--lib", default=os.path.join(REPO, "build", "lib", "libsattn_c.so"),
-                   help="the sattn C library")
+    p.add_argument("--lib", default="",
+                   help="libsattn.so to use (default: what the sattn package finds, "
+                        "build/lib/libsattn.so of this tree)")
     p.add_argument("--bin-dir", default=os.path.join(REPO, "build", "bin"),
                    help="folder holding sattn-compile")
     p.add_argument("--skip-flex", action="store_true", help="do not run FlexAttention")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Packs what a GPU machine without MLIR needs to run sattn's binaries:
 #   .devpack/sattn-bin.tar.xz  the stripped tools, the GPU test binary and
-#                              libsattn_c.so from build/ (about 1.5 MB)
+#                              libsattn.so from build/ (about 1.5 MB)
 #   .devlibs/*.deb             libmlir-22, libllvm22 and libz3-4 (apt-get
 #                              download; about 53 MB)
 # Both folders are git-ignored; carry them to the GPU machine (64 MiB in
@@ -10,7 +10,7 @@ set -euo pipefail
 build=${1:-build}
 cd "$(dirname "$0")/.."
 files=(bin/sattn-opt bin/sattn-compile bin/sattn-run bin/sattn-bench
-       bin/sattn-cuda-backend-tests lib/libsattn_c.so)
+       bin/sattn-cuda-backend-tests lib/libsattn.so)
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 for f in "${files[@]}"; do

@@ -379,3 +379,22 @@ llvm::Error sattn::writeAttentionPng(llvm::StringRef path,
     return makeError(llvm::formatv("{0}: PNG encoding failed", path).str());
   return writeFileAtomically(path, bytes);
 }
+
+llvm::Error sattn::writePatternPicture(llvm::StringRef path,
+                                       PictureFormat format,
+                                       const MaskOracle &oracle, int64_t batch,
+                                       int64_t head) {
+  const AttentionShape &shape = oracle.shape();
+  if (batch < 0 || batch >= shape.batch || head < 0 || head >= shape.heads)
+    return makeArgumentError(
+        "the picture's batch " + llvm::Twine(batch) + " and head " +
+        llvm::Twine(head) + " must lie within batch " +
+        llvm::Twine(shape.batch) + " and heads " + llvm::Twine(shape.heads));
+  const PatternSpec &spec = oracle.spec();
+  BlockMap map = computeBlockMap(
+      oracle, batch, head,
+      spec.block * blockGridFactor(shape, spec.block, kPictureCells));
+  PictureLegend legend{spec.name, spec.block};
+  return format == PictureFormat::Svg ? writeMaskSvg(path, map, legend)
+                                      : writeMaskPng(path, map, legend);
+}

@@ -1868,3 +1868,18 @@ BlockMap sattn::downsampleBlockMap(const BlockMap &map, int64_t maxCells) {
                                                          : BlockMap::Partial;
   return out;
 }
+
+void sattn::writeTokenMask(const MaskOracle &oracle, uint8_t *mask) {
+  const AttentionShape &shape = oracle.shape();
+  std::vector<KeyInterval> row;
+  for (int64_t b = 0; b < shape.batch; ++b)
+    for (int64_t h = 0; h < shape.heads; ++h)
+      for (int64_t i = 0; i < shape.seqQ; ++i) {
+        oracle.rowIntervals(b, h, i, row);
+        uint8_t *dst =
+            mask + ((b * shape.heads + h) * shape.seqQ + i) * shape.seqK;
+        std::fill(dst, dst + shape.seqK, 0);
+        for (auto [begin, end] : row)
+          std::fill(dst + begin, dst + end, 1);
+      }
+}

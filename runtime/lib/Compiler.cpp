@@ -3,10 +3,12 @@
 #include "sattn/Compiler.h"
 
 #include "Backends.h"
+#include "PatternSourceRequest.h"
 #include "codegen/GpuTarget.h"
 #include "codegen/KernelCompiler.h"
 #include "patterns/PatternLoader.h"
 #include "sattn/CudaDriver.h"
+#include "sattn/Errors.h"
 #include "sattn/KernelCache.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -50,6 +52,19 @@ PatternSource &PatternSource::withPattern(StringRef name) {
 PatternSource &PatternSource::set(StringRef nameEqualsValue) {
   overrides.push_back(nameEqualsValue.str());
   return *this;
+}
+
+PatternRequest sattn::patternRequest(const PatternSource &source) {
+  PatternRequest request;
+  if (source.isText) {
+    request.text = source.pathOrText;
+    request.textName = "<pattern text>." + source.textLanguage;
+  } else {
+    request.file = source.pathOrText;
+  }
+  request.pattern = source.patternName;
+  request.overrides = source.overrides;
+  return request;
 }
 
 StringRef sattn::backendName(Backend backend) {
@@ -169,14 +184,16 @@ public:
 
   size_t workspaceBytes(int64_t batch, int64_t seqQ,
                         int64_t seqK) const override {
-    Expected<WorkspaceLayout> layout =
-        layoutWorkspace(*loaded.info, {batch, seqQ, seqK});
-    if (!layout) {
+    // Room for an lse too, so that the answer serves calls without one.
+    Expected<CallWorkspace> workspace =
+        layoutCallWorkspace(*loaded.info, attentionConfig.heads,
+                            {batch, seqQ, seqK}, /*lseInWorkspace=*/true);
+    if (!workspace) {
       // No allocation can hold a workspace whose size overflows.
-      llvm::consumeError(layout.takeError());
+      llvm::consumeError(workspace.takeError());
       return SIZE_MAX;
     }
-    return layout->bytes();
+    return workspace->bytes;
   }
 
 private:
@@ -219,12 +236,12 @@ sattn::compile(const PatternSource &source, const AttentionConfig &config,
   auto startTime = std::chrono::steady_clock::now();
   if (config.heads < 1 || config.kvHeads < 1 ||
       config.heads % config.kvHeads != 0)
-    return createStringError(
+    return makeArgumentError(
         "attention config: kv heads " + std::to_string(config.kvHeads) +
         " must be >= 1 and divide heads " + std::to_string(config.heads));
   if (!llvm::is_contained(mlir::sattn::AttentionOp::kSupportedHeadDims,
                           config.headDim))
-    return createStringError("attention config: head dim must be " +
+    return makeArgumentError("attention config: head dim must be " +
                              mlir::sattn::AttentionOp::supportedHeadDims() +
                              ", got " + std::to_string(config.headDim));
   mlir::DialectRegistry registry;
@@ -233,17 +250,8 @@ sattn::compile(const PatternSource &source, const AttentionConfig &config,
   mlir::MLIRContext context(registry, mlir::MLIRContext::Threading::DISABLED);
   context.loadAllAvailableDialects();
 
-  PatternRequest request;
-  if (source.isText) {
-    request.text = source.pathOrText;
-    request.textName = "<pattern text>." + source.textLanguage;
-  } else {
-    request.file = source.pathOrText;
-  }
-  request.pattern = source.patternName;
-  request.overrides = source.overrides;
   BoundPattern bound;
-  if (Error err = loadBoundPattern(request, context, bound))
+  if (Error err = loadBoundPattern(patternRequest(source), context, bound))
     return std::move(err);
 
   std::string arch;

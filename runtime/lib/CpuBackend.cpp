@@ -9,6 +9,8 @@
 
 #include "Backends.h"
 
+#include "sattn/Errors.h"
+
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -39,10 +41,10 @@ public:
             RunTimings *timings) override {
     std::vector<char> owned;
     void *ws = nullptr;
-    size_t need = call.layout.bytes();
+    size_t need = call.workspace.bytes;
     if (workspace && need) {
       if (workspace->bytes < need || !workspace->data)
-        return llvm::createStringError(
+        return makeArgumentError(
             "workspace of " + std::to_string(workspace->bytes) +
             " bytes is too small: this call needs " + std::to_string(need));
       ws = workspace->data;

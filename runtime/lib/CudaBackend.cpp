@@ -10,6 +10,7 @@
 #include "Backends.h"
 
 #include "sattn/CudaDriver.h"
+#include "sattn/Errors.h"
 
 #include <mutex>
 
@@ -34,11 +35,11 @@ public:
     if (Error err = cuda::makeCurrent())
       return err;
     auto cuStream = static_cast<CUstream>(stream);
-    size_t need = call.layout.bytes();
+    size_t need = call.workspace.bytes;
     std::unique_lock<std::mutex> lock(workspaceMutex, std::defer_lock);
     if (workspace && need) {
       if (workspace->bytes < need || !workspace->data)
-        return llvm::createStringError(
+        return makeArgumentError(
             "workspace of " + std::to_string(workspace->bytes) +
             " bytes is too small: this call needs " + std::to_string(need));
       setWorkspace(call, workspace->data);

@@ -27,9 +27,11 @@ llvm::Error sattn::runWithHostViews(Kernel &kernel, const AttentionArgs &args,
     return llvm::Error::success();
   };
   AttentionArgs device = args;
-  for (TensorView *view :
-       {&device.q, &device.k, &device.v, &device.out, &device.lse})
+  for (TensorView *view : {&device.q, &device.k, &device.v, &device.out})
     if (llvm::Error e = upload(*view))
+      return e;
+  if (args.wantsLse())
+    if (llvm::Error e = upload(device.lse))
       return e;
   for (std::optional<TensorView> *view : {&device.keyScores, &device.weights})
     if (*view)
@@ -41,5 +43,7 @@ llvm::Error sattn::runWithHostViews(Kernel &kernel, const AttentionArgs &args,
     return e;
   if (llvm::Error e = buffers[3].copyToHost(args.out.data, buffers[3].size()))
     return e;
+  if (!args.wantsLse())
+    return llvm::Error::success();
   return buffers[4].copyToHost(args.lse.data, buffers[4].size());
 }

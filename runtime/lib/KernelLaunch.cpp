@@ -4,8 +4,9 @@
 
 #include "sattn/Errors.h"
 
+#include "llvm/Support/CheckedArithmetic.h"
+
 using namespace sattn;
-using llvm::createStringError;
 
 KernelArguments &KernelArguments::operator=(const KernelArguments &other) {
   std::copy(std::begin(other.memrefs), std::end(other.memrefs), memrefs);
@@ -62,14 +63,14 @@ llvm::Expected<PreparedCall> sattn::prepareCall(const KernelInfo &info,
   if (!shape)
     return shape.takeError();
   if (info.readsKeyScores && !args.keyScores)
-    return createStringError("pattern '" + info.pattern +
+    return makeArgumentError("pattern '" + info.pattern +
                              "' reads key scores [B, Hkv, Sk]; none given");
   if (info.readsWeights && !args.weights)
-    return createStringError("pattern '" + info.pattern +
+    return makeArgumentError("pattern '" + info.pattern +
                              "' reads linear weights [Hkv, D]; none given");
   if (info.kvRowAlignment > 0 && (!rowsAligned(args.k, info.kvRowAlignment) ||
                                   !rowsAligned(args.v, info.kvRowAlignment)))
-    return createStringError(
+    return makeArgumentError(
         "this kernel was compiled for K and V rows aligned to " +
         std::to_string(info.kvRowAlignment) +
         " bytes (pointers and strides); compile it for any alignment");
@@ -78,7 +79,7 @@ llvm::Expected<PreparedCall> sattn::prepareCall(const KernelInfo &info,
             "key scores", &args.keyScores},
         {"weights", &args.weights}})
     if (*view && !isContiguous(**view))
-      return createStringError(llvm::Twine(name) +
+      return makeArgumentError(llvm::Twine(name) +
                                " must be contiguous (row-major)");
   PreparedCall call;
   call.shape = *shape;
@@ -87,7 +88,8 @@ llvm::Expected<PreparedCall> sattn::prepareCall(const KernelInfo &info,
   a.memrefs[unsigned(KernelMemref::K)] = describe(args.k);
   a.memrefs[unsigned(KernelMemref::V)] = describe(args.v);
   a.memrefs[unsigned(KernelMemref::Out)] = describe(args.out);
-  a.memrefs[unsigned(KernelMemref::Lse)] = describe(args.lse);
+  if (args.wantsLse())
+    a.memrefs[unsigned(KernelMemref::Lse)] = describe(args.lse);
   if (args.keyScores)
     a.memrefs[unsigned(KernelMemref::KeyScores)] = describe(*args.keyScores);
   if (args.weights)
@@ -104,14 +106,22 @@ llvm::Expected<PreparedCall> sattn::prepareCall(const KernelInfo &info,
   strides(KernelScalar::KStrideB, args.k);
   strides(KernelScalar::VStrideB, args.v);
   strides(KernelScalar::OutStrideB, args.out);
-  strides(KernelScalar::LseStrideB, args.lse);
+  if (args.wantsLse()) {
+    strides(KernelScalar::LseStrideB, args.lse);
+  } else {
+    s[unsigned(KernelScalar::LseStrideB)] = shape->heads * shape->seqQ;
+    s[unsigned(KernelScalar::LseStrideH)] = shape->seqQ;
+    s[unsigned(KernelScalar::LseStrideS)] = 1;
+  }
   CallSizes sizes{shape->batch, shape->seqQ, shape->seqK};
-  llvm::Expected<WorkspaceLayout> layout = layoutWorkspace(info, sizes);
-  if (!layout)
-    return layout.takeError();
-  call.layout = *layout;
+  llvm::Expected<CallWorkspace> workspace =
+      layoutCallWorkspace(info, shape->heads, sizes, !args.wantsLse());
+  if (!workspace)
+    return workspace.takeError();
+  call.workspace = *workspace;
   for (unsigned i = 0; i < kNumWorkspaceSlots; ++i)
-    s[unsigned(KernelScalar::WorkspaceOffset0) + i] = call.layout.offsets[i];
+    s[unsigned(KernelScalar::WorkspaceOffset0) + i] =
+        call.workspace.slots.offsets[i];
   for (const KernelFunction &stage : info.stages) {
     llvm::Expected<int64_t> items = stage.items.evaluate(sizes);
     if (!items)
@@ -125,12 +135,45 @@ llvm::Expected<PreparedCall> sattn::prepareCall(const KernelInfo &info,
   return call;
 }
 
+llvm::Expected<CallWorkspace> sattn::layoutCallWorkspace(const KernelInfo &info,
+                                                         int64_t heads,
+                                                         const CallSizes &sizes,
+                                                         bool lseInWorkspace) {
+  llvm::Expected<WorkspaceLayout> slots = layoutWorkspace(info, sizes);
+  if (!slots)
+    return slots.takeError();
+  CallWorkspace workspace;
+  workspace.slots = *slots;
+  workspace.bytes = slots->bytes();
+  if (!lseInWorkspace)
+    return workspace;
+  // After the slots, 16-byte aligned like the i32 part.
+  std::optional<int64_t> lseBytes = llvm::checkedMul(sizes.batch, heads);
+  for (int64_t factor : {sizes.seqQ, int64_t(sizeof(float))})
+    lseBytes = lseBytes ? llvm::checkedMul(*lseBytes, factor) : std::nullopt;
+  size_t offset = (workspace.bytes + 15) / 16 * 16;
+  std::optional<int64_t> total =
+      lseBytes ? llvm::checkedAdd(int64_t(offset), *lseBytes) : std::nullopt;
+  if (!total)
+    return makeError("the workspace of this call is too large");
+  workspace.lseOffset = int64_t(offset);
+  workspace.bytes = size_t(*total);
+  return workspace;
+}
+
 void sattn::setWorkspace(PreparedCall &call, void *data) {
+  const WorkspaceLayout &slots = call.workspace.slots;
   MemrefDescriptor &f = call.args.memrefs[unsigned(KernelMemref::WorkspaceF32)];
   MemrefDescriptor &i = call.args.memrefs[unsigned(KernelMemref::WorkspaceI32)];
   f.allocated = f.aligned = data;
-  f.size = call.layout.floatElements;
-  char *ints = static_cast<char *>(data) + call.layout.floatElements * 4;
+  f.size = slots.floatElements;
+  char *ints = static_cast<char *>(data) + slots.floatElements * 4;
   i.allocated = i.aligned = data ? ints : nullptr;
-  i.size = call.layout.intElements;
+  i.size = slots.intElements;
+  if (call.workspace.lseOffset >= 0) {
+    MemrefDescriptor &lse = call.args.memrefs[unsigned(KernelMemref::Lse)];
+    lse.allocated = lse.aligned =
+        static_cast<char *>(data) + call.workspace.lseOffset;
+    lse.size = call.shape.batch * call.shape.heads * call.shape.seqQ;
+  }
 }

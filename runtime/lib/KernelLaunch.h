@@ -45,12 +45,29 @@ private:
   void *paramPointers[5 * kNumKernelMemrefs + kNumKernelScalars] = {};
 };
 
+/// The workspace of one call: the kernel's slots, then, for a caller who does
+/// not want the lse, room for it (the kernel always writes one).
+struct CallWorkspace {
+  WorkspaceLayout slots;
+  /// Byte offset of the lse [B, Hq, Sq] f32; -1 when the caller's view holds
+  /// it.
+  int64_t lseOffset = -1;
+  size_t bytes = 0;
+};
+
+/// Lays out the workspace of a call with `sizes` and `heads` query heads;
+/// errors when its size overflows.
+llvm::Expected<CallWorkspace> layoutCallWorkspace(const KernelInfo &info,
+                                                  int64_t heads,
+                                                  const CallSizes &sizes,
+                                                  bool lseInWorkspace);
+
 /// One call, prepared from checked views: the arguments (device or host
 /// pointers as the views hold them, workspace not yet set), the layout of
 /// the workspace, and the work items of each function.
 struct PreparedCall {
   KernelArguments args;
-  WorkspaceLayout layout;
+  CallWorkspace workspace;
   AttentionShape shape;
   /// Work items of each selection stage, then of attention.
   std::vector<int64_t> stageItems;
@@ -63,7 +80,8 @@ llvm::Expected<PreparedCall> prepareCall(const KernelInfo &info,
                                          const AttentionConfig &config,
                                          const AttentionArgs &args);
 
-/// Points the workspace arguments at `data` (bytes >= layout.bytes()).
+/// Points the workspace arguments (and an lse kept in the workspace) at
+/// `data` (bytes >= workspace.bytes).
 void setWorkspace(PreparedCall &call, void *data);
 
 } // namespace sattn

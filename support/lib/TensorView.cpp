@@ -2,16 +2,18 @@
 
 #include "sattn/TensorView.h"
 
+#include "sattn/Errors.h"
 #include "sattn/Float16.h"
 
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringSwitch.h"
+#include "llvm/Support/CheckedArithmetic.h"
 
 #include <cmath>
 #include <cstring>
 #include <string>
 
 using namespace sattn;
-using llvm::createStringError;
 
 llvm::StringRef sattn::dtypeName(DType dtype) {
   switch (dtype) {
@@ -158,19 +160,123 @@ public:
 
 private:
   llvm::Error fail(const std::string &what) {
-    return createStringError(name + " " + what);
+    return makeArgumentError(name + " " + what);
   }
   std::string name;
   const TensorView &view;
 };
 } // namespace
 
+namespace {
+/// The bytes [begin, end) a view can touch.
+struct ByteSpan {
+  uintptr_t begin = 0, end = 0;
+  bool overlaps(const ByteSpan &other) const {
+    return begin < other.end && other.begin < end;
+  }
+};
+
+/// A view as the overlap checks see it.
+struct NamedView {
+  llvm::StringRef name;
+  const TensorView *view;
+  bool written;
+  ByteSpan span;
+};
+} // namespace
+
+/// The span of a view with positive sizes and non-negative strides, or
+/// std::nullopt when its last byte lies beyond the address space.
+static std::optional<ByteSpan> byteSpan(const TensorView &view) {
+  int64_t last = 0;
+  for (size_t d = 0; d < view.sizes.size(); ++d) {
+    std::optional<int64_t> step =
+        llvm::checkedMul(view.sizes[d] - 1, view.strides[d]);
+    std::optional<int64_t> next =
+        step ? llvm::checkedAdd(last, *step) : std::nullopt;
+    if (!next)
+      return std::nullopt;
+    last = *next;
+  }
+  std::optional<int64_t> elements = llvm::checkedAdd(last, int64_t(1));
+  std::optional<int64_t> bytes =
+      elements ? llvm::checkedMul(*elements, int64_t(dtypeSize(view.dtype)))
+               : std::nullopt;
+  uintptr_t begin = reinterpret_cast<uintptr_t>(view.data);
+  if (!bytes || uint64_t(*bytes) > UINTPTR_MAX - begin)
+    return std::nullopt;
+  return ByteSpan{begin, begin + uintptr_t(*bytes)};
+}
+
+/// Whether two indices of a view whose span fits address one element: with
+/// the dims of size > 1 sorted by stride, some stride does not step past
+/// everything the smaller ones reach (a zero stride, or interleaved dims).
+static bool hasSharedElements(const TensorView &view) {
+  llvm::SmallVector<std::pair<int64_t, int64_t>, 4> dims; // stride, size
+  for (size_t d = 0; d < view.sizes.size(); ++d)
+    if (view.sizes[d] > 1)
+      dims.push_back({view.strides[d], view.sizes[d]});
+  llvm::sort(dims);
+  int64_t reached = 0; // the largest offset the smaller strides reach
+  for (auto [stride, size] : dims) {
+    if (stride <= reached)
+      return true;
+    reached += (size - 1) * stride; // bounded by the span byteSpan checked
+  }
+  return false;
+}
+
+/// Outputs must own their memory: each element its own, and no byte shared
+/// with another tensor (a kernel writing out while reading q from the same
+/// bytes gives garbage, with no error). Spans are compared, so two views that
+/// interleave without sharing an element are refused too.
+static llvm::Error checkOverlaps(const AttentionArgs &args) {
+  llvm::SmallVector<NamedView, 7> views = {{"q", &args.q, false, {}},
+                                           {"k", &args.k, false, {}},
+                                           {"v", &args.v, false, {}},
+                                           {"out", &args.out, true, {}}};
+  if (args.wantsLse())
+    views.push_back({"lse", &args.lse, true, {}});
+  if (args.keyScores)
+    views.push_back({"key scores", &*args.keyScores, false, {}});
+  if (args.weights)
+    views.push_back({"weights", &*args.weights, false, {}});
+  for (NamedView &named : views) {
+    std::optional<ByteSpan> span = byteSpan(*named.view);
+    if (!span)
+      return makeArgumentError(named.name + " with shape " +
+                               ViewChecker::shapeText(named.view->sizes) +
+                               " and strides " +
+                               ViewChecker::shapeText(named.view->strides) +
+                               " reaches beyond the address space");
+    named.span = *span;
+  }
+  for (size_t i = 0; i < views.size(); ++i) {
+    if (!views[i].written)
+      continue;
+    if (hasSharedElements(*views[i].view))
+      return makeArgumentError(
+          views[i].name + " has strides " +
+          ViewChecker::shapeText(views[i].view->strides) + " for shape " +
+          ViewChecker::shapeText(views[i].view->sizes) +
+          " that give several elements the same memory; each output "
+          "element needs its own");
+    for (size_t j = 0; j < views.size(); ++j)
+      if (j != i && (!views[j].written || j > i) &&
+          views[i].span.overlaps(views[j].span))
+        return makeArgumentError(views[i].name + " overlaps " + views[j].name +
+                                 " in memory: out and lse must not share "
+                                 "memory with any other tensor");
+  }
+  return llvm::Error::success();
+}
+
 llvm::Expected<AttentionShape>
 sattn::checkAttentionArgs(const AttentionConfig &config,
                           const AttentionArgs &args) {
   if (config.heads < 1 || config.kvHeads < 1 || config.headDim < 1 ||
       config.heads % config.kvHeads != 0)
-    return createStringError("attention config: heads " +
+    return makeArgumentError("attention config: heads " +
                              std::to_string(config.heads) + " and kv heads " +
                              std::to_string(config.kvHeads) +
                              " must be positive with kv heads dividing heads");
@@ -198,10 +304,11 @@ sattn::checkAttentionArgs(const AttentionConfig &config,
               .check("[B, Hq, Sq, D]", config.dtype,
                      {batch, config.heads, seqQ, config.headDim}, true))
     return std::move(e);
-  if (llvm::Error e = ViewChecker("lse", args.lse)
-                          .check("[B, Hq, Sq]", DType::F32,
-                                 {batch, config.heads, seqQ}, false))
-    return std::move(e);
+  if (args.wantsLse())
+    if (llvm::Error e = ViewChecker("lse", args.lse)
+                            .check("[B, Hq, Sq]", DType::F32,
+                                   {batch, config.heads, seqQ}, false))
+      return std::move(e);
   if (args.keyScores)
     if (llvm::Error e = ViewChecker("key scores", *args.keyScores)
                             .check("[B, Hkv, Sk]", DType::F32,
@@ -212,9 +319,8 @@ sattn::checkAttentionArgs(const AttentionConfig &config,
                             .check("[Hkv, D]", DType::F32,
                                    {config.kvHeads, config.headDim}, false))
       return std::move(e);
-  if (args.out.data == args.q.data || args.out.data == args.k.data ||
-      args.out.data == args.v.data)
-    return createStringError("out must not share its buffer with q, k or v");
+  if (llvm::Error e = checkOverlaps(args))
+    return std::move(e);
   AttentionShape shape;
   shape.batch = batch;
   shape.heads = config.heads;

@@ -7,6 +7,8 @@
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/Process.h"
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -35,13 +37,116 @@ static llvm::StringSet<> &libraryOptions() {
 [[maybe_unused]] static const bool libraryOptionsTaken =
     (libraryOptions(), true);
 
+/// The default of one of a tool's options as --help shows it, or "" when
+/// there is nothing to show (no value, an empty string, a flag that is off,
+/// a type this does not know: enum options say theirs in their text).
+static std::string defaultText(llvm::cl::Option &option) {
+  namespace cl = llvm::cl;
+  auto number = [](double value) {
+    std::string text;
+    llvm::raw_string_ostream(text) << llvm::format("%g", value);
+    return text;
+  };
+  if (auto *o = dynamic_cast<cl::opt<std::string> *>(&option))
+    return o->getDefault().hasValue() ? o->getDefault().getValue() : "";
+  if (auto *o = dynamic_cast<cl::opt<int64_t> *>(&option))
+    return o->getDefault().hasValue()
+               ? std::to_string(o->getDefault().getValue())
+               : "";
+  if (auto *o = dynamic_cast<cl::opt<int> *>(&option))
+    return o->getDefault().hasValue()
+               ? std::to_string(o->getDefault().getValue())
+               : "";
+  if (auto *o = dynamic_cast<cl::opt<unsigned> *>(&option))
+    return o->getDefault().hasValue()
+               ? std::to_string(o->getDefault().getValue())
+               : "";
+  if (auto *o = dynamic_cast<cl::opt<double> *>(&option))
+    return o->getDefault().hasValue() ? number(o->getDefault().getValue()) : "";
+  if (auto *o = dynamic_cast<cl::opt<bool> *>(&option))
+    return o->getDefault().hasValue() && o->getDefault().getValue() ? "true"
+                                                                    : "";
+  return "";
+}
+
+/// Appends "(default: X)" to the description of each of the tool's own
+/// options that has a default its text does not already give.
+static void describeDefaults() {
+  static std::vector<std::unique_ptr<std::string>> descriptions;
+  for (auto &entry : llvm::cl::getRegisteredOptions()) {
+    llvm::cl::Option &option = *entry.second;
+    if (libraryOptions().contains(entry.first) ||
+        option.HelpStr.contains("default"))
+      continue;
+    std::string value = defaultText(option);
+    if (value.empty())
+      continue;
+    descriptions.push_back(std::make_unique<std::string>(
+        (option.HelpStr + " (default: " + value + ")").str()));
+    option.setDescription(*descriptions.back());
+  }
+}
+
 void parseToolCommandLine(int argc, char **argv, StringRef overview) {
   for (auto &entry : llvm::cl::getRegisteredOptions())
     if (libraryOptions().contains(entry.first) &&
         entry.second->getOptionHiddenFlag() == llvm::cl::NotHidden &&
         !entry.first.starts_with("help") && entry.first != "version")
       entry.second->setHiddenFlag(llvm::cl::Hidden);
+  describeDefaults();
+  llvm::cl::AddExtraVersionPrinter([](llvm::raw_ostream &os) {
+    os << "sattn " SATTN_VERSION " (sparse attention compiler)\n";
+  });
   llvm::cl::ParseCommandLineOptions(argc, argv, overview);
+}
+
+/// Seconds before a SlowStep speaks: $SATTN_PROGRESS_AFTER_S, else 2.
+static double progressAfterSeconds() {
+  static const double seconds = [] {
+    double value = 2;
+    if (std::optional<std::string> env =
+            llvm::sys::Process::GetEnv("SATTN_PROGRESS_AFTER_S"))
+      if (StringRef(*env).getAsDouble(value) || value < 0)
+        value = 2;
+    return value;
+  }();
+  return seconds;
+}
+
+SlowStep::SlowStep(StringRef tool, const llvm::Twine &what)
+    : prefix((tool + ": " + what).str()),
+      start(std::chrono::steady_clock::now()), watcher([this] { watch(); }) {}
+
+void SlowStep::watch() {
+  using Seconds = std::chrono::duration<double>;
+  std::unique_lock<std::mutex> lock(mutex);
+  Seconds wait(progressAfterSeconds());
+  while (!finished.wait_for(lock, wait, [this] { return done; })) {
+    double elapsed = Seconds(std::chrono::steady_clock::now() - start).count();
+    if (!announced)
+      llvm::errs() << prefix << "...\n";
+    else
+      llvm::errs() << prefix << ": " << llvm::format("%.0f", elapsed)
+                   << " s so far\n";
+    announced = true;
+    wait = Seconds(10);
+  }
+}
+
+SlowStep::~SlowStep() {
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    done = true;
+  }
+  finished.notify_one();
+  watcher.join();
+  if (announced)
+    llvm::errs() << prefix << ": done in "
+                 << llvm::format("%.1f",
+                                 std::chrono::duration<double>(
+                                     std::chrono::steady_clock::now() - start)
+                                     .count())
+                 << " s\n";
 }
 
 static Error loadRequest(const PatternOptions &options, LoadedPattern &out,

@@ -20,8 +20,12 @@
 #include "mlir/IR/OwningOpRef.h"
 #include "llvm/Support/CommandLine.h"
 
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace sattn::tools {
@@ -41,10 +45,35 @@ struct PatternOptions {
       llvm::cl::value_desc("NAME=VALUE")};
 };
 
-/// Parses the command line. --help lists the tool's own options only: the
+/// Parses the command line. --help lists the tool's own options only (the
 /// options LLVM and MLIR register for their code generators stay usable
-/// and are listed by --help-hidden.
+/// and are listed by --help-hidden), each with its default; --version
+/// prints sattn's version after LLVM's.
 void parseToolCommandLine(int argc, char **argv, llvm::StringRef overview);
+
+/// Work a new user would otherwise wait on in silence (the oracle at 128K
+/// tokens, a cold compile, --check): once it has run for two seconds
+/// ($SATTN_PROGRESS_AFTER_S overrides), stderr says "TOOL: WHAT...", then
+/// every ten seconds how long it has run, and at the end how long it took.
+/// Quick work prints nothing.
+class SlowStep {
+public:
+  SlowStep(llvm::StringRef tool, const llvm::Twine &what);
+  ~SlowStep();
+  SlowStep(const SlowStep &) = delete;
+  SlowStep &operator=(const SlowStep &) = delete;
+
+private:
+  void watch();
+
+  std::string prefix;
+  std::chrono::steady_clock::time_point start;
+  std::mutex mutex;
+  std::condition_variable finished;
+  bool done = false;
+  bool announced = false;
+  std::thread watcher;
+};
 
 /// A pattern loaded, bound and imported. Owns the IR it came from.
 struct LoadedPattern {
@@ -65,8 +94,11 @@ llvm::Error loadParsedModule(const PatternOptions &options, LoadedPattern &out);
 /// The sizes a tool takes on the command line; files, when given, must
 /// agree with the ones given explicitly and settle the others.
 struct ShapeOptions {
-  llvm::cl::opt<int64_t> seqLen{"seq-len", llvm::cl::desc("Query length Sq"),
-                                llvm::cl::value_desc("N")};
+  llvm::cl::opt<int64_t> seqLen{
+      "seq-len",
+      llvm::cl::desc("Query length Sq (no default: required unless --q "
+                     "gives it)"),
+      llvm::cl::value_desc("N")};
   llvm::cl::opt<int64_t> kvLen{"kv-len",
                                llvm::cl::desc("Key length Sk (default: Sq)"),
                                llvm::cl::value_desc("M")};

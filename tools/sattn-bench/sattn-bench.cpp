@@ -1,6 +1,7 @@
 //===- sattn-bench.cpp - Compile and time sattn kernels -------------------===//
 //
-//   sattn-bench PATTERN_FILE [--pattern NAME] [--set N=V]... --backend cpu|cuda
+//   sattn-bench PATTERN_FILE [--pattern NAME] [--set N=V]... [--backend
+//   cpu|cuda]
 //     --seq-len 8192,32768 [--kv-len N] [--batch B] [--heads H]
 //     [--kv-heads G] [--head-dim D] [--dtype bf16] [--warmup 3] [--iters 10]
 //     [--rotate-mb 256] [--json out.json]
@@ -71,8 +72,11 @@ void fillRandom(void *data, DType dtype, size_t n, uint64_t seed) {
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   PatternOptions patternOptions;
-  cl::opt<std::string> backendName("backend", cl::desc("cpu or cuda"),
-                                   cl::init("cuda"));
+  cl::opt<std::string> backendName(
+      "backend",
+      cl::desc("cpu or cuda (default: cuda when a CUDA device is present, "
+               "else cpu)"),
+      cl::init(""));
   cl::list<int64_t> seqLens("seq-len", cl::desc("Query lengths"),
                             cl::CommaSeparated, cl::OneOrMore);
   cl::opt<int64_t> kvLen("kv-len", cl::desc("Key length (default: = seq)"),
@@ -101,6 +105,19 @@ int main(int argc, char **argv) {
   std::optional<DType> dtype = parseDType(dtypeName);
   if (!dtype)
     exitOnError(kTool, llvm::createStringError("--dtype must be f32, f16 or bf16"));
+  if (backendName.empty()) {
+    // The backend that exists: a new user's first run should not fail.
+    llvm::Expected<int> devices = cuda::deviceCount();
+    if (devices && *devices > 0) {
+      backendName = "cuda";
+    } else {
+      backendName = "cpu";
+      llvm::errs() << kTool << ": no CUDA device ("
+                   << (devices ? std::string("the driver reports none")
+                               : llvm::toString(devices.takeError()))
+                   << "); timing the cpu backend\n";
+    }
+  }
   bool cuda = backendName == "cuda";
   if (!cuda && backendName != "cpu")
     exitOnError(kTool, llvm::createStringError("--backend must be cpu or cuda"));
@@ -130,6 +147,12 @@ int main(int argc, char **argv) {
     if (llvm::Error e = cuda::makeCurrent())
       exitOnError(kTool, std::move(e));
 
+  // Rows are printed as they finish: long sequences take minutes.
+  llvm::outs() << llvm::format(
+      "%-12s %8s %8s %9s %9s %9s %10s %10s %10s %9s %9s\n", "pattern", "seq",
+      "density", "cold ms", "warm ms", "disk ms", "select ms", "attend ms",
+      "total ms", "TFLOP/s", "dense-eq");
+  llvm::outs().flush();
   std::vector<Result> results;
   bool firstCase = true;
   for (int64_t seq : seqLens) {
@@ -137,6 +160,8 @@ int main(int argc, char **argv) {
     r.seqLen = seq;
     int64_t sk = kvLen ? int64_t(kvLen) : seq;
     auto timeCompile = [&](double &ms) -> std::shared_ptr<Kernel> {
+      SlowStep step(kTool,
+                    "compiling " + loaded.spec.name + " for " + backendName);
       auto kernel = compile(source, config, options);
       if (!kernel)
         exitOnError(kTool, kernel.takeError());
@@ -172,6 +197,8 @@ int main(int argc, char **argv) {
 
     // Density from the oracle (batch 0, head 0) on the first copy's inputs.
     {
+      SlowStep step(kTool, "measuring the density of " + std::to_string(seq) +
+                               " tokens with the oracle");
       std::vector<float> q32(size_t(seq) * headDim), k32(size_t(sk) * headDim);
       TensorView qv = TensorView::contiguous(hq.data(), *dtype, {int64_t(qElems)});
       TensorView kv = TensorView::contiguous(hk.data(), *dtype, {int64_t(kElems)});
@@ -202,6 +229,9 @@ int main(int argc, char **argv) {
     }
 
     std::vector<double> sel, att, tot;
+    std::optional<SlowStep> timing;
+    timing.emplace(kTool, "timing " + std::to_string(warmup + iters) +
+                              " runs at " + std::to_string(seq) + " tokens");
     if (cuda) {
       struct Set {
         cuda::DeviceBuffer q, k, v, out, lse, scores;
@@ -279,24 +309,21 @@ int main(int argc, char **argv) {
         }
       }
     }
+    timing.reset();
     r.selectionMs = median(sel);
     r.attentionMs = median(att);
     r.totalMs = median(tot);
     r.tflops = r.tflops / (r.totalMs * 1e-3) / 1e12;
     r.denseTflops = r.denseTflops / (r.totalMs * 1e-3) / 1e12;
     results.push_back(r);
-  }
-
-  llvm::outs() << llvm::format(
-      "%-12s %8s %8s %9s %9s %9s %10s %10s %10s %9s %9s\n", "pattern", "seq",
-      "density", "cold ms", "warm ms", "disk ms", "select ms", "attend ms",
-      "total ms", "TFLOP/s", "dense-eq");
-  for (const Result &r : results)
     llvm::outs() << llvm::format(
         "%-12s %8lld %8.4f %9.1f %9.2f %9.1f %10.3f %10.3f %10.3f %9.2f %9.2f\n",
         loaded.spec.name.c_str(), (long long)r.seqLen, r.density, r.coldMs,
         r.warmMs, r.diskMs, r.selectionMs, r.attentionMs, r.totalMs, r.tflops,
         r.denseTflops);
+    llvm::outs().flush();
+  }
+
   if (!jsonFile.empty()) {
     std::error_code ec;
     llvm::raw_fd_ostream os(jsonFile, ec);

@@ -325,10 +325,9 @@ int main(int argc, char **argv) {
       cl::init(1024));
   cl::opt<std::string> stage(
       "stage",
-      cl::desc(
-          "With --emit=mlir: print the kernel IR after this lowering "
-          "stage "
-          "(request|schedule|selection|tile|pipelined|kernels|llvm|binary)"),
+      cl::desc("With --emit=mlir: print the kernel IR after this lowering "
+               "stage (request|schedule|selection|tile|pipelined|kernels|llvm|"
+               "binary; default: none, the pattern IR)"),
       cl::init(""));
   cl::opt<std::string> dtypeName(
       "dtype", cl::desc("Kernel dtype: f32, f16 or bf16"), cl::init("f32"));
@@ -431,9 +430,12 @@ int main(int argc, char **argv) {
         codegen, codegen == mlir::sattn::KernelTarget::gpu && alignedKv);
     if (mlir::failed(mlir::verify(*module)))
       exitOnError(kTool, llvm::createStringError("invalid kernel request"));
-    if (llvm::Error e = lowerKernelModule(*module, codegen, target, stopAt,
-                                          LoweringStage::Request, timing))
-      exitOnError(kTool, std::move(e));
+    {
+      SlowStep step(kTool, "compiling for " + target);
+      if (llvm::Error e = lowerKernelModule(*module, codegen, target, stopAt,
+                                            LoweringStage::Request, timing))
+        exitOnError(kTool, std::move(e));
+    }
     std::error_code ec;
     llvm::ToolOutputFile out(output, ec,
                              emit == EmitKind::Cubin ? llvm::sys::fs::OF_None
@@ -511,14 +513,21 @@ int main(int argc, char **argv) {
     needs.who = "sattn-compile";
     break;
   }
+  std::optional<SlowStep> step;
+  step.emplace(kTool, "reading or generating the inputs");
   auto prepared = prepareInputs(inputOptions, shapeOptions, loaded.spec, needs);
   if (!prepared)
     exitOnError(kTool, prepared.takeError());
   const AttentionShape &shape = prepared->shape;
   const LoadedInputs &inputs = prepared->inputs;
+  step.emplace(kTool, "selecting keys with the oracle");
   auto oracle = MaskOracle::create(loaded.spec, shape, inputs.view());
   if (!oracle)
     exitOnError(kTool, oracle.takeError());
+  // What each --emit computes below can take minutes at 128K tokens.
+  step.emplace(kTool, "computing what --emit asks for (" +
+                          std::to_string(shape.seqQ) + " queries, " +
+                          std::to_string(shape.seqK) + " keys)");
 
   switch (emit) {
   case EmitKind::Mlir:
@@ -568,17 +577,8 @@ int main(int argc, char **argv) {
                                std::to_string(kMaxMaskBytes >> 20) +
                                " MiB is too large; use --emit=blocks-json or "
                                "mask-png"));
-    std::vector<uint8_t> mask(bytes, 0);
-    std::vector<KeyInterval> row;
-    for (int64_t b = 0; b < shape.batch; ++b)
-      for (int64_t h = 0; h < shape.heads; ++h)
-        for (int64_t i = 0; i < shape.seqQ; ++i) {
-          oracle->rowIntervals(b, h, i, row);
-          uint8_t *dst = mask.data() +
-                         ((b * shape.heads + h) * shape.seqQ + i) * shape.seqK;
-          for (auto [begin, end] : row)
-            std::fill(dst + begin, dst + end, 1);
-        }
+    std::vector<uint8_t> mask(bytes);
+    writeTokenMask(*oracle, mask.data());
     if (llvm::Error e = writeNpy(
             output, NpyDtype::UInt8,
             {shape.batch, shape.heads, shape.seqQ, shape.seqK}, mask.data()))
@@ -608,16 +608,11 @@ int main(int argc, char **argv) {
         pictureHead >= shape.heads)
       exitOnError(kTool, llvm::createStringError(
                              "--picture-batch/--picture-head out of range"));
-    // Draw at the cell size the picture will have, so that the block map of
-    // a long sequence with small blocks is never held at full resolution.
-    BlockMap map = computeBlockMap(
-        *oracle, pictureBatch, pictureHead,
-        loaded.spec.block *
-            blockGridFactor(shape, loaded.spec.block, kPictureCells));
-    PictureLegend legend{loaded.spec.name, loaded.spec.block};
-    llvm::Error e = emit == EmitKind::MaskPng
-                        ? writeMaskPng(output, map, legend)
-                        : writeMaskSvg(output, map, legend);
+    // The format follows --emit whatever the file's extension.
+    llvm::Error e = writePatternPicture(
+        output,
+        emit == EmitKind::MaskPng ? PictureFormat::Png : PictureFormat::Svg,
+        *oracle, pictureBatch, pictureHead);
     if (e)
       exitOnError(kTool, std::move(e));
     return 0;

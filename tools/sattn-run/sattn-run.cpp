@@ -21,6 +21,7 @@
 #include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
 
+#include <chrono>
 #include <cmath>
 #include <optional>
 
@@ -76,7 +77,11 @@ llvm::Error runCompiled(const PatternSource &source,
                         const AttentionConfig &config,
                         const CompileOptions &options, AttentionArgs &args,
                         bool verbose, RunReport &report) {
+  std::optional<SlowStep> compiling;
+  compiling.emplace(kTool,
+                    "compiling the kernel for " + backendName(options.backend));
   auto kernel = compile(source, config, options);
+  compiling.reset();
   if (!kernel)
     return kernel.takeError();
   const CompileInfo &info = (*kernel)->compileInfo();
@@ -95,15 +100,13 @@ llvm::Error runCompiled(const PatternSource &source,
                  << report.origin << "), again in "
                  << llvm::format("%.2f", report.warmCompileMs) << " ms\n";
   RunTimings timings;
-  if (options.backend == Backend::Cpu) {
-    if (llvm::Error e = (*kernel)->run(args, nullptr, nullptr, &timings))
+  {
+    SlowStep running(kTool, "running the kernel");
+    if (llvm::Error e = options.backend == Backend::Cpu
+                            ? (*kernel)->run(args, nullptr, nullptr, &timings)
+                            : runWithHostViews(**kernel, args, &timings))
       return e;
-    report.selectionMs = timings.selectionMs;
-    report.attentionMs = timings.attentionMs;
-    return llvm::Error::success();
   }
-  if (llvm::Error e = runWithHostViews(**kernel, args, &timings))
-    return e;
   report.selectionMs = timings.selectionMs;
   report.attentionMs = timings.attentionMs;
   if (verbose)
@@ -180,10 +183,13 @@ int main(int argc, char **argv) {
                            "inputs are [B, H, S, D]"));
   if (scale.getNumOccurrences() && !(scale > 0.0))
     exitOnError(kTool, llvm::createStringError("--scale must be positive"));
+  std::optional<SlowStep> preparing;
+  preparing.emplace(kTool, "reading or generating the inputs");
   auto prepared =
       prepareInputs(inputOptions, shapeOptions, loaded.spec,
                     InputNeeds{true, true, true, false, false, kTool},
                     layout == Layout::BSHD);
+  preparing.reset();
   if (!prepared)
     exitOnError(kTool, prepared.takeError());
   LoadedInputs &inputs = prepared->inputs;
@@ -218,10 +224,21 @@ int main(int argc, char **argv) {
                                           {shape.kvHeads, shape.headDim});
   RunReport report;
   switch (backend) {
-  case BackendKind::Reference:
-    if (llvm::Error e = runReferenceAttention(loaded.spec, config, args))
-      exitOnError(kTool, std::move(e));
+  case BackendKind::Reference: {
+    auto start = std::chrono::steady_clock::now();
+    {
+      SlowStep step(kTool, "computing attention with the reference oracle");
+      if (llvm::Error e = runReferenceAttention(loaded.spec, config, args))
+        exitOnError(kTool, std::move(e));
+    }
+    report.attentionMs = std::chrono::duration<double, std::milli>(
+                             std::chrono::steady_clock::now() - start)
+                             .count();
+    if (verbose)
+      llvm::errs() << "sattn-run: the reference oracle took "
+                   << llvm::format("%.1f", report.attentionMs) << " ms\n";
     break;
+  }
   case BackendKind::Cpu:
   case BackendKind::Cuda: {
     PatternSource source = PatternSource::file(patternOptions.file);
@@ -268,8 +285,12 @@ int main(int argc, char **argv) {
     refArgs.v = widen(args.v, v32, shape.kvHeads, shape.seqK);
     AttentionConfig refConfig = config;
     refConfig.dtype = DType::F32;
-    if (llvm::Error e = runReferenceAttention(loaded.spec, refConfig, refArgs))
-      exitOnError(kTool, std::move(e));
+    {
+      SlowStep step(kTool, "checking against the reference oracle");
+      if (llvm::Error e =
+              runReferenceAttention(loaded.spec, refConfig, refArgs))
+        exitOnError(kTool, std::move(e));
+    }
     double errNorm = 0, refNorm = 0;
     bool nan = false;
     for (int64_t b = 0; b < shape.batch; ++b)

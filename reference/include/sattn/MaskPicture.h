@@ -46,6 +46,16 @@ llvm::Error writeMaskSvg(llvm::StringRef path, const BlockMap &map,
                          const PictureLegend &legend,
                          int64_t maxCells = kPictureCells);
 
+enum class PictureFormat { Png, Svg };
+
+/// Draws the key blocks that query head `head` of batch `batch` attends to,
+/// computed at the cell size the picture will have (so that a 128K-token
+/// map with small blocks is never held at full resolution). Errors name an
+/// out-of-range batch or head.
+llvm::Error writePatternPicture(llvm::StringRef path, PictureFormat format,
+                                const MaskOracle &oracle, int64_t batch,
+                                int64_t head);
+
 /// One panel of an attention picture: mass[r][c] in [0, 1] for query block
 /// r and key block c (rows of equal length).
 struct AttentionPanel {

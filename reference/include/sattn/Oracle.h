@@ -166,6 +166,10 @@ int64_t blockGridFactor(const AttentionShape &shape, int64_t blockSize,
 BlockMap computeBlockMap(const MaskOracle &oracle, int64_t b, int64_t h,
                          int64_t blockSize);
 
+/// Writes the token mask of every (b, h) to `mask`: uint8 [B, Hq, Sq, Sk] in
+/// C order, 1 where query i attends key j; the caller sizes it.
+void writeTokenMask(const MaskOracle &oracle, uint8_t *mask);
+
 /// Merges f x f blocks into one cell, with the smallest f making both sides
 /// at most `maxCells`. Cells are aligned on absolute blocks, so the result
 /// equals computeBlockMap with blockSize * f: a cell is full when all its

@@ -17,7 +17,8 @@ namespace sattn {
 
 /// Checks `args` (checkAttentionArgs, plus the run-time inputs the pattern
 /// reads), reads q, k, v and the optional inputs as float32, computes
-/// attention in float64 and writes out (rounded to its dtype) and lse.
+/// attention in float64 and writes out (rounded to its dtype) and lse (when
+/// wanted).
 llvm::Error runReferenceAttention(const PatternSpec &spec,
                                   const AttentionConfig &config,
                                   const AttentionArgs &args);

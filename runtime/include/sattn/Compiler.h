@@ -93,16 +93,20 @@ public:
   virtual ~Kernel();
 
   /// Runs attention on `args` (views of host memory for the CPU backend,
-  /// device memory for CUDA). Without `workspace`, the kernel allocates and
-  /// keeps its own (per thread for the CPU). `stream` is a CUstream for CUDA
-  /// (null: the default stream); the call returns after the work is queued
-  /// unless `timings` is given, in which case it waits.
+  /// device memory for CUDA). Without `workspace`, the kernel allocates its
+  /// own (per call on the CPU; on CUDA one buffer that grows, shared by
+  /// every call of the kernel: pass a workspace when several streams use
+  /// it). An lse left out of `args` is written into the workspace. `stream` is
+  /// a CUstream for CUDA (null: the default stream); the call returns after the
+  /// work is queued unless `timings` is given, in which case it waits.
   virtual llvm::Error run(const AttentionArgs &args,
                           const Workspace *workspace = nullptr,
                           void *stream = nullptr,
                           RunTimings *timings = nullptr) = 0;
 
-  /// Workspace bytes a call with this batch and these lengths needs.
+  /// Workspace bytes a call with this batch and these lengths needs,
+  /// including room for the lse of a call that does not want it
+  /// (AttentionArgs::wantsLse()). SIZE_MAX when the size overflows.
   virtual size_t workspaceBytes(int64_t batch, int64_t seqQ,
                                 int64_t seqK) const = 0;
 

@@ -18,6 +18,14 @@ inline llvm::Error makeError(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
 }
 
+/// An error in what the caller passed (a shape, a stride, a missing input):
+/// it carries std::errc::invalid_argument, which the C API reports as
+/// SATTN_INVALID_ARGUMENT.
+inline llvm::Error makeArgumentError(const llvm::Twine &message) {
+  return llvm::createStringError(
+      std::make_error_code(std::errc::invalid_argument), message);
+}
+
 } // namespace sattn
 
 #endif // SATTN_ERRORS_H

@@ -80,10 +80,15 @@ struct AttentionConfig {
 
 /// One attention call: q [B, Hq, Sq, D], k and v [B, Hkv, Sk, D], out like
 /// q, lse [B, Hq, Sq] in f32; key scores [B, Hkv, Sk] and weights [Hkv, D] in
-/// f32 when the pattern reads them.
+/// f32 when the pattern reads them. An lse left as `TensorView()` (null data,
+/// no sizes) is not wanted: the kernel writes it into its workspace instead.
 struct AttentionArgs {
   TensorView q, k, v, out, lse;
   std::optional<TensorView> keyScores, weights;
+
+  bool wantsLse() const {
+    return lse.data || !lse.sizes.empty() || !lse.strides.empty();
+  }
 };
 
 /// Whether the view's data and every stride but the innermost one put each
@@ -92,7 +97,9 @@ bool rowsAligned(const TensorView &view, int64_t bytes);
 
 /// Checks every view against `config` and each other and returns the shape
 /// of the call. Errors name the tensor and what is wrong (null or misaligned
-/// pointer, rank, dtype, size, stride).
+/// pointer, rank, dtype, size, stride, sizes whose byte span overflows, an
+/// output whose elements share memory, an output that overlaps another
+/// tensor).
 llvm::Expected<AttentionShape> checkAttentionArgs(const AttentionConfig &config,
                                                   const AttentionArgs &args);
 

@@ -229,9 +229,69 @@ TEST_F(AttentionArgsErrors, RankMismatch) {
                      "size, got rank 2 and 3 strides");
 }
 
+constexpr const char *kSharedMemory =
+    " in memory: out and lse must not share memory with any other tensor";
+
 TEST_F(AttentionArgsErrors, OutAliasesInput) {
   args.out.data = q.data();
-  EXPECT_EQ(error(), "out must not share its buffer with q, k or v");
+  EXPECT_EQ(error(), std::string("out overlaps q") + kSharedMemory);
+}
+
+// Issue 21, D5: overlaps other than equal pointers were accepted.
+TEST_F(AttentionArgsErrors, OutOneElementIntoQ) {
+  std::vector<float> both(2 * q.size());
+  args.q.data = both.data();
+  args.out.data = both.data() + 1;
+  EXPECT_EQ(error(), std::string("out overlaps q") + kSharedMemory);
+}
+
+TEST_F(AttentionArgsErrors, LseInsideOut) {
+  args.lse.data = out.data() + 4;
+  EXPECT_EQ(error(), std::string("out overlaps lse") + kSharedMemory);
+}
+
+TEST_F(AttentionArgsErrors, LseInsideK) {
+  args.lse.data = k.data();
+  EXPECT_EQ(error(), std::string("lse overlaps k") + kSharedMemory);
+}
+
+TEST_F(AttentionArgsErrors, ZeroStrideOut) {
+  args.out.strides[2] = 0;
+  EXPECT_EQ(error(), "out has strides [64, 32, 0, 1] for shape [1, 2, 8, 4] "
+                     "that give several elements the same memory; each "
+                     "output element needs its own");
+}
+
+TEST_F(AttentionArgsErrors, InterleavedLse) {
+  // Rows of head 1 start inside head 0's rows.
+  args.lse.strides = {16, 4, 1};
+  EXPECT_NE(error().find("lse has strides [16, 4, 1]"), std::string::npos);
+}
+
+TEST_F(AttentionArgsErrors, SpanBeyondAddressSpace) {
+  args.k.strides[1] = int64_t(1) << 62;
+  EXPECT_EQ(error(), "k with shape [1, 2, 8, 4] and strides [64, "
+                     "4611686018427387904, 4, 1] reaches beyond the address "
+                     "space");
+}
+
+TEST_F(AttentionArgsErrors, InputsMayShareMemory) {
+  // A packed [B, S, 3, H, D] qkv buffer: q, k and v interleave.
+  std::vector<float> qkv(3 * q.size());
+  for (auto [view, part] : {std::pair{&args.q, 0}, {&args.k, 1}, {&args.v, 2}})
+    *view = TensorView{qkv.data() + part * H * D,
+                       DType::F32,
+                       {B, H, S, D},
+                       {S * 3 * H * D, D, 3 * H * D, 1}};
+  EXPECT_EQ(error(), "");
+}
+
+TEST_F(AttentionArgsErrors, LseNotWanted) {
+  args.lse = TensorView();
+  EXPECT_EQ(error(), "");
+  args.lse.sizes = {B, H, S};
+  args.lse.strides = {H * S, S, 1};
+  EXPECT_EQ(error(), "lse is a null pointer");
 }
 
 TEST_F(AttentionArgsErrors, HeadsNotDivisible) {

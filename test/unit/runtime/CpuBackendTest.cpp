@@ -223,3 +223,46 @@ TEST(CpuKernelErrors, BadConfigAndArgumentsAreReported) {
 }
 
 } // namespace
+
+namespace {
+/// An lse left out of the call is written into the workspace: the output is
+/// the same, with the kernel's own workspace or the caller's.
+TEST(CpuKernelLse, IsOptional) {
+  setenv("SATTN_CACHE_DIR", "off", 1);
+  AttentionConfig config{2, 1, 32, DType::F32, 0};
+  PatternSource source = PatternSource::file(sourcePath("sample"));
+  source.set("block=16").set("alpha=0.5");
+  auto kernel = compile(source, config);
+  ASSERT_TRUE(bool(kernel)) << llvm::toString(kernel.takeError());
+  std::mt19937 rng(3);
+  const int64_t seq = 100;
+  Tensor q(DType::F32, {1, 2, seq, 32}, &rng),
+      k(DType::F32, {1, 1, seq, 32}, &rng),
+      v(DType::F32, {1, 1, seq, 32}, &rng),
+      withLse(DType::F32, {1, 2, seq, 32}, nullptr),
+      noLse(DType::F32, {1, 2, seq, 32}, nullptr),
+      lse(DType::F32, {1, 2, seq}, nullptr);
+  AttentionArgs args{q.view,   k.view,       v.view,      withLse.view,
+                     lse.view, std::nullopt, std::nullopt};
+  llvm::Error err = (*kernel)->run(args);
+  ASSERT_FALSE(bool(err)) << llvm::toString(std::move(err));
+  args.out = noLse.view;
+  args.lse = TensorView();
+  err = (*kernel)->run(args);
+  ASSERT_FALSE(bool(err)) << llvm::toString(std::move(err));
+  EXPECT_EQ(withLse.f32, noLse.f32);
+  // Room for the lse is counted, and the caller's workspace holds it.
+  size_t bytes = (*kernel)->workspaceBytes(1, seq, seq);
+  EXPECT_GE(bytes, size_t(2 * seq * 4));
+  std::vector<char> scratch(bytes);
+  Workspace workspace{scratch.data(), bytes};
+  std::fill(noLse.f32.begin(), noLse.f32.end(), 0.0f);
+  err = (*kernel)->run(args, &workspace);
+  ASSERT_FALSE(bool(err)) << llvm::toString(std::move(err));
+  EXPECT_EQ(withLse.f32, noLse.f32);
+  workspace.bytes = bytes - 1;
+  err = (*kernel)->run(args, &workspace);
+  EXPECT_NE(llvm::toString(std::move(err)).find("is too small"),
+            std::string::npos);
+}
+} // namespace

@@ -1,0 +1,209 @@
+"""sattn.attention and sattn.reference: one call, pattern given by name,
+path or Pattern, kernels compiled on first use and kept."""
+
+import ctypes
+import os
+import threading
+
+from . import _arrays, _capi, _torch
+from ._kernel import Kernel, check_reads, _fill, _fill_dense
+from ._pattern import Pattern, is_path, pattern_by_token, stock_pattern_path
+
+_lock = threading.Lock()
+_patterns = {}  # (origin, overrides) -> Pattern
+_kernels = {}  # (pattern, heads, kv_heads, head_dim, dtype, scale, backend)
+
+
+def attention(q, k, v, pattern, /, *, scale=None, enable_gqa=False,
+              return_lse=False, key_score=None, layout="bhsd",
+              score_weights=None, **params):
+    """Sparse attention of q on k and v under `pattern`, like
+    torch.nn.attention.flex_attention with the pattern in place of the
+    block mask:
+
+        out = sattn.attention(q, k, v, "streaming", window=256)
+
+    q [B, Hq, Sq, D], k and v [B, Hkv, Sk, D] (layout "bhsd"; "bshd" for
+    [B, S, H, D]): torch tensors (CPU, or CUDA on the current stream),
+    float32, float16 or bfloat16, any strides; or NumPy arrays (float32,
+    float16, ml_dtypes.bfloat16). Queries are the last Sq of Sk positions.
+    Hq != Hkv needs enable_gqa=True and Hq % Hkv == 0.
+
+    pattern: a stock pattern's name ("power", "streaming", "sample", "hip",
+    "sparsek", "pbs"), the path of a .sattn/.mlir file, or a sattn.Pattern;
+    **params bind its parameters. key_score [B, Hkv, Sk] and score_weights
+    [Hkv, D] (float32) feed patterns that select keys by them. q, k, v and
+    pattern are positional, so that a parameter may be called k (hip's).
+
+    Returns out, shaped and laid out like q (and, with return_lse, the
+    log-sum-exp [B, Hq, Sq] in float32). Bad shapes, dtypes, devices and
+    layouts raise ValueError or TypeError before any kernel runs. The
+    kernel for each (pattern, heads, head dim, dtype, scale, device) is
+    compiled once (and cached on disk, see sattn.cache_dir()).
+    """
+    op = _torch.op
+    if op is not None and _torch.is_tensor(q):
+        # Through torch's dispatcher, so torch.compile sees one operator.
+        out, lse = op(q, k, v, pattern_token(pattern), encode_params(params),
+                      0.0 if scale is None else scale, enable_gqa, layout,
+                      key_score, score_weights)
+        return (out, lse) if return_lse else out
+    if op is None and _arrays.kind_of(q) is _arrays.TORCH:
+        # torch came in past the import hook (importlib.util.find_spec
+        # without an import, say): register now, for the calls after this.
+        _torch.register()
+    return run_attention(q, k, v, pattern, scale, enable_gqa, return_lse,
+                         key_score, score_weights, layout, params)
+
+
+def run_attention(q, k, v, pattern, scale, enable_gqa, return_lse, key_score,
+                  score_weights, layout, params):
+    """attention() without the torch operator in between."""
+    kind, shape, resolved, scale = check_attention(
+        q, k, v, pattern, scale, enable_gqa, key_score, score_weights, layout,
+        params)
+    kernel = kernel_for(resolved, shape, scale)
+    return kernel._launch(kind, shape, q, k, v, key_score, score_weights,
+                          layout, return_lse)
+
+
+def check_attention(q, k, v, pattern, scale, enable_gqa, key_score,
+                    score_weights, layout, params):
+    """Everything attention() checks before compiling or running: returns
+    the kind of tensors, the CallShape, the bound Pattern and the scale."""
+    kind = _arrays.check_kinds((("q", q), ("k", k), ("v", v),
+                                ("key_score", key_score),
+                                ("score_weights", score_weights)))
+    shape = _arrays.check_call(kind, q, k, v, layout, enable_gqa, key_score,
+                               score_weights)
+    scale = _arrays.check_scale(scale)
+    resolved = resolve_pattern(pattern, params)
+    check_reads(resolved, key_score, score_weights)
+    return kind, shape, resolved, scale
+
+
+def pattern_token(pattern):
+    """The string the torch operator takes for a pattern."""
+    if isinstance(pattern, str):
+        return pattern
+    if isinstance(pattern, Pattern):
+        return pattern._token
+    return os.fspath(pattern)
+
+
+def encode_params(params):
+    """**params as "name=value,..." (the torch operator's string). Plain
+    string formatting, which torch.compile traces; the values are checked
+    when the pattern is bound (format_param)."""
+    return ",".join([f"{name}={params[name]}" for name in sorted(params)])
+
+
+def decode_params(text):
+    params = {}
+    for part in text.split(",") if text else ():
+        name, _, value = part.partition("=")
+        params[name] = value
+    return params
+
+
+def resolve_pattern(pattern, params):
+    """The bound Pattern for a name, path or Pattern plus **params; loaded
+    once per (source, parameters). A file is loaded again when it
+    changes."""
+    if isinstance(pattern, Pattern):
+        base, origin = pattern, ("pattern", pattern._token)
+    else:
+        if not isinstance(pattern, (str, os.PathLike)):
+            raise TypeError(f"pattern must be a stock pattern's name, a path "
+                            f"or a sattn.Pattern, got "
+                            f"{_arrays.describe_type(pattern)}")
+        text = os.fspath(pattern)
+        if text.startswith("sattn.Pattern#"):
+            base = pattern_by_token(text)
+            if base is None:
+                raise ValueError(f"{text} names no live sattn.Pattern")
+            origin = ("pattern", text)
+        else:
+            path = text if is_path(text) else stock_pattern_path(text)
+            try:
+                stat = os.stat(path)
+            except OSError as e:
+                raise ValueError(f"pattern file {path!r}: {e.strerror}") \
+                    from None
+            origin = ("file", os.path.abspath(path), stat.st_mtime_ns,
+                      stat.st_size)
+            base = None
+    overrides = encode_params(params)
+    key = (origin, overrides)
+    with _lock:
+        found = _patterns.get(key)
+    if found is not None:
+        return found
+    if base is None:
+        base = Pattern.from_file(origin[1])
+    bound = base.bind(**params)
+    with _lock:
+        return _patterns.setdefault(key, bound)
+
+
+def kernel_for(pattern, shape, scale):
+    """The kernel of `pattern` for this call's static sizes, compiled on
+    first use."""
+    backend = "cuda" if shape.device[0] == "cuda" else "cpu"
+    key = (pattern._token, shape.heads, shape.kv_heads, shape.head_dim,
+           shape.dtype, scale, backend)
+    with _lock:
+        found = _kernels.get(key)
+    if found is not None:
+        return found
+    kernel = Kernel(pattern, heads=shape.heads, kv_heads=shape.kv_heads,
+                    head_dim=shape.head_dim, dtype=shape.dtype, scale=scale,
+                    backend=backend)
+    with _lock:
+        return _kernels.setdefault(key, kernel)
+
+
+def reference(q, k, v, pattern, /, *, scale=None, enable_gqa=False,
+              return_lse=False, key_score=None, layout="bhsd",
+              score_weights=None, **params):
+    """attention() computed by sattn's float64 reference oracle (the check
+    every kernel is held to, docs/patterns.md), any head dim. Takes and
+    returns the same kinds; CUDA tensors are copied to the host and the
+    results back."""
+    kind, shape, resolved, scale = check_attention(
+        q, k, v, pattern, scale, enable_gqa, key_score, score_weights, layout,
+        params)
+    on_cuda = shape.device[0] == "cuda"
+    if on_cuda:
+        q, k, v, key_score, score_weights = (
+            None if x is None else x.cpu()
+            for x in (q, k, v, key_score, score_weights))
+    tensors = [_capi.Tensor() for _ in range(7)]
+    for tensor in tensors[:4]:
+        tensor.rank = 4
+    keep = [_fill(tensors[i], kind, x, layout)
+            for i, x in enumerate((q, k, v))]
+    out = kind.empty(_arrays.physical_shape(shape.batch, shape.heads,
+                                            shape.seq_q, shape.head_dim,
+                                            layout), q)
+    lse = kind.empty((shape.batch, shape.heads, shape.seq_q), q,
+                     float32=True)
+    _fill(tensors[3], kind, out, layout)
+    _fill_dense(tensors[4], kind, lse)
+    args = _capi.RunArgs()
+    args.q, args.k, args.v, args.out, args.lse = (
+        ctypes.pointer(t) for t in tensors[:5])
+    if key_score is not None:
+        keep.append(_fill_dense(tensors[5], kind, key_score))
+        args.key_scores = ctypes.pointer(tensors[5])
+    if score_weights is not None:
+        keep.append(_fill_dense(tensors[6], kind, score_weights))
+        args.weights = ctypes.pointer(tensors[6])
+    config = _capi.Config(shape.heads, shape.kv_heads, shape.head_dim,
+                          shape.dtype.encode(), scale, b"cpu", None, 0)
+    _capi.check(_capi.load().sattn_reference_run(
+        resolved._handle, ctypes.byref(config), ctypes.byref(args)))
+    del keep
+    if on_cuda:
+        out, lse = out.cuda(), lse.cuda()
+    return (out, lse) if return_lse else out

@@ -1,0 +1,172 @@
+"""sattn.attention and sattn.Kernel on NumPy arrays (the CPU backend)
+against sattn.reference, the float64 oracle: every stock pattern, f32 and
+f16, GQA, both layouts, strided views, lse, scale."""
+
+import unittest
+
+import numpy as np
+
+from support import STOCK, TestCase, random_inputs, relative_error, sattn
+
+
+class StockPatterns(TestCase):
+    """Every stock pattern, GQA 2:1, Sq < Sk, lengths off the blocks."""
+
+    def check(self, name, dtype, layout="bhsd"):
+        params = STOCK[name]
+        q, k, v, scores = random_inputs(2, 4, 2, 150, 170, 32, dtype,
+                                        seed=len(name),
+                                        key_score=name == "sparsek")
+        if layout == "bshd":
+            q, k, v = (x.transpose(0, 2, 1, 3).copy() for x in (q, k, v))
+        out, lse = sattn.attention(q, k, v, name, enable_gqa=True,
+                                   key_score=scores, layout=layout,
+                                   return_lse=True, **params)
+        ref, ref_lse = sattn.reference(q, k, v, name, enable_gqa=True,
+                                       key_score=scores, layout=layout,
+                                       return_lse=True, **params)
+        self.assertEqual(out.shape, q.shape)
+        self.assertEqual(out.dtype, q.dtype)
+        self.assertEqual(lse.shape, (2, 4, 150))
+        self.assertEqual(lse.dtype, np.float32)
+        self.assertMatchesReference(out, ref, dtype)
+        finite = np.isfinite(ref_lse)
+        np.testing.assert_array_equal(np.isfinite(lse), finite)
+        np.testing.assert_allclose(lse[finite], ref_lse[finite],
+                                   atol=1e-3 if dtype == np.float32 else 3e-2)
+        # The pattern is sparse here: a dense result would differ.
+        dense = sattn.reference(q, k, v, "streaming", enable_gqa=True,
+                                layout=layout, sink=1 << 20, window=1 << 20)
+        self.assertGreater(relative_error(ref, dense), 1e-2)
+
+    def test_f32(self):
+        for name in STOCK:
+            with self.subTest(name):
+                self.check(name, np.float32)
+
+    def test_f16(self):
+        for name in STOCK:
+            with self.subTest(name):
+                self.check(name, np.float16)
+
+    def test_bshd(self):
+        for name in ("power", "sample", "sparsek"):
+            with self.subTest(name):
+                self.check(name, np.float32, layout="bshd")
+
+
+class Views(TestCase):
+    def test_strided_views(self):
+        # Every other key of a longer buffer, heads sliced out of a wider q.
+        q, k, v, _ = random_inputs(1, 6, 2, 100, 200, 64, seed=3)
+        q_view, k_view, v_view = q[:, 1:5], k[:, :, ::2], v[:, :, ::2]
+        self.assertFalse(k_view.flags.c_contiguous)
+        out = sattn.attention(q_view, k_view, v_view, "power", enable_gqa=True,
+                              **STOCK["power"])
+        ref = sattn.attention(q_view.copy(), k_view.copy(), v_view.copy(),
+                              "power", enable_gqa=True, **STOCK["power"])
+        np.testing.assert_array_equal(out, ref)
+
+    def test_inner_stride_and_negative_strides_are_copied(self):
+        q, k, v, _ = random_inputs(1, 2, 2, 64, 64, 32, seed=4)
+        wide = np.repeat(k, 2, axis=3)[..., ::2]  # k with head-dim stride 2
+        reversed_v = v[:, :, ::-1]  # a negative key stride
+        reversed_q = q[:, ::-1]  # a negative head stride
+        out = sattn.attention(reversed_q, wide, reversed_v, "streaming",
+                              **STOCK["streaming"])
+        ref = sattn.reference(reversed_q.copy(), k, reversed_v.copy(),
+                              "streaming", **STOCK["streaming"])
+        self.assertMatchesReference(out, ref, np.float32)
+
+    def test_packed_qkv(self):
+        # One [B, S, 3, H, D] buffer, as fused projections produce.
+        rng = np.random.default_rng(5)
+        qkv = rng.standard_normal((1, 90, 3, 2, 32)).astype(np.float32)
+        q, k, v = (qkv[:, :, i] for i in range(3))
+        out = sattn.attention(q, k, v, "power", layout="bshd",
+                              **STOCK["power"])
+        ref = sattn.reference(q.copy(), k.copy(), v.copy(), "power",
+                              layout="bshd", **STOCK["power"])
+        self.assertMatchesReference(out, ref, np.float32)
+
+
+class Options(TestCase):
+    def test_gqa_matches_repeated_heads(self):
+        q, k, v, _ = random_inputs(1, 8, 2, 80, 80, 32, seed=6)
+        grouped = sattn.attention(q, k, v, "power", enable_gqa=True,
+                                  **STOCK["power"])
+        repeated = sattn.attention(q, np.repeat(k, 4, axis=1),
+                                   np.repeat(v, 4, axis=1), "power",
+                                   **STOCK["power"])
+        self.assertLessEqual(relative_error(grouped, repeated), 1e-5)
+
+    def test_scale(self):
+        q, k, v, _ = random_inputs(1, 2, 2, 64, 64, 32, seed=7)
+        out = sattn.attention(q, k, v, "power", scale=0.3, **STOCK["power"])
+        ref = sattn.reference(q, k, v, "power", scale=0.3, **STOCK["power"])
+        default = sattn.reference(q, k, v, "power", **STOCK["power"])
+        self.assertMatchesReference(out, ref, np.float32)
+        self.assertGreater(relative_error(ref, default), 1e-2)
+
+    def test_lse_wanted_or_not(self):
+        q, k, v, _ = random_inputs(2, 2, 2, 70, 70, 32, seed=8)
+        alone = sattn.attention(q, k, v, "sample", **STOCK["sample"])
+        with_lse, lse = sattn.attention(q, k, v, "sample", return_lse=True,
+                                        **STOCK["sample"])
+        np.testing.assert_array_equal(alone, with_lse)
+        self.assertTrue(np.isfinite(lse).all())
+
+    def test_pattern_object_path_and_name_agree(self):
+        q, k, v, _ = random_inputs(1, 2, 2, 64, 64, 32, seed=9)
+        by_name = sattn.attention(q, k, v, "streaming", **STOCK["streaming"])
+        path = sattn.Pattern.stock("streaming")._origin[1]
+        by_path = sattn.attention(q, k, v, path, **STOCK["streaming"])
+        pattern = sattn.Pattern.from_file(path).bind(**STOCK["streaming"])
+        by_object = sattn.attention(q, k, v, pattern)
+        np.testing.assert_array_equal(by_name, by_path)
+        np.testing.assert_array_equal(by_name, by_object)
+
+
+class Kernels(TestCase):
+    def test_one_kernel_serves_every_length(self):
+        pattern = sattn.Pattern.stock("power").bind(**STOCK["power"])
+        kernel = pattern.compile(heads=2, kv_heads=1, head_dim=32)
+        again = pattern.compile(heads=2, kv_heads=1, head_dim=32)
+        self.assertEqual(again.origin, "memory cache")
+        self.assertEqual(again.digest, kernel.digest)
+        for seq_q, seq_k in ((1, 40), (64, 64), (130, 257)):
+            q, k, v, _ = random_inputs(1, 2, 1, seq_q, seq_k, 32, seed=seq_q)
+            ref = sattn.reference(q, k, v, pattern, enable_gqa=True)
+            self.assertMatchesReference(kernel(q, k, v), ref, np.float32)
+
+    def test_threads(self):
+        import concurrent.futures
+        kernel = sattn.Pattern.stock("streaming").bind(
+            **STOCK["streaming"]).compile(heads=2, head_dim=32)
+        inputs = [random_inputs(1, 2, 2, 100, 100, 32, seed=s)[:3]
+                  for s in range(8)]
+        expected = [kernel(*x) for x in inputs]
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            got = list(pool.map(lambda x: kernel(*x), inputs * 4))
+        for i, out in enumerate(got):
+            np.testing.assert_array_equal(out, expected[i % 8])
+
+    def test_timed(self):
+        kernel = sattn.Pattern.stock("sample").bind(**STOCK["sample"]).compile(
+            heads=2, head_dim=32)
+        q, k, v, _ = random_inputs(1, 2, 2, 200, 200, 32, seed=12)
+        out, selection_ms, attention_ms = kernel.timed(q, k, v)
+        np.testing.assert_array_equal(out, kernel(q, k, v))
+        self.assertGreater(selection_ms, 0)  # sample selects stripes first
+        self.assertGreater(attention_ms, 0)
+
+    def test_workspace_bytes(self):
+        kernel = sattn.Pattern.stock("sample").bind(**STOCK["sample"]).compile(
+            heads=2, head_dim=32)
+        small = kernel.workspace_bytes(1, 64, 64)
+        self.assertGreaterEqual(small, 2 * 64 * 4)  # the lse at least
+        self.assertGreater(kernel.workspace_bytes(4, 1024, 1024), small)
+
+
+if __name__ == "__main__":
+    unittest.main()
