@@ -1609,7 +1609,7 @@ def main(argv=None):
     exit_code = 0
     try:
         bench.setup(patterns)
-        print(f"sattn: {'not loaded (--skip-sattn)' if bench.sattn is None else bench.sattn.path}; "
+        print(f"sattn: {'not loaded (--skip-sattn)' if bench.sattn is None else bench.sattn.library_path()}; "
               f"kernel cache {'normal' if args.warm_cache else 'fresh (cold compiles)'}; "
               f"flex: {'off' if bench.flex is None else 'torch.compile(flex_attention)'}")
         print(f"timing: {args.warmup} warm-up + median of {args.iters} CUDA-event-timed calls "
