@@ -919,10 +919,13 @@ void MaskOracle::Impl::buildStripes(const StripesPrim &sp, int64_t b, int64_t h,
   const int64_t dLo = floorDiv(position(0), B) - (nKB - 1);
   std::vector<double> col(nKB, 0.0), dia(dHi - dLo + 1, 0.0);
 
-  // Step 1: the last min(r, len) rows of each of the m segments.
+  // Step 1: the last min(r, len) rows of each of the m segments. With
+  // m >= Sq each non-empty segment holds one row and every row is in one:
+  // min(m, Sq) segments sample the same rows, in a loop bounded by Sq.
   std::vector<int64_t> rows;
-  for (int64_t s = 0; s < sp.segments; ++s) {
-    int64_t lo = s * Sq / sp.segments, hi = (s + 1) * Sq / sp.segments;
+  const int64_t m = std::min(sp.segments, Sq);
+  for (int64_t s = 0; s < m; ++s) {
+    int64_t lo = s * Sq / m, hi = (s + 1) * Sq / m;
     for (int64_t t = hi - std::min(sp.rows, hi - lo); t < hi; ++t)
       rows.push_back(t);
   }

@@ -266,3 +266,23 @@ TEST(CpuKernelLse, IsOptional) {
             std::string::npos);
 }
 } // namespace
+
+/// Issue 21 D3: stripes with segments = 2^36 sized its workspace by the
+/// parameter (std::bad_alloc through the API) and the oracle looped over
+/// every segment. Both are bounded by min(segments, Sq) now, and the result
+/// equals the oracle's.
+TEST(CpuKernelStripes, HugeSegmentsAreBoundedBySq) {
+  setenv("SATTN_CACHE_DIR", "off", 1);
+  const PatternCase huge{"sample",
+                         {"block=16", "alpha=0.8", "segments=68719476736"}};
+  AttentionConfig config{4, 4, 32, DType::F32, 0};
+  PatternSource source = PatternSource::file(sourcePath("sample"));
+  for (const std::string &o : huge.overrides)
+    source.set(o);
+  auto kernel = compile(source, config);
+  ASSERT_TRUE(bool(kernel)) << llvm::toString(kernel.takeError());
+  // [Sq + N] floats and [2 Sq + 4 N + 4] ints per head at most, plus lse.
+  EXPECT_LT((*kernel)->workspaceBytes(1, 300, 300), size_t(1) << 20);
+  checkAgainstOracle(Backend::Cpu, huge, /*seed=*/0, DType::F32, kShapes[0],
+                     [](Kernel &k, AttentionArgs &args) { return k.run(args); });
+}
