@@ -350,11 +350,25 @@ size_t coverCount(const std::vector<double> &probsInRankOrder, double alpha) {
 }
 
 /// Indices 0..n-1 ordered by descending score, ties toward the smaller index.
+/// Whether entry a (score sa) ranks before entry b: descending score, a NaN
+/// below every number, ties (NaN with NaN too) to the smaller index
+/// (docs/patterns.md, "Non-finite inputs"). A strict weak order even with
+/// NaN, which `sa > sb` is not (issue 21 D10).
+bool ranksBefore(float sa, int64_t a, float sb, int64_t b) {
+  bool nanA = std::isnan(sa), nanB = std::isnan(sb);
+  if (nanA != nanB)
+    return nanB;
+  if (!nanA && sa != sb)
+    return sa > sb;
+  return a < b;
+}
+
 std::vector<int64_t> rankDescending(const std::vector<float> &score) {
   std::vector<int64_t> order(score.size());
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](int64_t a, int64_t b) { return score[a] > score[b]; });
+  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+    return ranksBefore(score[a], a, score[b], b);
+  });
   return order;
 }
 
@@ -441,7 +455,7 @@ public:
       : spacing(std::max<int64_t>(k, 256)), leaveAt(length) {
     // Heap ordered so that its front is the worst of the current best.
     auto better = [&](int64_t a, int64_t b) {
-      return score[a] > score[b] || (score[a] == score[b] && a < b);
+      return ranksBefore(score[a], a, score[b], b);
     };
     std::vector<int64_t> heap;
     for (int64_t j = 0; j < length; ++j) {
@@ -449,7 +463,7 @@ public:
       if (!eligible[j] || k == 0)
         continue;
       if (int64_t(heap.size()) == k) {
-        if (!(score[j] > score[heap.front()]))
+        if (!better(j, heap.front()))
           continue;
         leaveAt[heap.front()] = j + 1;
         std::pop_heap(heap.begin(), heap.end(), better);

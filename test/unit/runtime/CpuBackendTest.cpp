@@ -286,3 +286,33 @@ TEST(CpuKernelStripes, HugeSegmentsAreBoundedBySq) {
   checkAgainstOracle(Backend::Cpu, huge, /*seed=*/0, DType::F32, kShapes[0],
                      [](Kernel &k, AttentionArgs &args) { return k.run(args); });
 }
+
+/// Issue 21 D10: NaN key scores changed sparsek's selection between the
+/// kernel and the oracle (`a > b` is no ranking with NaN). The spec ranks a
+/// NaN below every number, ties to the smaller index; both sides must pick
+/// the same keys, so the outputs agree.
+TEST(CpuKernelSparsek, NaNKeyScoresRankBelowEveryNumber) {
+  setenv("SATTN_CACHE_DIR", "off", 1);
+  const PatternCase sparsek{"sparsek", {"k=64", "window=16"}};
+  for (int pattern = 0; pattern < 3; ++pattern) {
+    SCOPED_TRACE(pattern);
+    checkAgainstOracle(
+        Backend::Cpu, sparsek, /*seed=*/pattern, DType::F32, kShapes[0],
+        [](Kernel &k, AttentionArgs &args) { return k.run(args); },
+        [pattern](const TensorView &scores) {
+          // Every third key (0), the first 200 keys (1) or all keys (2)
+          // NaN; -inf and +inf among the rest.
+          for (int64_t h = 0; h < scores.sizes[1]; ++h)
+            for (int64_t j = 0; j < scores.sizes[2]; ++j) {
+              bool nan = pattern == 0 ? j % 3 == 0
+                                      : pattern == 1 ? j < 200 : true;
+              if (nan)
+                scores.store({0, h, j}, std::nanf(""));
+              else if (j % 7 == 1)
+                scores.store({0, h, j}, -INFINITY);
+              else if (j % 11 == 2)
+                scores.store({0, h, j}, INFINITY);
+            }
+        });
+  }
+}

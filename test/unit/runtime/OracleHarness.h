@@ -128,7 +128,8 @@ inline void expectMatchesReference(const Tensor &out, const Tensor &lse,
 inline void checkAgainstOracle(
     Backend backend, const PatternCase &pattern, int seed, DType dtype,
     const ShapeCase &shape,
-    std::function<llvm::Error(Kernel &, AttentionArgs &)> runOn) {
+    std::function<llvm::Error(Kernel &, AttentionArgs &)> runOn,
+    std::function<void(const TensorView &)> editKeyScores = {}) {
   std::mt19937 rng(1234 + 17 * seed + 5 * shape.seqK + shape.headDim);
   Tensor q(dtype, {shape.batch, shape.heads, shape.seqQ, shape.headDim}, &rng);
   Tensor k(dtype, {shape.batch, shape.kvHeads, shape.seqK, shape.headDim}, &rng,
@@ -136,6 +137,8 @@ inline void checkAgainstOracle(
   Tensor v(dtype, {shape.batch, shape.kvHeads, shape.seqK, shape.headDim}, &rng,
            shape.kvRowPad);
   Tensor scores(DType::F32, {shape.batch, shape.kvHeads, shape.seqK}, &rng);
+  if (editKeyScores)
+    editKeyScores(scores.view);
   Tensor out(dtype, {shape.batch, shape.heads, shape.seqQ, shape.headDim},
              nullptr);
   Tensor lse(DType::F32, {shape.batch, shape.heads, shape.seqQ}, nullptr);
