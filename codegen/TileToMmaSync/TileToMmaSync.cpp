@@ -27,7 +27,11 @@
 //                             the tile; accumulators are rescaled only when a
 //                             row max of the warp moved)
 //   pv                        P converted from the score fragments in
-//                             registers, V fragments by ldmatrix.trans
+//                             registers, V fragments by ldmatrix.trans; on
+//                             masked chunks, non-finite V values first
+//                             become 0 in shared memory and are added
+//                             afterwards to the rows that keep their key
+//                             (a masked p = 0 must not give 0 * Inf = NaN)
 // Software pipelining of range chunks is sattn-pipeline-chunks' work.
 //
 //===----------------------------------------------------------------------===//
@@ -93,7 +97,18 @@ public:
     return flatten(s);
   }
   void pv(ValueRange probabilities) override {
-    accumulateValues(fragments(probabilities));
+    SmallVector<Frag> p = fragments(probabilities);
+    // Only masked chunks have p = 0 for keys a row does not see.
+    Value nonFinite;
+    if (maskNeeds)
+      nonFinite = kb.ifThenElse(
+          maskNeeds, {b().getI1Type()},
+          [&] { return SmallVector<Value>{clearNonFiniteValues()}; },
+          [&] { return SmallVector<Value>{kb.boolean(false)}; })[0];
+    accumulateValues(p);
+    if (nonFinite)
+      kb.ifThen(nonFinite, [&] { addNonFiniteValues(p); });
+    maskNeeds = Value();
   }
   void store() override;
 
@@ -270,6 +285,16 @@ private:
   void softmax(SmallVector<Frag> &s);
   /// O += P · V of the staged chunk.
   void accumulateValues(const SmallVector<Frag> &p);
+  /// Whether the staged V chunk holds a NaN or an infinity (the same answer
+  /// in every thread); each thread first sets the non-finite values it
+  /// checked to 0. One barrier.
+  Value clearNonFiniteValues();
+  /// O += v for every non-finite value v of the chunk (read again from V)
+  /// whose key has p > 0 in the row: for p > 0, p * v is v's own infinity
+  /// or NaN, which the product on the zeroed tile left out.
+  void addNonFiniteValues(const SmallVector<Frag> &p);
+  /// The key of slot c of the masked chunk (-1: none).
+  Value maskedKey(Value c);
 
   const int64_t d, chunk;
   Type elem;
@@ -280,7 +305,10 @@ private:
   // Shared memory.
   Value keyTile, valueTile, keyIndex;
   // Registers: query fragments, output accumulators, max and sum per row.
-  Value queryRegs, outRegs, rowMax, rowSum;
+  Value queryRegs, outRegs, rowMax, rowSum, nonFiniteFlag;
+  // The chunk the last `mask` saw and whether it masked (null: no mask).
+  ChunkValues maskChunk;
+  Value maskNeeds;
   // Per thread.
   Value lane, group, quad, warpRow, aligned;
   // Shared addresses (i64) of this lane's ldmatrix rows in K and V.
@@ -304,6 +332,7 @@ void MmaTile::allocate() {
   outRegs = kb.privateAlloc({d / 8 * 4}, f32());
   rowMax = kb.privateAlloc({2}, f32());
   rowSum = kb.privateAlloc({2}, f32());
+  nonFiniteFlag = kb.privateAlloc({1}, b().getI1Type());
 
   Value tid = kb.threadIndex();
   lane = kb.floorMod(tid, kb.idx(32));
@@ -708,7 +737,128 @@ SmallVector<Value> MmaTile::mask(const ChunkValues &ch, ValueRange scores,
     return kb.select(kb.lt(c, ch.count), kb.add(ch.start, c), kb.idx(-1));
   };
   maskScores(s, needs, keyOf, keep);
+  maskChunk = ch;
+  maskNeeds = needs;
   return flatten(s);
+}
+
+Value MmaTile::maskedKey(Value c) {
+  if (maskChunk.kind == tile::ChunkKind::list)
+    return kb.toIndex(kb.load(keyIndex, {c}));
+  return kb.select(kb.lt(c, maskChunk.count), kb.add(maskChunk.start, c),
+                   kb.idx(-1));
+}
+
+Value MmaTile::clearNonFiniteValues() {
+  // A value is non-finite when its magnitude bits are at least +inf's.
+  const unsigned bits = elem.getIntOrFloatBitWidth();
+  auto floatVec = VectorType::get({vec}, elem);
+  auto intVec = VectorType::get({vec}, b().getIntegerType(bits));
+  APInt inf = APFloat::getInf(cast<FloatType>(elem).getFloatSemantics())
+                  .bitcastToAPInt();
+  Value magnitude = arith::ConstantOp::create(
+      b(), loc(), DenseElementsAttr::get(intVec, APInt::getSignedMaxValue(bits)));
+  Value infBits = arith::ConstantOp::create(
+      b(), loc(), DenseElementsAttr::get(intVec, inf));
+  Value zeros = arith::ConstantOp::create(b(), loc(), b().getZeroAttr(floatVec));
+  auto check = [&](Value c, Value col) {
+    Value x = vector::LoadOp::create(b(), loc(), floatVec, valueTile,
+                                     ValueRange{c, col}, false,
+                                     llvm::Align(16));
+    Value mag = arith::AndIOp::create(
+        b(), loc(), vector::BitCastOp::create(b(), loc(), intVec, x),
+        magnitude);
+    Value bad = arith::CmpIOp::create(b(), loc(), arith::CmpIPredicate::uge,
+                                      mag, infBits);
+    Value any = vector::ReductionOp::create(b(), loc(),
+                                            vector::CombiningKind::OR, bad);
+    kb.ifThen(any, [&] {
+      vector::StoreOp::create(
+          b(), loc(), arith::SelectOp::create(b(), loc(), bad, zeros, x),
+          valueTile, ValueRange{c, col}, false, llvm::Align(16));
+    });
+    return any;
+  };
+  Value found = kb.boolean(false);
+  if (unrolledCopies) {
+    for (int64_t i = 0; i < chunk / copyRowStep; ++i)
+      found = kb.orI(found, check(kb.add(copyRow, kb.idx(i * copyRowStep)),
+                                  copyColumn));
+  } else {
+    const int64_t segments = d / vec;
+    setReg(nonFiniteFlag, 0, kb.boolean(false));
+    kb.coopLoop(kb.idx(chunk * segments), [&](Value e) {
+      Value c = kb.floorDiv(e, kb.idx(segments));
+      Value col = kb.mul(kb.floorMod(e, kb.idx(segments)), kb.idx(vec));
+      setReg(nonFiniteFlag, 0, kb.orI(reg(nonFiniteFlag, 0), check(c, col)));
+    });
+    found = reg(nonFiniteFlag, 0);
+  }
+  // The zeros are visible to every warp, and every thread learns whether
+  // any thread found one.
+  Value anyThread = NVVM::BarrierOp::create(
+      b(), loc(), TypeRange{i32()}, Value(), Value(),
+      NVVM::BarrierReductionAttr::get(b().getContext(),
+                                      NVVM::BarrierReduction::OR),
+      arith::ExtUIOp::create(b(), loc(), i32(), found))
+                        .getRes();
+  return kb.ne(anyThread, kb.i32(0));
+}
+
+void MmaTile::addNonFiniteValues(const SmallVector<Frag> &p) {
+  // Per row h, bit c % 32 of word c / 32 says that slot c has p > 0: each
+  // lane sets the bits of its own fragments, the quad ORs them together.
+  const int64_t keyTiles = chunk / 8, words = (chunk + 31) / 32;
+  Value twoT = kb.toI32(kb.mul(quad, kb.idx(2)));
+  std::array<SmallVector<Value>, 2> rowKeys;
+  for (int h = 0; h < 2; ++h) {
+    rowKeys[h].assign(words, kb.i32(0));
+    for (int64_t nt = 0; nt < keyTiles; ++nt)
+      for (int e = 0; e < 2; ++e) {
+        Value positive =
+            kb.fcmp(arith::CmpFPredicate::OGT, p[nt][2 * h + e], kb.f32(0));
+        Value shift = arith::AddIOp::create(b(), loc(), twoT,
+                                            kb.i32((nt * 8) % 32 + e));
+        Value bit = arith::ShLIOp::create(
+            b(), loc(), arith::ExtUIOp::create(b(), loc(), i32(), positive),
+            shift);
+        Value &word = rowKeys[h][nt * 8 / 32];
+        word = arith::OrIOp::create(b(), loc(), word, bit);
+      }
+    for (Value &word : rowKeys[h])
+      for (int32_t m : {1, 2})
+        word = arith::OrIOp::create(b(), loc(), word, shuffleXor(word, m));
+  }
+  for (int64_t w = 0; w < words; ++w) {
+    kb.forRange(kb.idx(0), kb.idx(std::min<int64_t>(32, chunk - 32 * w)),
+                [&](Value c) {
+      Value c32 = kb.toI32(c);
+      std::array<Value, 2> seen;
+      for (int h = 0; h < 2; ++h) {
+        Value shifted = arith::ShRUIOp::create(b(), loc(), rowKeys[h][w], c32);
+        seen[h] = kb.ne(arith::AndIOp::create(b(), loc(), shifted, kb.i32(1)),
+                        kb.i32(0));
+      }
+      Value j = maskedKey(kb.add(c, kb.idx(32 * w)));
+      Value valid = kb.andI(kb.ge(j, kb.idx(0)), kb.lt(j, tile.seqK));
+      kb.ifThen(kb.andI(valid, kb.orI(seen[0], seen[1])), [&] {
+        for (int64_t nt = 0; nt < d / 8; ++nt)
+          for (int e = 0; e < 2; ++e) {
+            Value col = kb.add(kb.idx(nt * 8 + e), kb.mul(quad, kb.idx(2)));
+            Value v = kb.loadV(tile.batch, tile.kvHead, j, col);
+            Value bad = kb.orI(
+                kb.fcmp(arith::CmpFPredicate::UEQ, v, kb.f32(INFINITY)),
+                kb.fcmp(arith::CmpFPredicate::OEQ, v, kb.f32(-INFINITY)));
+            for (int h = 0; h < 2; ++h) {
+              int64_t at = nt * 4 + 2 * h + e;
+              Value o = reg(outRegs, at);
+              setReg(outRegs, at,
+                     kb.select(kb.andI(bad, seen[h]), kb.fadd(o, v), o));
+            }
+          }
+      });
+    });
+  }
 }
 
 void MmaTile::store() {
@@ -717,7 +867,9 @@ void MmaTile::store() {
     Value l = reg(rowSum, h);
     l = kb.fadd(l, shuffleXor(l, 1));
     l = kb.fadd(l, shuffleXor(l, 2));
-    Value some = kb.fcmp(arith::CmpFPredicate::OGT, l, kb.f32(0));
+    // l = 0: no key (o = 0, lse = -inf); a NaN l is a NaN score that the
+    // row keeps, which o and lse must show (docs/patterns.md).
+    Value some = kb.fcmp(arith::CmpFPredicate::UNE, l, kb.f32(0));
     Value inv = kb.select(some, kb.fdiv(kb.f32(1), l), kb.f32(0));
     Value m = reg(rowMax, h);
     kb.ifThen(rowValid[h], [&] {

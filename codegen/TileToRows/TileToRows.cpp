@@ -4,8 +4,9 @@
 // row, each with its running max, sum and f32 accumulator in per-row
 // buffers. A chunk's key indices, then its K and V rows (as f32), are staged
 // in shared memory with coalesced loads; each row computes its scores with
-// one linalg.matvec and accumulates P·V with one linalg.vecmat on the staged
-// tile. The CPU's tile, and the GPU's for tiles tensor cores do not take.
+// one linalg.matvec and accumulates P·V over the staged tile's keys with
+// p != 0 (a masked key must not add 0 · Inf). The CPU's tile, and the GPU's
+// for tiles tensor cores do not take.
 //
 //===----------------------------------------------------------------------===//
 
@@ -161,7 +162,8 @@ public:
             return SmallVector<Value>{kb.fmax(carried[0], kb.load(s, {c}))};
           })[0];
       // A chunk with no key for the row changes nothing (and P·V skips it).
-      Value any = kb.fcmp(arith::CmpFPredicate::OGT, chunkMax, kb.negInf());
+      // A NaN max is a NaN score the row keeps: it must reach o and lse.
+      Value any = kb.fcmp(arith::CmpFPredicate::UNE, chunkMax, kb.negInf());
       kb.store(any, anyKey, {slot, kb.idx(0)});
       kb.ifThen(any, [&] {
         Value mOld = kb.load(rowMax, {slot, kb.idx(0)});
@@ -190,9 +192,18 @@ public:
       kb.ifThen(kb.load(anyKey, {slot, kb.idx(0)}), [&] {
         Value s = rowView(kb.b(), kb.loc(), scores, slot);
         Value a = rowView(kb.b(), kb.loc(), acc, slot);
-        // acc += p · V: one op on the tile.
-        linalg::VecmatOp::create(kb.b(), kb.loc(), ValueRange{s, valueTile},
-                                 ValueRange{a});
+        // acc += p · V over the keys with p != 0: a masked key (p = 0) must
+        // not add 0 · v, which is NaN for an infinite v. Each acc[d] still
+        // adds its terms in key order.
+        kb.forRange(kb.idx(0), kb.idx(chunk), [&](Value c) {
+          Value p = kb.load(s, {c});
+          kb.ifThen(kb.fcmp(arith::CmpFPredicate::UNE, p, kb.f32(0)), [&] {
+            kb.forRange(kb.idx(0), kb.idx(d), [&](Value dd) {
+              Value term = kb.fmul(p, kb.load(valueTile, {c, dd}));
+              kb.store(kb.fadd(kb.load(a, {dd}), term), a, {dd});
+            });
+          });
+        });
       });
     });
   }
@@ -201,7 +212,8 @@ public:
     forValidRows([&](const RowContext &row, Value slot) {
       Value l = kb.load(rowSum, {slot, kb.idx(0)});
       Value m = kb.load(rowMax, {slot, kb.idx(0)});
-      Value some = kb.fcmp(arith::CmpFPredicate::OGT, l, kb.f32(0));
+      // l = 0: no key; a NaN l must reach o and lse.
+      Value some = kb.fcmp(arith::CmpFPredicate::UNE, l, kb.f32(0));
       Value inv = kb.select(some, kb.fdiv(kb.f32(1), l), kb.f32(0));
       kb.forRange(kb.idx(0), kb.idx(d), [&](Value dd) {
         kb.storeOut(kb.fmul(kb.load(acc, {slot, dd}), inv), tile.batch,

@@ -43,6 +43,13 @@ def attention(q, k, v, pattern, /, *, scale=None, enable_gqa=False,
     """
     op = _torch.op
     if op is not None and _torch.is_tensor(q):
+        # The dispatcher would reject a NumPy k or v with its own message
+        # (is_tensor, unlike the full check, is traced by torch.compile).
+        for x in (k, v, key_score, score_weights):
+            if x is not None and not _torch.is_tensor(x):
+                _arrays.check_kinds((("q", q), ("k", k), ("v", v),
+                                     ("key_score", key_score),
+                                     ("score_weights", score_weights)))
         # Through torch's dispatcher, so torch.compile sees one operator.
         out, lse = op(q, k, v, pattern_token(pattern), encode_params(params),
                       0.0 if scale is None else scale, enable_gqa, layout,

@@ -53,9 +53,22 @@ sattn.kernel @streaming {heads = 4, kv_heads = 2, head_dim = 32, element_type = 
 // ... O += P·V once V has landed, V fragments by ldmatrix.trans ...
 // CHECK: nvvm.cp.async.wait.group 1
 // CHECK-NEXT: gpu.barrier
+// On a masked chunk, non-finite values of V (magnitude bits >= +inf's) are
+// zeroed and one barrier ORs the finding over the block; the products run
+// on the zeroed tile and the values are added back to the rows whose p > 0.
+// CHECK: %[[NONFINITE:.+]] = scf.if %{{.*}} -> (i1) {
+// CHECK: vector.load %[[VT]][%{{.*}}, %{{.*}}] {alignment = 16 : i64} : memref<64x40xbf16, #gpu.address_space<workgroup>>, vector<8xbf16>
+// CHECK: arith.cmpi uge, %{{.*}}, %{{.*}} : vector<8xi16>
+// CHECK: vector.reduction <or>
+// CHECK: vector.store
+// CHECK: nvvm.barrier #nvvm.reduction<or>
 // CHECK: arith.truncf %{{.*}} : f32 to bf16
 // CHECK: nvvm.inline_ptx "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16
 // CHECK: nvvm.mma.sync
+// CHECK: scf.if %[[NONFINITE]] {
+// CHECK: gpu.shuffle  xor %{{.*}}, %{{.*}}, %{{.*}} : i32
+// CHECK: scf.for
+// CHECK: arith.cmpf ueq
 // ... and the next chunk's V rows load once every warp is done with V.
 // CHECK: gpu.barrier
 // CHECK-NEXT: scf.if
@@ -88,7 +101,8 @@ sattn.kernel @streaming {heads = 4, kv_heads = 2, head_dim = 32, element_type = 
 // -----
 
 // Blocks of 8 tokens make 8-row tiles: the per-row tile (one thread per
-// row, Q·Kᵀ as one linalg.matvec and P·V as one linalg.vecmat per row).
+// row, Q·Kᵀ as one linalg.matvec and P·V as a loop over the keys with
+// p != 0).
 sattn.pattern @small() block = 8 causal {
   sattn.sink 8
   sattn.window 3 blocks
@@ -99,7 +113,12 @@ sattn.kernel @small {heads = 2, kv_heads = 2, head_dim = 64, element_type = f16,
 // CHECK-SAME: known_block_size = array<i32: 8, 1, 1>
 // CHECK-NOT: nvvm.mma.sync
 // CHECK: linalg.matvec
-// CHECK: linalg.vecmat
+// P·V adds only the keys with p != 0 (a masked key must not add 0 * Inf).
+// CHECK: %[[ANY:.+]] = arith.cmpf une, %{{.*}}, %{{.*}} : f32
+// CHECK: scf.if %[[ANY]] {
+// CHECK: %[[NONZERO:.+]] = arith.cmpf une, %[[P:[^,]+]], %{{.*}} : f32
+// CHECK-NEXT: scf.if %[[NONZERO]] {
+// CHECK: arith.mulf %[[P]], %{{.*}} : f32
 // CHECK: gpu.return
 
 // -----

@@ -33,7 +33,7 @@ sattn.kernel @streaming {heads = 4, kv_heads = 2, head_dim = 32, element_type = 
 // q rows are loaded once, scaled, in f32.
 // CPU: memref.load %[[Q]]
 // CPU: arith.extf %{{.*}} : bf16 to f32
-// Q·Kᵀ and P·V: one linalg op each per row on the staged tile (each step a
+// Q·Kᵀ: one linalg op per row on the staged tile (each step a
 // loop over the tile's rows); element masks only when the chunk needs them
 // (an scf.if on the chunk's test).
 // CPU: linalg.matvec ins(%{{.*}}, %{{.*}} : memref<64x32xf32>, memref<32xf32, strided<[1], offset: ?>>)
@@ -41,8 +41,15 @@ sattn.kernel @streaming {heads = 4, kv_heads = 2, head_dim = 32, element_type = 
 // CPU: scf.if %{{.*}} {
 // CPU: scf.for
 // CPU: arith.select
+// A chunk counts when its max is not -inf (a NaN max counts: the row keeps
+// a NaN score). P·V adds the keys with p != 0 only: a masked key (p = 0)
+// must not add 0 * Inf.
+// CPU: %[[ANY:.+]] = arith.cmpf une, %{{.*}}, %{{.*}} : f32
+// CPU: scf.if %[[ANY]] {
 // CPU: math.exp
-// CPU: linalg.vecmat ins(%{{.*}}, %{{.*}} : memref<64xf32, strided<[1], offset: ?>>, memref<64x32xf32>)
+// CPU: %[[NONZERO:.+]] = arith.cmpf une, %[[P:[^,]+]], %{{.*}} : f32
+// CPU-NEXT: scf.if %[[NONZERO]] {
+// CPU: arith.mulf %[[P]], %{{.*}} : f32
 // out is written once, rounded to bf16, and lse in f32.
 // CPU: arith.truncf %{{.*}} : f32 to bf16
 // CPU: memref.store %{{.*}}, %[[OUT]]

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "NonFiniteHarness.h"
 #include "OracleHarness.h"
 
 #include "sattn/KernelCache.h"
@@ -316,3 +317,45 @@ TEST(CpuKernelSparsek, NaNKeyScoresRankBelowEveryNumber) {
         });
   }
 }
+
+namespace {
+/// (pattern, case, dtype) for every case that applies to the pattern.
+std::vector<std::tuple<int, NonFinite, int>> nonFiniteCases() {
+  std::vector<std::tuple<int, NonFinite, int>> cases;
+  for (int p = 0; p < int(std::size(kPatterns)); ++p)
+    for (NonFinite kind : {NonFinite::InfInV, NonFinite::NaNInV,
+                           NonFinite::NaNInK, NonFinite::NaNInQ,
+                           NonFinite::InfInQ})
+      if (nonFiniteApplies(kPatterns[p], kind))
+        for (int d : {0, 2})
+          cases.emplace_back(p, kind, d);
+  return cases;
+}
+
+std::string nonFiniteCaseName(
+    const ::testing::TestParamInfo<std::tuple<int, NonFinite, int>> &info) {
+  auto [p, kind, d] = info.param;
+  return std::string(kPatterns[p].name) + "_" + nonFiniteName(kind) + "_" +
+         dtypeName(kDTypes[d]).str();
+}
+
+class CpuNonFinite
+    : public ::testing::TestWithParam<std::tuple<int, NonFinite, int>> {
+protected:
+  static void SetUpTestSuite() { setenv("SATTN_CACHE_DIR", "off", 1); }
+};
+
+const ShapeCase kNonFiniteShape{"gqa2_ragged_190", 1, 4, 2, 190, 190, 64};
+
+TEST_P(CpuNonFinite, Case) {
+  auto [p, kind, d] = GetParam();
+  checkNonFinite(Backend::Cpu, kPatterns[p], p, kDTypes[d], kNonFiniteShape,
+                 kind, [](Kernel &kernel, AttentionArgs &args) {
+                   return kernel.run(args);
+                 });
+}
+
+INSTANTIATE_TEST_SUITE_P(Stock, CpuNonFinite,
+                         ::testing::ValuesIn(nonFiniteCases()),
+                         nonFiniteCaseName);
+} // namespace

@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "NonFiniteHarness.h"
 #include "OracleHarness.h"
 
 #include "sattn/CudaDriver.h"
@@ -88,6 +89,63 @@ INSTANTIATE_TEST_SUITE_P(Dtypes, CudaRowTile,
                          [](const ::testing::TestParamInfo<int> &info) {
                            return dtypeName(kDTypes[info.param]).str();
                          });
+
+/// (pattern, case, dtype, shape) for every case that applies.
+std::vector<std::tuple<int, NonFinite, int, int>> nonFiniteCases() {
+  std::vector<std::tuple<int, NonFinite, int, int>> cases;
+  for (int p = 0; p < int(std::size(kPatterns)); ++p)
+    for (NonFinite kind : {NonFinite::InfInV, NonFinite::NaNInV,
+                           NonFinite::NaNInK, NonFinite::NaNInQ,
+                           NonFinite::InfInQ})
+      if (nonFiniteApplies(kPatterns[p], kind))
+        for (int d = 0; d < int(std::size(kDTypes)); ++d)
+          for (int s : {0, 2})
+            cases.emplace_back(p, kind, d, s);
+  return cases;
+}
+
+class CudaNonFinite
+    : public ::testing::TestWithParam<std::tuple<int, NonFinite, int, int>> {
+protected:
+  static void SetUpTestSuite() { setenv("SATTN_CACHE_DIR", "off", 1); }
+};
+
+/// docs/patterns.md's non-finite rule on the tensor-core tile (every head
+/// dim and dtype) and, through small blocks, on the per-row GPU tile.
+TEST_P(CudaNonFinite, Case) {
+  auto [p, kind, d, s] = GetParam();
+  std::string reason = noDeviceReason();
+  if (!reason.empty())
+    GTEST_SKIP() << "no CUDA device: " << reason;
+  checkNonFinite(Backend::Cuda, kPatterns[p], p, kDTypes[d], kGpuShapes[s],
+                 kind, [](Kernel &kernel, AttentionArgs &args) {
+                   return runWithHostViews(kernel, args);
+                 });
+}
+
+std::string nonFiniteCaseName(
+    const ::testing::TestParamInfo<std::tuple<int, NonFinite, int, int>>
+        &info) {
+  auto [p, kind, d, s] = info.param;
+  return std::string(kPatterns[p].name) + "_" + nonFiniteName(kind) + "_" +
+         dtypeName(kDTypes[d]).str() + "_" + kGpuShapes[s].name;
+}
+
+INSTANTIATE_TEST_SUITE_P(Stock, CudaNonFinite,
+                         ::testing::ValuesIn(nonFiniteCases()),
+                         nonFiniteCaseName);
+
+TEST(CudaNonFiniteRowTile, InfInVWithSmallBlocks) {
+  std::string reason = noDeviceReason();
+  if (!reason.empty())
+    GTEST_SKIP() << "no CUDA device: " << reason;
+  const PatternCase smallBlocks{"power", {"block=8", "window=3", "sink=8"}};
+  for (NonFinite kind : {NonFinite::InfInV, NonFinite::NaNInK})
+    checkNonFinite(Backend::Cuda, smallBlocks, 99, DType::BF16, kGpuShapes[0],
+                   kind, [](Kernel &kernel, AttentionArgs &args) {
+                     return runWithHostViews(kernel, args);
+                   });
+}
 
 INSTANTIATE_TEST_SUITE_P(
     Stock, CudaMatchesOracle,

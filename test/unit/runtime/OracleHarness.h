@@ -122,6 +122,38 @@ inline void expectMatchesReference(const Tensor &out, const Tensor &lse,
   EXPECT_TRUE(c.ok()) << c.describe();
 }
 
+/// A copy of `t`'s logical elements as float32 (the dtype-rounded values).
+inline std::vector<float> asFloat32(const Tensor &t) {
+  const TensorView &view = t.view;
+  int64_t n = 1;
+  for (int64_t s : view.sizes)
+    n *= s;
+  std::vector<float> out(n);
+  std::vector<int64_t> index(view.rank(), 0);
+  for (int64_t e = 0; e < n; ++e) {
+    int64_t rest = e;
+    for (int64_t d = view.rank(); d-- > 0;) {
+      index[d] = rest % view.sizes[d];
+      rest /= view.sizes[d];
+    }
+    out[e] = float(view.load(index));
+  }
+  return out;
+}
+
+/// `pattern` loaded and bound in `context` (its dialects registered).
+inline llvm::Error loadStockPattern(const PatternCase &pattern,
+                                    mlir::MLIRContext &context,
+                                    BoundPattern &bound) {
+  mlir::DialectRegistry registry;
+  registerPatternDialects(registry);
+  context.appendDialectRegistry(registry);
+  PatternRequest request;
+  request.file = sourcePath(pattern.name);
+  request.overrides = pattern.overrides;
+  return loadBoundPattern(request, context, bound);
+}
+
 /// Compiles `pattern` for `backend`, runs it on random inputs of `shape`
 /// and compares with the oracle. `runOn` runs the kernel (the CUDA test
 /// copies the views to the device and back).
@@ -163,41 +195,26 @@ inline void checkAgainstOracle(
 
   // The reference reads the same dtype-rounded inputs and writes float32.
   mlir::MLIRContext context;
-  mlir::DialectRegistry registry;
-  registerPatternDialects(registry);
-  context.appendDialectRegistry(registry);
-  PatternRequest request;
-  request.file = sourcePath(pattern.name);
-  request.overrides = pattern.overrides;
   BoundPattern bound;
-  llvm::Error loadErr = loadBoundPattern(request, context, bound);
+  llvm::Error loadErr = loadStockPattern(pattern, context, bound);
   ASSERT_FALSE(bool(loadErr)) << llvm::toString(std::move(loadErr));
   AttentionConfig refConfig = config;
-  refConfig.dtype = dtype;
   AttentionArgs refArgs = args;
   refArgs.out = refOut.view;
   refArgs.lse = refLse.view;
-  // The reference writes out in the views' dtype: use float32 views of the
-  // same inputs by reading them through a float32 copy.
+  // float32 views of the same (rounded) inputs.
   Tensor q32(DType::F32, {shape.batch, shape.heads, shape.seqQ, shape.headDim},
              nullptr),
       k32(DType::F32, {shape.batch, shape.kvHeads, shape.seqK, shape.headDim},
           nullptr),
       v32(DType::F32, {shape.batch, shape.kvHeads, shape.seqK, shape.headDim},
           nullptr);
-  for (auto [src, dst] :
-       {std::pair<Tensor *, Tensor *>{&q, &q32}, {&k, &k32}, {&v, &v32}}) {
-    const TensorView &from = src->view;
-    std::vector<int64_t> index(from.rank(), 0);
-    for (size_t e = 0; e < dst->f32.size(); ++e) {
-      int64_t rest = int64_t(e);
-      for (int64_t d = from.rank(); d-- > 0;) {
-        index[d] = rest % from.sizes[d];
-        rest /= from.sizes[d];
-      }
-      dst->f32[e] = from.load(index);
-    }
-  }
+  q32.f32 = asFloat32(q);
+  k32.f32 = asFloat32(k);
+  v32.f32 = asFloat32(v);
+  q32.view.data = q32.f32.data();
+  k32.view.data = k32.f32.data();
+  v32.view.data = v32.f32.data();
   refConfig.dtype = DType::F32;
   refArgs.q = q32.view;
   refArgs.k = k32.view;
