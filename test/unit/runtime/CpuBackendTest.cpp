@@ -145,6 +145,44 @@ TEST(CpuKernelCache, ColdDiskHitAndTruncatedEntry) {
   EXPECT_FLOAT_EQ(out[5], 0.5f);
 }
 
+/// Issue 21 D6: an entry that passes the cache's checks (right key digest,
+/// valid checksum) but whose kernel does not load failed every compile()
+/// for good. It is dropped and rebuilt once.
+TEST(CpuKernelCache, EntryThatDoesNotLoadIsRebuilt) {
+  auto &cache = KernelCache::global();
+  if (!cache.diskEnabled())
+    GTEST_SKIP() << "the disk cache is off in this process (ctest runs "
+                    "this case alone with SATTN_CACHE_DIR set)";
+  AttentionConfig config{2, 2, 32, DType::F32, 0};
+  PatternSource source = PatternSource::file(sourcePath("power"));
+  source.set("block=16").set("window=5");
+  forgetLoadedKernels();
+  ASSERT_FALSE(bool(cache.clearDisk()));
+  auto cold = compile(source, config);
+  ASSERT_TRUE(bool(cold)) << llvm::toString(cold.takeError());
+  std::string path;
+  std::error_code ec;
+  for (llvm::sys::fs::directory_iterator it(cache.directory(), ec), end;
+       it != end && !ec; it.increment(ec))
+    if (llvm::StringRef(it->path()).ends_with(cacheEntryExtension()))
+      path = it->path();
+  ASSERT_FALSE(path.empty());
+  auto valid = readCacheEntryFile(path, "");
+  ASSERT_TRUE(bool(valid) && valid->has_value());
+  // The same key and description, a payload that is no kernel artifact.
+  ASSERT_FALSE(bool(writeCacheEntryFile(path, (*valid)->digest,
+                                        (*valid)->description,
+                                        "not a kernel artifact")));
+  forgetLoadedKernels();
+  cache.clearMemory();
+  auto rebuilt = compile(source, config);
+  ASSERT_TRUE(bool(rebuilt)) << llvm::toString(rebuilt.takeError());
+  EXPECT_EQ((*rebuilt)->compileInfo().origin, CompileOrigin::Built);
+  auto rewritten = readCacheEntryFile(path, "");
+  ASSERT_TRUE(bool(rewritten) && rewritten->has_value());
+  EXPECT_NE((*rewritten)->artifact, "not a kernel artifact");
+}
+
 /// Many threads compile (the same and different kernels) and run at once.
 TEST(CpuKernelThreads, ConcurrentCompileAndRun) {
   setenv("SATTN_CACHE_DIR", "off", 1);
