@@ -432,6 +432,14 @@ llvm::Expected<std::shared_ptr<const CacheEntry>> KernelCache::loadOrBuild(
     llvm::sys::path::append(p, digest + cacheEntryExtension());
     path = std::string(p);
     ReadResult read = readEntry(path, digest);
+    // The digest names the key; the description is the full key. An entry
+    // whose checksum and digest are right but whose key is not (another
+    // pattern's object under this name) is not this kernel (issue 21 D6).
+    if (read.kind == ReadResult::Valid &&
+        read.entry.description != key.describe()) {
+      read.kind = ReadResult::Corrupt;
+      read.reason = "key mismatch: the entry describes another kernel";
+    }
     switch (read.kind) {
     case ReadResult::Valid:
       ++diskHits;
