@@ -10,6 +10,7 @@
 #include "codegen/GpuTarget.h"
 
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 
@@ -69,8 +70,49 @@ struct LowerToLLVMPass
           << pipeline;
       return signalPassFailure();
     }
-    if (failed(runPipeline(pm, getOperation())))
-      signalPassFailure();
+    // Upstream conversions can report an error and still succeed, leaving
+    // half-converted IR (a GPU kernel lowered for the CPU: memref ops in
+    // workgroup memory). Any error, or any op the target's LLVM form does
+    // not contain, fails the pass (issue 21 D10).
+    unsigned errors = 0;
+    LogicalResult result = success();
+    {
+      ScopedDiagnosticHandler counter(&getContext(), [&](Diagnostic &diag) {
+        if (diag.getSeverity() == DiagnosticSeverity::Error)
+          ++errors;
+        return failure(); // passed on to the next handler
+      });
+      result = runPipeline(pm, getOperation());
+    }
+    if (failed(result) || errors)
+      return signalPassFailure();
+    Operation *left = firstUnconverted(getOperation(), target == "gpu");
+    if (!left)
+      return;
+    left->emitError("sattn-lower-to-llvm: '")
+        << left->getName() << "' was not converted for target=" << target
+        << "; is the kernel built for this target?";
+    signalPassFailure();
+  }
+
+  /// The first op outside the LLVM form of the target: llvm ops in the
+  /// module, and for the GPU also nvvm ops, gpu.module and gpu.binary.
+  static Operation *firstUnconverted(ModuleOp module, bool gpu) {
+    Operation *found = nullptr;
+    module.walk([&](Operation *op) {
+      if (op == module.getOperation())
+        return WalkResult::advance();
+      StringRef dialect = op->getName().getDialectNamespace();
+      StringRef name = op->getName().getStringRef();
+      bool ok = dialect == "llvm" ||
+                (gpu && (dialect == "nvvm" || name == "gpu.module" ||
+                         name == "gpu.binary"));
+      if (ok)
+        return WalkResult::advance();
+      found = op;
+      return WalkResult::interrupt();
+    });
+    return found;
   }
 };
 } // namespace

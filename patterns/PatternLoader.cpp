@@ -4,6 +4,8 @@
 
 #include "patterns/dsl/Frontend.h"
 
+#include "sattn/ReadFile.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -76,11 +78,16 @@ Expected<OwningOpRef<ModuleOp>> loadPatternSource(StringRef source,
 
 Expected<OwningOpRef<ModuleOp>> loadPatternFile(StringRef path,
                                                 MLIRContext &context) {
-  auto buffer = llvm::MemoryBuffer::getFile(path);
-  if (!buffer)
+  // Regular files of at most kMaxPatternFileBytes: a FIFO or /dev/zero
+  // given as a pattern blocked or grew memory without end (issue 21 D6).
+  llvm::SmallString<0> bytes;
+  if (llvm::Error e = ::sattn::readRegularFile(path, kMaxPatternFileBytes,
+                                               bytes)) {
+    std::string why = llvm::toString(std::move(e));
     return createStringError("cannot read pattern file '" + path +
-                             "': " + buffer.getError().message());
-  return loadPatternSource((*buffer)->getBuffer(), path, context);
+                             "': " + why);
+  }
+  return loadPatternSource(bytes.str(), path, context);
 }
 
 Expected<ir::PatternOp> findPattern(ModuleOp module, StringRef name) {

@@ -15,6 +15,7 @@
 #include "mlir/IR/OwningOpRef.h"
 #include "llvm/Support/Error.h"
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,9 @@ namespace sattn {
 
 /// Registers what pattern files may contain (sattn, arith, func, tensor).
 void registerPatternDialects(mlir::DialectRegistry &registry);
+
+/// Pattern files larger than this are refused (the stock ones are ~1 KB).
+constexpr uint64_t kMaxPatternFileBytes = uint64_t(16) << 20;
 
 /// Parses and verifies a pattern file: the DSL of docs/dsl.md for `.sattn`,
 /// MLIR otherwise. Diagnostics go to the

@@ -7,9 +7,15 @@ using namespace mlir::sattn;
 
 Value mlir::sattn::rankedBefore(KernelBuilder &kb, Value sa, Value a, Value sb,
                                 Value b) {
+  // Descending, a NaN below every number, ties (NaN with NaN too) to the
+  // smaller index: the oracle's ranksBefore (issue 21 D10).
   Value gt = kb.fcmp(arith::CmpFPredicate::OGT, sa, sb);
   Value eq = kb.fcmp(arith::CmpFPredicate::OEQ, sa, sb);
-  return kb.orI(gt, kb.andI(eq, kb.lt(a, b)));
+  Value nanA = kb.fcmp(arith::CmpFPredicate::UNO, sa, sa);
+  Value nanB = kb.fcmp(arith::CmpFPredicate::UNO, sb, sb);
+  Value tie = kb.orI(eq, kb.andI(nanA, nanB));
+  Value numberOverNaN = kb.andI(kb.notI(nanA), nanB);
+  return kb.orI(kb.orI(gt, numberOverNaN), kb.andI(tie, kb.lt(a, b)));
 }
 
 void mlir::sattn::storeQueryMean(KernelBuilder &kb, Value mean, Value bb,

@@ -21,9 +21,11 @@
 //
 // Entries: columns c in [0, nkb), nkb = ceil(Sk / B), then diagonals
 // d in [dLo, dHi], dHi = floor(p(Sq - 1) / B), dLo = floor(p(0) / B) -
-// (nkb - 1), at entry nkb + d - dLo; N entries in all. S = segments * rows
-// sample slots (slot s * rows + k is row hi_s - rows + k of segment s when
-// that row is sampled). Workspace per (batch, head), head = b * Hq + h:
+// (nkb - 1), at entry nkb + d - dLo; N entries in all. S = m * rows sample
+// slots, m = min(segments, Sq) (slot s * rows + k is row hi_s - rows + k of
+// segment s when that row is sampled). With segments >= Sq every segment of
+// m holds one row, as every non-empty one of `segments` does: the same
+// sampled rows, and a workspace bounded by the call, not the parameter. Workspace per (batch, head), head = b * Hq + h:
 //   HeadFloats [S + N]:        row max [S] | fp32 score [N]
 //   HeadInts   [2S + 4N + 4]:  row sum f64 [S] | raw f64 [N] | totals f64
 //                              [2] | order [N] | kept flags [N]
@@ -90,7 +92,7 @@ Geometry geometry(KernelBuilder &kb, const StripesParams &sp, Value seqQ,
   Value dHi = kb.floorDiv(kb.sub(seqK, kb.idx(1)), block);
   g.dLo = kb.sub(qbFirst, kb.sub(g.nkb, kb.idx(1)));
   g.entries = kb.add(g.nkb, kb.add(kb.sub(dHi, g.dLo), kb.idx(1)));
-  g.slots = kb.idx(sp.segments * sp.rows);
+  g.slots = kb.mul(kb.min(kb.idx(sp.segments), seqQ), kb.idx(sp.rows));
   Value n = g.entries, s = g.slots;
   g.floatsPerHead = kb.add(s, n);
   g.scoreAt = s;
@@ -153,7 +155,8 @@ static void addStripesWorkspace(const KernelRequest &req, StageAttr stage,
   SizeExpr dHi = floorDiv(sk - 1, B);
   SizeExpr dLo = floorDiv(sk - sq, B) - (nkb - 1);
   SizeExpr n = nkb + (dHi - dLo + 1);
-  const int64_t s = sp.segments * sp.rows;
+  // m = min(segments, Sq) segments of sampled rows (see the header).
+  SizeExpr s = min(SizeExpr(sp.segments), sq) * sp.rows;
   SizeExpr heads = SizeExpr::batch() * req.shape.heads;
   slots[unsigned(WorkspaceSlot::HeadFloats)] += heads * (n + s);
   slots[unsigned(WorkspaceSlot::HeadInts)] += heads * (n * 4 + (2 * s + 4));
@@ -178,7 +181,7 @@ emitStripesStage(KernelBuilder &kb, const KernelRequest &req, StageAttr stage) {
   Value seqK = kb.scalar(KernelScalar::SeqK);
   Value offset = kb.sub(seqK, seqQ);
   Value block = kb.idx(sp.block);
-  Value segments = kb.idx(sp.segments);
+  Value segments = kb.min(kb.idx(sp.segments), seqQ);
   Value rows = kb.idx(sp.rows);
   Value scale = kb.f32(kb.shape().effectiveScale());
   Geometry geo = geometry(kb, sp, seqQ, seqK);

@@ -39,6 +39,7 @@
 
 #include "passes/Schedule.h"
 
+#include <cmath>
 #include <limits>
 
 using namespace mlir;
@@ -363,8 +364,11 @@ LogicalResult mlir::sattn::emitTopkTokenStage(KernelBuilder &kb,
               return SmallVector<Value>{rootScore, rootIndex};
             });
         Value takeAll = kb.notI(full);
+        // "Take all" is the last place of the ranking: a NaN score (below
+        // every number, and -inf) at the largest index, so that every key,
+        // NaN-scored ones too, ranks at or above it.
         kb.storeWs(WorkspaceSlot::RowThreshold, kb.add(rowBase, j),
-                   kb.select(takeAll, kb.negInf(), t[0]));
+                   kb.select(takeAll, kb.f32(std::nan("")), t[0]));
         kb.storeWs(WorkspaceSlot::RowThresholdIndex, kb.add(rowBase, j),
                    kb.select(takeAll, kb.idx(kTakeAllIndex), t[1]));
         return {grown, t[0], t[1]};

@@ -14,8 +14,12 @@ mlir::Location Diagnostics::loc(SourcePos pos) const {
 }
 
 mlir::InFlightDiagnostic Diagnostics::error(SourcePos pos) {
-  ++count;
-  return mlir::emitError(loc(pos));
+  // Past the cap the error is counted, not shown: a list of 3M duplicate
+  // columns printed 3M lines (issue 21 D9).
+  mlir::InFlightDiagnostic diagnostic = mlir::emitError(loc(pos));
+  if (++count > kMaxErrors)
+    diagnostic.abandon();
+  return diagnostic;
 }
 
 std::string formatNumber(double value) {

@@ -32,6 +32,7 @@ public:
   mlir::Location loc(SourcePos pos) const;
 
   /// Emits an error at `pos`; further text can be streamed into the result.
+  /// Beyond kMaxErrors it is counted but not shown.
   mlir::InFlightDiagnostic error(SourcePos pos);
   mlir::InFlightDiagnostic error(SourcePos pos, const llvm::Twine &message) {
     return std::move(error(pos) << message);

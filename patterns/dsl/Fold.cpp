@@ -69,6 +69,14 @@ static int64_t floorDiv(int64_t a, int64_t b) {
   return q;
 }
 
+/// a - floor(a / b) * b, in [0, b) or (b, 0]; no intermediate overflows.
+static int64_t floorMod(int64_t a, int64_t b) {
+  int64_t r = a % b;
+  if (r != 0 && ((r < 0) != (b < 0)))
+    r += b;
+  return r;
+}
+
 std::optional<FoldedValue> Folder::fold(const Expr &expr, bool top) {
   switch (expr.kind) {
   case ExprKind::Integer:
@@ -185,7 +193,9 @@ std::optional<FoldedValue> Folder::foldBinary(const Expr &expr) {
     }
     if (a == INT64_MIN && b == -1)
       return overflow(expr);
-    result = op == BinaryOp::Div ? floorDiv(a, b) : a - floorDiv(a, b) * b;
+    // The floor remainder without a - floorDiv(a, b) * b, whose product
+    // overflows for a near INT64_MIN (issue 21 D8).
+    result = op == BinaryOp::Div ? floorDiv(a, b) : floorMod(a, b);
     break;
   case BinaryOp::BitAnd:
     result = a & b;

@@ -49,6 +49,10 @@ parseSattnSource(llvm::StringRef source, llvm::StringRef bufferName,
       ("cannot compile pattern file '" + bufferName +
        "': " + llvm::Twine(errors) + (errors == 1 ? " error" : " errors"))
           .str();
+  if (errors > Diagnostics::kMaxErrors)
+    message += " (the first " + std::to_string(Diagnostics::kMaxErrors) +
+               " shown, and " + std::to_string(errors - Diagnostics::kMaxErrors) +
+               " more)";
   if (diags.tooMany())
     message += " (stopped early)";
   return llvm::createStringError(message);

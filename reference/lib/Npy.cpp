@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "sattn/Npy.h"
+#include "sattn/ReadFile.h"
 
 #include "sattn/AtomicFile.h"
 #include "sattn/Errors.h"
@@ -322,13 +323,14 @@ llvm::Expected<NpyArray> sattn::parseNpy(llvm::StringRef bytes,
 }
 
 llvm::Expected<NpyArray> sattn::readNpy(llvm::StringRef path) {
-  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buf =
-      llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
-                                  /*RequiresNullTerminator=*/false);
-  if (!buf)
-    return makeError(
-        llvm::formatv("{0}: cannot read: {1}", path, buf.getError().message()));
-  return parseNpy((*buf)->getBuffer(), path);
+  // Regular files only, at most kMaxNpyBytes: a FIFO as --q blocked
+  // forever and /dev/zero grew memory without end (issue 21 D6).
+  llvm::SmallString<0> bytes;
+  if (llvm::Error e = readRegularFile(path, kMaxNpyBytes, bytes)) {
+    std::string why = llvm::toString(std::move(e));
+    return makeError(llvm::formatv("{0}: cannot read: {1}", path, why));
+  }
+  return parseNpy(bytes.str(), path);
 }
 
 llvm::Expected<std::vector<uint8_t>>

@@ -350,11 +350,25 @@ size_t coverCount(const std::vector<double> &probsInRankOrder, double alpha) {
 }
 
 /// Indices 0..n-1 ordered by descending score, ties toward the smaller index.
+/// Whether entry a (score sa) ranks before entry b: descending score, a NaN
+/// below every number, ties (NaN with NaN too) to the smaller index
+/// (docs/patterns.md, "Non-finite inputs"). A strict weak order even with
+/// NaN, which `sa > sb` is not (issue 21 D10).
+bool ranksBefore(float sa, int64_t a, float sb, int64_t b) {
+  bool nanA = std::isnan(sa), nanB = std::isnan(sb);
+  if (nanA != nanB)
+    return nanB;
+  if (!nanA && sa != sb)
+    return sa > sb;
+  return a < b;
+}
+
 std::vector<int64_t> rankDescending(const std::vector<float> &score) {
   std::vector<int64_t> order(score.size());
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](int64_t a, int64_t b) { return score[a] > score[b]; });
+  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+    return ranksBefore(score[a], a, score[b], b);
+  });
   return order;
 }
 
@@ -441,7 +455,7 @@ public:
       : spacing(std::max<int64_t>(k, 256)), leaveAt(length) {
     // Heap ordered so that its front is the worst of the current best.
     auto better = [&](int64_t a, int64_t b) {
-      return score[a] > score[b] || (score[a] == score[b] && a < b);
+      return ranksBefore(score[a], a, score[b], b);
     };
     std::vector<int64_t> heap;
     for (int64_t j = 0; j < length; ++j) {
@@ -449,7 +463,7 @@ public:
       if (!eligible[j] || k == 0)
         continue;
       if (int64_t(heap.size()) == k) {
-        if (!(score[j] > score[heap.front()]))
+        if (!better(j, heap.front()))
           continue;
         leaveAt[heap.front()] = j + 1;
         std::pop_heap(heap.begin(), heap.end(), better);
@@ -919,10 +933,13 @@ void MaskOracle::Impl::buildStripes(const StripesPrim &sp, int64_t b, int64_t h,
   const int64_t dLo = floorDiv(position(0), B) - (nKB - 1);
   std::vector<double> col(nKB, 0.0), dia(dHi - dLo + 1, 0.0);
 
-  // Step 1: the last min(r, len) rows of each of the m segments.
+  // Step 1: the last min(r, len) rows of each of the m segments. With
+  // m >= Sq each non-empty segment holds one row and every row is in one:
+  // min(m, Sq) segments sample the same rows, in a loop bounded by Sq.
   std::vector<int64_t> rows;
-  for (int64_t s = 0; s < sp.segments; ++s) {
-    int64_t lo = s * Sq / sp.segments, hi = (s + 1) * Sq / sp.segments;
+  const int64_t m = std::min(sp.segments, Sq);
+  for (int64_t s = 0; s < m; ++s) {
+    int64_t lo = s * Sq / m, hi = (s + 1) * Sq / m;
     for (int64_t t = hi - std::min(sp.rows, hi - lo); t < hi; ++t)
       rows.push_back(t);
   }

@@ -19,6 +19,7 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <optional>
 
 using namespace sattn;
 using llvm::createStringError;
@@ -136,27 +137,46 @@ Expected<Loaded> loadKernel(mlir::sattn::PatternOp bound,
       return artifact.takeError();
     return encodeKernelArtifact(artifact->info, artifact->binary);
   };
-  auto entry = KernelCache::global().getOrCreate(key, build);
-  if (!entry)
-    return entry.takeError();
-  Expected<KernelArtifact> artifact = decodeKernelArtifact((*entry)->artifact);
-  if (!artifact)
-    return createStringError("kernel cache entry " + info.digest + ": " +
-                             llvm::toString(artifact.takeError()));
-  Expected<std::shared_ptr<Executable>> executable =
-      cuda ? loadCudaExecutable(*artifact)
-           : loadCpuExecutable(*artifact, options.cpuThreads);
-  if (!executable)
-    return executable.takeError();
+  // An entry from disk that passes the cache's checks but does not decode
+  // or load (written by another build, or planted) is dropped and built
+  // once more; it used to fail every call for good (issue 21 D6).
+  std::optional<Expected<KernelArtifact>> artifact;
+  std::optional<Expected<std::shared_ptr<Executable>>> executable;
+  std::shared_ptr<const CacheEntry> entry;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto got = KernelCache::global().getOrCreate(key, build);
+    if (!got)
+      return got.takeError();
+    entry = *got;
+    artifact.emplace(decodeKernelArtifact(entry->artifact));
+    Error failure = Error::success();
+    if (!*artifact) {
+      failure = createStringError("kernel cache entry " + info.digest + ": " +
+                                  llvm::toString(artifact->takeError()));
+    } else {
+      executable.emplace(cuda ? loadCudaExecutable(**artifact)
+                              : loadCpuExecutable(**artifact,
+                                                  options.cpuThreads));
+      if (!*executable)
+        failure = executable->takeError();
+    }
+    if (!failure)
+      break;
+    if (attempt == 1 || entry->origin != CacheEntry::Origin::Disk)
+      return std::move(failure);
+    llvm::consumeError(std::move(failure));
+    KernelCache::global().forget(key);
+  }
   Loaded loaded;
-  loaded.info = std::make_shared<const KernelInfo>(std::move(artifact->info));
-  loaded.executable = std::move(*executable);
+  loaded.info =
+      std::make_shared<const KernelInfo>(std::move((*artifact)->info));
+  loaded.executable = std::move(**executable);
   {
     std::lock_guard<std::mutex> lock(loadedMutex);
     auto [it, inserted] = loadedExecutables().emplace(info.digest, loaded);
     loaded = it->second;
   }
-  info.origin = (*entry)->origin == CacheEntry::Origin::Disk
+  info.origin = entry->origin == CacheEntry::Origin::Disk
                     ? CompileOrigin::DiskCache
                     : CompileOrigin::Built;
   return loaded;

@@ -17,6 +17,7 @@
 #include "llvm/Support/TargetSelect.h"
 
 #include <chrono>
+#include <new>
 #include <mutex>
 #include <thread>
 
@@ -39,7 +40,7 @@ public:
 
   Error run(PreparedCall &call, const Workspace *workspace, void *,
             RunTimings *timings) override {
-    std::vector<char> owned;
+    std::unique_ptr<char[]> owned;
     void *ws = nullptr;
     size_t need = call.workspace.bytes;
     if (workspace && need) {
@@ -49,8 +50,14 @@ public:
             " bytes is too small: this call needs " + std::to_string(need));
       ws = workspace->data;
     } else if (need) {
-      owned.resize(need);
-      ws = owned.data();
+      // No bad_alloc through the API: a workspace the machine cannot give
+      // is an error of the call.
+      owned.reset(new (std::nothrow) char[need]);
+      if (!owned)
+        return makeArgumentError("cannot allocate the " +
+                                 std::to_string(need) +
+                                 " byte workspace this call needs");
+      ws = owned.get();
     }
     setWorkspace(call, ws);
     auto now = [] { return std::chrono::steady_clock::now(); };

@@ -15,6 +15,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "sattn/KernelCache.h"
+#include "sattn/ReadFile.h"
 
 #include "sattn/AtomicFile.h"
 #include "sattn/Errors.h"
@@ -50,6 +51,9 @@ constexpr uint32_t kFormatVersion = 1;
 constexpr size_t kDigestSize = 32;
 constexpr size_t kChecksumStart = 32;
 constexpr size_t kHeaderSize = kChecksumStart + kDigestSize;
+/// Entries larger than this are not read (corrupt or planted: kernels are
+/// kilobytes to a few megabytes).
+constexpr uint64_t kMaxEntryBytes = uint64_t(256) << 20;
 /// Bumped whenever the way keys are hashed changes.
 constexpr llvm::StringLiteral kKeySchema = "sattn-kernel-key-v1";
 /// Temporary files are "<digest>.sattnk.tmp-XXXXXXXX".
@@ -122,25 +126,23 @@ ReadResult readEntry(llvm::StringRef path, llvm::StringRef expectedDigest) {
   ReadResult result;
   // Read with read(2), never mmap: a file truncated in place by someone else
   // would make a mapping fault (SIGBUS) instead of failing validation.
-  // (MemoryBuffer::getFile still maps when IsVolatile is set without
-  // RequiresNullTerminator.)
-  llvm::Expected<fs::file_t> file = fs::openNativeFileForRead(path);
-  if (!file) {
-    std::error_code ec = llvm::errorToErrorCode(file.takeError());
+  // Regular files of at most kMaxEntryBytes only: an entry that was a
+  // symlink to /dev/zero grew memory to 9.9 GB, a FIFO blocked forever
+  // (issue 21 D6).
+  llvm::SmallString<0> bytes;
+  if (llvm::Error e = readRegularFile(path, kMaxEntryBytes, bytes)) {
+    std::error_code ec;
+    std::string reason;
+    llvm::handleAllErrors(std::move(e), [&](const llvm::ErrorInfoBase &info) {
+      ec = info.convertToErrorCode();
+      reason = info.message();
+    });
     if (ec == std::errc::no_such_file_or_directory) {
       result.kind = ReadResult::Missing;
     } else {
       result.kind = ReadResult::Unreadable;
-      result.reason = ec.message();
+      result.reason = std::move(reason);
     }
-    return result;
-  }
-  llvm::SmallString<0> bytes;
-  llvm::Error readError = fs::readNativeFileToEOF(*file, bytes);
-  fs::closeFile(*file);
-  if (readError) {
-    result.kind = ReadResult::Unreadable;
-    result.reason = llvm::toString(std::move(readError));
     return result;
   }
   if (auto problem = decodeInto(bytes, expectedDigest, result.entry)) {
@@ -430,6 +432,14 @@ llvm::Expected<std::shared_ptr<const CacheEntry>> KernelCache::loadOrBuild(
     llvm::sys::path::append(p, digest + cacheEntryExtension());
     path = std::string(p);
     ReadResult read = readEntry(path, digest);
+    // The digest names the key; the description is the full key. An entry
+    // whose checksum and digest are right but whose key is not (another
+    // pattern's object under this name) is not this kernel (issue 21 D6).
+    if (read.kind == ReadResult::Valid &&
+        read.entry.description != key.describe()) {
+      read.kind = ReadResult::Corrupt;
+      read.reason = "key mismatch: the entry describes another kernel";
+    }
     switch (read.kind) {
     case ReadResult::Valid:
       ++diskHits;
@@ -493,6 +503,25 @@ void KernelCache::resetStats() {
   buildFailures = 0;
   corruptEntries = 0;
   diskWriteFailures = 0;
+}
+
+void KernelCache::forget(const CacheKey &key) {
+  std::string digest = key.digest();
+  {
+    std::lock_guard<std::mutex> lock(mapMutex);
+    auto it = slots.find(digest);
+    if (it != slots.end()) {
+      bool done;
+      {
+        std::lock_guard<std::mutex> slotLock(it->second->mutex);
+        done = it->second->done;
+      }
+      if (done)
+        slots.erase(it);
+    }
+  }
+  if (diskOn.load())
+    fs::remove(entryPath(key));
 }
 
 void KernelCache::clearMemory() {

@@ -231,6 +231,9 @@ Expected<LoadedInputs> loadInputs(const InputFiles &files) {
 /// Sizes beyond these are refused with a message rather than attempted: the
 /// reference tools hold inputs and block maps in memory.
 static constexpr int64_t kMaxTokens = int64_t(1) << 22;
+/// More query heads than this, read from a file without --heads, are taken
+/// for a layout mistake (models have at most a few hundred).
+static constexpr int64_t kMaxGuessedHeads = 256;
 static constexpr int64_t kMaxInputElements = int64_t(1) << 31;
 
 /// a * b * ..., or an error naming `what` when it exceeds `limit`.
@@ -262,7 +265,23 @@ Error reconcileShape(const LoadedInputs &inputs, AttentionShape &shape,
   Dim seqQ{shape.seqQ, seqGiven, "query length", "--seq-len"};
   Dim seqK{shape.seqK, kvLenGiven, "key length", "--kv-len"};
   Dim headDim{shape.headDim, headDimGiven, "head dim", "--head-dim"};
-  auto settle = [](Dim &dim, int64_t fromFile, StringRef file) -> Error {
+  // A file whose axes 1 and 2 read the other way round would fit the given
+  // heads: it is likely in the other layout (issue 21, Deliver 4).
+  auto layoutHint = [&](StringRef file) -> std::string {
+    const std::vector<int64_t> *dims = file == files.q   ? &inputs.qShape
+                                       : file == files.k ? &inputs.kShape
+                                       : file == files.v ? &inputs.vShape
+                                                         : nullptr;
+    if (!dims || dims->size() != 4)
+      return "";
+    int64_t wanted = file == files.q ? shape.heads : shape.kvHeads;
+    bool wantedKnown = file == files.q ? headsGiven : kvHeadsGiven;
+    if (!wantedKnown || (*dims)[2] != wanted)
+      return "";
+    return " (its axes 1 and 2 read the other way round fit: is it in the "
+           "other layout? see --layout)";
+  };
+  auto settle = [&](Dim &dim, int64_t fromFile, StringRef file) -> Error {
     if (!dim.known) {
       dim.value = fromFile;
       dim.known = true;
@@ -274,7 +293,7 @@ Error reconcileShape(const LoadedInputs &inputs, AttentionShape &shape,
           file + " has " + dim.name + " " + std::to_string(fromFile) + " but " +
           dim.source +
           (StringRef(dim.source).starts_with("--") ? " says " : " has ") +
-          std::to_string(dim.value));
+          std::to_string(dim.value) + layoutHint(file));
     return Error::success();
   };
   auto settleAll = [&](llvm::ArrayRef<int64_t> fileShape,
@@ -305,6 +324,18 @@ Error reconcileShape(const LoadedInputs &inputs, AttentionShape &shape,
     return e;
   if (!seqQ.known)
     return createStringError("--seq-len is required without --q");
+  // Heads read from a file, not given: a [B, S, H, D] file read as
+  // [B, H, S, D] gives many "heads" of few tokens (Hq = 2048, Sq = 4) and
+  // used to run silently. Beyond kMaxGuessedHeads, ask.
+  if (!headsGiven && !files.q.empty() && shape.heads > kMaxGuessedHeads &&
+      shape.heads > shape.seqQ)
+    return createStringError(
+        files.q + " reads as " + std::to_string(shape.heads) +
+        " query heads of " + std::to_string(shape.seqQ) +
+        " tokens in the layout given (--layout): if the file is in the other "
+        "layout, say so with --layout; if it really has that many heads, "
+        "give --heads " +
+        std::to_string(shape.heads));
   if (!seqK.known)
     shape.seqK = shape.seqQ;
   if (!kvHeads.known)

@@ -24,6 +24,7 @@
 #include "sattn/Oracle.h"
 
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/CheckedArithmetic.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
@@ -31,6 +32,8 @@
 #include "llvm/Support/Path.h"
 
 #include <algorithm>
+#include <tuple>
+#include <unistd.h>
 #include <chrono>
 #include <cstdlib>
 
@@ -68,6 +71,71 @@ void fillRandom(void *data, DType dtype, size_t n, uint64_t seed) {
     flat.store({int64_t(i)}, (next() + next() + next() - 1.5f) * 2.0f);
 }
 } // namespace
+
+/// Sizes the run can allocate and time: every count positive (kv-len and
+/// rotate-mb may be 0), and the largest buffer's bytes representable
+/// (checked products, no SIGFPE or std::length_error later on).
+static llvm::Error checkBenchSizes(llvm::ArrayRef<int64_t> seqLens,
+                                   int64_t kvLen, int64_t batch, int64_t heads,
+                                   int64_t kvHeads, int64_t headDim, int warmup,
+                                   int iters, int64_t rotateMb) {
+  auto bad = [](const llvm::Twine &what) {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), what);
+  };
+  if (seqLens.empty())
+    return bad("--seq-len: give at least one query length");
+  for (int64_t seq : seqLens)
+    if (seq < 1)
+      return bad("--seq-len must be >= 1, got " + llvm::Twine(seq));
+  if (kvLen < 0)
+    return bad("--kv-len must be >= 1 (or 0: the query length), got " +
+               llvm::Twine(kvLen));
+  struct {
+    const char *name;
+    int64_t value;
+  } counts[] = {{"--batch", batch},
+                {"--heads", heads},
+                {"--kv-heads", kvHeads},
+                {"--head-dim", headDim},
+                {"--iters", iters}};
+  for (const auto &c : counts)
+    if (c.value < 1)
+      return bad(llvm::Twine(c.name) + " must be >= 1, got " +
+                 llvm::Twine(c.value));
+  if (warmup < 0 || rotateMb < 0)
+    return bad("--warmup and --rotate-mb must be >= 0");
+  if (heads % kvHeads != 0)
+    return bad("--kv-heads (" + llvm::Twine(kvHeads) +
+               ") must divide --heads (" + llvm::Twine(heads) + ")");
+  if (!llvm::checkedMul(rotateMb, int64_t(1) << 20))
+    return bad("--rotate-mb " + llvm::Twine(rotateMb) + " is too large");
+  // The host holds float32 copies of q, k, v and out.
+  const int64_t memory =
+      int64_t(sysconf(_SC_PHYS_PAGES)) * int64_t(sysconf(_SC_PAGESIZE));
+  for (int64_t seq : seqLens) {
+    int64_t sk = kvLen ? kvLen : seq;
+    std::optional<int64_t> total = 0;
+    for (auto [h, len, copies] : {std::tuple<int64_t, int64_t, int64_t>{
+                                      heads, seq, 2},
+                                  {kvHeads, sk, 2}}) {
+      std::optional<int64_t> bytes = llvm::checkedMul(batch, h);
+      for (int64_t f : {len, headDim, int64_t(4), copies})
+        bytes = bytes ? llvm::checkedMul(*bytes, f) : std::nullopt;
+      total = bytes && total ? llvm::checkedAdd(*total, *bytes) : std::nullopt;
+    }
+    std::string sizes = "--batch " + std::to_string(batch) + ", --heads " +
+                        std::to_string(heads) + "/" + std::to_string(kvHeads) +
+                        ", lengths " + std::to_string(seq) + "/" +
+                        std::to_string(sk) + ", --head-dim " +
+                        std::to_string(headDim);
+    if (!total)
+      return bad(sizes + ": the tensors' byte sizes overflow");
+    if (memory > 0 && *total > memory)
+      return bad(sizes + ": the tensors need " + llvm::Twine(*total) +
+                 " bytes, more than this machine's " + llvm::Twine(memory));
+  }
+  return llvm::Error::success();
+}
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
@@ -123,6 +191,9 @@ int main(int argc, char **argv) {
     exitOnError(kTool, llvm::createStringError("--backend must be cpu or cuda"));
   if (kvHeads == 0)
     kvHeads = heads;
+  if (llvm::Error e = checkBenchSizes(seqLens, kvLen, batch, heads, kvHeads,
+                                      headDim, warmup, iters, rotateMb))
+    exitOnError(kTool, std::move(e));
   LoadedPattern loaded;
   if (llvm::Error e = loadPattern(patternOptions, loaded))
     exitOnError(kTool, std::move(e));

@@ -38,6 +38,10 @@ struct NpyArray {
   std::vector<float> toFloat32() const;
 };
 
+/// .npy files larger than this are refused (and anything but a regular
+/// file: a FIFO or a device).
+constexpr uint64_t kMaxNpyBytes = uint64_t(64) << 30;
+
 /// Reads a .npy file; every error message names `path`.
 llvm::Expected<NpyArray> readNpy(llvm::StringRef path);
 

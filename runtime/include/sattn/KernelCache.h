@@ -197,6 +197,10 @@ public:
   void clearMemory();
   /// Removes every entry and leftover temporary file from the cache directory.
   llvm::Error clearDisk();
+  /// Drops `key`'s entry from memory (once its build is done) and from
+  /// disk: for an entry that decoded but could not be loaded, so that the
+  /// next getOrCreate() rebuilds it.
+  void forget(const CacheKey &key);
 
 private:
   struct Slot;

@@ -12,6 +12,8 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <thread>
 
 using namespace sattn;
@@ -632,3 +634,74 @@ TEST(KernelCacheThreadTest, ManyThreadsManyKeys) {
 }
 
 } // namespace
+
+/// Issue 21 D6: an entry that is a symlink to /dev/zero grew memory to
+/// 9.9 GB and a FIFO blocked forever. Neither is a regular file: reported
+/// once, rebuilt, and the entry replaced by a valid file.
+void checkSpecialFileIsReplaced(
+    llvm::function_ref<void(const std::string &)> plant) {
+  TempDir dir;
+  CacheKey key = sampleKey();
+  KernelCache probe(optionsFor(dir.str()));
+  const std::string path = probe.entryPath(key);
+  plant(path);
+  auto bad = readCacheEntryFile(path, key.digest());
+  ASSERT_FALSE(bool(bad));
+  EXPECT_NE(llvm::toString(bad.takeError()).find("not a regular file"),
+            std::string::npos);
+
+  std::vector<std::string> warnings;
+  KernelCache cache(optionsFor(dir.str(), &warnings));
+  CountingBuild build{std::string(100, 'k')};
+  auto entry = getOrFail(cache, key, build);
+  ASSERT_TRUE(entry);
+  EXPECT_EQ(build.calls, 1);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("not a regular file; rebuilding"),
+            std::string::npos)
+      << warnings[0];
+  auto good = readCacheEntryFile(path, key.digest());
+  ASSERT_TRUE(bool(good)) << llvm::toString(good.takeError());
+  ASSERT_TRUE(good->has_value());
+}
+
+TEST(KernelCacheSpecialFileTest, SymlinkToDevZero) {
+  checkSpecialFileIsReplaced([](const std::string &path) {
+    ASSERT_EQ(::symlink("/dev/zero", path.c_str()), 0);
+  });
+}
+
+TEST(KernelCacheSpecialFileTest, Fifo) {
+  checkSpecialFileIsReplaced([](const std::string &path) {
+    ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+  });
+}
+
+/// Issue 21 D6: an entry with a valid checksum and this key's digest but
+/// another key's contents (another pattern's object) was loaded and run.
+/// The full key, stored as the description, is checked on load.
+TEST(KernelCacheCorruptionTest, EntryWithThisDigestButAnotherKey) {
+  TempDir dir;
+  CacheKey key = sampleKey();
+  CacheKey other = sampleKey();
+  other.patternIR = "sattn.pattern @other() block = 64 {\n}";
+  KernelCache probe(optionsFor(dir.str()));
+  const std::string path = probe.entryPath(key);
+  ASSERT_FALSE(bool(writeCacheEntryFile(path, key.digest(), other.describe(),
+                                        "another kernel")));
+  std::vector<std::string> warnings;
+  KernelCache cache(optionsFor(dir.str(), &warnings));
+  CountingBuild build{std::string(64, 'k')};
+  auto entry = getOrFail(cache, key, build);
+  ASSERT_TRUE(entry);
+  EXPECT_EQ(entry->artifact, std::string(64, 'k'));
+  EXPECT_EQ(build.calls, 1);
+  EXPECT_EQ(cache.stats().corruptEntries, 1u);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("key mismatch"), std::string::npos)
+      << warnings[0];
+  auto good = readCacheEntryFile(path, key.digest());
+  ASSERT_TRUE(bool(good)) << llvm::toString(good.takeError());
+  ASSERT_TRUE(good->has_value());
+  EXPECT_EQ((*good)->description, key.describe());
+}

@@ -96,6 +96,23 @@ TEST_F(DslApiTest, StopsAfterAFlood) {
   EXPECT_EQ(errors.size(), 20u);
 }
 
+/// Issue 21 D9: errors inside one statement were not capped (3M duplicate
+/// columns printed 3M lines). The first kMaxErrors are shown, the rest
+/// counted in the summary.
+TEST_F(DslApiTest, ErrorsInOneListAreCapped) {
+  std::string source = "pattern p {\n  columns [0";
+  for (int i = 0; i < 1000; ++i)
+    source += ", 0";
+  source += "]\n}\n";
+  auto module = parse(source);
+  ASSERT_FALSE(bool(module));
+  std::string message = llvm::toString(module.takeError());
+  EXPECT_NE(message.find("1000 errors (the first 20 shown, and 980 more)"),
+            std::string::npos)
+      << message;
+  EXPECT_EQ(errors.size(), 20u);
+}
+
 TEST_F(DslApiTest, DeepNestingIsAnErrorNotACrash) {
   std::string source = "pattern p { keep where " + std::string(100000, '(') +
                        "qb" + std::string(100000, ')') + " == kb }\n";

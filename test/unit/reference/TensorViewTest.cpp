@@ -310,3 +310,24 @@ TEST_F(AttentionArgsErrors, MissingKeyScores) {
 }
 
 } // namespace
+
+/// Issue 21 D4, as reported: an S stride of INT64_MAX / 2 read before the
+/// buffer, batch = INT64_MAX (inputs broadcast over it) computed nothing,
+/// both returning success. The checked span refuses them.
+TEST_F(AttentionArgsErrors, OverflowingStridesAndExtentsFromTheAudit) {
+  args.q.strides[2] = INT64_MAX / 2;
+  EXPECT_NE(error().find("q with shape [1, 2, 8, 4]"), std::string::npos)
+      << error();
+  EXPECT_NE(error().find("reaches beyond the address space"),
+            std::string::npos);
+  args.q = view(q);
+  for (TensorView *t : {&args.q, &args.k, &args.v, &args.out}) {
+    t->sizes[0] = INT64_MAX;
+    t->strides[0] = 0;
+  }
+  args.out.strides[0] = H * S * D;
+  args.lse.sizes[0] = INT64_MAX;
+  EXPECT_NE(error().find("reaches beyond the address space"),
+            std::string::npos)
+      << error();
+}

@@ -12,6 +12,7 @@
 
 #include "sattn/Compiler.h"
 #include "sattn/ReferenceBackend.h"
+#include "sattn/ReferenceCompare.h"
 
 #include "patterns/PatternLoader.h"
 
@@ -109,47 +110,16 @@ struct Tensor {
   }
 };
 
-struct Comparison {
-  double maxErr = 0, maxRef = 0, errNorm = 0, refNorm = 0;
-  bool nan = false;
-  int lseMismatch = 0;
-};
-
 /// Compares a kernel's out (in `dtype`) and lse with the float32
-/// reference: f32 max |err| <= 1e-4 max |ref|, f16/bf16 relative L2 <= 1e-2,
-/// no NaN (docs/patterns.md); lse within 1e-3 (f32) or 3e-2, -inf where the
-/// reference is.
+/// reference through the one comparison of every check
+/// (sattn/ReferenceCompare.h): NaN/Inf where the reference has them, the
+/// tolerances of docs/patterns.md.
 inline void expectMatchesReference(const Tensor &out, const Tensor &lse,
                                    const Tensor &refOut, const Tensor &refLse,
                                    DType dtype) {
-  Comparison c;
-  TensorView outFlat = TensorView::contiguous(
-      out.view.data, dtype, {int64_t(refOut.f32.size())});
-  for (size_t e = 0; e < refOut.f32.size(); ++e) {
-    double got = outFlat.load({int64_t(e)}), want = refOut.f32[e];
-    if (std::isnan(got))
-      c.nan = true;
-    c.maxErr = std::max(c.maxErr, std::fabs(got - want));
-    c.maxRef = std::max(c.maxRef, std::fabs(want));
-    c.errNorm += (got - want) * (got - want);
-    c.refNorm += want * want;
-  }
-  double lseTol = dtype == DType::F32 ? 1e-3 : 3e-2;
-  for (size_t e = 0; e < refLse.f32.size(); ++e) {
-    float got = lse.f32[e], want = refLse.f32[e];
-    bool ok = std::isinf(want) ? (std::isinf(got) && got < 0)
-                               : std::fabs(got - want) <= lseTol;
-    c.lseMismatch += !ok;
-  }
-  EXPECT_FALSE(c.nan) << "NaN in the output";
-  if (dtype == DType::F32)
-    EXPECT_LE(c.maxErr, 1e-4 * std::max(c.maxRef, 1e-30))
-        << "max |err| " << c.maxErr << ", max |ref| " << c.maxRef;
-  else
-    EXPECT_LE(std::sqrt(c.errNorm), 1e-2 * std::sqrt(c.refNorm))
-        << "relative L2 error "
-        << std::sqrt(c.errNorm) / std::max(std::sqrt(c.refNorm), 1e-30);
-  EXPECT_EQ(c.lseMismatch, 0) << "lse rows off by more than " << lseTol;
+  ReferenceComparison c =
+      compareWithReference(out.view, refOut.view, lse.view, refLse.view, dtype);
+  EXPECT_TRUE(c.ok()) << c.describe();
 }
 
 /// A copy of `t`'s logical elements as float32 (the dtype-rounded values).
@@ -190,7 +160,8 @@ inline llvm::Error loadStockPattern(const PatternCase &pattern,
 inline void checkAgainstOracle(
     Backend backend, const PatternCase &pattern, int seed, DType dtype,
     const ShapeCase &shape,
-    std::function<llvm::Error(Kernel &, AttentionArgs &)> runOn) {
+    std::function<llvm::Error(Kernel &, AttentionArgs &)> runOn,
+    std::function<void(const TensorView &)> editKeyScores = {}) {
   std::mt19937 rng(1234 + 17 * seed + 5 * shape.seqK + shape.headDim);
   Tensor q(dtype, {shape.batch, shape.heads, shape.seqQ, shape.headDim}, &rng);
   Tensor k(dtype, {shape.batch, shape.kvHeads, shape.seqK, shape.headDim}, &rng,
@@ -198,6 +169,8 @@ inline void checkAgainstOracle(
   Tensor v(dtype, {shape.batch, shape.kvHeads, shape.seqK, shape.headDim}, &rng,
            shape.kvRowPad);
   Tensor scores(DType::F32, {shape.batch, shape.kvHeads, shape.seqK}, &rng);
+  if (editKeyScores)
+    editKeyScores(scores.view);
   Tensor out(dtype, {shape.batch, shape.heads, shape.seqQ, shape.headDim},
              nullptr);
   Tensor lse(DType::F32, {shape.batch, shape.heads, shape.seqQ}, nullptr);
