@@ -9,10 +9,10 @@
 //           diagonal scores;
 //   rank    one work item per (batch, head): totals, fp32 scores, ranks
 //           and the cover prefixes.
-// Keys are staged in shared memory ([key][d], rows padded to an odd number
-// of 32-bit words so that the threads' reads of one d, a row apart, fall
-// into different banks; on the CPU a row is contiguous), one
-// chunk of up to chunkKeys() keys at a time; each thread computes the
+// On the GPU, keys are staged in shared memory ([key][d], rows padded to
+// an odd number of 32-bit words so that the threads' reads of one d, a row
+// apart, fall into different banks), one chunk of up to chunkKeys() keys
+// at a time; on the CPU they are read in place. Each thread computes the
 // logits of its keys of a chunk, each an fp32 dot accumulated in order over
 // d, as the oracle does. Sums that the oracle adds in key order are added
 // by the item's first thread from a shared buffer in the same order, so the
@@ -160,17 +160,24 @@ int64_t chunkKeys(KernelBuilder &kb) {
   return std::min<int64_t>(256, 32768 / (kb.shape().headDim * bytes));
 }
 
-/// Shared buffers of a sampled row's logits: q_t (f32 [D]) and a chunk of
-/// keys ([chunk][D + pad] in the element type, values exact).
+/// A sampled row's logits, chunk by chunk. On the GPU, q_t (f32 [D]) and a
+/// chunk of keys ([chunk][D + pad] in the element type, values exact) are
+/// staged in shared memory, so that a warp's loads are coalesced; on the
+/// CPU, where an item's threads are one loop, staging would only copy, and
+/// the keys are read where they are (the plan's choice, as the attention
+/// layout is). Either way each logit is the same fp32 dot.
 class LogitTile {
 public:
-  explicit LogitTile(KernelBuilder &kb) : kb(kb), chunk(chunkKeys(kb)) {
+  LogitTile(KernelBuilder &kb, const KernelRequest &req)
+      : kb(kb), staged(req.isGpu()), chunk(chunkKeys(kb)) {
     Type elem = kb.elementType();
     int64_t bytes = elem.getIntOrFloatBitWidth() / 8;
+    q = kb.sharedAlloc({kb.shape().headDim}, kb.b().getF32Type());
+    if (!staged)
+      return;
     // Rows of an odd number of words: the threads' reads of one d (a row
     // apart) go to different banks.
     int64_t stride = kb.shape().headDim + std::max<int64_t>(1, 4 / bytes);
-    q = kb.sharedAlloc({kb.shape().headDim}, kb.b().getF32Type());
     keys = kb.sharedAlloc({chunk, stride}, elem);
   }
 
@@ -184,13 +191,17 @@ public:
     kb.barrier();
   }
 
-  /// Keys [j0, j0 + count) into shared memory, consecutive threads reading
-  /// consecutive d; ends with a barrier.
+  /// Keys [j0, j0 + count) into shared memory (GPU), consecutive threads
+  /// reading consecutive d; ends with a barrier.
   void stageKeys(const ItemHead &ih, Value j0, Value count) {
+    if (!staged)
+      return;
     Value dim = kb.idx(kb.shape().headDim);
+    // x >= 0: unsigned division (a shift and a mask for the supported head
+    // dims, powers of two) rather than floor division.
     kb.coopLoop(kb.mul(count, dim), [&](Value x) {
-      Value d = kb.floorMod(x, dim);
-      Value jj = kb.floorDiv(x, dim);
+      Value jj = arith::DivUIOp::create(kb.b(), kb.loc(), x, dim);
+      Value d = arith::RemUIOp::create(kb.b(), kb.loc(), x, dim);
       Value v = kb.loadK(ih.bb, ih.g, kb.add(j0, jj), d);
       if (kb.elementType() != v.getType())
         v = arith::TruncFOp::create(kb.b(), kb.loc(), kb.elementType(), v);
@@ -199,23 +210,31 @@ public:
     kb.barrier();
   }
 
-  /// The fp32 logit scale * dot(q_t, k) of staged key jj, accumulated in
-  /// order over d.
-  Value logit(Value jj) {
-    Value dot = kb.forRangeCarry(
-        kb.idx(0), kb.idx(kb.shape().headDim), kb.idx(1), {kb.f32(0)},
-        [&](Value d, ValueRange acc) {
-          Value k = kb.load(keys, {jj, d});
-          if (k.getType() != kb.b().getF32Type())
-            k = arith::ExtFOp::create(kb.b(), kb.loc(), kb.b().getF32Type(), k);
-          return SmallVector<Value>{
-              kb.fadd(acc[0], kb.fmul(kb.load(q, {d}), k))};
-        })[0];
+  /// The fp32 logit scale * dot(q_t, k_j), j = j0 + jj (key jj of the chunk
+  /// staged at j0), accumulated in order over d.
+  Value logit(const ItemHead &ih, Value j0, Value jj) {
+    Value j = kb.add(j0, jj);
+    Value dot =
+        kb.forRangeCarry(kb.idx(0), kb.idx(kb.shape().headDim), kb.idx(1),
+                         {kb.f32(0)}, [&](Value d, ValueRange acc) {
+                           Value k;
+                           if (staged) {
+                             k = kb.load(keys, {jj, d});
+                             if (k.getType() != kb.b().getF32Type())
+                               k = arith::ExtFOp::create(
+                                   kb.b(), kb.loc(), kb.b().getF32Type(), k);
+                           } else {
+                             k = kb.loadK(ih.bb, ih.g, j, d);
+                           }
+                           return SmallVector<Value>{
+                               kb.fadd(acc[0], kb.fmul(kb.load(q, {d}), k))};
+                         })[0];
     return kb.fmul(kb.f32(kb.shape().effectiveScale()), dot);
   }
 
 private:
   KernelBuilder &kb;
+  bool staged;
   int64_t chunk;
   Value q, keys;
 };
@@ -260,7 +279,7 @@ LogicalResult stripes::emitRowsStage(KernelBuilder &kb,
   Type f32 = b.getF32Type(), f64 = b.getF64Type();
   Geometry geo = geometry(kb, sp, kb.scalar(KernelScalar::SeqQ),
                           kb.scalar(KernelScalar::SeqK));
-  LogitTile tile(kb);
+  LogitTile tile(kb, req);
   const int64_t threads = kb.threads();
   Value chunk = kb.idx(tile.chunkSize());
   Value exps = kb.sharedAlloc({tile.chunkSize()}, f64);
@@ -283,7 +302,8 @@ LogicalResult stripes::emitRowsStage(KernelBuilder &kb,
         tile.stageKeys(ih, j0, count);
         forThreadKeys(kb, count, [&](Value jj, Value slot) {
           Value m = kb.load(rowMax, {slot, kb.idx(0)});
-          kb.store(kb.fmax(m, tile.logit(jj)), rowMax, {slot, kb.idx(0)});
+          kb.store(kb.fmax(m, tile.logit(ih, j0, jj)), rowMax,
+                   {slot, kb.idx(0)});
         });
         kb.barrier();
       });
@@ -305,7 +325,8 @@ LogicalResult stripes::emitRowsStage(KernelBuilder &kb,
         forThreadKeys(kb, count, [&](Value jj, Value) {
           Value e = math::ExpOp::create(
               b, loc,
-              arith::SubFOp::create(b, loc, toF64(kb, tile.logit(jj)), mx64));
+              arith::SubFOp::create(b, loc, toF64(kb, tile.logit(ih, j0, jj)),
+                                    mx64));
           kb.store(e, exps, {jj});
         });
         kb.barrier();
@@ -340,7 +361,7 @@ LogicalResult stripes::emitScoresStage(KernelBuilder &kb,
   Value offset = kb.sub(seqK, seqQ);
   Value block = kb.idx(sp.block);
   Geometry geo = geometry(kb, sp, seqQ, seqK);
-  LogitTile tile(kb);
+  LogitTile tile(kb, req);
   Value chunk = kb.idx(tile.chunkSize());
   Value probs = kb.sharedAlloc({tile.chunkSize()}, f64);
   Value raw = kb.sharedAlloc({1}, f64);
@@ -387,7 +408,8 @@ LogicalResult stripes::emitScoresStage(KernelBuilder &kb,
                           Value pr = math::ExpOp::create(
                               b, loc,
                               arith::SubFOp::create(
-                                  b, loc, toF64(kb, tile.logit(jj)), mx));
+                                  b, loc, toF64(kb, tile.logit(ih, j0, jj)),
+                                  mx));
                           pr = arith::DivFOp::create(b, loc, pr, sum);
                           kb.store(pr, probs, {jj});
                         });

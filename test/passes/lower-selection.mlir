@@ -9,10 +9,11 @@
 // over the threads, the float64 sum added in key order by the first thread;
 // scores, 256 items per (batch, head), each over every 256th column or
 // diagonal; rank, one item per (batch, head): totals, ranks, cover flags.
+// (On the CPU keys are read in place: the next case.)
 sattn.pattern @sample() block = 64 causal {
   sattn.stripes segments = 2, rows = 4, cover = 0.95, window_frac = 0.05
 }
-sattn.kernel @sample {heads = 2, kv_heads = 2, head_dim = 32, element_type = f32, target = #sattn.target<cpu>}
+sattn.kernel @sample {heads = 2, kv_heads = 2, head_dim = 32, element_type = f32, target = #sattn.target<gpu>}
 // CHECK: sattn.kernel @sample
 // CHECK-SAME: stages = [<"sattn_select_stripes_0_rows", primitive = 0, grid = heads, threads = 128, split = 8>, <"sattn_select_stripes_0_scores", primitive = 0, grid = heads, threads = 128, split = 256>, <"sattn_select_stripes_0_rank", primitive = 0, grid = heads, threads = 128>]
 // CHECK-LABEL: func.func @sattn_select_stripes_0_rows(
@@ -48,6 +49,22 @@ sattn.kernel @sample {heads = 2, kv_heads = 2, head_dim = 32, element_type = f32
 // CHECK: sattn_tile.coop_for
 // CHECK: sattn_tile.barrier
 // CHECK: scf.while
+
+// -----
+
+// Stripes on the CPU: the same stages, keys read in place (no staged keys).
+sattn.pattern @sample_cpu() block = 64 causal {
+  sattn.stripes segments = 2, rows = 4, cover = 0.95, window_frac = 0.05
+}
+sattn.kernel @sample_cpu {heads = 2, kv_heads = 2, head_dim = 32, element_type = f32, target = #sattn.target<cpu>}
+// CHECK-LABEL: func.func @sattn_select_stripes_0_rows(
+// CHECK: sattn_tile.alloc_shared : memref<32xf32, #gpu.address_space<workgroup>>
+// CHECK-NOT: memref<256x33xf32
+// CHECK: sattn_tile.for_items
+// CHECK-LABEL: func.func @sattn_select_stripes_0_scores(
+// CHECK-NOT: memref<256x33xf32
+// CHECK: sattn_tile.for_items
+// CHECK-LABEL: func.func @sattn_select_stripes_0_rank(
 
 // -----
 
