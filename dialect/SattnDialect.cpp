@@ -44,7 +44,8 @@ static void printKernelTarget(AsmPrinter &printer, KernelTarget target) {
 LogicalResult StageAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                 StringRef function, int64_t primitive,
                                 GridKind grid, int64_t queryBlock,
-                                BlockOrigin blocks, int64_t threads) {
+                                BlockOrigin blocks, int64_t threads,
+                                int64_t split) {
   if (function.empty())
     return emitError() << "a stage needs a function name";
   if (primitive < 0)
@@ -53,6 +54,9 @@ LogicalResult StageAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (threads < 1)
     return emitError() << "stage '" << function
                        << "': threads must be >= 1, got " << threads;
+  if (split < 1)
+    return emitError() << "stage '" << function
+                       << "': split must be >= 1, got " << split;
   if ((grid == GridKind::query_blocks) != (queryBlock >= 1))
     return emitError() << "stage '" << function
                        << "': a query_blocks grid needs query_block >= 1, "

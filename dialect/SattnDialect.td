@@ -150,6 +150,9 @@ def Sattn_StageAttr : AttrDef<Sattn_Dialect, "Stage"> {
     a GPU block. A `query_blocks` grid has one work item per (batch, query
     head, query block of `query_block` rows), the blocks aligned on absolute
     positions p(i) or, with `blocks = local`, on local row indices i.
+    `split` multiplies the grid: each of its work items is launched as
+    `split` items (a primitive whose stage has more parallel work than one
+    item per head or query block, e.g. one item per sampled row).
 
     Example:
 
@@ -165,11 +168,12 @@ def Sattn_StageAttr : AttrDef<Sattn_Dialect, "Stage"> {
                         DefaultValuedParameter<"int64_t", "0">:$query_block,
                         DefaultValuedParameter<"::mlir::sattn::BlockOrigin",
                           "::mlir::sattn::BlockOrigin::absolute">:$blocks,
-                        "int64_t":$threads);
+                        "int64_t":$threads,
+                        DefaultValuedParameter<"int64_t", "1">:$split);
   let assemblyFormat = [{
     `<` $function `,` `primitive` `=` $primitive `,` `grid` `=` $grid `,`
     (`query_block` `=` $query_block^ `,`)? (`blocks` `=` $blocks^ `,`)?
-    `threads` `=` $threads `>`
+    `threads` `=` $threads (`,` `split` `=` $split^)? `>`
   }];
   let genVerifyDecl = 1;
 }

@@ -41,14 +41,17 @@ def Sattn_SelectionPrimitive : OpInterface<"SelectionPrimitive"> {
   }];
   let methods = [
     InterfaceMethod<[{
-        The grid and threads of the selection stage, as a
-        `#sattn.stage` named `function` for primitive index `primitive`.
-      }], "::mlir::sattn::StageAttr", "planStage",
+        Appends the selection's stages (launched in order, each over its
+        own grid) to `stages`, as `#sattn.stage`s for primitive index
+        `primitive`, named `function` or, for several, `function` with a
+        suffix.
+      }], "void", "planStages",
       (ins "const ::mlir::sattn::KernelRequest &":$request,
-           "::llvm::StringRef":$function, "int64_t":$primitive)>,
+           "::llvm::StringRef":$function, "int64_t":$primitive,
+           "::llvm::SmallVectorImpl<::mlir::sattn::StageAttr> &":$stages)>,
     InterfaceMethod<[{
         Adds the stage's workspace (elements per slot, as sizes over the
-        call's batch and lengths) to `slots`.
+        call's batch and lengths) to `slots`; called for every stage.
       }], "void", "addWorkspace",
       (ins "const ::mlir::sattn::KernelRequest &":$request,
            "::mlir::sattn::StageAttr":$stage,

@@ -65,8 +65,7 @@ FailureOr<ScheduleAttr> mlir::sattn::buildSchedule(const KernelRequest &req) {
     std::string function = ("sattn_select_" + op->getName().stripDialect() +
                             "_" + llvm::Twine(index))
                                .str();
-    stages.push_back(
-        cast<SelectionPrimitive>(op).planStage(req, function, index));
+    cast<SelectionPrimitive>(op).planStages(req, function, index, stages);
   }
   int64_t chunk = req.shape.headDim <= 64 ? 64 : 32;
   return ScheduleAttr::getChecked(
@@ -92,8 +91,9 @@ SizeExpr mlir::sattn::attentionItems(const KernelRequest &req) {
 SizeExpr mlir::sattn::stageItems(const KernelRequest &req, StageAttr stage) {
   SizeExpr heads = SizeExpr::batch() * req.shape.heads;
   if (stage.getGrid() == GridKind::query_blocks)
-    return heads * numQueryBlocks(stage.getQueryBlock(), stage.getBlocks());
-  return heads;
+    return heads * numQueryBlocks(stage.getQueryBlock(), stage.getBlocks()) *
+           stage.getSplit();
+  return heads * stage.getSplit();
 }
 
 AttentionKernelPlan mlir::sattn::planAttentionKernel(const KernelRequest &req) {

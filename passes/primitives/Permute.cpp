@@ -569,9 +569,9 @@ struct PermuteModel
 
 struct PermuteSelection
     : SelectionPrimitive::ExternalModel<PermuteSelection, PermuteOp> {
-  StageAttr planStage(Operation *op, const KernelRequest &, StringRef function,
-                      int64_t primitive) const {
-    return headsStage(op->getContext(), function, primitive);
+  void planStages(Operation *op, const KernelRequest &, StringRef function,
+                  int64_t primitive, SmallVectorImpl<StageAttr> &stages) const {
+    stages.push_back(headsStage(op->getContext(), function, primitive));
   }
   void addWorkspace(Operation *, const KernelRequest &req, StageAttr stage,
                     WorkspaceSizes &slots) const {

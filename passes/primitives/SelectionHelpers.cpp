@@ -33,7 +33,8 @@ void mlir::sattn::storeQueryMean(KernelBuilder &kb, Value mean, Value bb,
 }
 
 StageAttr mlir::sattn::headsStage(MLIRContext *ctx, StringRef function,
-                                  int64_t primitive) {
+                                  int64_t primitive, int64_t threads,
+                                  int64_t split) {
   return StageAttr::get(ctx, function, primitive, GridKind::heads, 0,
-                        BlockOrigin::absolute, 128);
+                        BlockOrigin::absolute, threads, split);
 }

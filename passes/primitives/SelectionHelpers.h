@@ -17,8 +17,10 @@ Value rankedBefore(KernelBuilder &kb, Value sa, Value a, Value sb, Value b);
 void storeQueryMean(KernelBuilder &kb, Value mean, Value bb, Value h,
                     Value first, Value last);
 
-/// A stage launched over (batch, query head) with 128 threads.
-StageAttr headsStage(MLIRContext *ctx, StringRef function, int64_t primitive);
+/// A stage launched over (batch, query head), `split` items each, with
+/// `threads` threads.
+StageAttr headsStage(MLIRContext *ctx, StringRef function, int64_t primitive,
+                     int64_t threads = 128, int64_t split = 1);
 
 } // namespace mlir::sattn
 

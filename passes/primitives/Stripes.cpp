@@ -1,23 +1,25 @@
-//===- SelectStripes.cpp - Lowering of stripes (SampleAttention) ----------===//
+//===- Stripes.cpp - Lowering of stripes (SampleAttention) ----------------===//
 //
 // `stripes` (docs/patterns.md): sampled query rows score key-block columns
 // and block diagonals; the cover-alpha prefix of each ranking is kept, plus
 // a token window of max(B, round(f Sk)) tokens.
 //
-// Selection stage, one work item per (batch, query head), as the oracle
-// (runtime/lib/Oracle.cpp, buildStripes) computes it:
-//   1. Row statistics, one sampled row per thread: the fp32 logits
-//      scale * dot(q_t, k_j) over C(t) (dot accumulated in order over d),
-//      their fp32 max and the float64 sum of exp(l - max) in key order.
-//   2. Raw scores, one column or diagonal per thread, in float64: the
+// Selection, three stages (StripesStages.cpp), as the oracle
+// (reference/lib/Oracle.cpp, buildStripes) computes it:
+//   1. rows, one work item per (batch, query head, sample slot): the fp32
+//      logits scale * dot(q_t, k_j) over C(t) (dot accumulated in order over
+//      d), their fp32 max and the float64 sum of exp(l - max) in key order.
+//   2. scores, kScoreSplit work items per (batch, query head), each scoring
+//      every kScoreSplit-th column or diagonal, in float64: the
 //      probabilities exp(l - max) / sum of each sampled row (rows ascending,
 //      keys ascending, the oracle's order of addition) whose key block is
 //      the column, or whose block lies on the diagonal qb(t) - kb(j) = d.
-//   3. Totals of both kinds (one thread, in index order); fp32 scores
-//      raw / total; each entry's rank among its kind (descending, ties to
-//      the smaller index) gives order[rank] = entry; one thread walks each
-//      order, setting kept flags until the float64 cumulative score reaches
-//      alpha (nothing is kept when the total is not positive).
+//   3. rank, one work item per (batch, query head): totals of both kinds (in
+//      index order); fp32 scores raw / total; each entry's rank among its
+//      kind (descending, ties to the smaller index, by counting, one thread
+//      per entry) gives order[rank] = entry; one thread walks each order,
+//      setting kept flags until the float64 cumulative score reaches alpha
+//      (nothing is kept when the total is not positive).
 //
 // Entries: columns c in [0, nkb), nkb = ceil(Sk / B), then diagonals
 // d in [dLo, dHi], dHi = floor(p(Sq - 1) / B), dLo = floor(p(0) / B) -
@@ -25,11 +27,15 @@
 // slots, m = min(segments, Sq) (slot s * rows + k is row hi_s - rows + k of
 // segment s when that row is sampled). With segments >= Sq every segment of
 // m holds one row, as every non-empty one of `segments` does: the same
-// sampled rows, and a workspace bounded by the call, not the parameter. Workspace per (batch, head), head = b * Hq + h:
+// sampled rows, and a workspace bounded by the call, not the parameter. The
+// rows stage has at most kMaxRowItems items per head, each looping over
+// slots. Workspace per (batch, head), head = b * Hq + h
+// (rows writes the row statistics, scores the raw scores, rank the rest):
 //   HeadFloats [S + N]:        row max [S] | fp32 score [N]
 //   HeadInts   [2S + 4N + 4]:  row sum f64 [S] | raw f64 [N] | totals f64
 //                              [2] | order [N] | kept flags [N]
-// (float64 values are stored as two i32 words, low word first).
+// (float64 values are stored as two i32 words, low word first). At 128K
+// tokens, B = 128: N = 3071, 68 KB per head.
 //
 // Attention source: key blocks kb < ceil(keyEnd / B) are visited whole when
 // the column or the tile's diagonal qb - kb is kept, else only the part of
@@ -43,103 +49,14 @@
 #include "passes/PrimitiveInterfaces.h"
 #include "passes/primitives/Models.h"
 #include "passes/primitives/SelectionHelpers.h"
+#include "passes/primitives/StripesStages.h"
 
 #include "mlir/IR/DialectRegistry.h"
 
-#include "mlir/Dialect/Math/IR/Math.h"
-
 using namespace mlir;
 using namespace mlir::sattn;
-using ::sattn::KernelMemref;
-using ::sattn::KernelScalar;
+using namespace mlir::sattn::stripes;
 using ::sattn::WorkspaceSlot;
-
-namespace {
-
-/// The bound arguments of a stripes op.
-struct StripesParams {
-  int64_t block = 128; // the pattern's block size
-  int64_t segments = 8;
-  int64_t rows = 64;
-  double alpha = 0.95;
-  double windowFraction = 0.05;
-};
-
-StripesParams stripesParams(const KernelRequest &req, int64_t primitive) {
-  auto op = cast<StripesOp>(req.primitives[primitive]);
-  return {req.block, req.intParam(op.getSegments()), req.intParam(op.getRows()),
-          req.floatParam(op.getCover()), req.floatParam(op.getWindowFrac())};
-}
-
-/// Per-call sizes and per-head offsets (see the header), in the emitted
-/// code.
-struct Geometry {
-  Value nkb;     // key blocks
-  Value dLo;     // smallest diagonal
-  Value entries; // N = nkb + number of diagonals
-  Value slots;   // S
-  Value floatsPerHead, intsPerHead;
-  // Offsets within a head.
-  Value scoreAt, rawAt, totalAt, orderAt, flagAt;
-};
-
-Geometry geometry(KernelBuilder &kb, const StripesParams &sp, Value seqQ,
-                  Value seqK) {
-  Geometry g;
-  Value block = kb.idx(sp.block);
-  g.nkb = kb.ceilDiv(seqK, block);
-  Value qbFirst = kb.floorDiv(kb.sub(seqK, seqQ), block);
-  Value dHi = kb.floorDiv(kb.sub(seqK, kb.idx(1)), block);
-  g.dLo = kb.sub(qbFirst, kb.sub(g.nkb, kb.idx(1)));
-  g.entries = kb.add(g.nkb, kb.add(kb.sub(dHi, g.dLo), kb.idx(1)));
-  g.slots = kb.mul(kb.min(kb.idx(sp.segments), seqQ), kb.idx(sp.rows));
-  Value n = g.entries, s = g.slots;
-  g.floatsPerHead = kb.add(s, n);
-  g.scoreAt = s;
-  g.rawAt = kb.mul(s, kb.idx(2));
-  g.totalAt = kb.add(g.rawAt, kb.mul(n, kb.idx(2)));
-  g.orderAt = kb.add(g.totalAt, kb.idx(4));
-  g.flagAt = kb.add(g.orderAt, n);
-  g.intsPerHead = kb.add(g.flagAt, n);
-  return g;
-}
-
-/// float64 values in the i32 workspace: two words at `offset` (elements of
-/// HeadInts).
-Value loadF64(KernelBuilder &kb, Value offset) {
-  OpBuilder &b = kb.b();
-  Location loc = kb.loc();
-  Value mem = kb.memref(KernelMemref::WorkspaceI32);
-  Value at = kb.add(kb.workspaceOffset(WorkspaceSlot::HeadInts), offset);
-  Value lo = kb.load(mem, at);
-  Value hi = kb.load(mem, kb.add(at, kb.idx(1)));
-  Type i64 = b.getI64Type();
-  lo = arith::ExtUIOp::create(b, loc, i64, lo);
-  hi = arith::ExtUIOp::create(b, loc, i64, hi);
-  hi = arith::ShLIOp::create(b, loc, hi, kb.i64(32));
-  Value bits = arith::OrIOp::create(b, loc, hi, lo);
-  return arith::BitcastOp::create(b, loc, b.getF64Type(), bits);
-}
-
-void storeF64(KernelBuilder &kb, Value offset, Value value) {
-  OpBuilder &b = kb.b();
-  Location loc = kb.loc();
-  Value mem = kb.memref(KernelMemref::WorkspaceI32);
-  Value at = kb.add(kb.workspaceOffset(WorkspaceSlot::HeadInts), offset);
-  Type i32 = b.getI32Type();
-  Value bits = arith::BitcastOp::create(b, loc, b.getI64Type(), value);
-  Value lo = arith::TruncIOp::create(b, loc, i32, bits);
-  Value hi = arith::TruncIOp::create(
-      b, loc, i32, arith::ShRUIOp::create(b, loc, bits, kb.i64(32)));
-  kb.store(lo, mem, at);
-  kb.store(hi, mem, kb.add(at, kb.idx(1)));
-}
-
-Value f64Const(KernelBuilder &kb, double v) {
-  return arith::ConstantOp::create(kb.b(), kb.loc(), kb.b().getF64FloatAttr(v));
-}
-
-} // namespace
 
 //===----------------------------------------------------------------------===//
 // Workspace
@@ -148,7 +65,10 @@ Value f64Const(KernelBuilder &kb, double v) {
 static void addStripesWorkspace(const KernelRequest &req, StageAttr stage,
                                 WorkspaceSizes &slots) {
   using ::sattn::SizeExpr;
-  StripesParams sp = stripesParams(req, stage.getPrimitive());
+  // The stages share one workspace; it is counted once.
+  if (stageOf(stage) != Stage::Rank)
+    return;
+  Params sp = params(req, stage.getPrimitive());
   const int64_t B = sp.block;
   SizeExpr sq = SizeExpr::seqQ(), sk = SizeExpr::seqK();
   SizeExpr nkb = ceilDiv(sk, B);
@@ -163,223 +83,6 @@ static void addStripesWorkspace(const KernelRequest &req, StageAttr stage,
 }
 
 //===----------------------------------------------------------------------===//
-// Selection stage
-//===----------------------------------------------------------------------===//
-
-static LogicalResult
-emitStripesStage(KernelBuilder &kb, const KernelRequest &req, StageAttr stage) {
-  StripesParams sp = stripesParams(req, stage.getPrimitive());
-  kb.beginFunction(stage.getFunction(), stage.getThreads());
-  OpBuilder &b = kb.b();
-  Location loc = kb.loc();
-  Type f32 = b.getF32Type(), f64 = b.getF64Type();
-  const int64_t headDim = kb.shape().headDim;
-  const int64_t heads = kb.shape().heads;
-  const int64_t group = heads / kb.shape().kvHeads;
-
-  Value seqQ = kb.scalar(KernelScalar::SeqQ);
-  Value seqK = kb.scalar(KernelScalar::SeqK);
-  Value offset = kb.sub(seqK, seqQ);
-  Value block = kb.idx(sp.block);
-  Value segments = kb.min(kb.idx(sp.segments), seqQ);
-  Value rows = kb.idx(sp.rows);
-  Value scale = kb.f32(kb.shape().effectiveScale());
-  Geometry geo = geometry(kb, sp, seqQ, seqK);
-
-  auto toF64 = [&](Value v) -> Value {
-    return arith::ExtFOp::create(b, loc, f64, v);
-  };
-
-  kb.forEachWorkItem([&](Value item) {
-    Value h = kb.floorMod(item, kb.idx(heads));
-    Value bb = kb.floorDiv(item, kb.idx(heads));
-    Value g = kb.floorDiv(h, kb.idx(group));
-    Value fBase = kb.mul(item, geo.floatsPerHead);
-    Value iBase = kb.mul(item, geo.intsPerHead);
-
-    // The row of sample slot n: t, the end of C(t), and whether the slot
-    // holds a sampled row with a non-empty C(t).
-    struct Sampled {
-      Value t, end, active;
-    };
-    auto sampled = [&](Value n) {
-      Sampled r;
-      Value s = kb.floorDiv(n, rows);
-      Value k = kb.floorMod(n, rows);
-      Value lo = kb.floorDiv(kb.mul(s, seqQ), segments);
-      Value hi = kb.floorDiv(kb.mul(kb.add(s, kb.idx(1)), seqQ), segments);
-      Value count = kb.min(rows, kb.sub(hi, lo));
-      r.t = kb.add(kb.sub(hi, rows), k);
-      r.end = req.causal
-                  ? kb.max(kb.min(seqK, kb.add(kb.add(r.t, offset), kb.idx(1))),
-                           kb.idx(0))
-                  : seqK;
-      r.active =
-          kb.andI(kb.ge(k, kb.sub(rows, count)), kb.gt(r.end, kb.idx(0)));
-      return r;
-    };
-    // The fp32 logit scale * dot(q_t, k_j), accumulated in order over d.
-    auto logit = [&](Value t, Value j) {
-      Value dot = kb.forRangeCarry(
-          kb.idx(0), kb.idx(headDim), kb.idx(1), {kb.f32(0)},
-          [&](Value d, ValueRange acc) {
-            Value p = kb.fmul(kb.loadQ(bb, h, t, d), kb.loadK(bb, g, j, d));
-            return SmallVector<Value>{kb.fadd(acc[0], p)};
-          })[0];
-      return kb.fmul(scale, dot);
-    };
-
-    // 1. Row max (fp32) and sum of exp(l - max) (float64) per sampled row.
-    kb.coopLoop(geo.slots, [&](Value n) {
-      Sampled r = sampled(n);
-      kb.ifThen(r.active, [&] {
-        Value mx = kb.forRangeCarry(kb.idx(0), r.end, kb.idx(1), {kb.negInf()},
-                                    [&](Value j, ValueRange acc) {
-                                      return SmallVector<Value>{
-                                          kb.fmax(acc[0], logit(r.t, j))};
-                                    })[0];
-        Value mx64 = toF64(mx);
-        Value sum = kb.forRangeCarry(
-            kb.idx(0), r.end, kb.idx(1), {f64Const(kb, 0)},
-            [&](Value j, ValueRange acc) {
-              Value e = math::ExpOp::create(
-                  b, loc,
-                  arith::SubFOp::create(b, loc, toF64(logit(r.t, j)), mx64));
-              return SmallVector<Value>{
-                  arith::AddFOp::create(b, loc, acc[0], e)};
-            })[0];
-        kb.storeWs(WorkspaceSlot::HeadFloats, kb.add(fBase, n), mx);
-        storeF64(kb, kb.add(iBase, kb.mul(n, kb.idx(2))), sum);
-      });
-    });
-    kb.barrier();
-
-    // 2. Raw float64 score of each column and diagonal.
-    kb.coopLoop(geo.entries, [&](Value e) {
-      Value isColumn = kb.lt(e, geo.nkb);
-      Value diagonal = kb.add(kb.sub(e, geo.nkb), geo.dLo);
-      Value raw = kb.forRangeCarry(
-          kb.idx(0), geo.slots, kb.idx(1), {f64Const(kb, 0)},
-          [&](Value n, ValueRange acc) {
-            Sampled r = sampled(n);
-            Value qbt = kb.floorDiv(kb.add(r.t, offset), block);
-            Value kbv = kb.select(isColumn, e, kb.sub(qbt, diagonal));
-            Value lo = kb.mul(kbv, block);
-            Value hi = kb.min(kb.add(lo, block), r.end);
-            Value ok = kb.andI(r.active,
-                               kb.andI(kb.ge(kbv, kb.idx(0)), kb.lt(lo, hi)));
-            return kb.ifThenElse(
-                ok, {f64},
-                [&] {
-                  Value mx = toF64(
-                      kb.loadWs(WorkspaceSlot::HeadFloats, kb.add(fBase, n)));
-                  Value sum = loadF64(kb, kb.add(iBase, kb.mul(n, kb.idx(2))));
-                  return kb.forRangeCarry(
-                      lo, hi, kb.idx(1), {acc[0]}, [&](Value j, ValueRange a) {
-                        Value p = math::ExpOp::create(
-                            b, loc,
-                            arith::SubFOp::create(b, loc, toF64(logit(r.t, j)),
-                                                  mx));
-                        p = arith::DivFOp::create(b, loc, p, sum);
-                        return SmallVector<Value>{
-                            arith::AddFOp::create(b, loc, a[0], p)};
-                      });
-                },
-                [&] { return SmallVector<Value>{acc[0]}; });
-          })[0];
-      storeF64(kb, kb.add(iBase, kb.add(geo.rawAt, kb.mul(e, kb.idx(2)))), raw);
-    });
-    kb.barrier();
-
-    // 3. Totals, scores, ranks, cover prefixes.
-    auto totalAt = [&](Value isColumn) {
-      return kb.add(iBase, kb.add(geo.totalAt,
-                                  kb.select(isColumn, kb.idx(0), kb.idx(2))));
-    };
-    auto rawOf = [&](Value e) {
-      return loadF64(kb,
-                     kb.add(iBase, kb.add(geo.rawAt, kb.mul(e, kb.idx(2)))));
-    };
-    kb.singleThread([&] {
-      auto total = [&](Value lo, Value hi) {
-        return kb.forRangeCarry(
-            lo, hi, kb.idx(1), {f64Const(kb, 0)}, [&](Value e, ValueRange acc) {
-              return SmallVector<Value>{
-                  arith::AddFOp::create(b, loc, acc[0], rawOf(e))};
-            })[0];
-      };
-      storeF64(kb, totalAt(kb.boolean(true)), total(kb.idx(0), geo.nkb));
-      storeF64(kb, totalAt(kb.boolean(false)), total(geo.nkb, geo.entries));
-    });
-    kb.barrier();
-    Value scoreBase = kb.add(fBase, geo.scoreAt);
-    Value orderBase = kb.add(iBase, geo.orderAt);
-    Value flagBase = kb.add(iBase, geo.flagAt);
-    kb.coopLoop(geo.entries, [&](Value e) {
-      Value total = loadF64(kb, totalAt(kb.lt(e, geo.nkb)));
-      Value score = arith::TruncFOp::create(
-          b, loc, f32, arith::DivFOp::create(b, loc, rawOf(e), total));
-      kb.storeWs(WorkspaceSlot::HeadFloats, kb.add(scoreBase, e), score);
-      kb.storeWs(WorkspaceSlot::HeadInts, kb.add(flagBase, e), kb.idx(0));
-    });
-    kb.barrier();
-    kb.coopLoop(geo.entries, [&](Value e) {
-      Value isColumn = kb.lt(e, geo.nkb);
-      Value lo = kb.select(isColumn, kb.idx(0), geo.nkb);
-      Value hi = kb.select(isColumn, geo.nkb, geo.entries);
-      Value mine = kb.loadWs(WorkspaceSlot::HeadFloats, kb.add(scoreBase, e));
-      Value rank = kb.forRangeCarry(
-          lo, hi, kb.idx(1), {kb.idx(0)}, [&](Value o, ValueRange acc) {
-            Value other =
-                kb.loadWs(WorkspaceSlot::HeadFloats, kb.add(scoreBase, o));
-            Value beats =
-                kb.orI(kb.fcmp(arith::CmpFPredicate::OGT, other, mine),
-                       kb.andI(kb.fcmp(arith::CmpFPredicate::OEQ, other, mine),
-                               kb.lt(o, e)));
-            return SmallVector<Value>{
-                kb.add(acc[0], kb.select(beats, kb.idx(1), kb.idx(0)))};
-          })[0];
-      kb.storeWs(WorkspaceSlot::HeadInts, kb.add(orderBase, kb.add(lo, rank)),
-                 e);
-    });
-    kb.barrier();
-    kb.singleThread([&] {
-      Value alpha = f64Const(kb, sp.alpha);
-      for (bool columns : {true, false}) {
-        Value lo = columns ? kb.idx(0) : geo.nkb;
-        Value hi = columns ? geo.nkb : geo.entries;
-        Value total = loadF64(kb, totalAt(kb.boolean(columns)));
-        Value positive = arith::CmpFOp::create(
-            b, loc, arith::CmpFPredicate::OGT, total, f64Const(kb, 0));
-        kb.ifThen(positive, [&] {
-          // Keep entries in rank order until the cumulative score reaches
-          // alpha: count(cumsum < alpha) + 1, capped.
-          kb.whileLoop(
-              {lo, f64Const(kb, 0), kb.boolean(false)},
-              [&](ValueRange s) {
-                return kb.andI(kb.notI(s[2]), kb.lt(s[0], hi));
-              },
-              [&](ValueRange s) {
-                Value e =
-                    kb.loadWs(WorkspaceSlot::HeadInts, kb.add(orderBase, s[0]));
-                kb.storeWs(WorkspaceSlot::HeadInts, kb.add(flagBase, e),
-                           kb.idx(1));
-                Value score = toF64(
-                    kb.loadWs(WorkspaceSlot::HeadFloats, kb.add(scoreBase, e)));
-                Value cum = arith::AddFOp::create(b, loc, s[1], score);
-                Value done = arith::CmpFOp::create(
-                    b, loc, arith::CmpFPredicate::OGE, cum, alpha);
-                return SmallVector<Value>{kb.add(s[0], kb.idx(1)), cum, done};
-              });
-        });
-      }
-    });
-  });
-  kb.endFunction();
-  return success();
-}
-
-//===----------------------------------------------------------------------===//
 // Attention source
 //===----------------------------------------------------------------------===//
 
@@ -387,7 +90,7 @@ namespace {
 
 class StripesSource : public KeySource {
 public:
-  explicit StripesSource(const StripesParams &sp) : sp(sp) {}
+  explicit StripesSource(const Params &sp) : sp(sp) {}
 
   /// Values of the tile that membership tests read; computed once at the
   /// top of enumerate() (so that they dominate every chunk of the tile).
@@ -477,7 +180,7 @@ public:
   }
 
 private:
-  StripesParams sp;
+  Params sp;
   TileValues cached;
 };
 
@@ -490,15 +193,22 @@ struct StripesModel
   void appendKeySources(Operation *op, const KernelRequest &req,
                         KeySourceList &sources) const {
     sources.push_back(
-        std::make_unique<StripesSource>(stripesParams(req, req.indexOf(op))));
+        std::make_unique<StripesSource>(params(req, req.indexOf(op))));
   }
 };
 
 struct StripesSelection
     : SelectionPrimitive::ExternalModel<StripesSelection, StripesOp> {
-  StageAttr planStage(Operation *op, const KernelRequest &, StringRef function,
-                      int64_t primitive) const {
-    return headsStage(op->getContext(), function, primitive);
+  void planStages(Operation *op, const KernelRequest &req, StringRef function,
+                  int64_t primitive, SmallVectorImpl<StageAttr> &stages) const {
+    MLIRContext *ctx = op->getContext();
+    stages.push_back(headsStage(ctx, (function + kRowsSuffix).str(), primitive,
+                                kRowsThreads,
+                                params(req, primitive).rowItems()));
+    stages.push_back(headsStage(ctx, (function + kScoresSuffix).str(),
+                                primitive, kScoresThreads, kScoreSplit));
+    stages.push_back(headsStage(ctx, (function + kRankSuffix).str(), primitive,
+                                kRankThreads));
   }
   void addWorkspace(Operation *, const KernelRequest &req, StageAttr stage,
                     WorkspaceSizes &slots) const {
@@ -506,7 +216,15 @@ struct StripesSelection
   }
   LogicalResult emitStage(Operation *, KernelBuilder &kb,
                           const KernelRequest &req, StageAttr stage) const {
-    return emitStripesStage(kb, req, stage);
+    switch (stageOf(stage)) {
+    case Stage::Rows:
+      return emitRowsStage(kb, req, stage);
+    case Stage::Scores:
+      return emitScoresStage(kb, req, stage);
+    case Stage::Rank:
+      return emitRankStage(kb, req, stage);
+    }
+    llvm_unreachable("unknown stripes stage");
   }
 };
 } // namespace

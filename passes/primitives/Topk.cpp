@@ -48,13 +48,14 @@ struct TopkModel : KeySourcePrimitive::ExternalModel<TopkModel, TopkOp> {
 
 struct TopkSelection
     : SelectionPrimitive::ExternalModel<TopkSelection, TopkOp> {
-  StageAttr planStage(Operation *op, const KernelRequest &req,
-                      StringRef function, int64_t primitive) const {
+  void planStages(Operation *op, const KernelRequest &req, StringRef function,
+                  int64_t primitive, SmallVectorImpl<StageAttr> &stages) const {
     if (byTokens(req, op))
-      return headsStage(op->getContext(), function, primitive);
-    return StageAttr::get(op->getContext(), function, primitive,
-                          GridKind::query_blocks, req.block,
-                          BlockOrigin::absolute, 128);
+      stages.push_back(headsStage(op->getContext(), function, primitive));
+    else
+      stages.push_back(StageAttr::get(op->getContext(), function, primitive,
+                                      GridKind::query_blocks, req.block,
+                                      BlockOrigin::absolute, 128, 1));
   }
   void addWorkspace(Operation *op, const KernelRequest &req, StageAttr stage,
                     WorkspaceSizes &slots) const {

@@ -393,11 +393,11 @@ struct TreeSearchModel
 
 struct TreeSearchSelection
     : SelectionPrimitive::ExternalModel<TreeSearchSelection, TreeSearchOp> {
-  StageAttr planStage(Operation *op, const KernelRequest &req,
-                      StringRef function, int64_t primitive) const {
-    return StageAttr::get(
+  void planStages(Operation *op, const KernelRequest &req, StringRef function,
+                  int64_t primitive, SmallVectorImpl<StageAttr> &stages) const {
+    stages.push_back(StageAttr::get(
         op->getContext(), function, primitive, GridKind::query_blocks,
-        treeParams(req, primitive).blockQ, BlockOrigin::local, 128);
+        treeParams(req, primitive).blockQ, BlockOrigin::local, 128, 1));
   }
   void addWorkspace(Operation *, const KernelRequest &req, StageAttr stage,
                     WorkspaceSizes &slots) const {

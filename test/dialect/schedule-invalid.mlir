@@ -40,6 +40,11 @@
 
 // -----
 
+// expected-error @+1 {{stage 's': split must be >= 1, got 0}}
+#s = #sattn.stage<"s", primitive = 0, grid = heads, threads = 1, split = 0>
+
+// -----
+
 sattn.pattern @p() block = 64 causal {
   sattn.sink 8
 }

@@ -23,3 +23,14 @@ sattn.pattern @q() block = 64 causal {
 sattn.kernel @q {heads = 2, kv_heads = 2, head_dim = 64, element_type = f32, target = #sattn.target<gpu>,
   schedule = #sattn.schedule<tile_q = 64, chunk = 32, tiles = absolute, sources = [0],
     stages = [#sattn.stage<"s", primitive = 0, grid = heads, threads = 64>], attention = "a">}
+
+// A split grid prints its split; stages of one primitive come in order.
+sattn.pattern @r() block = 64 causal {
+  sattn.stripes segments = 2, rows = 4, cover = 0.95, window_frac = 0.05
+}
+// CHECK-LABEL: sattn.kernel @r
+// CHECK-SAME: stages = [<"s_rows", primitive = 0, grid = heads, threads = 128, split = 8>, <"s_rank", primitive = 0, grid = heads, threads = 128>]
+sattn.kernel @r {heads = 2, kv_heads = 2, head_dim = 64, element_type = f32, target = #sattn.target<gpu>,
+  schedule = #sattn.schedule<tile_q = 64, chunk = 32, tiles = absolute, sources = [0],
+    stages = [#sattn.stage<"s_rows", primitive = 0, grid = heads, threads = 128, split = 8>,
+              #sattn.stage<"s_rank", primitive = 0, grid = heads, threads = 128, split = 1>], attention = "a">}

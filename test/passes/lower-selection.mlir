@@ -4,21 +4,67 @@
 // stage's threads; the request stays (before the functions) for
 // sattn-tile-attention.
 
-// Stripes: one work item per (batch, head); the sampled rows' statistics,
-// the column and diagonal scores and the kept flags go to the workspace.
+// Stripes: three stages. rows, one work item per (batch, head, sample
+// slot): the slot's q and key chunks staged in shared memory, the row max
+// over the threads, the float64 sum added in key order by the first thread;
+// scores, 256 items per (batch, head), each over every 256th column or
+// diagonal; rank, one item per (batch, head): totals, ranks, cover flags.
+// (On the CPU keys are read in place: the next case.)
 sattn.pattern @sample() block = 64 causal {
   sattn.stripes segments = 2, rows = 4, cover = 0.95, window_frac = 0.05
 }
-sattn.kernel @sample {heads = 2, kv_heads = 2, head_dim = 32, element_type = f32, target = #sattn.target<cpu>}
+sattn.kernel @sample {heads = 2, kv_heads = 2, head_dim = 32, element_type = f32, target = #sattn.target<gpu>}
 // CHECK: sattn.kernel @sample
-// CHECK-LABEL: func.func @sattn_select_stripes_0(
+// CHECK-SAME: stages = [<"sattn_select_stripes_0_rows", primitive = 0, grid = heads, threads = 128, split = 8>, <"sattn_select_stripes_0_scores", primitive = 0, grid = heads, threads = 128, split = 256>, <"sattn_select_stripes_0_rank", primitive = 0, grid = heads, threads = 128>]
+// CHECK-LABEL: func.func @sattn_select_stripes_0_rows(
 // CHECK-SAME: %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf32>, %[[WSF:[^:]+]]: memref<?xf32>, %[[WSI:[^:]+]]: memref<?xi32>
 // CHECK-SAME: attributes {sattn_tile.threads = 128 : i64}
+// CHECK-DAG: %[[Q:.+]] = sattn_tile.alloc_shared : memref<32xf32, #gpu.address_space<workgroup>>
+// CHECK-DAG: %[[KEYS:.+]] = sattn_tile.alloc_shared : memref<256x33xf32, #gpu.address_space<workgroup>>
+// CHECK-DAG: %[[EXPS:.+]] = sattn_tile.alloc_shared : memref<256xf64, #gpu.address_space<workgroup>>
 // CHECK: sattn_tile.for_items
 // CHECK: sattn_tile.coop_for
-// CHECK: memref.store %{{.*}}, %[[WSF]]
+// CHECK: memref.store %{{.*}}, %[[Q]]
 // CHECK: sattn_tile.barrier
+// CHECK: sattn_tile.coop_for
+// CHECK: memref.store %{{.*}}, %[[KEYS]]
+// CHECK: sattn_tile.barrier
+// CHECK: sattn_tile.for_rows
+// CHECK: arith.maximumf
+// CHECK: math.exp %{{.*}} : f64
+// CHECK: memref.store %{{.*}}, %[[EXPS]]
+// CHECK: memref.load %[[EXPS]]
+// CHECK: arith.addf %{{.*}} : f64
+// CHECK: memref.store %{{.*}}, %[[WSF]]
 // CHECK: memref.store %{{.*}}, %[[WSI]]
+// CHECK-LABEL: func.func @sattn_select_stripes_0_scores(
+// CHECK: sattn_tile.for_items
+// CHECK: scf.for
+// CHECK: math.exp %{{.*}} : f64
+// CHECK: arith.divf %{{.*}} : f64
+// CHECK: sattn_tile.barrier
+// CHECK: arith.addf %{{.*}} : f64
+// CHECK-LABEL: func.func @sattn_select_stripes_0_rank(
+// CHECK: sattn_tile.for_items
+// CHECK: sattn_tile.coop_for
+// CHECK: sattn_tile.barrier
+// CHECK: scf.while
+
+// -----
+
+// Stripes on the CPU: the same stages, keys read in place (no staged keys).
+sattn.pattern @sample_cpu() block = 64 causal {
+  sattn.stripes segments = 2, rows = 4, cover = 0.95, window_frac = 0.05
+}
+sattn.kernel @sample_cpu {heads = 2, kv_heads = 2, head_dim = 32, element_type = f32, target = #sattn.target<cpu>}
+// CHECK-LABEL: func.func @sattn_select_stripes_0_rows(
+// CHECK: sattn_tile.alloc_shared : memref<32xf32, #gpu.address_space<workgroup>>
+// CHECK-NOT: memref<256x33xf32
+// CHECK: sattn_tile.for_items
+// CHECK-LABEL: func.func @sattn_select_stripes_0_scores(
+// CHECK-NOT: memref<256x33xf32
+// CHECK: sattn_tile.for_items
+// CHECK-LABEL: func.func @sattn_select_stripes_0_rank(
 
 // -----
 

@@ -140,7 +140,7 @@ sattn.pattern @sample() block = 64 causal {
 }
 sattn.kernel @sample {heads = 2, kv_heads = 2, head_dim = 32, element_type = f32, target = #sattn.target<cpu>}
 
-// CHECK-LABEL: func.func @sattn_select_stripes_0(
+// CHECK-LABEL: func.func @sattn_select_stripes_0_rank(
 // CHECK-LABEL: func.func @sattn_attention(
 // CHECK: %[[T:.+]] = sattn_tile.begin
 // CHECK: scf.for
