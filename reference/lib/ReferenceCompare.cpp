@@ -14,8 +14,9 @@ namespace {
 
 /// Calls `fn(flat, index)` for every element of a view of `sizes`, in
 /// row-major order.
-void forEachIndex(llvm::ArrayRef<int64_t> sizes,
-                  llvm::function_ref<void(int64_t, llvm::ArrayRef<int64_t>)> fn) {
+void forEachIndex(
+    llvm::ArrayRef<int64_t> sizes,
+    llvm::function_ref<void(int64_t, llvm::ArrayRef<int64_t>)> fn) {
   for (int64_t s : sizes)
     if (s <= 0)
       return;
@@ -87,9 +88,9 @@ ReferenceComparison compareWithReference(const TensorView &gotOut,
     c.errNorm += (got - want) * (got - want);
     c.refNorm += want * want;
   });
-  c.outWithinTolerance = dtype == DType::F32
-                             ? c.maxErr <= 1e-4 * c.maxRef
-                             : std::sqrt(c.errNorm) <= 1e-2 * std::sqrt(c.refNorm);
+  c.outWithinTolerance =
+      dtype == DType::F32 ? c.maxErr <= 1e-4 * c.maxRef
+                          : std::sqrt(c.errNorm) <= 1e-2 * std::sqrt(c.refNorm);
   c.lseTolerance = dtype == DType::F32 ? 1e-3 : 3e-2;
   if (gotLse.data && wantLse.data)
     forEachIndex(wantLse.sizes, [&](int64_t, llvm::ArrayRef<int64_t> i) {

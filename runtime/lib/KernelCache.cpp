@@ -20,6 +20,7 @@
 #include "sattn/AtomicFile.h"
 #include "sattn/Errors.h"
 
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/Twine.h"
@@ -33,6 +34,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 
@@ -237,6 +239,12 @@ CacheOptions CacheOptions::fromEnvironment() {
     options.directory = std::move(*dir);
   else
     options.enableDisk = false;
+  if (std::optional<std::string> mb =
+          llvm::sys::Process::GetEnv("SATTN_CACHE_MAX_MB")) {
+    uint64_t value = 0;
+    if (!llvm::StringRef(*mb).getAsInteger(10, value) && value < (1ull << 44))
+      options.maxDiskBytes = value << 20;
+  }
   return options;
 }
 
@@ -441,9 +449,21 @@ llvm::Expected<std::shared_ptr<const CacheEntry>> KernelCache::loadOrBuild(
       read.reason = "key mismatch: the entry describes another kernel";
     }
     switch (read.kind) {
-    case ReadResult::Valid:
+    case ReadResult::Valid: {
       ++diskHits;
+      // Recently used, for the LRU eviction (best effort: a read-only cache
+      // keeps its times).
+      llvm::Expected<fs::file_t> file =
+          fs::openNativeFileForWrite(path, fs::CD_OpenExisting, fs::OF_Append);
+      if (file) {
+        (void)fs::setLastAccessAndModificationTime(
+            *file, std::chrono::system_clock::now());
+        fs::closeFile(*file);
+      } else {
+        llvm::consumeError(file.takeError());
+      }
       return std::make_shared<const CacheEntry>(std::move(read.entry));
+    }
     case ReadResult::Missing:
       break;
     case ReadResult::Corrupt:
@@ -480,6 +500,8 @@ llvm::Expected<std::shared_ptr<const CacheEntry>> KernelCache::loadOrBuild(
       warnOnce("write", "sattn: cannot store kernel cache entry: " +
                             llvm::toString(std::move(err)) +
                             "; keeping it in memory only");
+    } else if (opts.maxDiskBytes) {
+      evictToLimit(path);
     }
   }
   return std::shared_ptr<const CacheEntry>(std::move(entry));
@@ -503,6 +525,43 @@ void KernelCache::resetStats() {
   buildFailures = 0;
   corruptEntries = 0;
   diskWriteFailures = 0;
+}
+
+void KernelCache::evictToLimit(llvm::StringRef keep) {
+  struct File {
+    std::string path;
+    uint64_t size;
+    llvm::sys::TimePoint<> used;
+  };
+  std::vector<File> files;
+  uint64_t total = 0;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; it != end && !ec;
+       it.increment(ec)) {
+    if (!llvm::StringRef(it->path()).ends_with(cacheEntryExtension()))
+      continue;
+    fs::file_status status;
+    if (fs::status(it->path(), status, /*Follow=*/false) ||
+        status.type() != fs::file_type::regular_file)
+      continue;
+    files.push_back({it->path(), status.getSize(),
+                     status.getLastModificationTime()});
+    total += status.getSize();
+  }
+  if (total <= opts.maxDiskBytes)
+    return;
+  // Oldest first; ties by path, so that concurrent evictors agree.
+  llvm::sort(files, [](const File &a, const File &b) {
+    return a.used != b.used ? a.used < b.used : a.path < b.path;
+  });
+  for (const File &f : files) {
+    if (total <= opts.maxDiskBytes)
+      break;
+    if (f.path == keep)
+      continue;
+    if (!fs::remove(f.path))
+      total -= f.size;
+  }
 }
 
 void KernelCache::forget(const CacheKey &key) {

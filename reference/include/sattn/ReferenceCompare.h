@@ -1,4 +1,4 @@
-//===- ReferenceCompare.h - A kernel's result against the oracle -*- C++ -*-===//
+//===- ReferenceCompare.h - A result against the oracle --------*- C++ -*-===//
 //
 // The one comparison of a result with the reference, used by every tool and
 // test that checks against the oracle (docs/patterns.md, "Tolerances for

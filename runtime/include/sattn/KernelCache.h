@@ -120,9 +120,15 @@ struct CacheOptions {
   std::string directory;
   /// Where warnings go; null means llvm::errs().
   CacheWarningHandler warningHandler;
+  /// The directory's entries are kept under this many bytes: after each
+  /// write the least recently used entries (by modification time, which a
+  /// disk hit refreshes) are removed. 0: no limit.
+  uint64_t maxDiskBytes = kDefaultMaxDiskBytes;
+  static constexpr uint64_t kDefaultMaxDiskBytes = uint64_t(1) << 30;
 
   /// Options from the environment: the directory from cacheDirectory(), the
-  /// disk cache disabled when that says "off".
+  /// disk cache disabled when that says "off", the size limit from
+  /// $SATTN_CACHE_MAX_MB (MiB; 0 for none) when set.
   static CacheOptions fromEnvironment();
 };
 
@@ -208,6 +214,9 @@ private:
   llvm::Expected<std::shared_ptr<const CacheEntry>>
   loadOrBuild(const CacheKey &key, const std::string &digest,
               llvm::function_ref<llvm::Expected<std::string>()> build);
+  /// Removes the least recently used entries until the directory holds at
+  /// most opts.maxDiskBytes of them; `keep` (just written) stays.
+  void evictToLimit(llvm::StringRef keep);
   /// Reports `message` unless `onceKey` was reported before.
   void warnOnce(llvm::StringRef onceKey, const llvm::Twine &message);
 

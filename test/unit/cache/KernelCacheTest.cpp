@@ -705,3 +705,53 @@ TEST(KernelCacheCorruptionTest, EntryWithThisDigestButAnotherKey) {
   ASSERT_TRUE(good->has_value());
   EXPECT_EQ((*good)->description, key.describe());
 }
+
+/// Issue 21 D6: the directory grew without bound. After each write the
+/// least recently used entries (modification time, refreshed by a disk hit)
+/// are removed until the entries fit maxDiskBytes.
+TEST(KernelCacheEvictionTest, LeastRecentlyUsedEntriesGo) {
+  TempDir dir;
+  auto keyNamed = [](const char *dtype) {
+    CacheKey key = sampleKey();
+    key.dtype = dtype;
+    return key;
+  };
+  CacheKey k1 = keyNamed("f32"), k2 = keyNamed("f16"), k3 = keyNamed("bf16");
+  const std::string artifact(4096, 'k');
+  auto setAge = [](const std::string &path, int secondsAgo) {
+    llvm::Expected<llvm::sys::fs::file_t> file =
+        llvm::sys::fs::openNativeFileForWrite(
+            path, llvm::sys::fs::CD_OpenExisting, llvm::sys::fs::OF_Append);
+    ASSERT_TRUE(bool(file));
+    EXPECT_FALSE(llvm::sys::fs::setLastAccessAndModificationTime(
+        *file,
+        std::chrono::system_clock::now() - std::chrono::seconds(secondsAgo)));
+    llvm::sys::fs::closeFile(*file);
+  };
+  uint64_t entryBytes = 0;
+  {
+    CacheOptions options = optionsFor(dir.str());
+    options.maxDiskBytes = 0; // no limit while the test measures
+    KernelCache cache(options);
+    CountingBuild build{artifact};
+    ASSERT_TRUE(getOrFail(cache, k1, build));
+    ASSERT_FALSE(llvm::sys::fs::file_size(cache.entryPath(k1), entryBytes));
+    ASSERT_TRUE(getOrFail(cache, k2, build));
+    setAge(cache.entryPath(k1), 200);
+    setAge(cache.entryPath(k2), 100);
+  }
+  CacheOptions options = optionsFor(dir.str());
+  options.maxDiskBytes = 2 * entryBytes + entryBytes / 2;
+  KernelCache cache(options);
+  CountingBuild build{artifact};
+  ASSERT_TRUE(getOrFail(cache, k1, build)); // a disk hit: k1 is recent now
+  EXPECT_EQ(build.calls, 0);
+  ASSERT_TRUE(getOrFail(cache, k3, build)); // written: over the limit
+  EXPECT_EQ(build.calls, 1);
+  std::vector<std::string> expected{k1.digest() + ".sattnk",
+                                    k3.digest() + ".sattnk"};
+  std::sort(expected.begin(), expected.end());
+  std::vector<std::string> files = listFiles(dir.str());
+  std::sort(files.begin(), files.end());
+  EXPECT_EQ(files, expected);
+}
