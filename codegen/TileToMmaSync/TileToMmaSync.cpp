@@ -293,7 +293,7 @@ private:
   /// whose key has p > 0 in the row: for p > 0, p * v is v's own infinity
   /// or NaN, which the product on the zeroed tile left out.
   void addNonFiniteValues(const SmallVector<Frag> &p);
-  /// The key of slot c of the masked chunk (-1: none).
+  /// The key of slot c of the chunk `mask` saw last (-1: none).
   Value maskedKey(Value c);
 
   const int64_t d, chunk;
@@ -731,14 +731,10 @@ void MmaTile::copy(const ChunkValues &ch, tile::Operand operand, Value pred) {
 SmallVector<Value> MmaTile::mask(const ChunkValues &ch, ValueRange scores,
                                  Value needs, KeepFn keep) {
   SmallVector<Frag> s = fragments(scores);
-  auto keyOf = [&](Value c) -> Value {
-    if (ch.kind == tile::ChunkKind::list)
-      return kb.toIndex(kb.load(keyIndex, {c}));
-    return kb.select(kb.lt(c, ch.count), kb.add(ch.start, c), kb.idx(-1));
-  };
-  maskScores(s, needs, keyOf, keep);
   maskChunk = ch;
   maskNeeds = needs;
+  maskScores(
+      s, needs, [&](Value c) { return maskedKey(c); }, keep);
   return flatten(s);
 }
 
@@ -757,21 +753,23 @@ Value MmaTile::clearNonFiniteValues() {
   APInt inf = APFloat::getInf(cast<FloatType>(elem).getFloatSemantics())
                   .bitcastToAPInt();
   Value magnitude = arith::ConstantOp::create(
-      b(), loc(), DenseElementsAttr::get(intVec, APInt::getSignedMaxValue(bits)));
+      b(), loc(),
+      DenseElementsAttr::get(intVec, APInt::getSignedMaxValue(bits)));
   Value infBits = arith::ConstantOp::create(
       b(), loc(), DenseElementsAttr::get(intVec, inf));
-  Value zeros = arith::ConstantOp::create(b(), loc(), b().getZeroAttr(floatVec));
+  Value zeros =
+      arith::ConstantOp::create(b(), loc(), b().getZeroAttr(floatVec));
   auto check = [&](Value c, Value col) {
-    Value x = vector::LoadOp::create(b(), loc(), floatVec, valueTile,
-                                     ValueRange{c, col}, false,
-                                     llvm::Align(16));
+    Value x =
+        vector::LoadOp::create(b(), loc(), floatVec, valueTile,
+                               ValueRange{c, col}, false, llvm::Align(16));
     Value mag = arith::AndIOp::create(
         b(), loc(), vector::BitCastOp::create(b(), loc(), intVec, x),
         magnitude);
     Value bad = arith::CmpIOp::create(b(), loc(), arith::CmpIPredicate::uge,
                                       mag, infBits);
-    Value any = vector::ReductionOp::create(b(), loc(),
-                                            vector::CombiningKind::OR, bad);
+    Value any =
+        vector::ReductionOp::create(b(), loc(), vector::CombiningKind::OR, bad);
     kb.ifThen(any, [&] {
       vector::StoreOp::create(
           b(), loc(), arith::SelectOp::create(b(), loc(), bad, zeros, x),
@@ -782,8 +780,8 @@ Value MmaTile::clearNonFiniteValues() {
   Value found = kb.boolean(false);
   if (unrolledCopies) {
     for (int64_t i = 0; i < chunk / copyRowStep; ++i)
-      found = kb.orI(found, check(kb.add(copyRow, kb.idx(i * copyRowStep)),
-                                  copyColumn));
+      found = kb.orI(
+          found, check(kb.add(copyRow, kb.idx(i * copyRowStep)), copyColumn));
   } else {
     const int64_t segments = d / vec;
     setReg(nonFiniteFlag, 0, kb.boolean(false));
@@ -796,12 +794,12 @@ Value MmaTile::clearNonFiniteValues() {
   }
   // The zeros are visible to every warp, and every thread learns whether
   // any thread found one.
-  Value anyThread = NVVM::BarrierOp::create(
-      b(), loc(), TypeRange{i32()}, Value(), Value(),
-      NVVM::BarrierReductionAttr::get(b().getContext(),
-                                      NVVM::BarrierReduction::OR),
-      arith::ExtUIOp::create(b(), loc(), i32(), found))
-                        .getRes();
+  Value anyThread =
+      NVVM::BarrierOp::create(b(), loc(), TypeRange{i32()}, Value(), Value(),
+                              NVVM::BarrierReductionAttr::get(
+                                  b().getContext(), NVVM::BarrierReduction::OR),
+                              arith::ExtUIOp::create(b(), loc(), i32(), found))
+          .getRes();
   return kb.ne(anyThread, kb.i32(0));
 }
 
@@ -817,8 +815,8 @@ void MmaTile::addNonFiniteValues(const SmallVector<Frag> &p) {
       for (int e = 0; e < 2; ++e) {
         Value positive =
             kb.fcmp(arith::CmpFPredicate::OGT, p[nt][2 * h + e], kb.f32(0));
-        Value shift = arith::AddIOp::create(b(), loc(), twoT,
-                                            kb.i32((nt * 8) % 32 + e));
+        Value shift =
+            arith::AddIOp::create(b(), loc(), twoT, kb.i32((nt * 8) % 32 + e));
         Value bit = arith::ShLIOp::create(
             b(), loc(), arith::ExtUIOp::create(b(), loc(), i32(), positive),
             shift);
@@ -830,34 +828,36 @@ void MmaTile::addNonFiniteValues(const SmallVector<Frag> &p) {
         word = arith::OrIOp::create(b(), loc(), word, shuffleXor(word, m));
   }
   for (int64_t w = 0; w < words; ++w) {
-    kb.forRange(kb.idx(0), kb.idx(std::min<int64_t>(32, chunk - 32 * w)),
-                [&](Value c) {
-      Value c32 = kb.toI32(c);
-      std::array<Value, 2> seen;
-      for (int h = 0; h < 2; ++h) {
-        Value shifted = arith::ShRUIOp::create(b(), loc(), rowKeys[h][w], c32);
-        seen[h] = kb.ne(arith::AndIOp::create(b(), loc(), shifted, kb.i32(1)),
-                        kb.i32(0));
-      }
-      Value j = maskedKey(kb.add(c, kb.idx(32 * w)));
-      Value valid = kb.andI(kb.ge(j, kb.idx(0)), kb.lt(j, tile.seqK));
-      kb.ifThen(kb.andI(valid, kb.orI(seen[0], seen[1])), [&] {
-        for (int64_t nt = 0; nt < d / 8; ++nt)
-          for (int e = 0; e < 2; ++e) {
-            Value col = kb.add(kb.idx(nt * 8 + e), kb.mul(quad, kb.idx(2)));
-            Value v = kb.loadV(tile.batch, tile.kvHead, j, col);
-            Value bad = kb.orI(
-                kb.fcmp(arith::CmpFPredicate::UEQ, v, kb.f32(INFINITY)),
-                kb.fcmp(arith::CmpFPredicate::OEQ, v, kb.f32(-INFINITY)));
-            for (int h = 0; h < 2; ++h) {
-              int64_t at = nt * 4 + 2 * h + e;
-              Value o = reg(outRegs, at);
-              setReg(outRegs, at,
-                     kb.select(kb.andI(bad, seen[h]), kb.fadd(o, v), o));
-            }
+    kb.forRange(
+        kb.idx(0), kb.idx(std::min<int64_t>(32, chunk - 32 * w)), [&](Value c) {
+          Value c32 = kb.toI32(c);
+          std::array<Value, 2> seen;
+          for (int h = 0; h < 2; ++h) {
+            Value shifted =
+                arith::ShRUIOp::create(b(), loc(), rowKeys[h][w], c32);
+            seen[h] =
+                kb.ne(arith::AndIOp::create(b(), loc(), shifted, kb.i32(1)),
+                      kb.i32(0));
           }
-      });
-    });
+          Value j = maskedKey(kb.add(c, kb.idx(32 * w)));
+          Value valid = kb.andI(kb.ge(j, kb.idx(0)), kb.lt(j, tile.seqK));
+          kb.ifThen(kb.andI(valid, kb.orI(seen[0], seen[1])), [&] {
+            for (int64_t nt = 0; nt < d / 8; ++nt)
+              for (int e = 0; e < 2; ++e) {
+                Value col = kb.add(kb.idx(nt * 8 + e), kb.mul(quad, kb.idx(2)));
+                Value v = kb.loadV(tile.batch, tile.kvHead, j, col);
+                Value bad = kb.orI(
+                    kb.fcmp(arith::CmpFPredicate::UEQ, v, kb.f32(INFINITY)),
+                    kb.fcmp(arith::CmpFPredicate::OEQ, v, kb.f32(-INFINITY)));
+                for (int h = 0; h < 2; ++h) {
+                  int64_t at = nt * 4 + 2 * h + e;
+                  Value o = reg(outRegs, at);
+                  setReg(outRegs, at,
+                         kb.select(kb.andI(bad, seen[h]), kb.fadd(o, v), o));
+                }
+              }
+          });
+        });
   }
 }
 

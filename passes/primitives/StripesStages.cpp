@@ -247,6 +247,14 @@ private:
   Value q, keys;
 };
 
+/// exp(l - mx) in float64 for the fp32 logit l of key jj of the chunk at j0.
+Value shiftedExp(KernelBuilder &kb, LogitTile &tile, const ItemHead &ih,
+                 Value j0, Value jj, Value mx) {
+  Value l = toF64(kb, tile.logit(ih, j0, jj));
+  return math::ExpOp::create(kb.b(), kb.loc(),
+                             arith::SubFOp::create(kb.b(), kb.loc(), l, mx));
+}
+
 /// Thread x's keys of a chunk of `count`: x, x + threads, ...
 void forThreadKeys(KernelBuilder &kb, Value count,
                    function_ref<void(Value jj, Value slot)> body) {
@@ -336,10 +344,7 @@ LogicalResult stripes::emitRowsStage(KernelBuilder &kb,
               Value count = kb.min(chunk, kb.sub(r.end, j0));
               tile.stageKeys(ih, j0, count);
               forThreadKeys(kb, count, [&](Value jj, Value) {
-                Value e = math::ExpOp::create(
-                    b, loc,
-                    arith::SubFOp::create(
-                        b, loc, toF64(kb, tile.logit(ih, j0, jj)), mx64));
+                Value e = shiftedExp(kb, tile, ih, j0, jj, mx64);
                 kb.store(e, exps, {jj});
               });
               kb.barrier();
@@ -419,11 +424,7 @@ LogicalResult stripes::emitScoresStage(KernelBuilder &kb,
                         });
                         Value count = kb.min(chunk, kb.sub(hi, j0));
                         forThreadKeys(kb, count, [&](Value jj, Value) {
-                          Value pr = math::ExpOp::create(
-                              b, loc,
-                              arith::SubFOp::create(
-                                  b, loc, toF64(kb, tile.logit(ih, j0, jj)),
-                                  mx));
+                          Value pr = shiftedExp(kb, tile, ih, j0, jj, mx);
                           pr = arith::DivFOp::create(b, loc, pr, sum);
                           kb.store(pr, probs, {jj});
                         });

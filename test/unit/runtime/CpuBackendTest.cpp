@@ -34,18 +34,16 @@ protected:
 
 TEST_P(CpuMatchesOracle, Case) {
   auto [patternIdx, dtypeIdx, shapeIdx] = GetParam();
-  checkAgainstOracle(Backend::Cpu, patternIdx, kDTypes[dtypeIdx],
-                     kShapes[shapeIdx],
-                     [](Kernel &kernel, AttentionArgs &args) {
-                       return kernel.run(args);
-                     });
+  checkAgainstOracle(
+      Backend::Cpu, patternIdx, kDTypes[dtypeIdx], kShapes[shapeIdx],
+      [](Kernel &kernel, AttentionArgs &args) { return kernel.run(args); });
 }
 
-std::string caseName(
-    const ::testing::TestParamInfo<std::tuple<int, int, int>> &info) {
+std::string
+caseName(const ::testing::TestParamInfo<std::tuple<int, int, int>> &info) {
   auto [p, d, s] = info.param;
-  return std::string(kPatterns[p].name) + "_" +
-         dtypeName(kDTypes[d]).str() + "_" + kShapes[s].name;
+  return std::string(kPatterns[p].name) + "_" + dtypeName(kDTypes[d]).str() +
+         "_" + kShapes[s].name;
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -88,6 +86,17 @@ TEST(CpuKernelReuse, NewSequenceLengthDoesNotRecompile) {
   EXPECT_EQ(codegenInvocations(), generated);
 }
 
+/// The path of the last entry file in `cache`'s directory (empty: none).
+std::string lastCacheEntry(const KernelCache &cache) {
+  std::string path;
+  std::error_code ec;
+  for (llvm::sys::fs::directory_iterator it(cache.directory(), ec), end;
+       it != end && !ec; it.increment(ec))
+    if (llvm::StringRef(it->path()).ends_with(cacheEntryExtension()))
+      path = it->path();
+  return path;
+}
+
 /// Real kernels through the disk cache: cold build, disk hit after the
 /// process forgets its loaded kernels, and a truncated entry detected and
 /// rebuilt. KernelCache::global() reads SATTN_CACHE_DIR once, so this test
@@ -110,16 +119,11 @@ TEST(CpuKernelCache, ColdDiskHitAndTruncatedEntry) {
   auto disk = compile(source, config);
   ASSERT_TRUE(bool(disk)) << llvm::toString(disk.takeError());
   EXPECT_EQ((*disk)->compileInfo().origin, CompileOrigin::DiskCache);
-  std::cout << "[ timing ] cold compile "
-            << (*cold)->compileInfo().milliseconds << " ms, disk hit "
-            << (*disk)->compileInfo().milliseconds << " ms\n";
+  std::cout << "[ timing ] cold compile " << (*cold)->compileInfo().milliseconds
+            << " ms, disk hit " << (*disk)->compileInfo().milliseconds
+            << " ms\n";
   // Truncate the entry on disk: it must be detected and rebuilt.
-  std::string path;
-  std::error_code ec;
-  for (llvm::sys::fs::directory_iterator it(cache.directory(), ec), end;
-       it != end && !ec; it.increment(ec))
-    if (llvm::StringRef(it->path()).ends_with(cacheEntryExtension()))
-      path = it->path();
+  std::string path = lastCacheEntry(cache);
   ASSERT_FALSE(path.empty());
   uint64_t size = 0;
   llvm::sys::fs::file_size(path, size);
@@ -160,19 +164,13 @@ TEST(CpuKernelCache, EntryThatDoesNotLoadIsRebuilt) {
   ASSERT_FALSE(bool(cache.clearDisk()));
   auto cold = compile(source, config);
   ASSERT_TRUE(bool(cold)) << llvm::toString(cold.takeError());
-  std::string path;
-  std::error_code ec;
-  for (llvm::sys::fs::directory_iterator it(cache.directory(), ec), end;
-       it != end && !ec; it.increment(ec))
-    if (llvm::StringRef(it->path()).ends_with(cacheEntryExtension()))
-      path = it->path();
+  std::string path = lastCacheEntry(cache);
   ASSERT_FALSE(path.empty());
   auto valid = readCacheEntryFile(path, "");
   ASSERT_TRUE(bool(valid) && valid->has_value());
   // The same key and description, a payload that is no kernel artifact.
-  ASSERT_FALSE(bool(writeCacheEntryFile(path, (*valid)->digest,
-                                        (*valid)->description,
-                                        "not a kernel artifact")));
+  ASSERT_FALSE(bool(writeCacheEntryFile(
+      path, (*valid)->digest, (*valid)->description, "not a kernel artifact")));
   forgetLoadedKernels();
   cache.clearMemory();
   auto rebuilt = compile(source, config);
@@ -322,8 +320,9 @@ TEST(CpuKernelStripes, HugeSegmentsAreBoundedBySq) {
   ASSERT_TRUE(bool(kernel)) << llvm::toString(kernel.takeError());
   // [Sq + N] floats and [2 Sq + 4 N + 4] ints per head at most, plus lse.
   EXPECT_LT((*kernel)->workspaceBytes(1, 300, 300), size_t(1) << 20);
-  checkAgainstOracle(Backend::Cpu, huge, /*seed=*/0, DType::F32, kShapes[0],
-                     [](Kernel &k, AttentionArgs &args) { return k.run(args); });
+  checkAgainstOracle(
+      Backend::Cpu, huge, /*seed=*/0, DType::F32, kShapes[0],
+      [](Kernel &k, AttentionArgs &args) { return k.run(args); });
 }
 
 /// Issue 21 D10: NaN key scores changed sparsek's selection between the
@@ -343,8 +342,9 @@ TEST(CpuKernelSparsek, NaNKeyScoresRankBelowEveryNumber) {
           // NaN; -inf and +inf among the rest.
           for (int64_t h = 0; h < scores.sizes[1]; ++h)
             for (int64_t j = 0; j < scores.sizes[2]; ++j) {
-              bool nan = pattern == 0 ? j % 3 == 0
-                                      : pattern == 1 ? j < 200 : true;
+              bool nan = pattern == 0   ? j % 3 == 0
+                         : pattern == 1 ? j < 200
+                                        : true;
               if (nan)
                 scores.store({0, h, j}, std::nanf(""));
               else if (j % 7 == 1)
@@ -361,9 +361,9 @@ namespace {
 std::vector<std::tuple<int, NonFinite, int>> nonFiniteCases() {
   std::vector<std::tuple<int, NonFinite, int>> cases;
   for (int p = 0; p < int(std::size(kPatterns)); ++p)
-    for (NonFinite kind : {NonFinite::InfInV, NonFinite::NaNInV,
-                           NonFinite::NaNInK, NonFinite::NaNInQ,
-                           NonFinite::InfInQ})
+    for (NonFinite kind :
+         {NonFinite::InfInV, NonFinite::NaNInV, NonFinite::NaNInK,
+          NonFinite::NaNInQ, NonFinite::InfInQ})
       if (nonFiniteApplies(kPatterns[p], kind))
         for (int d : {0, 2})
           cases.emplace_back(p, kind, d);
@@ -387,10 +387,9 @@ const ShapeCase kNonFiniteShape{"gqa2_ragged_190", 1, 4, 2, 190, 190, 64};
 
 TEST_P(CpuNonFinite, Case) {
   auto [p, kind, d] = GetParam();
-  checkNonFinite(Backend::Cpu, kPatterns[p], p, kDTypes[d], kNonFiniteShape,
-                 kind, [](Kernel &kernel, AttentionArgs &args) {
-                   return kernel.run(args);
-                 });
+  checkNonFinite(
+      Backend::Cpu, kPatterns[p], p, kDTypes[d], kNonFiniteShape, kind,
+      [](Kernel &kernel, AttentionArgs &args) { return kernel.run(args); });
 }
 
 INSTANTIATE_TEST_SUITE_P(Stock, CpuNonFinite,

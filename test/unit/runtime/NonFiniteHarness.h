@@ -52,32 +52,27 @@ inline bool nonFiniteApplies(const PatternCase &pattern, NonFinite kind) {
 }
 
 /// Runs `kind` for one pattern, dtype and shape (no K/V row padding).
-inline void checkNonFinite(
-    Backend backend, const PatternCase &pattern, int seed, DType dtype,
-    const ShapeCase &shape, NonFinite kind,
-    std::function<llvm::Error(Kernel &, AttentionArgs &)> runOn) {
+inline void
+checkNonFinite(Backend backend, const PatternCase &pattern, int seed,
+               DType dtype, const ShapeCase &shape, NonFinite kind,
+               std::function<llvm::Error(Kernel &, AttentionArgs &)> runOn) {
   const int64_t B = shape.batch, H = shape.heads, G = shape.kvHeads,
                 Sq = shape.seqQ, Sk = shape.seqK, D = shape.headDim;
   std::mt19937 rng(4321 + 17 * seed + 5 * Sk + D);
   Tensor q(dtype, {B, H, Sq, D}, &rng), k(dtype, {B, G, Sk, D}, &rng),
       v(dtype, {B, G, Sk, D}, &rng), scores(DType::F32, {B, G, Sk}, &rng);
-  Tensor out0(dtype, {B, H, Sq, D}, nullptr), lse0(DType::F32, {B, H, Sq},
-                                                   nullptr);
-  Tensor out1(dtype, {B, H, Sq, D}, nullptr), lse1(DType::F32, {B, H, Sq},
-                                                   nullptr);
+  Tensor out0(dtype, {B, H, Sq, D}, nullptr),
+      lse0(DType::F32, {B, H, Sq}, nullptr);
+  Tensor out1(dtype, {B, H, Sq, D}, nullptr),
+      lse1(DType::F32, {B, H, Sq}, nullptr);
 
   AttentionConfig config{H, G, D, dtype, 0};
-  PatternSource source = PatternSource::file(sourcePath(pattern.name));
-  for (const std::string &o : pattern.overrides)
-    source.set(o);
-  CompileOptions options;
-  options.backend = backend;
-  auto kernel = compile(source, config, options);
+  auto kernel = compileStock(backend, pattern, config);
   ASSERT_TRUE(bool(kernel)) << llvm::toString(kernel.takeError());
   bool readsScores = std::string(pattern.name) == "sparsek";
   auto run = [&](Tensor &out, Tensor &lse) {
-    AttentionArgs args{q.view, k.view, v.view, out.view, lse.view,
-                       std::nullopt, std::nullopt};
+    AttentionArgs args{q.view,   k.view,       v.view,      out.view,
+                       lse.view, std::nullopt, std::nullopt};
     if (readsScores)
       args.keyScores = scores.view;
     return runOn(**kernel, args);
@@ -158,8 +153,8 @@ inline void checkNonFinite(
         }
         affectedRows += seen;
         int64_t row = (b * H + h) * Sq + i;
-        bool wholeRowNaN = seen && kind != NonFinite::InfInV &&
-                           kind != NonFinite::NaNInV;
+        bool wholeRowNaN =
+            seen && kind != NonFinite::InfInV && kind != NonFinite::NaNInV;
         for (int64_t d = 0; d < D; ++d) {
           int64_t e = row * D + d;
           double got = out1.view.load({b, h, i, d});

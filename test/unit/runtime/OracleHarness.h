@@ -63,8 +63,8 @@ inline const DType kDTypes[] = {DType::F32, DType::F16, DType::BF16};
 /// build's path, for running the binaries elsewhere).
 inline std::string sourcePath(const char *pattern) {
   const char *root = std::getenv("SATTN_SOURCE_DIR");
-  return std::string(root ? root : SATTN_SOURCE_DIR) + "/patterns/library/" + pattern +
-         ".sattn";
+  return std::string(root ? root : SATTN_SOURCE_DIR) + "/patterns/library/" +
+         pattern + ".sattn";
 }
 
 /// Normal random values rounded to `dtype`, stored in it. With `rowPad`,
@@ -141,6 +141,18 @@ inline std::vector<float> asFloat32(const Tensor &t) {
   return out;
 }
 
+/// `pattern` (stock file, its overrides) compiled for `backend`.
+inline llvm::Expected<std::shared_ptr<Kernel>>
+compileStock(Backend backend, const PatternCase &pattern,
+             const AttentionConfig &config) {
+  PatternSource source = PatternSource::file(sourcePath(pattern.name));
+  for (const std::string &o : pattern.overrides)
+    source.set(o);
+  CompileOptions options;
+  options.backend = backend;
+  return compile(source, config, options);
+}
+
 /// `pattern` loaded and bound in `context` (its dialects registered).
 inline llvm::Error loadStockPattern(const PatternCase &pattern,
                                     mlir::MLIRContext &context,
@@ -157,11 +169,11 @@ inline llvm::Error loadStockPattern(const PatternCase &pattern,
 /// Compiles `pattern` for `backend`, runs it on random inputs of `shape`
 /// and compares with the oracle. `runOn` runs the kernel (the CUDA test
 /// copies the views to the device and back).
-inline void checkAgainstOracle(
-    Backend backend, const PatternCase &pattern, int seed, DType dtype,
-    const ShapeCase &shape,
-    std::function<llvm::Error(Kernel &, AttentionArgs &)> runOn,
-    std::function<void(const TensorView &)> editKeyScores = {}) {
+inline void
+checkAgainstOracle(Backend backend, const PatternCase &pattern, int seed,
+                   DType dtype, const ShapeCase &shape,
+                   std::function<llvm::Error(Kernel &, AttentionArgs &)> runOn,
+                   std::function<void(const TensorView &)> editKeyScores = {}) {
   std::mt19937 rng(1234 + 17 * seed + 5 * shape.seqK + shape.headDim);
   Tensor q(dtype, {shape.batch, shape.heads, shape.seqQ, shape.headDim}, &rng);
   Tensor k(dtype, {shape.batch, shape.kvHeads, shape.seqK, shape.headDim}, &rng,
@@ -179,15 +191,10 @@ inline void checkAgainstOracle(
   Tensor refLse(DType::F32, {shape.batch, shape.heads, shape.seqQ}, nullptr);
 
   AttentionConfig config{shape.heads, shape.kvHeads, shape.headDim, dtype, 0};
-  PatternSource source = PatternSource::file(sourcePath(pattern.name));
-  for (const std::string &o : pattern.overrides)
-    source.set(o);
-  CompileOptions options;
-  options.backend = backend;
-  auto kernel = compile(source, config, options);
+  auto kernel = compileStock(backend, pattern, config);
   ASSERT_TRUE(bool(kernel)) << llvm::toString(kernel.takeError());
-  AttentionArgs args{q.view, k.view, v.view, out.view, lse.view,
-                     std::nullopt, std::nullopt};
+  AttentionArgs args{q.view,   k.view,       v.view,      out.view,
+                     lse.view, std::nullopt, std::nullopt};
   if (std::string(pattern.name) == "sparsek")
     args.keyScores = scores.view;
   llvm::Error runErr = runOn(**kernel, args);
