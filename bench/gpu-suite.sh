@@ -2,7 +2,8 @@
 # The GPU suite of issue 7 on a CUDA machine (binaries in .devpack/, see
 # bench/make-devpack.sh): every stock pattern x dtype x shape against the
 # oracle (in ${SHARDS:-8} parallel shards: compiling dominates), then
-# compute-sanitizer memcheck and racecheck on one size per pattern
+# compute-sanitizer memcheck, racecheck, synccheck and initcheck on one
+# size per pattern
 # (tensor-core tile), the padded-K/V staging path and the per-row tile,
 # then the demo on the GPU. Logs go to ${OUT:-out}/. Exits 1 when any part
 # fails (a shard's exit status, a failed test, a sanitizer error, the demo):
@@ -32,7 +33,7 @@ grep -E "^\[  FAILED  \] .*\(|Failure|error" "$out/gpu-suite.log" | head -20
 if grep -q '^\[  FAILED  \]' "$out/gpu-suite.log"; then fail "GPU suite"; fi
 if ! grep -q '^\[       OK \]' "$out/gpu-suite.log"; then fail "no test passed"; fi
 cases='*_mha_ragged_300_d64:*_bf16_mha_padded_kv_190_d64:CudaRowTile.*/bf16'
-for tool in memcheck racecheck; do
+for tool in ${SANITIZER_TOOLS:-memcheck racecheck synccheck initcheck}; do
   timeout ${SANITIZER_TIMEOUT:-200} compute-sanitizer --tool $tool --print-limit 20 \
     .devpack/sattn-cuda-backend-tests --gtest_filter="$cases" \
     > "$out/sanitizer-$tool.log" 2>&1

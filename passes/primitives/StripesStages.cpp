@@ -9,18 +9,13 @@
 //           diagonal scores;
 //   rank    one work item per (batch, head): totals, fp32 scores, ranks
 //           and the cover prefixes.
-// On the GPU, keys are staged in shared memory ([key][d], rows padded to
-// an odd number of 32-bit words so that the threads' reads of one d, a row
-// apart, fall into different banks), one chunk of up to chunkKeys() keys
-// at a time; on the CPU they are read in place. Each thread computes the
-// logits of its keys of a chunk, each an fp32 dot accumulated in order over
-// d, as the oracle does. Sums that the oracle adds in key order are added
-// by the item's first thread from a shared buffer in the same order, so the
-// float64 values follow the oracle's order of addition.
+// Logits and row statistics come from LogitTile.h, which says how keys are
+// staged and why the float64 sums follow the oracle's order of addition.
 //
 //===----------------------------------------------------------------------===//
 
 #include "passes/primitives/StripesStages.h"
+#include "passes/primitives/LogitTile.h"
 #include "passes/primitives/SelectionHelpers.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -76,61 +71,16 @@ Stage stripes::stageOf(StageAttr stage) {
 
 namespace {
 
-/// float64 values in the i32 workspace: two words at `offset` (elements of
-/// HeadInts).
+/// float64 values in HeadInts.
 Value loadF64(KernelBuilder &kb, Value offset) {
-  OpBuilder &b = kb.b();
-  Location loc = kb.loc();
-  Value mem = kb.memref(::sattn::KernelMemref::WorkspaceI32);
-  Value at = kb.add(kb.workspaceOffset(WorkspaceSlot::HeadInts), offset);
-  Value lo = kb.load(mem, at);
-  Value hi = kb.load(mem, kb.add(at, kb.idx(1)));
-  Type i64 = b.getI64Type();
-  lo = arith::ExtUIOp::create(b, loc, i64, lo);
-  hi = arith::ExtUIOp::create(b, loc, i64, hi);
-  hi = arith::ShLIOp::create(b, loc, hi, kb.i64(32));
-  Value bits = arith::OrIOp::create(b, loc, hi, lo);
-  return arith::BitcastOp::create(b, loc, b.getF64Type(), bits);
+  return loadF64Ws(kb, WorkspaceSlot::HeadInts, offset);
 }
-
 void storeF64(KernelBuilder &kb, Value offset, Value value) {
-  OpBuilder &b = kb.b();
-  Location loc = kb.loc();
-  Value mem = kb.memref(::sattn::KernelMemref::WorkspaceI32);
-  Value at = kb.add(kb.workspaceOffset(WorkspaceSlot::HeadInts), offset);
-  Type i32 = b.getI32Type();
-  Value bits = arith::BitcastOp::create(b, loc, b.getI64Type(), value);
-  Value lo = arith::TruncIOp::create(b, loc, i32, bits);
-  Value hi = arith::TruncIOp::create(
-      b, loc, i32, arith::ShRUIOp::create(b, loc, bits, kb.i64(32)));
-  kb.store(lo, mem, at);
-  kb.store(hi, mem, kb.add(at, kb.idx(1)));
+  storeF64Ws(kb, WorkspaceSlot::HeadInts, offset, value);
 }
 
-Value f64Const(KernelBuilder &kb, double v) {
-  return arith::ConstantOp::create(kb.b(), kb.loc(), kb.b().getF64FloatAttr(v));
-}
-
-Value toF64(KernelBuilder &kb, Value v) {
-  return arith::ExtFOp::create(kb.b(), kb.loc(), kb.b().getF64Type(), v);
-}
-
-/// The (batch, head) of a work item, its kv head and its workspace bases.
-struct ItemHead {
-  Value head, bb, h, g, fBase, iBase;
-};
-
-ItemHead itemHead(KernelBuilder &kb, const Geometry &geo, Value head) {
-  const int64_t heads = kb.shape().heads;
-  const int64_t group = heads / kb.shape().kvHeads;
-  ItemHead r;
-  r.head = head;
-  r.h = kb.floorMod(head, kb.idx(heads));
-  r.bb = kb.floorDiv(head, kb.idx(heads));
-  r.g = kb.floorDiv(r.h, kb.idx(group));
-  r.fBase = kb.mul(head, geo.floatsPerHead);
-  r.iBase = kb.mul(head, geo.intsPerHead);
-  return r;
+ItemHead headOf(KernelBuilder &kb, const Geometry &geo, Value head) {
+  return itemHead(kb, head, geo.floatsPerHead, geo.intsPerHead);
 }
 
 /// The row of a sample slot: t, the end of C(t), and whether the slot holds
@@ -161,124 +111,6 @@ Sampled sampledRow(KernelBuilder &kb, const KernelRequest &req,
   return r;
 }
 
-/// Keys staged per chunk: up to 32 KB of them in the element type, at most
-/// 256.
-int64_t chunkKeys(KernelBuilder &kb) {
-  int64_t bytes = kb.elementType().getIntOrFloatBitWidth() / 8;
-  return std::min<int64_t>(256, 32768 / (kb.shape().headDim * bytes));
-}
-
-/// A sampled row's logits, chunk by chunk. On the GPU, q_t (f32 [D]) and a
-/// chunk of keys ([chunk][D + pad] in the element type, values exact) are
-/// staged in shared memory, so that a warp's loads are coalesced; on the
-/// CPU, where an item's threads are one loop, staging would only copy, and
-/// the keys are read where they are (the plan's choice, as the attention
-/// layout is). Either way each logit is the same fp32 dot.
-class LogitTile {
-public:
-  LogitTile(KernelBuilder &kb, const KernelRequest &req)
-      : kb(kb), staged(req.isGpu()), chunk(chunkKeys(kb)) {
-    Type elem = kb.elementType();
-    int64_t bytes = elem.getIntOrFloatBitWidth() / 8;
-    q = kb.sharedAlloc({kb.shape().headDim}, kb.b().getF32Type());
-    if (!staged)
-      return;
-    // Rows of an odd number of words: the threads' reads of one d (a row
-    // apart) go to different banks.
-    int64_t stride = kb.shape().headDim + std::max<int64_t>(1, 4 / bytes);
-    keys = kb.sharedAlloc({chunk, stride}, elem);
-  }
-
-  int64_t chunkSize() const { return chunk; }
-
-  /// q_t into shared memory; ends with a barrier.
-  void stageQuery(const ItemHead &ih, Value t) {
-    kb.coopLoop(kb.idx(kb.shape().headDim), [&](Value d) {
-      kb.store(kb.loadQ(ih.bb, ih.h, t, d), q, {d});
-    });
-    kb.barrier();
-  }
-
-  /// Keys [j0, j0 + count) into shared memory (GPU), consecutive threads
-  /// reading consecutive d; ends with a barrier.
-  void stageKeys(const ItemHead &ih, Value j0, Value count) {
-    if (!staged)
-      return;
-    Value dim = kb.idx(kb.shape().headDim);
-    // x >= 0: unsigned division (a shift and a mask for the supported head
-    // dims, powers of two) rather than floor division.
-    kb.coopLoop(kb.mul(count, dim), [&](Value x) {
-      Value jj = arith::DivUIOp::create(kb.b(), kb.loc(), x, dim);
-      Value d = arith::RemUIOp::create(kb.b(), kb.loc(), x, dim);
-      Value v = kb.loadK(ih.bb, ih.g, kb.add(j0, jj), d);
-      if (kb.elementType() != v.getType())
-        v = arith::TruncFOp::create(kb.b(), kb.loc(), kb.elementType(), v);
-      kb.store(v, keys, {jj, d});
-    });
-    kb.barrier();
-  }
-
-  /// The fp32 logit scale * dot(q_t, k_j), j = j0 + jj (key jj of the chunk
-  /// staged at j0), accumulated in order over d.
-  Value logit(const ItemHead &ih, Value j0, Value jj) {
-    Value j = kb.add(j0, jj);
-    Value dot =
-        kb.forRangeCarry(kb.idx(0), kb.idx(kb.shape().headDim), kb.idx(1),
-                         {kb.f32(0)}, [&](Value d, ValueRange acc) {
-                           Value k;
-                           if (staged) {
-                             k = kb.load(keys, {jj, d});
-                             if (k.getType() != kb.b().getF32Type())
-                               k = arith::ExtFOp::create(
-                                   kb.b(), kb.loc(), kb.b().getF32Type(), k);
-                           } else {
-                             k = kb.loadK(ih.bb, ih.g, j, d);
-                           }
-                           return SmallVector<Value>{
-                               kb.fadd(acc[0], kb.fmul(kb.load(q, {d}), k))};
-                         })[0];
-    return kb.fmul(kb.f32(kb.shape().effectiveScale()), dot);
-  }
-
-private:
-  KernelBuilder &kb;
-  bool staged;
-  int64_t chunk;
-  Value q, keys;
-};
-
-/// exp(l - mx) in float64 for the fp32 logit l of key jj of the chunk at j0.
-Value shiftedExp(KernelBuilder &kb, LogitTile &tile, const ItemHead &ih,
-                 Value j0, Value jj, Value mx) {
-  Value l = toF64(kb, tile.logit(ih, j0, jj));
-  return math::ExpOp::create(kb.b(), kb.loc(),
-                             arith::SubFOp::create(kb.b(), kb.loc(), l, mx));
-}
-
-/// Thread x's keys of a chunk of `count`: x, x + threads, ...
-void forThreadKeys(KernelBuilder &kb, Value count,
-                   function_ref<void(Value jj, Value slot)> body) {
-  kb.rowLoop(kb.threads(), [&](Value x, Value slot) {
-    kb.forRange(x, count, kb.idx(kb.threads()),
-                [&](Value jj) { body(jj, slot); });
-  });
-}
-
-/// Adds `buffer[0..count)` in order to the float64 in `acc[0]` (first
-/// thread), then a barrier.
-void addInOrder(KernelBuilder &kb, Value acc, Value buffer, Value count) {
-  kb.singleThread([&] {
-    Value sum = kb.forRangeCarry(
-        kb.idx(0), count, kb.idx(1), {kb.load(acc, {kb.idx(0)})},
-        [&](Value jj, ValueRange s) {
-          return SmallVector<Value>{arith::AddFOp::create(
-              kb.b(), kb.loc(), s[0], kb.load(buffer, {jj}))};
-        })[0];
-    kb.store(sum, acc, {kb.idx(0)});
-  });
-  kb.barrier();
-}
-
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -290,74 +122,26 @@ LogicalResult stripes::emitRowsStage(KernelBuilder &kb,
                                      StageAttr stage) {
   Params sp = params(req, stage.getPrimitive());
   kb.beginFunction(stage.getFunction(), stage.getThreads());
-  OpBuilder &b = kb.b();
-  Location loc = kb.loc();
-  Type f32 = b.getF32Type(), f64 = b.getF64Type();
   Geometry geo = geometry(kb, sp, kb.scalar(KernelScalar::SeqQ),
                           kb.scalar(KernelScalar::SeqK));
   LogitTile tile(kb, req);
-  const int64_t threads = kb.threads();
-  Value chunk = kb.idx(tile.chunkSize());
-  Value exps = kb.sharedAlloc({tile.chunkSize()}, f64);
-  Value maxima = kb.sharedAlloc({threads}, f32);
-  Value sum = kb.sharedAlloc({1}, f64);
-  Value rowMax = kb.privateScalar(f32);
+  RowStatistics stats(kb, tile);
 
   const int64_t items = sp.rowItems();
   kb.forEachWorkItem([&](Value item) {
-    ItemHead ih = itemHead(kb, geo, kb.floorDiv(item, kb.idx(items)));
-    kb.forRange(
-        kb.floorMod(item, kb.idx(items)), geo.slots, kb.idx(items),
-        [&](Value n) {
-          Sampled r = sampledRow(kb, req, sp, n);
-          kb.ifThen(r.active, [&] {
-            tile.stageQuery(ih, r.t);
-            // fp32 max: each thread over its keys, then over the threads.
-            kb.rowLoop(threads, [&](Value, Value slot) {
-              kb.store(kb.negInf(), rowMax, {slot, kb.idx(0)});
-            });
-            kb.forRange(kb.idx(0), r.end, chunk, [&](Value j0) {
-              Value count = kb.min(chunk, kb.sub(r.end, j0));
-              tile.stageKeys(ih, j0, count);
-              forThreadKeys(kb, count, [&](Value jj, Value slot) {
-                Value m = kb.load(rowMax, {slot, kb.idx(0)});
-                kb.store(kb.fmax(m, tile.logit(ih, j0, jj)), rowMax,
-                         {slot, kb.idx(0)});
-              });
-              kb.barrier();
-            });
-            kb.rowLoop(threads, [&](Value x, Value slot) {
-              kb.store(kb.load(rowMax, {slot, kb.idx(0)}), maxima, {x});
-            });
-            kb.barrier();
-            Value mx =
-                kb.forRangeCarry(kb.idx(0), kb.idx(threads), kb.idx(1),
-                                 {kb.negInf()}, [&](Value x, ValueRange acc) {
-                                   return SmallVector<Value>{
-                                       kb.fmax(acc[0], kb.load(maxima, {x}))};
-                                 })[0];
-            Value mx64 = toF64(kb, mx);
-            // float64 sum of exp(l - max) in key order.
-            kb.singleThread(
-                [&] { kb.store(f64Const(kb, 0), sum, {kb.idx(0)}); });
-            kb.forRange(kb.idx(0), r.end, chunk, [&](Value j0) {
-              Value count = kb.min(chunk, kb.sub(r.end, j0));
-              tile.stageKeys(ih, j0, count);
-              forThreadKeys(kb, count, [&](Value jj, Value) {
-                Value e = shiftedExp(kb, tile, ih, j0, jj, mx64);
-                kb.store(e, exps, {jj});
-              });
-              kb.barrier();
-              addInOrder(kb, sum, exps, count);
-            });
-            kb.singleThread([&] {
-              kb.storeWs(WorkspaceSlot::HeadFloats, kb.add(ih.fBase, n), mx);
-              storeF64(kb, kb.add(ih.iBase, kb.mul(n, kb.idx(2))),
-                       kb.load(sum, {kb.idx(0)}));
-            });
-          });
-          kb.barrier();
-        });
+    ItemHead ih = headOf(kb, geo, kb.floorDiv(item, kb.idx(items)));
+    kb.forRange(kb.floorMod(item, kb.idx(items)), geo.slots, kb.idx(items),
+                [&](Value n) {
+                  Sampled r = sampledRow(kb, req, sp, n);
+                  kb.ifThen(r.active, [&] {
+                    stats.emit(ih, r.t, r.end, [&](Value mx, Value sum) {
+                      kb.storeWs(WorkspaceSlot::HeadFloats,
+                                 kb.add(ih.fBase, n), mx);
+                      storeF64(kb, kb.add(ih.iBase, kb.mul(n, kb.idx(2))),
+                               sum);
+                    });
+                  });
+                });
   });
   kb.endFunction();
   return success();
@@ -390,7 +174,7 @@ LogicalResult stripes::emitScoresStage(KernelBuilder &kb,
 
   kb.forEachWorkItem([&](Value item) {
     Value p = kb.floorMod(item, split);
-    ItemHead ih = itemHead(kb, geo, kb.floorDiv(item, split));
+    ItemHead ih = headOf(kb, geo, kb.floorDiv(item, split));
     kb.forRange(p, geo.entries, split, [&](Value e) {
       Value isColumn = kb.lt(e, geo.nkb);
       Value diagonal = kb.add(kb.sub(e, geo.nkb), geo.dLo);
@@ -423,8 +207,8 @@ LogicalResult stripes::emitScoresStage(KernelBuilder &kb,
                                          kb.min(chunk, kb.sub(seqK, j0)));
                         });
                         Value count = kb.min(chunk, kb.sub(hi, j0));
-                        forThreadKeys(kb, count, [&](Value jj, Value) {
-                          Value pr = shiftedExp(kb, tile, ih, j0, jj, mx);
+                        forThreadKeys(kb, count, [&](Value jj, Value, Value) {
+                          Value pr = tile.shiftedExp(ih, j0, jj, mx);
                           pr = arith::DivFOp::create(b, loc, pr, sum);
                           kb.store(pr, probs, {jj});
                         });
@@ -462,7 +246,7 @@ LogicalResult stripes::emitRankStage(KernelBuilder &kb,
                           kb.scalar(KernelScalar::SeqK));
 
   kb.forEachWorkItem([&](Value item) {
-    ItemHead ih = itemHead(kb, geo, item);
+    ItemHead ih = headOf(kb, geo, item);
     Value fBase = ih.fBase, iBase = ih.iBase;
     auto totalAt = [&](Value isColumn) {
       return kb.add(iBase, kb.add(geo.totalAt,

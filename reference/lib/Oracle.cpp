@@ -1344,9 +1344,10 @@ void MaskOracle::Impl::buildPermute(const PermutePrim &pp, int64_t b, int64_t h,
   std::vector<int64_t> perm(Sk);
   std::iota(perm.begin(), perm.end(), 0);
   for (int64_t m = 0; (m + 1) * S <= Sk; ++m)
-    std::stable_sort(
-        perm.begin() + m * S, perm.begin() + (m + 1) * S,
-        [&](int64_t x, int64_t y) { return importance[x] > importance[y]; });
+    std::sort(perm.begin() + m * S, perm.begin() + (m + 1) * S,
+              [&](int64_t x, int64_t y) {
+                return ranksBefore(importance[x], x, importance[y], y);
+              });
   int64_t posOfKey0 = std::find(perm.begin(), perm.end(), 0) - perm.begin();
   const int64_t blockOfKey0 = posOfKey0 / B;
 

@@ -199,7 +199,12 @@ public:
         prepareCall(*loaded.info, attentionConfig, args);
     if (!call)
       return call.takeError();
-    return loaded.executable->run(*call, workspace, stream, timings);
+    if (Error err = loaded.executable->run(*call, workspace, stream, timings))
+      return err;
+    if (timings)
+      for (size_t i = 0; i < timings->stages.size(); ++i)
+        timings->stages[i].name = loaded.info->stages[i].name;
+    return Error::success();
   }
 
   size_t workspaceBytes(int64_t batch, int64_t seqQ,

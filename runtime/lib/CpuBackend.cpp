@@ -61,17 +61,24 @@ public:
     }
     setWorkspace(call, ws);
     auto now = [] { return std::chrono::steady_clock::now(); };
+    auto ms = [](auto from, auto to) {
+      return std::chrono::duration<double, std::milli>(to - from).count();
+    };
     auto t0 = now();
-    for (size_t i = 0; i < stages.size(); ++i)
+    if (timings)
+      timings->stages.assign(stages.size(), {});
+    for (size_t i = 0; i < stages.size(); ++i) {
+      auto before = now();
       launch(stages[i], call, call.stageItems[i]);
+      if (timings)
+        timings->stages[i].ms = ms(before, now());
+    }
     auto t1 = now();
     launch(attention, call, call.attentionItems);
     auto t2 = now();
     if (timings) {
-      timings->selectionMs =
-          std::chrono::duration<double, std::milli>(t1 - t0).count();
-      timings->attentionMs =
-          std::chrono::duration<double, std::milli>(t2 - t1).count();
+      timings->selectionMs = ms(t0, t1);
+      timings->attentionMs = ms(t1, t2);
     }
     return Error::success();
   }

@@ -197,10 +197,12 @@ llvm::Error Driver::load() {
   SATTN_RESOLVE(cuStreamCreate);
   SATTN_RESOLVE(cuStreamDestroy_v2);
   SATTN_RESOLVE(cuStreamSynchronize);
+  SATTN_RESOLVE(cuStreamWaitEvent);
   SATTN_RESOLVE(cuEventCreate);
   SATTN_RESOLVE(cuEventDestroy_v2);
   SATTN_RESOLVE(cuEventRecord);
   SATTN_RESOLVE(cuEventSynchronize);
+  SATTN_RESOLVE(cuEventQuery);
 #undef SATTN_RESOLVE
   resolve(cuEventElapsedTime, {"cuEventElapsedTime_v2", "cuEventElapsedTime"});
 
@@ -739,6 +741,27 @@ llvm::Error Event::synchronize() const {
   Driver &d = driver();
   ContextScope scope(d, context);
   return SATTN_CU(d, cuEventSynchronize)(event);
+}
+
+llvm::Expected<bool> Event::done() const {
+  if (!event)
+    return makeStringError("cannot query an empty Event");
+  Driver &d = driver();
+  ContextScope scope(d, context);
+  CUresult result = d.cuEventQuery(event);
+  if (result == CUDA_ERROR_NOT_READY)
+    return false;
+  if (llvm::Error err = check(result, "cuEventQuery"))
+    return std::move(err);
+  return true;
+}
+
+llvm::Error Event::orderBefore(CUstream stream) const {
+  if (!event)
+    return makeStringError("cannot wait for an empty Event");
+  Driver &d = driver();
+  ContextScope scope(d, context);
+  return SATTN_CU(d, cuStreamWaitEvent)(stream, event, 0);
 }
 
 llvm::Expected<float> Event::elapsedMs(const Event &start, const Event &end) {

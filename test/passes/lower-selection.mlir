@@ -111,12 +111,29 @@ sattn.kernel @blocks {heads = 2, kv_heads = 1, head_dim = 32, element_type = bf1
 
 // -----
 
-// Permute: per (batch, head) importance, the permutation, pooled blocks and
-// the kept blocks of every query block.
+// Permute: five stages over grids of (batch, head) items: probe-row
+// statistics, key importance (a float64 sum per thread's key), the
+// segment sort (a NaN ranks last), pooled blocks, and the kept blocks of
+// every query block.
 sattn.pattern @pbs() block = 128 causal {
   sattn.permute segment = 256, probe = 128, block = 128, cover = 0.9
 }
 sattn.kernel @pbs {heads = 2, kv_heads = 1, head_dim = 64, element_type = f32, target = #sattn.target<cpu>}
-// CHECK-LABEL: func.func @sattn_select_permute_0(
+// CHECK-LABEL: func.func @sattn_select_permute_0_probe(
 // CHECK: sattn_tile.alloc_shared : memref<64xf32, #gpu.address_space<workgroup>>
 // CHECK: sattn_tile.for_items
+// CHECK: math.exp %{{.*}} : f64
+// CHECK-LABEL: func.func @sattn_select_permute_0_importance(
+// CHECK: sattn_tile.alloc_private : memref<128x1xf64>
+// CHECK: sattn_tile.for_items
+// CHECK: math.exp %{{.*}} : f64
+// CHECK-LABEL: func.func @sattn_select_permute_0_sort(
+// CHECK: sattn_tile.for_items
+// CHECK: sattn_tile.coop_for
+// CHECK: arith.cmpf uno
+// CHECK-LABEL: func.func @sattn_select_permute_0_blocks(
+// CHECK: sattn_tile.coop_for
+// CHECK-LABEL: func.func @sattn_select_permute_0_lists(
+// CHECK: sattn_tile.alloc_shared : memref<2xf64, #gpu.address_space<workgroup>>
+// CHECK: sattn_tile.for_items
+// CHECK: scf.while

@@ -49,7 +49,21 @@ struct Result {
   double density = 0, coldMs = 0, warmMs = 0, diskMs = 0;
   double selectionMs = 0, attentionMs = 0, totalMs = 0;
   double tflops = 0, denseTflops = 0;
+  /// Median time of each selection stage, in launch order.
+  std::vector<RunTimings::Stage> stages;
 };
+
+/// Adds a timed call's stage times to `samples` (one list per stage) and
+/// remembers the stages' names in `stages`.
+void collectStages(const RunTimings &t, std::vector<RunTimings::Stage> &stages,
+                   std::vector<std::vector<double>> &samples) {
+  stages.resize(t.stages.size());
+  samples.resize(t.stages.size());
+  for (size_t i = 0; i < t.stages.size(); ++i) {
+    stages[i].name = t.stages[i].name;
+    samples[i].push_back(t.stages[i].ms);
+  }
+}
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -300,6 +314,7 @@ int main(int argc, char **argv) {
     }
 
     std::vector<double> sel, att, tot;
+    std::vector<std::vector<double>> stageSamples;
     std::optional<SlowStep> timing;
     timing.emplace(kTool, "timing " + std::to_string(warmup + iters) +
                               " runs at " + std::to_string(seq) + " tokens");
@@ -352,6 +367,7 @@ int main(int argc, char **argv) {
         (void)start;
         if (i >= warmup) {
           sel.push_back(t.selectionMs);
+          collectStages(t, r.stages, stageSamples);
           att.push_back(t.attentionMs);
           tot.push_back(t.selectionMs + t.attentionMs);
         }
@@ -375,6 +391,7 @@ int main(int argc, char **argv) {
           exitOnError(kTool, std::move(e));
         if (i >= warmup) {
           sel.push_back(t.selectionMs);
+          collectStages(t, r.stages, stageSamples);
           att.push_back(t.attentionMs);
           tot.push_back(t.selectionMs + t.attentionMs);
         }
@@ -382,6 +399,8 @@ int main(int argc, char **argv) {
     }
     timing.reset();
     r.selectionMs = median(sel);
+    for (size_t i = 0; i < r.stages.size(); ++i)
+      r.stages[i].ms = median(stageSamples[i]);
     r.attentionMs = median(att);
     r.totalMs = median(tot);
     r.tflops = r.tflops / (r.totalMs * 1e-3) / 1e12;
@@ -392,6 +411,11 @@ int main(int argc, char **argv) {
         loaded.spec.name.c_str(), (long long)r.seqLen, r.density, r.coldMs,
         r.warmMs, r.diskMs, r.selectionMs, r.attentionMs, r.totalMs, r.tflops,
         r.denseTflops);
+    // The selection's stages, when it has more than one.
+    if (r.stages.size() > 1)
+      for (const RunTimings::Stage &st : r.stages)
+        llvm::outs() << llvm::format("  stage %-40s %10.3f ms\n",
+                                     st.name.c_str(), st.ms);
     llvm::outs().flush();
   }
 
@@ -418,6 +442,13 @@ int main(int argc, char **argv) {
             json.attribute("warm_compile_ms", r.warmMs);
             json.attribute("disk_compile_ms", r.diskMs);
             json.attribute("selection_ms", r.selectionMs);
+            json.attributeArray("stages", [&] {
+              for (const RunTimings::Stage &st : r.stages)
+                json.object([&] {
+                  json.attribute("name", st.name);
+                  json.attribute("ms", st.ms);
+                });
+            });
             json.attribute("attention_ms", r.attentionMs);
             json.attribute("total_ms", r.totalMs);
             json.attribute("tflops_computed", r.tflops);

@@ -86,6 +86,15 @@ struct Workspace {
 struct RunTimings {
   double selectionMs = 0;
   double attentionMs = 0;
+  /// One selection stage: its function (sattn_select_permute_0_probe)
+  /// and time.
+  struct Stage {
+    std::string name;
+    double ms = 0;
+  };
+  /// The selection stages in launch order; their times add up to
+  /// selectionMs.
+  std::vector<Stage> stages;
 };
 
 class Kernel {
@@ -94,9 +103,11 @@ public:
 
   /// Runs attention on `args` (views of host memory for the CPU backend,
   /// device memory for CUDA). Without `workspace`, the kernel allocates its
-  /// own (per call on the CPU; on CUDA one buffer that grows, shared by
-  /// every call of the kernel: pass a workspace when several streams use
-  /// it). An lse left out of `args` is written into the workspace. `stream` is
+  /// own (per call on the CPU; on CUDA one buffer per stream, grown to the
+  /// largest call on it and freed only after the work queued on it, so calls
+  /// on different streams may run at once). A caller's workspace must not be
+  /// used by two calls that may run at the same time. An lse left out of
+  /// `args` is written into the workspace. `stream` is
   /// a CUstream for CUDA (null: the default stream); the call returns after the
   /// work is queued unless `timings` is given, in which case it waits.
   virtual llvm::Error run(const AttentionArgs &args,

@@ -196,10 +196,13 @@ public:
   CUresult (*cuStreamCreate)(CUstream *stream, unsigned flags) = nullptr;
   CUresult (*cuStreamDestroy_v2)(CUstream stream) = nullptr;
   CUresult (*cuStreamSynchronize)(CUstream stream) = nullptr;
+  CUresult (*cuStreamWaitEvent)(CUstream stream, CUevent event,
+                                unsigned flags) = nullptr;
   CUresult (*cuEventCreate)(CUevent *event, unsigned flags) = nullptr;
   CUresult (*cuEventDestroy_v2)(CUevent event) = nullptr;
   CUresult (*cuEventRecord)(CUevent event, CUstream stream) = nullptr;
   CUresult (*cuEventSynchronize)(CUevent event) = nullptr;
+  CUresult (*cuEventQuery)(CUevent event) = nullptr;
   /// cuEventElapsedTime_v2 where the driver has it (CUDA 12.8 and later),
   /// else cuEventElapsedTime; both have this signature.
   CUresult (*cuEventElapsedTime)(float *milliseconds, CUevent start,
@@ -455,6 +458,11 @@ public:
   llvm::Error record(CUstream stream = nullptr);
   /// Waits until the work before the last record() is done.
   llvm::Error synchronize() const;
+  /// Whether the work before the last record() is done (cuEventQuery).
+  llvm::Expected<bool> done() const;
+  /// Makes later work on `stream` wait for the work before the last record()
+  /// (cuStreamWaitEvent); returns at once.
+  llvm::Error orderBefore(CUstream stream) const;
   /// Milliseconds between two recorded, completed events (cuEventElapsedTime).
   static llvm::Expected<float> elapsedMs(const Event &start, const Event &end);
   void reset();

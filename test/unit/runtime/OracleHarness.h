@@ -166,6 +166,89 @@ inline llvm::Error loadStockPattern(const PatternCase &pattern,
   return loadBoundPattern(request, context, bound);
 }
 
+/// Random inputs of `shape` rounded to `dtype` (key scores too, used by
+/// sparsek), NaN-filled outputs, the views of one call, and the float32
+/// reference of a pattern on the same rounded inputs.
+struct OracleCase {
+  /// Inputs drawn from a generator seeded with `rngSeed`, in the order q, k,
+  /// v, key scores, weights.
+  OracleCase(uint32_t rngSeed, DType dtype, const ShapeCase &shape)
+      : rng(rngSeed),
+        q(dtype, {shape.batch, shape.heads, shape.seqQ, shape.headDim}, &rng),
+        k(dtype, {shape.batch, shape.kvHeads, shape.seqK, shape.headDim}, &rng,
+          shape.kvRowPad),
+        v(dtype, {shape.batch, shape.kvHeads, shape.seqK, shape.headDim}, &rng,
+          shape.kvRowPad),
+        scores(DType::F32, {shape.batch, shape.kvHeads, shape.seqK}, &rng),
+        weights(DType::F32, {shape.kvHeads, shape.headDim}, &rng),
+        out(dtype, {shape.batch, shape.heads, shape.seqQ, shape.headDim},
+            nullptr),
+        lse(DType::F32, {shape.batch, shape.heads, shape.seqQ}, nullptr),
+        refOut(DType::F32,
+               {shape.batch, shape.heads, shape.seqQ, shape.headDim}, nullptr),
+        refLse(DType::F32, {shape.batch, shape.heads, shape.seqQ}, nullptr),
+        config{shape.heads, shape.kvHeads, shape.headDim, dtype, 0},
+        args{q.view,   k.view,       v.view,      out.view,
+             lse.view, std::nullopt, std::nullopt} {}
+
+  /// The inputs of a stock pattern's case (`seed` varies them by pattern);
+  /// sparsek's call takes the key scores.
+  OracleCase(const PatternCase &pattern, int seed, DType dtype,
+             const ShapeCase &shape,
+             std::function<void(const TensorView &)> editKeyScores = {})
+      : OracleCase(1234 + 17 * seed + 5 * shape.seqK + shape.headDim, dtype,
+                   shape) {
+    if (editKeyScores)
+      editKeyScores(scores.view);
+    if (std::string(pattern.name) == "sparsek")
+      args.keyScores = scores.view;
+  }
+
+  OracleCase(const OracleCase &) = delete; // args views its members
+  OracleCase &operator=(const OracleCase &) = delete;
+
+  /// Fills refOut and refLse with `bound`'s reference: it reads float32
+  /// copies of the dtype-rounded inputs.
+  llvm::Error computeReference(const BoundPattern &bound) {
+    auto asF32 = [](const Tensor &t) {
+      Tensor copy(DType::F32, {t.view.sizes.begin(), t.view.sizes.end()},
+                  nullptr);
+      copy.f32 = asFloat32(t);
+      copy.view.data = copy.f32.data();
+      return copy;
+    };
+    Tensor q32 = asF32(q), k32 = asF32(k), v32 = asF32(v);
+    AttentionConfig refConfig = config;
+    refConfig.dtype = DType::F32;
+    AttentionArgs refArgs = args;
+    refArgs.q = q32.view;
+    refArgs.k = k32.view;
+    refArgs.v = v32.view;
+    refArgs.out = refOut.view;
+    refArgs.lse = refLse.view;
+    return runReferenceAttention(bound.spec, refConfig, refArgs);
+  }
+
+  /// The same for a stock pattern.
+  llvm::Error computeReference(const PatternCase &pattern) {
+    mlir::MLIRContext context;
+    BoundPattern bound;
+    if (llvm::Error err = loadStockPattern(pattern, context, bound))
+      return err;
+    return computeReference(bound);
+  }
+
+  /// Expects out and lse to match the reference.
+  void expectMatches() const {
+    expectMatchesReference(out, lse, refOut, refLse, config.dtype);
+  }
+
+  std::mt19937 rng;
+  Tensor q, k, v, scores, weights, out, lse, refOut, refLse;
+  AttentionConfig config;
+  AttentionArgs args;
+};
+
 /// Compiles `pattern` for `backend`, runs it on random inputs of `shape`
 /// and compares with the oracle. `runOn` runs the kernel (the CUDA test
 /// copies the views to the device and back).
@@ -174,62 +257,14 @@ checkAgainstOracle(Backend backend, const PatternCase &pattern, int seed,
                    DType dtype, const ShapeCase &shape,
                    std::function<llvm::Error(Kernel &, AttentionArgs &)> runOn,
                    std::function<void(const TensorView &)> editKeyScores = {}) {
-  std::mt19937 rng(1234 + 17 * seed + 5 * shape.seqK + shape.headDim);
-  Tensor q(dtype, {shape.batch, shape.heads, shape.seqQ, shape.headDim}, &rng);
-  Tensor k(dtype, {shape.batch, shape.kvHeads, shape.seqK, shape.headDim}, &rng,
-           shape.kvRowPad);
-  Tensor v(dtype, {shape.batch, shape.kvHeads, shape.seqK, shape.headDim}, &rng,
-           shape.kvRowPad);
-  Tensor scores(DType::F32, {shape.batch, shape.kvHeads, shape.seqK}, &rng);
-  if (editKeyScores)
-    editKeyScores(scores.view);
-  Tensor out(dtype, {shape.batch, shape.heads, shape.seqQ, shape.headDim},
-             nullptr);
-  Tensor lse(DType::F32, {shape.batch, shape.heads, shape.seqQ}, nullptr);
-  Tensor refOut(DType::F32,
-                {shape.batch, shape.heads, shape.seqQ, shape.headDim}, nullptr);
-  Tensor refLse(DType::F32, {shape.batch, shape.heads, shape.seqQ}, nullptr);
-
-  AttentionConfig config{shape.heads, shape.kvHeads, shape.headDim, dtype, 0};
-  auto kernel = compileStock(backend, pattern, config);
+  OracleCase c(pattern, seed, dtype, shape, std::move(editKeyScores));
+  auto kernel = compileStock(backend, pattern, c.config);
   ASSERT_TRUE(bool(kernel)) << llvm::toString(kernel.takeError());
-  AttentionArgs args{q.view,   k.view,       v.view,      out.view,
-                     lse.view, std::nullopt, std::nullopt};
-  if (std::string(pattern.name) == "sparsek")
-    args.keyScores = scores.view;
-  llvm::Error runErr = runOn(**kernel, args);
+  llvm::Error runErr = runOn(**kernel, c.args);
   ASSERT_FALSE(bool(runErr)) << llvm::toString(std::move(runErr));
-
-  // The reference reads the same dtype-rounded inputs and writes float32.
-  mlir::MLIRContext context;
-  BoundPattern bound;
-  llvm::Error loadErr = loadStockPattern(pattern, context, bound);
-  ASSERT_FALSE(bool(loadErr)) << llvm::toString(std::move(loadErr));
-  AttentionConfig refConfig = config;
-  AttentionArgs refArgs = args;
-  refArgs.out = refOut.view;
-  refArgs.lse = refLse.view;
-  // float32 views of the same (rounded) inputs.
-  Tensor q32(DType::F32, {shape.batch, shape.heads, shape.seqQ, shape.headDim},
-             nullptr),
-      k32(DType::F32, {shape.batch, shape.kvHeads, shape.seqK, shape.headDim},
-          nullptr),
-      v32(DType::F32, {shape.batch, shape.kvHeads, shape.seqK, shape.headDim},
-          nullptr);
-  q32.f32 = asFloat32(q);
-  k32.f32 = asFloat32(k);
-  v32.f32 = asFloat32(v);
-  q32.view.data = q32.f32.data();
-  k32.view.data = k32.f32.data();
-  v32.view.data = v32.f32.data();
-  refConfig.dtype = DType::F32;
-  refArgs.q = q32.view;
-  refArgs.k = k32.view;
-  refArgs.v = v32.view;
-  llvm::Error refErr = runReferenceAttention(bound.spec, refConfig, refArgs);
+  llvm::Error refErr = c.computeReference(pattern);
   ASSERT_FALSE(bool(refErr)) << llvm::toString(std::move(refErr));
-
-  expectMatchesReference(out, lse, refOut, refLse, dtype);
+  c.expectMatches();
 }
 
 /// The stock pattern `patternIdx` of kPatterns.

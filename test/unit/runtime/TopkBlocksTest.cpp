@@ -44,27 +44,12 @@ const ShapeCase kTopkShapes[] = {
 };
 
 void checkCase(const TopkCase &tc, DType dtype, const ShapeCase &shape) {
-  std::mt19937 rng(4321 + 5 * shape.seqK + shape.headDim);
-  Tensor q(dtype, {shape.batch, shape.heads, shape.seqQ, shape.headDim}, &rng);
-  Tensor k(dtype, {shape.batch, shape.kvHeads, shape.seqK, shape.headDim},
-           &rng);
-  Tensor v(dtype, {shape.batch, shape.kvHeads, shape.seqK, shape.headDim},
-           &rng);
-  Tensor scores(DType::F32, {shape.batch, shape.kvHeads, shape.seqK}, &rng);
-  Tensor weights(DType::F32, {shape.kvHeads, shape.headDim}, &rng);
-  Tensor out(dtype, {shape.batch, shape.heads, shape.seqQ, shape.headDim},
-             nullptr);
-  Tensor lse(DType::F32, {shape.batch, shape.heads, shape.seqQ}, nullptr);
-  Tensor refOut(DType::F32,
-                {shape.batch, shape.heads, shape.seqQ, shape.headDim}, nullptr);
-  Tensor refLse(DType::F32, {shape.batch, shape.heads, shape.seqQ}, nullptr);
-
-  AttentionConfig config{shape.heads, shape.kvHeads, shape.headDim, dtype, 0};
-  auto kernel = compile(PatternSource::text(tc.source), config);
+  OracleCase c(4321 + 5 * shape.seqK + shape.headDim, dtype, shape);
+  c.args.keyScores = c.scores.view;
+  c.args.weights = c.weights.view;
+  auto kernel = compile(PatternSource::text(tc.source), c.config);
   ASSERT_TRUE(bool(kernel)) << llvm::toString(kernel.takeError());
-  AttentionArgs args{q.view,   k.view,      v.view,      out.view,
-                     lse.view, scores.view, weights.view};
-  llvm::Error runErr = (*kernel)->run(args);
+  llvm::Error runErr = (*kernel)->run(c.args);
   ASSERT_FALSE(bool(runErr)) << llvm::toString(std::move(runErr));
 
   mlir::MLIRContext context;
@@ -77,33 +62,9 @@ void checkCase(const TopkCase &tc, DType dtype, const ShapeCase &shape) {
   BoundPattern bound;
   llvm::Error loadErr = loadBoundPattern(request, context, bound);
   ASSERT_FALSE(bool(loadErr)) << llvm::toString(std::move(loadErr));
-  // The reference reads float32 copies of the dtype-rounded inputs.
-  Tensor q32(DType::F32, {shape.batch, shape.heads, shape.seqQ, shape.headDim},
-             nullptr),
-      k32(DType::F32, {shape.batch, shape.kvHeads, shape.seqK, shape.headDim},
-          nullptr),
-      v32(DType::F32, {shape.batch, shape.kvHeads, shape.seqK, shape.headDim},
-          nullptr);
-  for (auto [src, dst] :
-       {std::pair<Tensor *, Tensor *>{&q, &q32}, {&k, &k32}, {&v, &v32}})
-    for (size_t e = 0; e < dst->f32.size(); ++e)
-      dst->f32[e] = src->dtype == DType::F32
-                        ? src->f32[e]
-                        : TensorView::contiguous(src->narrow.data(), src->dtype,
-                                                 {int64_t(src->narrow.size())})
-                              .load({int64_t(e)});
-  AttentionConfig refConfig = config;
-  refConfig.dtype = DType::F32;
-  AttentionArgs refArgs = args;
-  refArgs.q = q32.view;
-  refArgs.k = k32.view;
-  refArgs.v = v32.view;
-  refArgs.out = refOut.view;
-  refArgs.lse = refLse.view;
-  llvm::Error refErr = runReferenceAttention(bound.spec, refConfig, refArgs);
+  llvm::Error refErr = c.computeReference(bound);
   ASSERT_FALSE(bool(refErr)) << llvm::toString(std::move(refErr));
-
-  expectMatchesReference(out, lse, refOut, refLse, dtype);
+  c.expectMatches();
 }
 
 class TopkMatchesOracle

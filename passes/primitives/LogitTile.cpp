@@ -1,0 +1,219 @@
+//===- LogitTile.cpp - Exact selection logits of sampled query rows -------===//
+
+#include "passes/primitives/LogitTile.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
+
+using namespace mlir;
+using namespace mlir::sattn;
+using ::sattn::WorkspaceSlot;
+
+Value mlir::sattn::loadF64Ws(KernelBuilder &kb, WorkspaceSlot slot,
+                             Value offset) {
+  OpBuilder &b = kb.b();
+  Location loc = kb.loc();
+  Value mem = kb.memref(::sattn::KernelMemref::WorkspaceI32);
+  Value at = kb.add(kb.workspaceOffset(slot), offset);
+  Value lo = kb.load(mem, at);
+  Value hi = kb.load(mem, kb.add(at, kb.idx(1)));
+  Type i64 = b.getI64Type();
+  lo = arith::ExtUIOp::create(b, loc, i64, lo);
+  hi = arith::ExtUIOp::create(b, loc, i64, hi);
+  hi = arith::ShLIOp::create(b, loc, hi, kb.i64(32));
+  Value bits = arith::OrIOp::create(b, loc, hi, lo);
+  return arith::BitcastOp::create(b, loc, b.getF64Type(), bits);
+}
+
+void mlir::sattn::storeF64Ws(KernelBuilder &kb, WorkspaceSlot slot,
+                             Value offset, Value value) {
+  OpBuilder &b = kb.b();
+  Location loc = kb.loc();
+  Value mem = kb.memref(::sattn::KernelMemref::WorkspaceI32);
+  Value at = kb.add(kb.workspaceOffset(slot), offset);
+  Type i32 = b.getI32Type();
+  Value bits = arith::BitcastOp::create(b, loc, b.getI64Type(), value);
+  Value lo = arith::TruncIOp::create(b, loc, i32, bits);
+  Value hi = arith::TruncIOp::create(
+      b, loc, i32, arith::ShRUIOp::create(b, loc, bits, kb.i64(32)));
+  kb.store(lo, mem, at);
+  kb.store(hi, mem, kb.add(at, kb.idx(1)));
+}
+
+Value mlir::sattn::f64Const(KernelBuilder &kb, double v) {
+  return arith::ConstantOp::create(kb.b(), kb.loc(), kb.b().getF64FloatAttr(v));
+}
+
+Value mlir::sattn::toF64(KernelBuilder &kb, Value v) {
+  return arith::ExtFOp::create(kb.b(), kb.loc(), kb.b().getF64Type(), v);
+}
+
+ItemHead mlir::sattn::itemHead(KernelBuilder &kb, Value head,
+                               Value floatsPerHead, Value intsPerHead) {
+  const int64_t heads = kb.shape().heads;
+  const int64_t group = heads / kb.shape().kvHeads;
+  ItemHead r;
+  r.head = head;
+  r.h = kb.floorMod(head, kb.idx(heads));
+  r.bb = kb.floorDiv(head, kb.idx(heads));
+  r.g = kb.floorDiv(r.h, kb.idx(group));
+  r.fBase = kb.mul(head, floatsPerHead);
+  r.iBase = kb.mul(head, intsPerHead);
+  return r;
+}
+
+//===----------------------------------------------------------------------===//
+// LogitTile
+//===----------------------------------------------------------------------===//
+
+/// Keys staged per chunk: up to 32 KB of them in the element type, at most
+/// 256.
+static int64_t chunkKeys(KernelBuilder &kb) {
+  int64_t bytes = kb.elementType().getIntOrFloatBitWidth() / 8;
+  return std::min<int64_t>(256, 32768 / (kb.shape().headDim * bytes));
+}
+
+LogitTile::LogitTile(KernelBuilder &kb, const KernelRequest &req)
+    : kb(kb), staged(req.isGpu()), chunk(chunkKeys(kb)) {
+  Type elem = kb.elementType();
+  int64_t bytes = elem.getIntOrFloatBitWidth() / 8;
+  q = kb.sharedAlloc({kb.shape().headDim}, kb.b().getF32Type());
+  if (!staged)
+    return;
+  // Rows of an odd number of words: the threads' reads of one d (a row
+  // apart) go to different banks.
+  int64_t stride = kb.shape().headDim + std::max<int64_t>(1, 4 / bytes);
+  keys = kb.sharedAlloc({chunk, stride}, elem);
+}
+
+void LogitTile::stageQuery(const ItemHead &ih, Value t) {
+  kb.coopLoop(kb.idx(kb.shape().headDim), [&](Value d) {
+    kb.store(kb.loadQ(ih.bb, ih.h, t, d), q, {d});
+  });
+  kb.barrier();
+}
+
+void LogitTile::stageKeys(const ItemHead &ih, Value j0, Value count) {
+  if (!staged)
+    return;
+  Value dim = kb.idx(kb.shape().headDim);
+  // x >= 0: unsigned division (a shift and a mask for the supported head
+  // dims, powers of two) rather than floor division.
+  kb.coopLoop(kb.mul(count, dim), [&](Value x) {
+    Value jj = arith::DivUIOp::create(kb.b(), kb.loc(), x, dim);
+    Value d = arith::RemUIOp::create(kb.b(), kb.loc(), x, dim);
+    Value v = kb.loadK(ih.bb, ih.g, kb.add(j0, jj), d);
+    if (kb.elementType() != v.getType())
+      v = arith::TruncFOp::create(kb.b(), kb.loc(), kb.elementType(), v);
+    kb.store(v, keys, {jj, d});
+  });
+  kb.barrier();
+}
+
+Value LogitTile::logit(const ItemHead &ih, Value j0, Value jj) {
+  Value j = kb.add(j0, jj);
+  Value dot = kb.forRangeCarry(
+      kb.idx(0), kb.idx(kb.shape().headDim), kb.idx(1), {kb.f32(0)},
+      [&](Value d, ValueRange acc) {
+        Value k;
+        if (staged) {
+          k = kb.load(keys, {jj, d});
+          if (k.getType() != kb.b().getF32Type())
+            k = arith::ExtFOp::create(kb.b(), kb.loc(), kb.b().getF32Type(), k);
+        } else {
+          k = kb.loadK(ih.bb, ih.g, j, d);
+        }
+        return SmallVector<Value>{kb.fadd(acc[0], kb.fmul(kb.load(q, {d}), k))};
+      })[0];
+  return kb.fmul(kb.f32(kb.shape().effectiveScale()), dot);
+}
+
+Value LogitTile::shiftedExp(const ItemHead &ih, Value j0, Value jj, Value mx) {
+  Value l = toF64(kb, logit(ih, j0, jj));
+  return math::ExpOp::create(kb.b(), kb.loc(),
+                             arith::SubFOp::create(kb.b(), kb.loc(), l, mx));
+}
+
+//===----------------------------------------------------------------------===//
+// Loops and sums
+//===----------------------------------------------------------------------===//
+
+void mlir::sattn::forThreadKeys(
+    KernelBuilder &kb, Value count,
+    function_ref<void(Value jj, Value slot, Value n)> body) {
+  Value threads = kb.idx(kb.threads());
+  kb.rowLoop(kb.threads(), [&](Value x, Value slot) {
+    kb.forRange(x, count, threads, [&](Value jj) {
+      body(jj, slot, arith::DivUIOp::create(kb.b(), kb.loc(), jj, threads));
+    });
+  });
+}
+
+void mlir::sattn::addInOrder(KernelBuilder &kb, Value acc, Value buffer,
+                             Value count) {
+  kb.singleThread([&] {
+    Value sum = kb.forRangeCarry(
+        kb.idx(0), count, kb.idx(1), {kb.load(acc, {kb.idx(0)})},
+        [&](Value jj, ValueRange s) {
+          return SmallVector<Value>{arith::AddFOp::create(
+              kb.b(), kb.loc(), s[0], kb.load(buffer, {jj}))};
+        })[0];
+    kb.store(sum, acc, {kb.idx(0)});
+  });
+  kb.barrier();
+}
+
+//===----------------------------------------------------------------------===//
+// RowStatistics
+//===----------------------------------------------------------------------===//
+
+RowStatistics::RowStatistics(KernelBuilder &kb, LogitTile &tile)
+    : kb(kb), tile(tile) {
+  Type f32 = kb.b().getF32Type(), f64 = kb.b().getF64Type();
+  exps = kb.sharedAlloc({tile.chunkSize()}, f64);
+  maxima = kb.sharedAlloc({kb.threads()}, f32);
+  sum = kb.sharedAlloc({1}, f64);
+  rowMax = kb.privateScalar(f32);
+}
+
+void RowStatistics::emit(const ItemHead &ih, Value t, Value end,
+                         function_ref<void(Value max, Value sum)> store) {
+  const int64_t threads = kb.threads();
+  Value chunk = kb.idx(tile.chunkSize());
+  tile.stageQuery(ih, t);
+  // fp32 max: each thread over its keys, then over the threads.
+  kb.rowLoop(threads, [&](Value, Value slot) {
+    kb.store(kb.negInf(), rowMax, {slot, kb.idx(0)});
+  });
+  kb.forRange(kb.idx(0), end, chunk, [&](Value j0) {
+    Value count = kb.min(chunk, kb.sub(end, j0));
+    tile.stageKeys(ih, j0, count);
+    forThreadKeys(kb, count, [&](Value jj, Value slot, Value) {
+      Value m = kb.load(rowMax, {slot, kb.idx(0)});
+      kb.store(kb.fmax(m, tile.logit(ih, j0, jj)), rowMax, {slot, kb.idx(0)});
+    });
+    kb.barrier();
+  });
+  kb.rowLoop(threads, [&](Value x, Value slot) {
+    kb.store(kb.load(rowMax, {slot, kb.idx(0)}), maxima, {x});
+  });
+  kb.barrier();
+  Value mx = kb.forRangeCarry(kb.idx(0), kb.idx(threads), kb.idx(1),
+                              {kb.negInf()}, [&](Value x, ValueRange acc) {
+                                return SmallVector<Value>{
+                                    kb.fmax(acc[0], kb.load(maxima, {x}))};
+                              })[0];
+  Value mx64 = toF64(kb, mx);
+  // float64 sum of exp(l - max) in key order.
+  kb.singleThread([&] { kb.store(f64Const(kb, 0), sum, {kb.idx(0)}); });
+  kb.forRange(kb.idx(0), end, chunk, [&](Value j0) {
+    Value count = kb.min(chunk, kb.sub(end, j0));
+    tile.stageKeys(ih, j0, count);
+    forThreadKeys(kb, count, [&](Value jj, Value, Value) {
+      kb.store(tile.shiftedExp(ih, j0, jj, mx64), exps, {jj});
+    });
+    kb.barrier();
+    addInOrder(kb, sum, exps, count);
+  });
+  kb.singleThread([&] { store(mx, kb.load(sum, {kb.idx(0)})); });
+  kb.barrier();
+}
