@@ -72,11 +72,12 @@ static int64_t chunkKeys(KernelBuilder &kb) {
   return std::min<int64_t>(256, 32768 / (kb.shape().headDim * bytes));
 }
 
-LogitTile::LogitTile(KernelBuilder &kb, const KernelRequest &req)
-    : kb(kb), staged(req.isGpu()), chunk(chunkKeys(kb)) {
+LogitTile::LogitTile(KernelBuilder &kb, const KernelRequest &req,
+                     int64_t rows)
+    : kb(kb), staged(req.isGpu()), chunk(chunkKeys(kb)), rows(rows) {
   Type elem = kb.elementType();
   int64_t bytes = elem.getIntOrFloatBitWidth() / 8;
-  q = kb.sharedAlloc({kb.shape().headDim}, kb.b().getF32Type());
+  q = kb.sharedAlloc({rows, kb.shape().headDim}, kb.b().getF32Type());
   if (!staged)
     return;
   // Rows of an odd number of words: the threads' reads of one d (a row
@@ -87,7 +88,18 @@ LogitTile::LogitTile(KernelBuilder &kb, const KernelRequest &req)
 
 void LogitTile::stageQuery(const ItemHead &ih, Value t) {
   kb.coopLoop(kb.idx(kb.shape().headDim), [&](Value d) {
-    kb.store(kb.loadQ(ih.bb, ih.h, t, d), q, {d});
+    kb.store(kb.loadQ(ih.bb, ih.h, t, d), q, {kb.idx(0), d});
+  });
+  kb.barrier();
+}
+
+void LogitTile::stageQueries(const ItemHead &ih,
+                             function_ref<Value(Value r)> rowOf) {
+  Value dim = kb.idx(kb.shape().headDim);
+  kb.coopLoop(kb.idx(rows * kb.shape().headDim), [&](Value x) {
+    Value r = arith::DivUIOp::create(kb.b(), kb.loc(), x, dim);
+    Value d = arith::RemUIOp::create(kb.b(), kb.loc(), x, dim);
+    kb.store(kb.loadQ(ih.bb, ih.h, rowOf(r), d), q, {r, d});
   });
   kb.barrier();
 }
@@ -109,10 +121,15 @@ void LogitTile::stageKeys(const ItemHead &ih, Value j0, Value count) {
   kb.barrier();
 }
 
-Value LogitTile::logit(const ItemHead &ih, Value j0, Value jj) {
+/// The logits of the first `count` staged rows: one loop over d carrying a
+/// dot per row, each accumulated in order.
+static SmallVector<Value> rowLogits(KernelBuilder &kb, bool staged, Value keys,
+                                    Value q, int64_t count, const ItemHead &ih,
+                                    Value j0, Value jj) {
   Value j = kb.add(j0, jj);
-  Value dot = kb.forRangeCarry(
-      kb.idx(0), kb.idx(kb.shape().headDim), kb.idx(1), {kb.f32(0)},
+  SmallVector<Value> init(count, kb.f32(0));
+  SmallVector<Value> dots = kb.forRangeCarry(
+      kb.idx(0), kb.idx(kb.shape().headDim), kb.idx(1), init,
       [&](Value d, ValueRange acc) {
         Value k;
         if (staged) {
@@ -122,9 +139,24 @@ Value LogitTile::logit(const ItemHead &ih, Value j0, Value jj) {
         } else {
           k = kb.loadK(ih.bb, ih.g, j, d);
         }
-        return SmallVector<Value>{kb.fadd(acc[0], kb.fmul(kb.load(q, {d}), k))};
-      })[0];
-  return kb.fmul(kb.f32(kb.shape().effectiveScale()), dot);
+        SmallVector<Value> next;
+        for (int64_t r = 0; r < count; ++r)
+          next.push_back(
+              kb.fadd(acc[r], kb.fmul(kb.load(q, {kb.idx(r), d}), k)));
+        return next;
+      });
+  Value scale = kb.f32(kb.shape().effectiveScale());
+  for (Value &dot : dots)
+    dot = kb.fmul(scale, dot);
+  return dots;
+}
+
+Value LogitTile::logit(const ItemHead &ih, Value j0, Value jj) {
+  return rowLogits(kb, staged, keys, q, 1, ih, j0, jj)[0];
+}
+
+SmallVector<Value> LogitTile::logits(const ItemHead &ih, Value j0, Value jj) {
+  return rowLogits(kb, staged, keys, q, rows, ih, j0, jj);
 }
 
 Value LogitTile::shiftedExp(const ItemHead &ih, Value j0, Value jj, Value mx) {
@@ -166,54 +198,105 @@ void mlir::sattn::addInOrder(KernelBuilder &kb, Value acc, Value buffer,
 // RowStatistics
 //===----------------------------------------------------------------------===//
 
-RowStatistics::RowStatistics(KernelBuilder &kb, LogitTile &tile)
-    : kb(kb), tile(tile) {
+RowStatistics::RowStatistics(KernelBuilder &kb, const KernelRequest &req)
+    : kb(kb), tile(kb, req, kGroupRows) {
   Type f32 = kb.b().getF32Type(), f64 = kb.b().getF64Type();
-  exps = kb.sharedAlloc({tile.chunkSize()}, f64);
-  maxima = kb.sharedAlloc({kb.threads()}, f32);
-  sum = kb.sharedAlloc({1}, f64);
-  rowMax = kb.privateScalar(f32);
+  exps = kb.sharedAlloc({kGroupRows, tile.chunkSize()}, f64);
+  maxima = kb.sharedAlloc({kGroupRows, kb.threads()}, f32);
+  rowMaxima = kb.sharedAlloc({kGroupRows}, f32);
+  sums = kb.sharedAlloc({kGroupRows}, f64);
+  rowMax = kb.privateAlloc({kGroupRows}, f32);
 }
 
-void RowStatistics::emit(const ItemHead &ih, Value t, Value end,
-                         function_ref<void(Value max, Value sum)> store) {
-  const int64_t threads = kb.threads();
+void RowStatistics::emit(
+    const ItemHead &ih, function_ref<GroupRow(Value r)> rowOf,
+    function_ref<void(Value r, Value max, Value sum)> store) {
+  const int64_t rows = kGroupRows, threads = kb.threads();
   Value chunk = kb.idx(tile.chunkSize());
-  tile.stageQuery(ih, t);
-  // fp32 max: each thread over its keys, then over the threads.
-  kb.rowLoop(threads, [&](Value, Value slot) {
-    kb.store(kb.negInf(), rowMax, {slot, kb.idx(0)});
+  // Each row's end (0 for an inactive slot) and the group's.
+  auto endOf = [&](Value r) {
+    GroupRow g = rowOf(r);
+    return kb.select(g.active, g.end, kb.idx(0));
+  };
+  SmallVector<Value> ends;
+  Value groupEnd = kb.idx(0);
+  for (int64_t r = 0; r < rows; ++r) {
+    ends.push_back(endOf(kb.idx(r)));
+    groupEnd = kb.max(groupEnd, ends.back());
+  }
+  tile.stageQueries(ih, [&](Value r) {
+    GroupRow g = rowOf(r);
+    return kb.select(g.active, g.t, kb.idx(0));
   });
-  kb.forRange(kb.idx(0), end, chunk, [&](Value j0) {
-    Value count = kb.min(chunk, kb.sub(end, j0));
+
+  // fp32 max of each row: each thread over its keys, then over the threads.
+  kb.rowLoop(threads, [&](Value, Value slot) {
+    for (int64_t r = 0; r < rows; ++r)
+      kb.store(kb.negInf(), rowMax, {slot, kb.idx(r)});
+  });
+  kb.forRange(kb.idx(0), groupEnd, chunk, [&](Value j0) {
+    Value count = kb.min(chunk, kb.sub(groupEnd, j0));
     tile.stageKeys(ih, j0, count);
     forThreadKeys(kb, count, [&](Value jj, Value slot, Value) {
-      Value m = kb.load(rowMax, {slot, kb.idx(0)});
-      kb.store(kb.fmax(m, tile.logit(ih, j0, jj)), rowMax, {slot, kb.idx(0)});
+      SmallVector<Value> ls = tile.logits(ih, j0, jj);
+      Value j = kb.add(j0, jj);
+      for (int64_t r = 0; r < rows; ++r) {
+        Value m = kb.load(rowMax, {slot, kb.idx(r)});
+        Value kept = kb.lt(j, ends[r]);
+        kb.store(kb.select(kept, kb.fmax(m, ls[r]), m), rowMax,
+                 {slot, kb.idx(r)});
+      }
     });
     kb.barrier();
   });
   kb.rowLoop(threads, [&](Value x, Value slot) {
-    kb.store(kb.load(rowMax, {slot, kb.idx(0)}), maxima, {x});
+    for (int64_t r = 0; r < rows; ++r)
+      kb.store(kb.load(rowMax, {slot, kb.idx(r)}), maxima, {kb.idx(r), x});
   });
   kb.barrier();
-  Value mx = kb.forRangeCarry(kb.idx(0), kb.idx(threads), kb.idx(1),
-                              {kb.negInf()}, [&](Value x, ValueRange acc) {
-                                return SmallVector<Value>{
-                                    kb.fmax(acc[0], kb.load(maxima, {x}))};
-                              })[0];
-  Value mx64 = toF64(kb, mx);
-  // float64 sum of exp(l - max) in key order.
-  kb.singleThread([&] { kb.store(f64Const(kb, 0), sum, {kb.idx(0)}); });
-  kb.forRange(kb.idx(0), end, chunk, [&](Value j0) {
-    Value count = kb.min(chunk, kb.sub(end, j0));
+  kb.coopLoop(kb.idx(rows), [&](Value r) {
+    Value mx = kb.forRangeCarry(kb.idx(0), kb.idx(threads), kb.idx(1),
+                                {kb.negInf()}, [&](Value x, ValueRange acc) {
+                                  return SmallVector<Value>{
+                                      kb.fmax(acc[0], kb.load(maxima, {r, x}))};
+                                })[0];
+    kb.store(mx, rowMaxima, {r});
+    kb.store(f64Const(kb, 0), sums, {r});
+  });
+  kb.barrier();
+
+  // float64 sums of exp(l - max) in key order: every thread computes the
+  // exponentials of its keys, thread r adds row r's in order.
+  kb.forRange(kb.idx(0), groupEnd, chunk, [&](Value j0) {
+    Value count = kb.min(chunk, kb.sub(groupEnd, j0));
     tile.stageKeys(ih, j0, count);
     forThreadKeys(kb, count, [&](Value jj, Value, Value) {
-      kb.store(tile.shiftedExp(ih, j0, jj, mx64), exps, {jj});
+      SmallVector<Value> ls = tile.logits(ih, j0, jj);
+      for (int64_t r = 0; r < rows; ++r) {
+        Value mx = toF64(kb, kb.load(rowMaxima, {kb.idx(r)}));
+        Value e = math::ExpOp::create(
+            kb.b(), kb.loc(),
+            arith::SubFOp::create(kb.b(), kb.loc(), toF64(kb, ls[r]), mx));
+        kb.store(e, exps, {kb.idx(r), jj});
+      }
     });
     kb.barrier();
-    addInOrder(kb, sum, exps, count);
+    kb.coopLoop(kb.idx(rows), [&](Value r) {
+      Value n = kb.max(kb.idx(0), kb.min(count, kb.sub(endOf(r), j0)));
+      Value sum = kb.forRangeCarry(
+          kb.idx(0), n, kb.idx(1), {kb.load(sums, {r})},
+          [&](Value jj, ValueRange s) {
+            return SmallVector<Value>{arith::AddFOp::create(
+                kb.b(), kb.loc(), s[0], kb.load(exps, {r, jj}))};
+          })[0];
+      kb.store(sum, sums, {r});
+    });
+    kb.barrier();
   });
-  kb.singleThread([&] { store(mx, kb.load(sum, {kb.idx(0)})); });
+  kb.coopLoop(kb.idx(rows), [&](Value r) {
+    kb.ifThen(kb.gt(endOf(r), kb.idx(0)), [&] {
+      store(r, kb.load(rowMaxima, {r}), kb.load(sums, {r}));
+    });
+  });
   kb.barrier();
 }

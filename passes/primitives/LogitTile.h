@@ -41,33 +41,39 @@ struct ItemHead {
 ItemHead itemHead(KernelBuilder &kb, Value head, Value floatsPerHead,
                   Value intsPerHead);
 
-/// A query row's logits, chunk by chunk. On the GPU, q_t (f32 [D]) and a
-/// chunk of keys ([chunk][D + pad] in the element type, values exact) are
-/// staged in shared memory, so that a warp's loads are coalesced; on the
-/// CPU, where an item's threads are one loop, staging would only copy, and
-/// the keys are read where they are. Either way each logit is the same
-/// fp32 dot.
+/// The logits of up to `rows` query rows, chunk by chunk. On the GPU, the
+/// rows (f32 [rows][D]) and a chunk of keys ([chunk][D + pad] in the element
+/// type, values exact) are staged in shared memory, so that a warp's loads
+/// are coalesced; on the CPU, where an item's threads are one loop, staging
+/// would only copy, and the keys are read where they are. Either way each
+/// logit is the same fp32 dot.
 class LogitTile {
 public:
-  LogitTile(KernelBuilder &kb, const KernelRequest &req);
+  LogitTile(KernelBuilder &kb, const KernelRequest &req, int64_t rows = 1);
 
   int64_t chunkSize() const { return chunk; }
+  int64_t rowCount() const { return rows; }
 
-  /// q_t into shared memory; ends with a barrier.
+  /// q_t into row 0; ends with a barrier.
   void stageQuery(const ItemHead &ih, Value t);
+  /// q_{rowOf(r)} into row r for every r < rows (rowOf must return a valid
+  /// query row for every r); ends with a barrier.
+  void stageQueries(const ItemHead &ih, function_ref<Value(Value r)> rowOf);
   /// Keys [j0, j0 + count) into shared memory (GPU), consecutive threads
   /// reading consecutive d; ends with a barrier.
   void stageKeys(const ItemHead &ih, Value j0, Value count);
-  /// The fp32 logit scale * dot(q_t, k_j), j = j0 + jj (key jj of the chunk
-  /// staged at j0), accumulated in order over d.
+  /// The fp32 logit scale * dot(q, k_j) of staged row 0, j = j0 + jj (key
+  /// jj of the chunk staged at j0), accumulated in order over d.
   Value logit(const ItemHead &ih, Value j0, Value jj);
-  /// exp(l - mx) in float64 for that logit l.
+  /// The same for every staged row: one pass over d, one value per row.
+  SmallVector<Value> logits(const ItemHead &ih, Value j0, Value jj);
+  /// exp(l - mx) in float64 for the logit l of row 0.
   Value shiftedExp(const ItemHead &ih, Value j0, Value jj, Value mx);
 
 private:
   KernelBuilder &kb;
   bool staged;
-  int64_t chunk;
+  int64_t chunk, rows;
   Value q, keys;
 };
 
@@ -80,21 +86,33 @@ void forThreadKeys(KernelBuilder &kb, Value count,
 /// thread), then a barrier.
 void addInOrder(KernelBuilder &kb, Value acc, Value buffer, Value count);
 
-/// The softmax statistics of query row t over keys [0, end), end > 0: the
-/// fp32 max of its logits and the float64 sum of exp(l - max) in key order.
-/// `store(max, sum)` runs on the item's first thread; ends with a barrier.
-/// Allocates its shared buffers once per function: construct it before the
-/// work-item loop.
+/// A query row of a group: its index t, the end of C(t) = [0, end), and
+/// whether the group slot holds a row at all (an inactive slot's t and end
+/// are not used).
+struct GroupRow {
+  Value t, end, active;
+};
+
+/// The softmax statistics of a group of up to kGroupRows query rows over
+/// their C(t), computed together so that each chunk of keys is staged once
+/// for the group: the fp32 max of each row's logits and the float64 sum of
+/// exp(l - max) in key order (the sums of the rows are added in parallel,
+/// each in order by one thread). `store(r, max, sum)` runs once per active
+/// row with a non-empty C(t); the call ends with a barrier. Allocates its
+/// shared buffers once per function: construct it before the work-item
+/// loop.
 class RowStatistics {
 public:
-  RowStatistics(KernelBuilder &kb, LogitTile &tile);
-  void emit(const ItemHead &ih, Value t, Value end,
-            function_ref<void(Value max, Value sum)> store);
+  static constexpr int64_t kGroupRows = 4;
+
+  RowStatistics(KernelBuilder &kb, const KernelRequest &req);
+  void emit(const ItemHead &ih, function_ref<GroupRow(Value r)> rowOf,
+            function_ref<void(Value r, Value max, Value sum)> store);
 
 private:
   KernelBuilder &kb;
-  LogitTile &tile;
-  Value exps, maxima, sum, rowMax;
+  LogitTile tile;
+  Value exps, maxima, rowMaxima, sums, rowMax;
 };
 
 } // namespace mlir::sattn

@@ -33,7 +33,10 @@ Params permute::params(const KernelRequest &req, int64_t primitive) {
           req.intParam(op.getBlock()), req.floatParam(op.getCover())};
 }
 
-int64_t Params::probeItems() const { return std::min(probe, kMaxProbeItems); }
+int64_t Params::probeItems() const {
+  return std::min(kMaxProbeItems,
+                  int64_t(llvm::divideCeil(probe, RowStatistics::kGroupRows)));
+}
 
 Geometry permute::geometry(KernelBuilder &kb, const Params &pp) {
   Geometry g;
@@ -144,18 +147,27 @@ const auto HF = WorkspaceSlot::HeadFloats, HI = WorkspaceSlot::HeadInts;
 
 void emitProbe(KernelBuilder &kb, const KernelRequest &req, const Params &pp,
                const Geometry &geo) {
-  LogitTile tile(kb, req);
-  RowStatistics stats(kb, tile);
+  RowStatistics stats(kb, req);
+  const int64_t group = RowStatistics::kGroupRows;
   const int64_t split = pp.probeItems();
+  Value groups = kb.ceilDiv(geo.numProbe, kb.idx(group));
   forEachItem(kb, geo, split, [&](Item &it) {
-    kb.forRange(it.part, geo.numProbe, kb.idx(split), [&](Value t) {
-      Value row = kb.add(geo.firstProbe, t);
-      Value end = it.causalEnd(row, req.causal);
-      kb.ifThen(kb.gt(end, kb.idx(0)), [&] {
-        stats.emit(it.ih, row, end, [&](Value mx, Value sum) {
-          kb.storeWs(HF, it.probeMaxAt(t), mx);
-          storeF64Ws(kb, HI, it.probeSumAt(t), sum);
-        });
+    kb.forRange(it.part, groups, kb.idx(split), [&](Value gi) {
+      // Probe row r of the group; a row past the last stands for row 0.
+      auto probeOf = [&](Value r) {
+        Value t = kb.add(kb.mul(gi, kb.idx(group)), r);
+        return kb.select(kb.lt(t, geo.numProbe), t, kb.idx(0));
+      };
+      auto rowOf = [&](Value r) {
+        Value t = kb.add(kb.mul(gi, kb.idx(group)), r);
+        Value row = kb.add(geo.firstProbe, probeOf(r));
+        return GroupRow{row, it.causalEnd(row, req.causal),
+                        kb.lt(t, geo.numProbe)};
+      };
+      stats.emit(it.ih, rowOf, [&](Value r, Value mx, Value sum) {
+        Value t = probeOf(r);
+        kb.storeWs(HF, it.probeMaxAt(t), mx);
+        storeF64Ws(kb, HI, it.probeSumAt(t), sum);
       });
     });
   });

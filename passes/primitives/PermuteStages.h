@@ -22,8 +22,9 @@ struct Params {
   int64_t block = 128;
   double alpha = 0.9;
 
-  /// Work items per head of the probe stage: one per probe row, up to
-  /// kMaxProbeItems (the items then loop over the rows).
+  /// Work items per head of the probe stage: one per group of
+  /// RowStatistics::kGroupRows probe rows, up to kMaxProbeItems (the items
+  /// then loop over the groups).
   int64_t probeItems() const;
 };
 

@@ -33,8 +33,10 @@ Params stripes::params(const KernelRequest &req, int64_t primitive) {
 }
 
 int64_t Params::rowItems() const {
-  return std::min(kMaxRowItems, std::min(segments, kMaxRowItems) *
-                                    std::min(rows, kMaxRowItems));
+  int64_t slots =
+      std::min(segments, kMaxRowItems) * std::min(rows, kMaxRowItems);
+  return std::min(kMaxRowItems,
+                  int64_t(llvm::divideCeil(slots, RowStatistics::kGroupRows)));
 }
 
 Geometry stripes::geometry(KernelBuilder &kb, const Params &sp, Value seqQ,
@@ -124,24 +126,31 @@ LogicalResult stripes::emitRowsStage(KernelBuilder &kb,
   kb.beginFunction(stage.getFunction(), stage.getThreads());
   Geometry geo = geometry(kb, sp, kb.scalar(KernelScalar::SeqQ),
                           kb.scalar(KernelScalar::SeqK));
-  LogitTile tile(kb, req);
-  RowStatistics stats(kb, tile);
+  RowStatistics stats(kb, req);
+  const int64_t group = RowStatistics::kGroupRows;
+  Value groups = kb.ceilDiv(geo.slots, kb.idx(group));
 
   const int64_t items = sp.rowItems();
   kb.forEachWorkItem([&](Value item) {
     ItemHead ih = headOf(kb, geo, kb.floorDiv(item, kb.idx(items)));
-    kb.forRange(kb.floorMod(item, kb.idx(items)), geo.slots, kb.idx(items),
-                [&](Value n) {
-                  Sampled r = sampledRow(kb, req, sp, n);
-                  kb.ifThen(r.active, [&] {
-                    stats.emit(ih, r.t, r.end, [&](Value mx, Value sum) {
-                      kb.storeWs(WorkspaceSlot::HeadFloats,
-                                 kb.add(ih.fBase, n), mx);
-                      storeF64(kb, kb.add(ih.iBase, kb.mul(n, kb.idx(2))),
-                               sum);
-                    });
-                  });
-                });
+    kb.forRange(
+        kb.floorMod(item, kb.idx(items)), groups, kb.idx(items), [&](Value gi) {
+          // Slot r of the group; a slot past the last stands for slot 0.
+          auto slotOf = [&](Value r) {
+            Value n = kb.add(kb.mul(gi, kb.idx(group)), r);
+            return kb.select(kb.lt(n, geo.slots), n, kb.idx(0));
+          };
+          auto rowOf = [&](Value r) {
+            Sampled s = sampledRow(kb, req, sp, slotOf(r));
+            Value n = kb.add(kb.mul(gi, kb.idx(group)), r);
+            return GroupRow{s.t, s.end, kb.andI(s.active, kb.lt(n, geo.slots))};
+          };
+          stats.emit(ih, rowOf, [&](Value r, Value mx, Value sum) {
+            Value n = slotOf(r);
+            kb.storeWs(WorkspaceSlot::HeadFloats, kb.add(ih.fBase, n), mx);
+            storeF64(kb, kb.add(ih.iBase, kb.mul(n, kb.idx(2))), sum);
+          });
+        });
   });
   kb.endFunction();
   return success();

@@ -23,8 +23,9 @@ struct Params {
   double alpha = 0.95;
   double windowFraction = 0.05;
 
-  /// Work items per head of the rows stage: one per sample slot, up to
-  /// kMaxRowItems (the items then loop over the slots).
+  /// Work items per head of the rows stage: one per group of
+  /// RowStatistics::kGroupRows sample slots, up to kMaxRowItems (the items
+  /// then loop over the groups).
   int64_t rowItems() const;
 };
 

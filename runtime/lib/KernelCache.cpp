@@ -38,6 +38,8 @@
 #include <condition_variable>
 #include <cstring>
 
+#include "SourceFingerprint.h"
+
 #ifndef SATTN_VERSION_STRING
 #define SATTN_VERSION_STRING "unknown"
 #endif
@@ -167,7 +169,11 @@ void defaultWarning(llvm::StringRef message) {
 //===----------------------------------------------------------------------===//
 
 llvm::StringRef sattn::compilerVersion() {
-  return "sattn " SATTN_VERSION_STRING " (LLVM " LLVM_VERSION_STRING ")";
+  // The source fingerprint tells builds of one version apart: a kernel
+  // cached by an older build must not be loaded (its workspace layout or
+  // calling convention may differ).
+  return "sattn " SATTN_VERSION_STRING " (LLVM " LLVM_VERSION_STRING
+         ", source " SATTN_SOURCE_FINGERPRINT ")";
 }
 
 std::string CacheKey::digest() const {

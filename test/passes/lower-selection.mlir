@@ -4,9 +4,10 @@
 // stage's threads; the request stays (before the functions) for
 // sattn-tile-attention.
 
-// Stripes: three stages. rows, one work item per (batch, head, sample
-// slot): the slot's q and key chunks staged in shared memory, the row max
-// over the threads, the float64 sum added in key order by the first thread;
+// Stripes: three stages. rows, one work item per (batch, head, group of
+// four sample slots): the group's q rows and key chunks staged in shared
+// memory, each row's max over the threads, each row's float64 sum added in
+// key order by one thread;
 // scores, 256 items per (batch, head), each over every 256th column or
 // diagonal; rank, one item per (batch, head): totals, ranks, cover flags.
 // (On the CPU keys are read in place: the next case.)
@@ -15,13 +16,13 @@ sattn.pattern @sample() block = 64 causal {
 }
 sattn.kernel @sample {heads = 2, kv_heads = 2, head_dim = 32, element_type = f32, target = #sattn.target<gpu>}
 // CHECK: sattn.kernel @sample
-// CHECK-SAME: stages = [<"sattn_select_stripes_0_rows", primitive = 0, grid = heads, threads = 128, split = 8>, <"sattn_select_stripes_0_scores", primitive = 0, grid = heads, threads = 128, split = 256>, <"sattn_select_stripes_0_rank", primitive = 0, grid = heads, threads = 128>]
+// CHECK-SAME: stages = [<"sattn_select_stripes_0_rows", primitive = 0, grid = heads, threads = 128, split = 2>, <"sattn_select_stripes_0_scores", primitive = 0, grid = heads, threads = 128, split = 256>, <"sattn_select_stripes_0_rank", primitive = 0, grid = heads, threads = 128>]
 // CHECK-LABEL: func.func @sattn_select_stripes_0_rows(
 // CHECK-SAME: %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xf32>, %[[WSF:[^:]+]]: memref<?xf32>, %[[WSI:[^:]+]]: memref<?xi32>
 // CHECK-SAME: attributes {sattn_tile.threads = 128 : i64}
-// CHECK-DAG: %[[Q:.+]] = sattn_tile.alloc_shared : memref<32xf32, #gpu.address_space<workgroup>>
+// CHECK-DAG: %[[Q:.+]] = sattn_tile.alloc_shared : memref<4x32xf32, #gpu.address_space<workgroup>>
 // CHECK-DAG: %[[KEYS:.+]] = sattn_tile.alloc_shared : memref<256x33xf32, #gpu.address_space<workgroup>>
-// CHECK-DAG: %[[EXPS:.+]] = sattn_tile.alloc_shared : memref<256xf64, #gpu.address_space<workgroup>>
+// CHECK-DAG: %[[EXPS:.+]] = sattn_tile.alloc_shared : memref<4x256xf64, #gpu.address_space<workgroup>>
 // CHECK: sattn_tile.for_items
 // CHECK: sattn_tile.coop_for
 // CHECK: memref.store %{{.*}}, %[[Q]]
@@ -58,7 +59,7 @@ sattn.pattern @sample_cpu() block = 64 causal {
 }
 sattn.kernel @sample_cpu {heads = 2, kv_heads = 2, head_dim = 32, element_type = f32, target = #sattn.target<cpu>}
 // CHECK-LABEL: func.func @sattn_select_stripes_0_rows(
-// CHECK: sattn_tile.alloc_shared : memref<32xf32, #gpu.address_space<workgroup>>
+// CHECK: sattn_tile.alloc_shared : memref<4x32xf32, #gpu.address_space<workgroup>>
 // CHECK-NOT: memref<256x33xf32
 // CHECK: sattn_tile.for_items
 // CHECK-LABEL: func.func @sattn_select_stripes_0_scores(
@@ -120,7 +121,8 @@ sattn.pattern @pbs() block = 128 causal {
 }
 sattn.kernel @pbs {heads = 2, kv_heads = 1, head_dim = 64, element_type = f32, target = #sattn.target<cpu>}
 // CHECK-LABEL: func.func @sattn_select_permute_0_probe(
-// CHECK: sattn_tile.alloc_shared : memref<64xf32, #gpu.address_space<workgroup>>
+// CHECK: sattn_tile.alloc_shared : memref<4x64xf32, #gpu.address_space<workgroup>>
+// CHECK: sattn_tile.alloc_private : memref<128x4xf32>
 // CHECK: sattn_tile.for_items
 // CHECK: math.exp %{{.*}} : f64
 // CHECK-LABEL: func.func @sattn_select_permute_0_importance(

@@ -39,7 +39,9 @@
 namespace sattn {
 
 /// The compiler version that goes into every key: the sattn version and the
-/// LLVM version it was built against, e.g. "sattn 0.1.0 (LLVM 22.1.8)".
+/// LLVM version it was built against and a fingerprint of the compiler's
+/// sources (cmake/SourceFingerprint.cmake), e.g.
+/// "sattn 0.1.0 (LLVM 22.1.8, source 3f0c9a1e5b2d7c44)".
 llvm::StringRef compilerVersion();
 
 /// Everything that determines a compiled kernel. Each field is hashed with its

@@ -109,6 +109,17 @@ TEST(CacheKeyTest, DefaultCompilerVersionAndDescription) {
   CacheKey key;
   EXPECT_EQ(key.compilerVersion, compilerVersion().str());
   EXPECT_TRUE(llvm::StringRef(key.compilerVersion).starts_with("sattn "));
+  // Builds of one version differ by the fingerprint of their sources: the
+  // entries of an older build must not be found (issue 21).
+  llvm::StringRef version = compilerVersion();
+  size_t at = version.find(", source ");
+  ASSERT_NE(at, llvm::StringRef::npos) << version.str();
+  llvm::StringRef fingerprint = version.substr(at + 9).drop_back();
+  EXPECT_EQ(fingerprint.size(), 16u) << version.str();
+  EXPECT_EQ(fingerprint.find_first_not_of("0123456789abcdef"),
+            llvm::StringRef::npos)
+      << version.str();
+  EXPECT_TRUE(version.ends_with(")")) << version.str();
   std::string text = sampleKey().describe();
   EXPECT_NE(text.find("dtype: f16\n"), std::string::npos) << text;
   EXPECT_NE(text.find("arch: sm_90a\n"), std::string::npos) << text;
