@@ -72,8 +72,7 @@ static int64_t chunkKeys(KernelBuilder &kb) {
   return std::min<int64_t>(256, 32768 / (kb.shape().headDim * bytes));
 }
 
-LogitTile::LogitTile(KernelBuilder &kb, const KernelRequest &req,
-                     int64_t rows)
+LogitTile::LogitTile(KernelBuilder &kb, const KernelRequest &req, int64_t rows)
     : kb(kb), staged(req.isGpu()), chunk(chunkKeys(kb)), rows(rows) {
   Type elem = kb.elementType();
   int64_t bytes = elem.getIntOrFloatBitWidth() / 8;
@@ -255,11 +254,11 @@ void RowStatistics::emit(
   });
   kb.barrier();
   kb.coopLoop(kb.idx(rows), [&](Value r) {
-    Value mx = kb.forRangeCarry(kb.idx(0), kb.idx(threads), kb.idx(1),
-                                {kb.negInf()}, [&](Value x, ValueRange acc) {
-                                  return SmallVector<Value>{
-                                      kb.fmax(acc[0], kb.load(maxima, {r, x}))};
-                                })[0];
+    Value mx = kb.forRangeCarry(
+        kb.idx(0), kb.idx(threads), kb.idx(1), {kb.negInf()},
+        [&](Value x, ValueRange acc) {
+          return SmallVector<Value>{kb.fmax(acc[0], kb.load(maxima, {r, x}))};
+        })[0];
     kb.store(mx, rowMaxima, {r});
     kb.store(f64Const(kb, 0), sums, {r});
   });
@@ -294,9 +293,8 @@ void RowStatistics::emit(
     kb.barrier();
   });
   kb.coopLoop(kb.idx(rows), [&](Value r) {
-    kb.ifThen(kb.gt(endOf(r), kb.idx(0)), [&] {
-      store(r, kb.load(rowMaxima, {r}), kb.load(sums, {r}));
-    });
+    kb.ifThen(kb.gt(endOf(r), kb.idx(0)),
+              [&] { store(r, kb.load(rowMaxima, {r}), kb.load(sums, {r})); });
   });
   kb.barrier();
 }

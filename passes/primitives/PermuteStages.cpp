@@ -105,14 +105,13 @@ struct Item {
   }
   Value blockMeanAt(Value c, Value d) {
     int64_t D = kb.shape().headDim;
-    return kb.add(ih.fBase, kb.add(geo.blockMeanAt,
-                                   kb.add(kb.mul(c, kb.idx(D)), d)));
+    return kb.add(ih.fBase,
+                  kb.add(geo.blockMeanAt, kb.add(kb.mul(c, kb.idx(D)), d)));
   }
   /// The candidate scores of this item's current query block.
   Value scoreAt(Value c) {
-    return kb.add(ih.fBase,
-                  kb.add(geo.scoreAt,
-                         kb.add(kb.mul(part, geo.wholeBlocks), c)));
+    return kb.add(ih.fBase, kb.add(geo.scoreAt,
+                                   kb.add(kb.mul(part, geo.wholeBlocks), c)));
   }
   Value permAt(Value pos) { return kb.add(ih.iBase, pos); }
   Value posOfAt(Value j) { return kb.add(ih.iBase, kb.add(geo.posOfAt, j)); }
@@ -184,8 +183,8 @@ void emitImportance(KernelBuilder &kb, const KernelRequest &req,
   const int64_t perThread = (chunk + kb.threads() - 1) / kb.threads();
   Type f32 = kb.b().getF32Type(), f64 = kb.b().getF64Type();
   Value acc = kb.privateAlloc({perThread}, f64);
-  Value probeRows = arith::SIToFPOp::create(kb.b(), kb.loc(), f64,
-                                            kb.toI64(geo.numProbe));
+  Value probeRows =
+      arith::SIToFPOp::create(kb.b(), kb.loc(), f64, kb.toI64(geo.numProbe));
   forEachItem(kb, geo, kImportanceSplit, [&](Item &it) {
     Value step = kb.idx(kImportanceSplit * chunk);
     kb.forRange(kb.mul(it.part, kb.idx(chunk)), geo.seqK, step, [&](Value j0) {
@@ -275,13 +274,13 @@ void emitBlocks(KernelBuilder &kb, const Params &pp, const Geometry &geo) {
     kb.forRange(it.part, geo.wholeBlocks, kb.idx(kBlockSplit), [&](Value c) {
       Value start = kb.mul(c, blockB);
       kb.coopLoop(kb.idx(kb.shape().headDim), [&](Value d) {
-        Value sum = kb.forRangeCarry(
-            start, kb.add(start, blockB), kb.idx(1), {kb.f32(0)},
-            [&](Value pos, ValueRange s) {
-              Value j = kb.loadWs(HI, it.permAt(pos));
-              return SmallVector<Value>{
-                  kb.fadd(s[0], kb.loadK(it.ih.bb, it.ih.g, j, d))};
-            })[0];
+        Value sum =
+            kb.forRangeCarry(start, kb.add(start, blockB), kb.idx(1),
+                             {kb.f32(0)}, [&](Value pos, ValueRange s) {
+                               Value j = kb.loadWs(HI, it.permAt(pos));
+                               return SmallVector<Value>{kb.fadd(
+                                   s[0], kb.loadK(it.ih.bb, it.ih.g, j, d))};
+                             })[0];
         kb.storeWs(HF, it.blockMeanAt(c, d), kb.fdiv(sum, blockSize));
       });
     });
@@ -319,9 +318,9 @@ void emitLists(KernelBuilder &kb, const Params &pp, const Geometry &geo) {
         Value dot = kb.forRangeCarry(
             kb.idx(0), kb.idx(D), kb.idx(1), {kb.f32(0)},
             [&](Value d, ValueRange acc) {
-              return SmallVector<Value>{
-                  kb.fadd(acc[0], kb.fmul(kb.load(qMean, {d}),
-                                          kb.loadWs(HF, it.blockMeanAt(c, d))))};
+              return SmallVector<Value>{kb.fadd(
+                  acc[0], kb.fmul(kb.load(qMean, {d}),
+                                  kb.loadWs(HF, it.blockMeanAt(c, d))))};
             })[0];
         kb.storeWs(HF, it.scoreAt(c), kb.fmul(scale, dot));
       });
@@ -338,12 +337,12 @@ void emitLists(KernelBuilder &kb, const Params &pp, const Geometry &geo) {
             [&](Value c, ValueRange m) {
               return SmallVector<Value>{kb.fmax(m[0], scoreOf(c))};
             })[0];
-        Value sum = kb.forRangeCarry(
-            kb.idx(0), numCands, kb.idx(1), {f64Const(kb, 0)},
-            [&](Value c, ValueRange s) {
-              return SmallVector<Value>{
-                  kb.fadd(s[0], kb.exp(kb.fsub(scoreOf(c), mx)))};
-            })[0];
+        Value sum =
+            kb.forRangeCarry(kb.idx(0), numCands, kb.idx(1), {f64Const(kb, 0)},
+                             [&](Value c, ValueRange s) {
+                               return SmallVector<Value>{kb.fadd(
+                                   s[0], kb.exp(kb.fsub(scoreOf(c), mx)))};
+                             })[0];
         kb.store(mx, softmaxStats, {kb.idx(0)});
         kb.store(sum, softmaxStats, {kb.idx(1)});
       });

@@ -37,6 +37,7 @@
 #include "passes/PrimitiveInterfaces.h"
 #include "passes/Schedule.h"
 #include "passes/primitives/Models.h"
+#include "passes/primitives/SelectionHelpers.h"
 
 #include "mlir/IR/DialectRegistry.h"
 
@@ -51,6 +52,9 @@ namespace {
 constexpr int64_t kMaxSharedScratchBytes = 24 * 1024;
 /// Sampled query rows are staged in shared memory up to this size.
 constexpr int64_t kMaxSharedQueryBytes = 16 * 1024;
+/// Sampled rows scored together against one key token: each k element is
+/// loaded once for the group, and the group's dots are independent chains.
+constexpr int64_t kScoreRows = 16;
 
 /// The bound arguments of a tree_search op.
 struct TreeParams {
@@ -157,8 +161,10 @@ static LogicalResult emitTreeStage(KernelBuilder &kb, const KernelRequest &req,
   const int64_t heads = kb.shape().heads;
   const int64_t group = heads / kb.shape().kvHeads;
   const int64_t maxSampled = llvm::divideCeil(bq, qs);
+  // Rows of whole score groups; those past the sampled ones hold zeros.
+  const int64_t paddedSampled = llvm::alignTo(maxSampled, kScoreRows);
   const bool sharedScratch = scratchInShared(k);
-  const bool sharedQuery = maxSampled * d * 4 <= kMaxSharedQueryBytes;
+  const bool sharedQuery = paddedSampled * d * 4 <= kMaxSharedQueryBytes;
 
   kb.beginFunction(stage.getFunction(), stage.getThreads());
   OpBuilder &b = kb.b();
@@ -173,7 +179,7 @@ static LogicalResult emitTreeStage(KernelBuilder &kb, const KernelRequest &req,
   Value sh[6];
   if (k > 0) {
     if (sharedQuery)
-      qShared = kb.sharedAlloc({maxSampled, d}, f32);
+      qShared = kb.sharedAlloc({paddedSampled, d}, f32);
     flags = kb.sharedAlloc({2}, i32);
     if (sharedScratch) {
       sh[0] = kb.sharedAlloc({k}, i32);     // bStart
@@ -241,7 +247,7 @@ static LogicalResult emitTreeStage(KernelBuilder &kb, const KernelRequest &req,
         return kb.add(first, kb.mul(r, kb.idx(qs)));
       };
       if (sharedQuery) {
-        kb.coopLoop(kb.idx(maxSampled * d), [&](Value e) {
+        kb.coopLoop(kb.idx(paddedSampled * d), [&](Value e) {
           Value r = kb.floorDiv(e, kb.idx(d));
           Value dd = kb.sub(e, kb.mul(r, kb.idx(d)));
           Value v = kb.ifThenElse(
@@ -251,12 +257,18 @@ static LogicalResult emitTreeStage(KernelBuilder &kb, const KernelRequest &req,
           kb.store(v, qShared, {r, dd});
         });
       }
+      // Row r of a score group may lie past the sampled rows: zeros in
+      // shared memory, the last sampled row in place (never counted).
       auto qAt = [&](Value r, Value dd) {
-        return sharedQuery ? kb.load(qShared, {r, dd})
-                           : kb.loadQ(bb, h, rowOf(r), dd);
+        if (sharedQuery)
+          return kb.load(qShared, {r, dd});
+        Value row = rowOf(kb.min(r, kb.sub(numSampled, kb.idx(1))));
+        return kb.loadQ(bb, h, row, dd);
       };
 
-      // Score of block blk.
+      // Score of block blk: for each token, the sampled rows that may see
+      // it in groups of kScoreRows, one pass over d per group (each dot in
+      // order over d, as the oracle's).
       auto scoreOf = [&](Value blk) {
         Value t0 = kb.add(kb.idx(tp.sink), kb.mul(blk, kb.idx(bk)));
         return kb.forRangeCarry(
@@ -265,17 +277,31 @@ static LogicalResult emitTreeStage(KernelBuilder &kb, const KernelRequest &req,
               // Sampled rows with p >= t: r >= ceil((t - firstPos) / qs).
               Value from = kb.max(kb.idx(0),
                                   kb.ceilDiv(kb.sub(t, firstPos), kb.idx(qs)));
+              Value groupStart = kb.mul(kb.floorDiv(from, kb.idx(kScoreRows)),
+                                        kb.idx(kScoreRows));
               return kb.forRangeCarry(
-                  from, numSampled, kb.idx(1), {best[0]},
-                  [&](Value r, ValueRange rowBest) {
-                    Value dot = kb.forRangeCarry(
-                        kb.idx(0), kb.idx(d), kb.idx(1), {kb.f32(0)},
+                  groupStart, numSampled, kb.idx(kScoreRows), {best[0]},
+                  [&](Value r0, ValueRange rowBest) {
+                    SmallVector<Value> init(kScoreRows, kb.f32(0));
+                    SmallVector<Value> dots = kb.forRangeCarry(
+                        kb.idx(0), kb.idx(d), kb.idx(1), init,
                         [&](Value dd, ValueRange acc) {
-                          Value prod =
-                              kb.fmul(qAt(r, dd), kb.loadK(bb, g, t, dd));
-                          return SmallVector<Value>{kb.fadd(acc[0], prod)};
-                        })[0];
-                    return SmallVector<Value>{kb.fmax(rowBest[0], dot)};
+                          Value kv = kb.loadK(bb, g, t, dd);
+                          SmallVector<Value> next;
+                          for (int64_t i = 0; i < kScoreRows; ++i)
+                            next.push_back(kb.fadd(
+                                acc[i],
+                                kb.fmul(qAt(kb.add(r0, kb.idx(i)), dd), kv)));
+                          return next;
+                        });
+                    Value m = rowBest[0];
+                    for (int64_t i = 0; i < kScoreRows; ++i) {
+                      Value r = kb.add(r0, kb.idx(i));
+                      Value counted =
+                          kb.andI(kb.ge(r, from), kb.lt(r, numSampled));
+                      m = kb.select(counted, kb.fmax(m, dots[i]), m);
+                    }
+                    return SmallVector<Value>{m};
                   });
             })[0];
       };
@@ -334,10 +360,9 @@ static LogicalResult emitTreeStage(KernelBuilder &kb, const KernelRequest &req,
                     kb.idx(0), kb.idx(2 * k), one, {kb.idx(0)},
                     [&](Value y, ValueRange cnt) {
                       Value sy = cScore.load(y);
-                      Value better = kb.orI(
-                          kb.fcmp(arith::CmpFPredicate::OGT, sy, score),
-                          kb.andI(kb.fcmp(arith::CmpFPredicate::OEQ, sy, score),
-                                  kb.lt(cStart.load(y), start)));
+                      // A NaN score ranks below every number.
+                      Value better =
+                          rankedBefore(kb, sy, cStart.load(y), score, start);
                       better = kb.andI(better, kb.gt(cSize.load(y), kb.idx(0)));
                       return SmallVector<Value>{
                           kb.add(cnt[0], kb.select(better, one, kb.idx(0)))};

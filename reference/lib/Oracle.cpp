@@ -363,6 +363,14 @@ bool ranksBefore(float sa, int64_t a, float sb, int64_t b) {
   return a < b;
 }
 
+/// max(a, b), NaN when either is NaN (a kernel's arith.maximumf): a NaN dot
+/// makes a block score NaN, which then ranks last.
+float maxPropagatingNaN(float a, float b) {
+  if (std::isnan(a) || std::isnan(b))
+    return std::numeric_limits<float>::quiet_NaN();
+  return std::max(a, b);
+}
+
 std::vector<int64_t> rankDescending(const std::vector<float> &score) {
   std::vector<int64_t> order(score.size());
   std::iota(order.begin(), order.end(), 0);
@@ -994,13 +1002,11 @@ void MaskOracle::Impl::buildTreeSearch(const TreeSearchPrim &tp, int64_t b,
     int64_t start, size;
     float score;
   };
-  // Ranking: higher score first, ties toward the smaller start. Starts are
-  // distinct, so this is a total order and any selection algorithm keeps the
-  // same K branches.
+  // Ranking: higher score first (a NaN below every number), ties toward the
+  // smaller start. Starts are distinct, so this is a total order and any
+  // selection algorithm keeps the same K branches.
   auto better = [](const Branch &a, const Branch &c) {
-    if (a.score != c.score)
-      return a.score > c.score;
-    return a.start < c.start;
+    return ranksBefore(a.score, a.start, c.score, c.start);
   };
   // Block scores of the current group, computed on first use: a block that
   // stays the representative of a branch is scored once, not every round.
@@ -1053,10 +1059,10 @@ void MaskOracle::Impl::buildTreeSearch(const TreeSearchPrim &tp, int64_t b,
             const int64_t rowEnd = std::min(R, numRows - x * R);
             for (int64_t r = std::max(fromT - x * R, int64_t(0)); r < rowEnd;
                  ++r)
-              best = std::max(best, dots[r]);
+              best = maxPropagatingNaN(best, dots[r]);
             for (int64_t r = std::max(fromU - x * R, int64_t(0)); r < rowEnd;
                  ++r)
-              best = std::max(best, dots[R + r]);
+              best = maxPropagatingNaN(best, dots[R + r]);
           }
         }
         scoredInGroup[blk] = grp;

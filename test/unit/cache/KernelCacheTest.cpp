@@ -13,8 +13,8 @@
 #include <optional>
 #include <set>
 #include <sys/stat.h>
-#include <unistd.h>
 #include <thread>
+#include <unistd.h>
 
 using namespace sattn;
 using namespace sattn::test;
@@ -709,8 +709,7 @@ TEST(KernelCacheCorruptionTest, EntryWithThisDigestButAnotherKey) {
   EXPECT_EQ(build.calls, 1);
   EXPECT_EQ(cache.stats().corruptEntries, 1u);
   ASSERT_EQ(warnings.size(), 1u);
-  EXPECT_NE(warnings[0].find("key mismatch"), std::string::npos)
-      << warnings[0];
+  EXPECT_NE(warnings[0].find("key mismatch"), std::string::npos) << warnings[0];
   auto good = readCacheEntryFile(path, key.digest());
   ASSERT_TRUE(bool(good)) << llvm::toString(good.takeError());
   ASSERT_TRUE(good->has_value());

@@ -356,6 +356,18 @@ TEST(CpuKernelSparsek, NaNKeyScoresRankBelowEveryNumber) {
   }
 }
 
+/// NaN selection scores rank below every number (OracleHarness.h,
+/// checkNaNSelection); before that rule the tree search never ended on a NaN
+/// in a sampled query row.
+TEST(CpuKernelSelection, NaNScoresRankBelowEveryNumber) {
+  setenv("SATTN_CACHE_DIR", "off", 1);
+  for (const char *name : {"sample", "hip", "pbs"})
+    for (bool inQuery : {false, true})
+      checkNaNSelection(
+          Backend::Cpu, name, inQuery, kShapes[0],
+          [](Kernel &k, AttentionArgs &args) { return k.run(args); });
+}
+
 namespace {
 /// (pattern, case, dtype) for every case that applies to the pattern.
 std::vector<std::tuple<int, NonFinite, int>> nonFiniteCases() {

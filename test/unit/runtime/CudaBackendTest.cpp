@@ -65,8 +65,8 @@ TEST_P(CudaMatchesOracle, Case) {
                 kGpuShapes[shapeIdx]);
 }
 
-std::string caseName(
-    const ::testing::TestParamInfo<std::tuple<int, int, int>> &info) {
+std::string
+caseName(const ::testing::TestParamInfo<std::tuple<int, int, int>> &info) {
   auto [p, d, s] = info.param;
   return std::string(kPatterns[p].name) + "_" + dtypeName(kDTypes[d]).str() +
          "_" + kGpuShapes[s].name;
@@ -94,9 +94,9 @@ INSTANTIATE_TEST_SUITE_P(Dtypes, CudaRowTile,
 std::vector<std::tuple<int, NonFinite, int, int>> nonFiniteCases() {
   std::vector<std::tuple<int, NonFinite, int, int>> cases;
   for (int p = 0; p < int(std::size(kPatterns)); ++p)
-    for (NonFinite kind : {NonFinite::InfInV, NonFinite::NaNInV,
-                           NonFinite::NaNInK, NonFinite::NaNInQ,
-                           NonFinite::InfInQ})
+    for (NonFinite kind :
+         {NonFinite::InfInV, NonFinite::NaNInV, NonFinite::NaNInK,
+          NonFinite::NaNInQ, NonFinite::InfInQ})
       if (nonFiniteApplies(kPatterns[p], kind))
         for (int d = 0; d < int(std::size(kDTypes)); ++d)
           for (int s : {0, 2})
@@ -145,6 +145,20 @@ TEST(CudaNonFiniteRowTile, InfInVWithSmallBlocks) {
                    kind, [](Kernel &kernel, AttentionArgs &args) {
                      return runWithHostViews(kernel, args);
                    });
+}
+
+/// NaN selection scores on the GPU's selection stages (OracleHarness.h).
+TEST(CudaSelection, NaNScoresRankBelowEveryNumber) {
+  std::string reason = noDeviceReason();
+  if (!reason.empty())
+    GTEST_SKIP() << "no CUDA device: " << reason;
+  setenv("SATTN_CACHE_DIR", "off", 1);
+  for (const char *name : {"sample", "hip", "pbs"})
+    for (bool inQuery : {false, true})
+      checkNaNSelection(Backend::Cuda, name, inQuery, kGpuShapes[0],
+                        [](Kernel &kernel, AttentionArgs &args) {
+                          return runWithHostViews(kernel, args);
+                        });
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -122,8 +122,8 @@ TEST_P(CudaStreams, TwoShapesAtOnceWithOwnedWorkspaces) {
   for (int r = 0; r < kRounds; ++r)
     for (int s = 0; s < 2; ++s) {
       int c = (s + r) % 2;
-      llvm::Error err = (*kernel)->run(device[c].round(r), nullptr,
-                                       streams[s].handle());
+      llvm::Error err =
+          (*kernel)->run(device[c].round(r), nullptr, streams[s].handle());
       ASSERT_FALSE(bool(err)) << llvm::toString(std::move(err));
     }
   for (cuda::Stream &s : streams) {
@@ -135,8 +135,8 @@ TEST_P(CudaStreams, TwoShapesAtOnceWithOwnedWorkspaces) {
     llvm::Error refErr = cases[c].computeReference(*pattern);
     ASSERT_FALSE(bool(refErr)) << llvm::toString(std::move(refErr));
     for (int r = 0; r < kRounds; ++r) {
-      SCOPED_TRACE("shape " + std::string(c ? "large" : "small") +
-                   ", round " + std::to_string(r));
+      SCOPED_TRACE("shape " + std::string(c ? "large" : "small") + ", round " +
+                   std::to_string(r));
       llvm::Error err = device[c].download(r, cases[c]);
       ASSERT_FALSE(bool(err)) << llvm::toString(std::move(err));
       cases[c].expectMatches();

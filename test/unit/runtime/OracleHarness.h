@@ -267,6 +267,37 @@ checkAgainstOracle(Backend backend, const PatternCase &pattern, int seed,
   c.expectMatches();
 }
 
+/// A NaN in keys (every 16th key, so that some lie in every search round's
+/// scored blocks) or in one query row (one hip samples and pbs probes) makes
+/// the selection scores it feeds NaN; every ranking puts a NaN below every
+/// number (docs/patterns.md), in the kernels as in the oracle, so both keep
+/// the same keys and the outputs agree, NaN rows included.
+inline void
+checkNaNSelection(Backend backend, const char *name, bool inQuery,
+                  const ShapeCase &shape,
+                  std::function<llvm::Error(Kernel &, AttentionArgs &)> runOn) {
+  const PatternCase *pattern = nullptr;
+  for (const PatternCase &p : kPatterns)
+    if (std::string(p.name) == name)
+      pattern = &p;
+  ASSERT_NE(pattern, nullptr) << name;
+  SCOPED_TRACE(std::string(name) + (inQuery ? ", NaN in q" : ", NaN in k"));
+  OracleCase c(*pattern, 7, DType::F32, shape);
+  if (inQuery) {
+    c.q.view.store({0, 0, shape.seqQ - 4, 0}, std::nanf(""));
+  } else {
+    for (int64_t j = 5; j < shape.seqK; j += 16)
+      c.k.view.store({0, 0, j, 1}, std::nanf(""));
+  }
+  auto kernel = compileStock(backend, *pattern, c.config);
+  ASSERT_TRUE(bool(kernel)) << llvm::toString(kernel.takeError());
+  llvm::Error runErr = runOn(**kernel, c.args);
+  ASSERT_FALSE(bool(runErr)) << llvm::toString(std::move(runErr));
+  llvm::Error refErr = c.computeReference(*pattern);
+  ASSERT_FALSE(bool(refErr)) << llvm::toString(std::move(refErr));
+  c.expectMatches();
+}
+
 /// The stock pattern `patternIdx` of kPatterns.
 inline void checkAgainstOracle(
     Backend backend, int patternIdx, DType dtype, const ShapeCase &shape,
