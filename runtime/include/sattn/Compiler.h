@@ -1,4 +1,5 @@
-//===- Compiler.h - The JIT API: compile a pattern, run the kernel -*- C++ -*-===//
+//===- Compiler.h - The JIT API: compile a pattern, run the kernel -*- C++
+//-*-===//
 //
 // The public entry point of sattn for C++ callers:
 //
