@@ -56,6 +56,9 @@ using ::sattn::WorkspaceSlot;
 static void addPermuteWorkspace(const KernelRequest &req, StageAttr stage,
                                 WorkspaceSizes &slots) {
   using ::sattn::SizeExpr;
+  // The stages share one workspace; it is counted once.
+  if (stageOf(stage) != Stage::Lists)
+    return;
   Params pp = params(req, stage.getPrimitive());
   const int64_t S = pp.segment, B = pp.block, D = req.shape.headDim;
   SizeExpr sq = SizeExpr::seqQ(), sk = SizeExpr::seqK();

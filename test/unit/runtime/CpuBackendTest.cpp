@@ -325,6 +325,25 @@ TEST(CpuKernelStripes, HugeSegmentsAreBoundedBySq) {
       [](Kernel &k, AttentionArgs &args) { return k.run(args); });
 }
 
+/// permute's five stages share one workspace: it is counted once (it was
+/// counted per stage, five times the layout of passes/primitives/Permute.cpp).
+TEST(CpuKernelPermute, WorkspaceIsTheLayoutCountedOnce) {
+  setenv("SATTN_CACHE_DIR", "off", 1);
+  const int64_t H = 2, D = 64, S = 1024;
+  auto kernel = compile(PatternSource::file(sourcePath("pbs")),
+                        AttentionConfig{H, 1, D, DType::F32, 0});
+  ASSERT_TRUE(bool(kernel)) << llvm::toString(kernel.takeError());
+  // Stock segment 256, probe 128, block 128; kListSplit = 64 lists items.
+  const int64_t probe = 128, wholeBlocks = S / 256 * 2, queryBlocks = S / 128;
+  const int64_t floats = H * (S + probe + wholeBlocks * (D + 64));
+  const int64_t ints = H * (2 * S + 2 * probe) + H * queryBlocks +
+                       H * queryBlocks * wholeBlocks;
+  const size_t layout = size_t(floats + ints) * 4 + size_t(H * S) * 4; // + lse
+  size_t bytes = (*kernel)->workspaceBytes(1, S, S);
+  EXPECT_GE(bytes, layout);
+  EXPECT_LT(bytes, layout + 256) << "alignment padding only";
+}
+
 /// Issue 21 D10: NaN key scores changed sparsek's selection between the
 /// kernel and the oracle (`a > b` is no ranking with NaN). The spec ranks a
 /// NaN below every number, ties to the smaller index; both sides must pick
