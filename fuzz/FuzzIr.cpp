@@ -1,0 +1,60 @@
+//===- FuzzIr.cpp - libFuzzer target: sattn IR parser, verifier, folds ----===//
+//
+// Parses the input as an MLIR module of the sattn and sattn_tile dialects
+// (with arith, func and tensor, as pattern files may hold), which verifies
+// it, then runs the canonicalizer with the pass manager's own verification
+// off and verifies the result itself: canonicalization of valid IR must give
+// valid IR, whether or not it converged. Invalid IR after canonicalization
+// aborts, which libFuzzer reports as a crash.
+//
+//===----------------------------------------------------------------------===//
+
+#include "fuzz/RecycledContext.h"
+
+#include "dialect/tile/TileDialect.h"
+#include "patterns/PatternLoader.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+using namespace mlir;
+
+namespace {
+
+void registerDialects(DialectRegistry &registry) {
+  ::sattn::registerPatternDialects(registry);
+  registry.insert<mlir::sattn::tile::SattnTileDialect>();
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  static ::sattn::fuzz::RecycledContext contexts(registerDialects);
+  if (size > ::sattn::fuzz::kMaxInputBytes)
+    return -1;
+  llvm::StringRef source(reinterpret_cast<const char *>(data), size);
+  MLIRContext &context = contexts.next();
+  ScopedDiagnosticHandler handler(&context,
+                                  [](Diagnostic &) { return success(); });
+  OwningOpRef<ModuleOp> module =
+      parseSourceString<ModuleOp>(source, ParserConfig(&context), "fuzz.mlir");
+  if (!module)
+    return 0;
+  PassManager pm(&context);
+  pm.enableVerifier(false);
+  pm.addPass(createCanonicalizerPass());
+  (void)pm.run(*module);
+  if (failed(verify(*module))) {
+    std::fprintf(stderr, "sattn-fuzz-ir: canonicalization of valid IR "
+                         "produced invalid IR\n");
+    std::abort();
+  }
+  return 0;
+}
