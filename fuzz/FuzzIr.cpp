@@ -1,11 +1,12 @@
 //===- FuzzIr.cpp - libFuzzer target: sattn IR parser, verifier, folds ----===//
 //
-// Parses the input as an MLIR module of the sattn and sattn_tile dialects
-// (with arith, func and tensor, as pattern files may hold), which verifies
-// it, then runs the canonicalizer with the pass manager's own verification
-// off and verifies the result itself: canonicalization of valid IR must give
-// valid IR, whether or not it converged. Invalid IR after canonicalization
-// aborts, which libFuzzer reports as a crash.
+// Parses the input as a .mlir pattern file, as the tools load one
+// (loadPatternSource: the sattn dialect with arith, func and tensor; the
+// context also holds sattn_tile), which verifies it, then runs the
+// canonicalizer with the pass manager's own verification off and verifies the
+// result itself: canonicalization of valid IR must give valid IR, whether or
+// not it converged. Invalid IR after canonicalization aborts, which libFuzzer
+// reports as a crash.
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,7 +18,6 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Verifier.h"
-#include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/Passes.h"
 
@@ -41,17 +41,30 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return -1;
   llvm::StringRef source(reinterpret_cast<const char *>(data), size);
   MLIRContext &context = contexts.next();
-  ScopedDiagnosticHandler handler(&context,
-                                  [](Diagnostic &) { return success(); });
-  OwningOpRef<ModuleOp> module =
-      parseSourceString<ModuleOp>(source, ParserConfig(&context), "fuzz.mlir");
-  if (!module)
+  unsigned errors = 0;
+  ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diag) {
+    errors += diag.getSeverity() == DiagnosticSeverity::Error;
+    return success();
+  });
+  // As the tools read a .mlir pattern file: copied into a null-terminated
+  // buffer (MLIR's lexer reads up to the terminator), parsed and verified.
+  auto module = ::sattn::loadPatternSource(source, "fuzz.mlir", context);
+  if (!module) {
+    std::string message = llvm::toString(module.takeError());
+    if (errors == 0) {
+      std::fprintf(stderr,
+                   "sattn-fuzz-ir: rejected without an error "
+                   "diagnostic: %s\n",
+                   message.c_str());
+      std::abort();
+    }
     return 0;
+  }
   PassManager pm(&context);
   pm.enableVerifier(false);
   pm.addPass(createCanonicalizerPass());
-  (void)pm.run(*module);
-  if (failed(verify(*module))) {
+  (void)pm.run(**module);
+  if (failed(verify(**module))) {
     std::fprintf(stderr, "sattn-fuzz-ir: canonicalization of valid IR "
                          "produced invalid IR\n");
     std::abort();

@@ -1,13 +1,15 @@
 //===- MakeSeeds.cpp - Writes the generated seed corpora of the fuzzers ---===//
 //
 // sattn-fuzz-seeds DIR writes small .npy files (every dtype, a scalar, an
-// empty array, a version 2.0 header) to DIR/npy and kernel cache entries
-// encoded by the cache's own encoder (one for a real key, one empty) to
-// DIR/cache-entry, so that the corpora follow the formats when they change.
+// empty array, a version 2.0 header) to DIR/npy, and kernel cache entries
+// encoded by the cache's own encoders (one for a real key holding a kernel
+// artifact, one empty, and the artifact alone) to DIR/cache-entry, so that
+// the corpora follow the formats when they change.
 //
 //===----------------------------------------------------------------------===//
 
 #include "sattn/KernelCache.h"
+#include "sattn/KernelInfo.h"
 #include "sattn/Npy.h"
 
 #include "llvm/ADT/SmallString.h"
@@ -95,26 +97,57 @@ bool writeNpySeeds(llvm::StringRef dir) {
          writeFile(dir, "f32-v2.npy", version2Npy());
 }
 
+/// A kernel record like the ones the compiler writes: one selection stage
+/// and attention, sizes in terms of the call's batch and lengths.
+sattn::KernelInfo sampleKernelInfo() {
+  sattn::KernelInfo info;
+  info.pattern = "power";
+  info.target = "cpu";
+  info.elementType = "f32";
+  info.heads = 2;
+  info.kvHeads = 1;
+  info.headDim = 64;
+  info.scale = 0.125;
+  sattn::KernelFunction stage;
+  stage.name = stage.entry = "sattn_select_topk_1";
+  stage.items = sattn::SizeExpr::batch() * 2;
+  info.stages.push_back(stage);
+  info.attention.name = info.attention.entry = "sattn_attention";
+  info.attention.items =
+      sattn::SizeExpr::batch() * ceilDiv(sattn::SizeExpr::seqQ(), 64);
+  info.workspace[unsigned(sattn::WorkspaceSlot::HeadFloats)] =
+      sattn::SizeExpr::seqK() + 1;
+  info.workspace[unsigned(sattn::WorkspaceSlot::ListCount)] =
+      sattn::SizeExpr::batch() * 3;
+  info.readsKeyScores = true;
+  return info;
+}
+
 bool writeCacheSeeds(llvm::StringRef dir) {
   sattn::CacheKey key;
   key.patternIR = "sattn.pattern @power(window = 2) block = 64 causal {\n"
                   "  sattn.window #sattn.param<\"window\"> blocks\n"
                   "  sattn.strides pow2\n"
                   "}\n";
-  key.staticShape = "heads_q=2,heads_kv=2,head_dim=64,block_q=64,block_k=64";
+  key.staticShape = "heads_q=2,heads_kv=1,head_dim=64,block_q=64,block_k=64";
   key.dtype = "f32";
   key.backend = "cpu";
   key.arch = "x86_64";
   key.options = "O3";
-  std::string artifact = "\x7f"
-                         "ELF\x02\x01\x01";
-  artifact.append(57, '\0');
+  std::string object = "\x7f"
+                       "ELF\x02\x01\x01";
+  object.append(57, '\0');
+  std::string artifact =
+      sattn::encodeKernelArtifact(sampleKernelInfo(), object);
   sattn::CacheKey empty;
+  // The target also reads each input as an entry's artifact: the artifact
+  // alone is a seed too.
   return writeFile(
              dir, "power-cpu.sattnk",
              sattn::encodeCacheEntry(key.digest(), key.describe(), artifact)) &&
          writeFile(dir, "empty.sattnk",
-                   sattn::encodeCacheEntry(empty.digest(), "", ""));
+                   sattn::encodeCacheEntry(empty.digest(), "", "")) &&
+         writeFile(dir, "power-cpu.artifact", artifact);
 }
 
 } // namespace
