@@ -34,6 +34,21 @@ message(STATUS "Sanitizers: ${sanitizerList}")
 add_compile_options(-fsanitize=${sanitizerList} -fno-omit-frame-pointer
                     -gline-tables-only)
 add_link_options(-fsanitize=${sanitizerList})
+if("address" IN_LIST SATTN_SANITIZE)
+  # The shared ASan runtime in every executable: a python3 that loads
+  # libsattn.so needs the runtime preloaded, and the tools it runs then find
+  # the same one instead of a static copy that would clash with it
+  # (scripts/sanitizers/check.sh).
+  execute_process(COMMAND ${CMAKE_CXX_COMPILER}
+                  -print-file-name=libclang_rt.asan-x86_64.so
+                  OUTPUT_VARIABLE asanRuntime OUTPUT_STRIP_TRAILING_WHITESPACE)
+  get_filename_component(asanRuntimeDir "${asanRuntime}" DIRECTORY)
+  add_link_options(-shared-libsan "LINKER:-rpath,${asanRuntimeDir}")
+endif()
+# Shared libraries (libsattn.so) leave the sanitizer runtime's symbols to the
+# executable that loads them, which HandleLLVMOptions' -z defs forbids.
+string(REPLACE "-Wl,-z,defs" "" CMAKE_SHARED_LINKER_FLAGS
+       "${CMAKE_SHARED_LINKER_FLAGS}")
 if("address" IN_LIST sanitizers)
   # LLVM's allocator poisoning, off in our copies (the header says why).
   add_compile_options("$<$<COMPILE_LANGUAGE:CXX>:SHELL:-include ${CMAKE_CURRENT_LIST_DIR}/SanitizerPrelude.h>")
