@@ -56,7 +56,7 @@ fuzz: fuzz-build
 	  echo "== fuzz $$name: $(FUZZ_SECONDS) s"; \
 	  fuzz/run-fuzzer.sh $(FUZZ_BUILD) $$name main \
 	    -max_total_time=$(FUZZ_SECONDS) 2>&1 | \
-	    grep -E '^(#[0-9]+ +DONE|==[0-9]+==|SUMMARY|stat::|Done |.*(crash|leak|timeout|deadly))' ; \
+	    grep -E '^(#[0-9]+ +DONE|==[0-9]+==|SUMMARY|stat::|Done |.*(crash|leak|timeout|deadly|missing))' ; \
 	  status=$${PIPESTATUS[0]}; \
 	  [ $$status -eq 0 ] || { echo "fuzz $$name failed ($$status)"; exit 1; }; \
 	done

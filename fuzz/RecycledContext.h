@@ -5,7 +5,7 @@
 // uniques (identifiers, attributes, types), so it is replaced every
 // kInputsPerContext inputs to keep memory bounded over millions of runs. A
 // crash may therefore depend on what earlier inputs of the same context
-// uniqued; the reproducer libFuzzer writes almost always crashes alone.
+// uniqued (docs/fuzzing.md says how to replay one that does).
 //
 //===----------------------------------------------------------------------===//
 
