@@ -2,6 +2,8 @@
 # Installs what sattn needs to build and test on Debian 12, with apt.
 # Idempotent: quiet when everything is present. Without root, prints the apt
 # line to run and exits non-zero when something is missing.
+#   --clang  also clang-22 and its sanitizer and libFuzzer runtimes, for the
+#            fuzz and sanitizer builds (make fuzz, check-asan, check-tsan).
 set -euo pipefail
 
 packages=(
@@ -9,6 +11,12 @@ packages=(
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   libgtest-dev libpng-dev
 )
+for arg in "$@"; do
+  case $arg in
+    --clang) packages+=(clang-22 libclang-rt-22-dev llvm-22) ;;
+    *) echo "usage: $0 [--clang]" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for pkg in "${packages[@]}"; do
