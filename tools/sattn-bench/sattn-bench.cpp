@@ -51,6 +51,9 @@ struct Result {
   double tflops = 0, denseTflops = 0;
   /// Median time of each selection stage, in launch order.
   std::vector<RunTimings::Stage> stages;
+  /// Workspace bytes of a call (Kernel::workspaceBytes: with room for an
+  /// lse the call does not ask for).
+  size_t workspaceBytes = 0;
 };
 
 /// Adds a timed call's stage times to `samples` (one list per stage) and
@@ -267,6 +270,7 @@ int main(int argc, char **argv) {
       r.diskMs = results.front().diskMs;
     }
 
+    r.workspaceBytes = kernel->workspaceBytes(batch, seq, sk);
     size_t qElems = size_t(batch) * heads * seq * headDim;
     size_t kElems = size_t(batch) * kvHeads * sk * headDim;
     size_t esize = dtypeSize(*dtype);
@@ -411,11 +415,15 @@ int main(int argc, char **argv) {
         loaded.spec.name.c_str(), (long long)r.seqLen, r.density, r.coldMs,
         r.warmMs, r.diskMs, r.selectionMs, r.attentionMs, r.totalMs, r.tflops,
         r.denseTflops);
-    // The selection's stages, when it has more than one.
+    // The selection's stages, when it has more than one, and the workspace
+    // of a dynamic pattern's call.
     if (r.stages.size() > 1)
       for (const RunTimings::Stage &st : r.stages)
         llvm::outs() << llvm::format("  stage %-40s %10.3f ms\n",
                                      st.name.c_str(), st.ms);
+    if (!r.stages.empty())
+      llvm::outs() << llvm::format("  workspace %.1f MiB (with room for lse)\n",
+                                   double(r.workspaceBytes) / (1 << 20));
     llvm::outs().flush();
   }
 
@@ -442,6 +450,7 @@ int main(int argc, char **argv) {
             json.attribute("warm_compile_ms", r.warmMs);
             json.attribute("disk_compile_ms", r.diskMs);
             json.attribute("selection_ms", r.selectionMs);
+            json.attribute("workspace_bytes", int64_t(r.workspaceBytes));
             json.attributeArray("stages", [&] {
               for (const RunTimings::Stage &st : r.stages)
                 json.object([&] {
