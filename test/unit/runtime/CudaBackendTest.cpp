@@ -147,6 +147,53 @@ TEST(CudaNonFiniteRowTile, InfInVWithSmallBlocks) {
                    });
 }
 
+/// Bad calls of a CUDA kernel are refused with located errors before
+/// anything is launched: a missing run-time input, an output that overlaps
+/// an input in device memory, a caller workspace that is too small.
+TEST(CudaKernelErrors, BadArgumentsAreReported) {
+  std::string reason = noDeviceReason();
+  if (!reason.empty())
+    GTEST_SKIP() << "no CUDA device: " << reason;
+  setenv("SATTN_CACHE_DIR", "off", 1);
+  ASSERT_FALSE(bool(cuda::makeCurrent()));
+  CompileOptions options;
+  options.backend = Backend::Cuda;
+  auto kernel = compile(PatternSource::file(sourcePath("sparsek")),
+                        AttentionConfig{1, 1, 32, DType::F32, 0}, options);
+  ASSERT_TRUE(bool(kernel)) << llvm::toString(kernel.takeError());
+  const int64_t S = 64, D = 32;
+  auto inputs = cuda::DeviceBuffer::allocate(3 * S * D * 4);
+  auto outputs = cuda::DeviceBuffer::allocate((S * D + S) * 4);
+  auto scores = cuda::DeviceBuffer::allocate(S * 4);
+  ASSERT_TRUE(inputs && outputs && scores);
+  auto at = [](cuda::DeviceBuffer &b, int64_t floats) {
+    return reinterpret_cast<void *>(b.pointer() + floats * 4);
+  };
+  AttentionArgs args{
+      TensorView::contiguous(at(*inputs, 0), DType::F32, {1, 1, S, D}),
+      TensorView::contiguous(at(*inputs, S * D), DType::F32, {1, 1, S, D}),
+      TensorView::contiguous(at(*inputs, 2 * S * D), DType::F32, {1, 1, S, D}),
+      TensorView::contiguous(at(*outputs, 0), DType::F32, {1, 1, S, D}),
+      TensorView::contiguous(at(*outputs, S * D), DType::F32, {1, 1, S}),
+      std::nullopt,
+      std::nullopt};
+  auto message = [&](const AttentionArgs &a, const Workspace *ws) {
+    llvm::Error err = (*kernel)->run(a, ws);
+    return err ? llvm::toString(std::move(err)) : std::string("no error");
+  };
+  EXPECT_NE(message(args, nullptr).find("key scores"), std::string::npos);
+  args.keyScores =
+      TensorView::contiguous(at(*scores, 0), DType::F32, {1, 1, S});
+  AttentionArgs overlapping = args;
+  overlapping.out.data = args.q.data;
+  EXPECT_NE(message(overlapping, nullptr).find("overlaps"), std::string::npos);
+  Workspace tiny{at(*scores, 0), 16};
+  EXPECT_NE(message(args, &tiny).find("too small"), std::string::npos);
+  // And the good call runs.
+  EXPECT_EQ(message(args, nullptr), "no error");
+  ASSERT_FALSE(bool(cuda::synchronize()));
+}
+
 /// NaN selection scores on the GPU's selection stages (OracleHarness.h).
 TEST(CudaSelection, NaNScoresRankBelowEveryNumber) {
   std::string reason = noDeviceReason();
