@@ -91,11 +91,8 @@ TEST_P(CudaStreams, TwoShapesAtOnceWithOwnedWorkspaces) {
     GTEST_SKIP() << "no CUDA device: " << reason;
   }
   ASSERT_FALSE(bool(cuda::makeCurrent()));
-  const PatternCase *pattern = nullptr;
-  for (const PatternCase &p : kPatterns)
-    if (std::string(p.name) == GetParam())
-      pattern = &p;
-  ASSERT_NE(pattern, nullptr);
+  const PatternCase *pattern = stockCase(GetParam());
+  ASSERT_NE(pattern, nullptr) << GetParam();
 
   // Same heads and head dim (one kernel), different batch and lengths.
   const ShapeCase small{"small", 1, 4, 1, 300, 300, 64};

@@ -59,6 +59,14 @@ inline const ShapeCase kShapes[] = {
 
 inline const DType kDTypes[] = {DType::F32, DType::F16, DType::BF16};
 
+/// The stock case named `name` in kPatterns, or null.
+inline const PatternCase *stockCase(llvm::StringRef name) {
+  for (const PatternCase &p : kPatterns)
+    if (name == p.name)
+      return &p;
+  return nullptr;
+}
+
 /// Pattern files under the source tree ($SATTN_SOURCE_DIR overrides the
 /// build's path, for running the binaries elsewhere).
 inline std::string sourcePath(const char *pattern) {
@@ -276,10 +284,7 @@ inline void
 checkNaNSelection(Backend backend, const char *name, bool inQuery,
                   const ShapeCase &shape,
                   std::function<llvm::Error(Kernel &, AttentionArgs &)> runOn) {
-  const PatternCase *pattern = nullptr;
-  for (const PatternCase &p : kPatterns)
-    if (std::string(p.name) == name)
-      pattern = &p;
+  const PatternCase *pattern = stockCase(name);
   ASSERT_NE(pattern, nullptr) << name;
   SCOPED_TRACE(std::string(name) + (inQuery ? ", NaN in q" : ", NaN in k"));
   OracleCase c(*pattern, 7, DType::F32, shape);
