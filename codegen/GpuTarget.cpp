@@ -6,6 +6,8 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
 
+#include <cstdlib>
+
 using namespace sattn;
 
 namespace {
@@ -13,14 +15,21 @@ struct KnownTarget {
   const char *chip;
   const char *ptxFeature;
   int major, minor;
+  bool warpgroupMma;
 };
 // sm_90a unlocks wgmma/TMA (PTX ISA 8.0); sm_80 needs mma.sync (PTX 7.0).
-constexpr KnownTarget kTargets[] = {{"sm_80", "+ptx70", 8, 0},
-                                    {"sm_90a", "+ptx80", 9, 0}};
+constexpr KnownTarget kTargets[] = {{"sm_80", "+ptx70", 8, 0, false},
+                                    {"sm_90a", "+ptx80", 9, 0, true}};
 } // namespace
 
 static GpuTarget makeTarget(const KnownTarget &known) {
-  return GpuTarget{known.chip, known.ptxFeature, known.major, known.minor};
+  return GpuTarget{known.chip, known.ptxFeature, known.major, known.minor,
+                   known.warpgroupMma && wgmmaTilesEnabled()};
+}
+
+bool sattn::wgmmaTilesEnabled() {
+  const char *value = std::getenv("SATTN_WGMMA");
+  return value && llvm::StringRef(value) == "1";
 }
 
 llvm::StringRef sattn::supportedGpuTargets() { return "sm_80, sm_90a"; }

@@ -24,7 +24,16 @@ struct GpuTarget {
   std::string ptxFeature; // "+ptx80" etc.
   int computeMajor = 8;
   int computeMinor = 0;
+  /// wgmma.mma_async (sm_90a) and wgmmaTilesEnabled(): attention tiles may
+  /// take layout `wgmma`.
+  bool warpgroupMma = false;
 };
+
+/// The wgmma tile is opt-in (SATTN_WGMMA=1 when the kernel is compiled)
+/// until it matches the oracle on every stock case: at 2048 tokens with
+/// stock parameters, sample's output differs (issue 14's note). The
+/// kernel cache key records the choice.
+bool wgmmaTilesEnabled();
 
 /// Parses a target name; the error lists the supported ones.
 llvm::Expected<GpuTarget> parseGpuTarget(llvm::StringRef name);

@@ -127,13 +127,23 @@ Error sattn::lowerKernelModule(mlir::ModuleOp module, ir::KernelTarget target,
   if (upTo(LoweringStage::Selection))
     pm.addPass(ir::createSattnLowerSelection());
   const bool gpu = target == ir::KernelTarget::gpu;
-  if (upTo(LoweringStage::Tile))
-    pm.addPass(ir::createSattnTileAttention());
+  if (upTo(LoweringStage::Tile)) {
+    ir::SattnTileAttentionOptions options;
+    if (gpu && !chip.empty()) {
+      llvm::Expected<GpuTarget> chipTarget = parseGpuTarget(chip);
+      if (!chipTarget)
+        return chipTarget.takeError();
+      options.wgmma = chipTarget->warpgroupMma;
+    }
+    pm.addPass(ir::createSattnTileAttention(options));
+  }
   if (upTo(LoweringStage::Pipelined))
     pm.addPass(ir::createSattnPipelineChunks());
   if (upTo(LoweringStage::Kernels)) {
-    if (gpu)
+    if (gpu) {
+      pm.addPass(ir::createSattnConvertTileToWgmma());
       pm.addPass(ir::createSattnConvertTileToMmaSync());
+    }
     pm.addPass(ir::createSattnConvertTileToRows());
     pm.addPass(gpu ? ir::createSattnConvertKernelsToGpu()
                    : ir::createSattnConvertKernelsToCpu());

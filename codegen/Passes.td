@@ -55,6 +55,31 @@ def SattnConvertTileToMmaSync
                            "::mlir::vector::VectorDialect"];
 }
 
+def SattnConvertTileToWgmma
+    : Pass<"sattn-convert-tile-to-wgmma", "::mlir::ModuleOp"> {
+  let summary = "Lower `wgmma`-layout tiles to Hopper warpgroup products";
+  let description = [{
+    Every sattn_tile op of a tile with layout `wgmma` (sm_90a, bf16/f16):
+    the per-warp fragments, masks, softmax and copies of the `mma_sync`
+    layout, with K and V staged in 128-byte-swizzled panels of 1024-byte
+    aligned shared buffers (fenced for the async proxy), Q·Kᵀ as
+    `wgmma.mma_async` m64nCk16 with the query fragments from registers and
+    P·V as m64nDk16 with P from registers and V transposed by the
+    instruction, each product fenced and waited for in inline PTX.
+
+    Example: `sattn-opt --sattn-pipeline-chunks --sattn-convert-tile-to-wgmma`.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::gpu::GPUDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::NVVM::NVVMDialect",
+                           "::mlir::nvgpu::NVGPUDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 def SattnConvertKernelsToCpu
     : Pass<"sattn-convert-kernels-to-cpu", "::mlir::ModuleOp"> {
   let summary = "Lower sattn_tile's kernel constructs to host loops";

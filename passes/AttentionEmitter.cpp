@@ -9,8 +9,10 @@ using namespace mlir::sattn;
 using ::sattn::KernelScalar;
 
 AttentionEmitter::AttentionEmitter(KernelBuilder &kb,
-                                   const KernelRequest &request)
-    : KeySourceContext(kb, request), kernelPlan(planAttentionKernel(request)),
+                                   const KernelRequest &request,
+                                   bool warpgroupMma)
+    : KeySourceContext(kb, request),
+      kernelPlan(planAttentionKernel(request, warpgroupMma)),
       sources(makeKeySources(request)) {}
 
 AttentionEmitter::~AttentionEmitter() = default;
@@ -20,7 +22,9 @@ LogicalResult AttentionEmitter::emit() {
   MLIRContext *ctx = kb.b().getContext();
   kb.beginFunction(sched.getAttention(), kernelPlan.threads);
   auto layout = tile::LayoutAttr::get(
-      ctx, kernelPlan.tensorCores ? tile::Layout::mma_sync : tile::Layout::row);
+      ctx, kernelPlan.warpgroupMma  ? tile::Layout::wgmma
+           : kernelPlan.tensorCores ? tile::Layout::mma_sync
+                                    : tile::Layout::row);
   auto tileType =
       tile::TileType::get(ctx, sched.getTileQ(), req.shape.headDim,
                           req.elementType, kernelPlan.chunkKeys, layout);

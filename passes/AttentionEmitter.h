@@ -21,7 +21,9 @@ namespace mlir::sattn {
 
 class AttentionEmitter : public KeySourceContext {
 public:
-  AttentionEmitter(KernelBuilder &kb, const KernelRequest &request);
+  /// `warpgroupMma`: the target has wgmma (sm_90a).
+  AttentionEmitter(KernelBuilder &kb, const KernelRequest &request,
+                   bool warpgroupMma = false);
   ~AttentionEmitter() override;
 
   /// Emits the attention function.

@@ -328,14 +328,18 @@ void KernelBuilder::setAllocationPoint() {
     builder.setInsertionPointToStart(entry);
 }
 
-Value KernelBuilder::sharedAlloc(ArrayRef<int64_t> shape, Type type) {
+Value KernelBuilder::sharedAlloc(ArrayRef<int64_t> shape, Type type,
+                                 int64_t alignment) {
   auto space = gpu::AddressSpaceAttr::get(builder.getContext(),
                                           gpu::AddressSpace::Workgroup);
   auto memType =
       MemRefType::get(shape, type, MemRefLayoutAttrInterface(), space);
   OpBuilder::InsertionGuard guard(builder);
   setAllocationPoint();
-  auto op = tile::AllocSharedOp::create(builder, location, memType);
+  IntegerAttr align;
+  if (alignment != 16)
+    align = builder.getI64IntegerAttr(alignment);
+  auto op = tile::AllocSharedOp::create(builder, location, memType, align);
   lastAllocation = op;
   return op;
 }

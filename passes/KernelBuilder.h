@@ -148,7 +148,7 @@ public:
   /// The thread's index in its block (GPU; 0 on the CPU).
   Value threadIndex() const { return threadId; }
   /// Memory shared by the item's threads.
-  Value sharedAlloc(ArrayRef<int64_t> shape, Type type);
+  Value sharedAlloc(ArrayRef<int64_t> shape, Type type, int64_t alignment = 16);
   /// Memory private to each row: shape [rows, ...perRow] (one row per GPU
   /// thread after conversion).
   Value privateAlloc(ArrayRef<int64_t> perRow, Type type);

@@ -79,11 +79,17 @@ def SattnTileAttention : Pass<"sattn-tile-attention", "::mlir::ModuleOp"> {
     needs one: partial blocks, the causal edge, keys an earlier source
     holds), `softmax` and `pv`; `sattn_tile.store` writes out and lse. The
     tile's layout is `mma_sync` on the GPU for head dims and query tiles
-    that are multiples of 16 (head dims up to 128), else `row`.
+    that are multiples of 16 (head dims up to 128), else `row`; with
+    `wgmma` (the target has warpgroup products, sm_90a), bf16/f16 tiles of
+    64 rows and head dim 64 or 128 take layout `wgmma` instead.
     Then erases the request and the patterns, leaving only kernel functions.
 
     Example: `sattn-opt --sattn-build-schedule --sattn-tile-attention`.
   }];
+  let options = [
+    Option<"wgmma", "wgmma", "bool", /*default=*/"false",
+           "The GPU target has warpgroup MMA (sm_90a)">
+  ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect",
                            "::mlir::gpu::GPUDialect",

@@ -96,7 +96,8 @@ SizeExpr mlir::sattn::stageItems(const KernelRequest &req, StageAttr stage) {
   return heads * stage.getSplit();
 }
 
-AttentionKernelPlan mlir::sattn::planAttentionKernel(const KernelRequest &req) {
+AttentionKernelPlan mlir::sattn::planAttentionKernel(const KernelRequest &req,
+                                                     bool warpgroupMma) {
   AttentionKernelPlan plan;
   int64_t tileQ = req.schedule.getTileQ();
   plan.threads = tileQ;
@@ -112,6 +113,10 @@ AttentionKernelPlan mlir::sattn::planAttentionKernel(const KernelRequest &req) {
   plan.threads = tileQ / 16 * 32;
   // K and V chunks (padded rows) stay within 48 KB of static shared memory.
   plan.chunkKeys = req.elementType.getIntOrFloatBitWidth() == 16 ? 64 : 32;
+  // Four warps of 16 rows make one warpgroup of 64; the head dim is whole
+  // 128-byte swizzle panels and at most 128 accumulator columns.
+  plan.warpgroupMma = warpgroupMma && plan.chunkKeys == 64 &&
+                      tileQ % 64 == 0 && (d == 64 || d == 128);
   return plan;
 }
 

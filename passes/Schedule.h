@@ -40,12 +40,19 @@ struct AttentionKernelPlan {
   /// softmax state in registers. Otherwise one thread (CPU: one loop
   /// iteration) per query row.
   bool tensorCores = false;
+  /// With tensorCores, when the target has them (sm_90a): the products as
+  /// warpgroup MMAs of 64 rows (bf16/f16, head dim 64 or 128). The threads
+  /// and chunk stay those of the warp tile, so the kernel record does not
+  /// depend on it.
+  bool warpgroupMma = false;
   /// Threads of a GPU block; the CPU's rows per work item.
   int64_t threads = 64;
   /// Keys staged per chunk.
   int64_t chunkKeys = 32;
 };
-AttentionKernelPlan planAttentionKernel(const KernelRequest &request);
+/// `warpgroupMma`: the target has wgmma (sm_90a).
+AttentionKernelPlan planAttentionKernel(const KernelRequest &request,
+                                        bool warpgroupMma = false);
 
 /// The launch record of a scheduled request: functions, work items,
 /// threads, workspace and inputs. The code generator adds the target and

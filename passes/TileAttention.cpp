@@ -15,13 +15,14 @@ using namespace mlir::sattn;
 namespace {
 struct TileAttentionPass
     : public mlir::sattn::impl::SattnTileAttentionBase<TileAttentionPass> {
+  using SattnTileAttentionBase::SattnTileAttentionBase;
   void runOnOperation() override {
     ModuleOp module = getOperation();
     auto emitAttention = [&](KernelRequest &req) {
       OpBuilder builder(req.op.getContext());
       KernelBuilder kb(builder, req.op.getLoc(), module, req.shape,
                        req.elementType);
-      AttentionEmitter emitter(kb, req);
+      AttentionEmitter emitter(kb, req, wgmma);
       return emitter.emit();
     };
     if (failed(forEachScheduledKernel(module, emitAttention)))

@@ -173,7 +173,8 @@ struct ConvertKernelsToGpuPass
             kernel.addWorkgroupAttribution(shared.getType(), loc);
         kernel.setWorkgroupAttributionAttr(
             kernel.getNumWorkgroupAttributions() - 1,
-            LLVM::LLVMDialect::getAlignAttrName(), b.getI64IntegerAttr(16));
+            LLVM::LLVMDialect::getAlignAttrName(),
+            b.getI64IntegerAttr(shared.getAlignment().value_or(16)));
         shared.replaceAllUsesWith(buffer);
       } else if (auto priv = dyn_cast<AllocPrivateOp>(op)) {
         SmallVector<int64_t> shape(priv.getType().getShape());

@@ -54,28 +54,32 @@ def SattnTile_Dialect : Dialect {
 def SattnTile_LayoutKind : I32EnumAttr<"Layout",
     "how the threads of a work item hold a tile", [
     I32EnumAttrCase<"row", 0>,
-    I32EnumAttrCase<"mma_sync", 1>]> {
+    I32EnumAttrCase<"mma_sync", 1>,
+    I32EnumAttrCase<"wgmma", 2>]> {
   let genSpecializedAttr = 0;
   let cppNamespace = "::mlir::sattn::tile";
 }
 def SattnTile_LayoutAttr : EnumAttr<SattnTile_Dialect, SattnTile_LayoutKind,
                                     "layout"> {
-  let summary = "How a target computes a tile: row or mma_sync.";
+  let summary = "How a target computes a tile: row, mma_sync or wgmma.";
   let description = [{
     `row`: one thread (on the CPU one loop iteration) per query row, each
     with its running max, sum and fp32 accumulator; K and V rows staged as
     f32. `mma_sync`: FlashAttention-2's warp tile — 16 query rows per warp,
     Q·Kᵀ and P·V as `mma.sync` products with the softmax state in registers,
-    K and V copied with asynchronous 16-byte copies. A new matrix-multiply
-    generation is a new value here and a conversion in codegen/.
+    K and V copied with asynchronous 16-byte copies. `wgmma` (sm_90a,
+    bf16/f16): the same per-warp fragments, four warps computing 64 rows
+    with Hopper's warpgroup products, K and V staged in 128-byte-swizzled
+    panels. A new matrix-multiply generation is a new value here and a
+    conversion in codegen/.
 
-    Example: `#sattn_tile.layout<mma_sync>`.
+    Example: `#sattn_tile.layout<mma_sync>`, `#sattn_tile.layout<wgmma>`.
   }];
   let assemblyFormat = "`<` $value `>`";
   let extraClassDeclaration = [{
     /// Whether copies complete asynchronously (wait counts groups).
     bool hasAsyncCopies() const {
-      return getValue() == Layout::mma_sync;
+      return getValue() == Layout::mma_sync || getValue() == Layout::wgmma;
     }
   }];
 }

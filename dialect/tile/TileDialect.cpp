@@ -126,6 +126,10 @@ LogicalResult AllocSharedOp::verify() {
       dyn_cast_if_present<gpu::AddressSpaceAttr>(getType().getMemorySpace());
   if (!space || space.getValue() != gpu::AddressSpace::Workgroup)
     return emitOpError("buffer must be in #gpu.address_space<workgroup>");
+  if (std::optional<uint64_t> align = getAlignment())
+    if (*align < 16 || !llvm::isPowerOf2_64(*align))
+      return emitOpError("alignment must be a power of two >= 16, got ")
+             << *align;
   return success();
 }
 

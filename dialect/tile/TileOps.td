@@ -114,12 +114,16 @@ def SattnTile_BarrierOp : SattnTile_Op<"barrier"> {
 def SattnTile_AllocSharedOp : SattnTile_Op<"alloc_shared"> {
   let summary = "Memory shared by the threads of a work item.";
   let description = [{
-    A static buffer in workgroup memory (16-byte aligned) on the GPU, a
-    stack buffer on the CPU. Only at the top level of a kernel function.
+    A static buffer in workgroup memory on the GPU, a stack buffer on the
+    CPU. Only at the top level of a kernel function. `alignment` (bytes, a
+    power of two, at least 16; 16 when absent) is the GPU buffer's
+    alignment: swizzled wgmma operands need 1024.
 
     Example:
-    `%keys = sattn_tile.alloc_shared : memref<64xi32, #gpu.address_space<workgroup>>`
+    `%keys = sattn_tile.alloc_shared : memref<64xi32, #gpu.address_space<workgroup>>`,
+    `%k = sattn_tile.alloc_shared {alignment = 1024 : i64} : memref<8192xbf16, #gpu.address_space<workgroup>>`
   }];
+  let arguments = (ins OptionalAttr<I64Attr>:$alignment);
   let results = (outs AnyStaticShapeMemRef:$buffer);
   let assemblyFormat = "attr-dict `:` type($buffer)";
   let hasVerifier = 1;

@@ -112,6 +112,8 @@ Expected<Loaded> loadKernel(mlir::sattn::PatternOp bound,
   key.backend = backendName(options.backend).str();
   key.arch = arch.str();
   key.options = cuda ? "O3,ptx" : "O3,reassoc";
+  if (cuda && wgmmaTilesEnabled())
+    key.options += ",wgmma";
   // Entries of another record format never match.
   key.options += ",record" + std::to_string(KernelInfo::kFormatVersion);
   info.digest = key.digest();
