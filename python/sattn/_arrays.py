@@ -71,7 +71,11 @@ class _Numpy:
 
     @staticmethod
     def contiguous(x):
+        """A C-contiguous, aligned array of x's values (x itself when it
+        is one: ascontiguousarray alone keeps unaligned data)."""
         import numpy as np
+        if not x.flags.aligned:
+            return np.array(x, order="C")  # a new, aligned copy
         return np.ascontiguousarray(x)
 
     @staticmethod

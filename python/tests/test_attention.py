@@ -78,6 +78,19 @@ class Views(TestCase):
                               "streaming", **STOCK["streaming"])
         self.assertMatchesReference(out, ref, np.float32)
 
+    def test_unaligned_data_is_copied(self):
+        # Float32 data at an odd address: whole-element strides, but not
+        # flags.aligned (ascontiguousarray would return it as it is).
+        q, k, v, _ = random_inputs(1, 2, 2, 16, 16, 32, seed=7)
+        raw = bytearray(q.nbytes + 2)
+        odd = np.frombuffer(raw, np.float32, q.size, offset=2).reshape(
+            q.shape)
+        odd[...] = q
+        self.assertFalse(odd.flags.aligned)
+        np.testing.assert_array_equal(
+            sattn.attention(odd, k, v, "streaming", **STOCK["streaming"]),
+            sattn.attention(q, k, v, "streaming", **STOCK["streaming"]))
+
     def test_packed_qkv(self):
         # One [B, S, 3, H, D] buffer, as fused projections produce.
         rng = np.random.default_rng(5)
