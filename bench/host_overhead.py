@@ -12,10 +12,14 @@ the script times single calls of
   * Kernel.__call__ (checks, output allocation, the same C call),
   * sattn.attention (pattern and kernel lookup; on torch >= 2.4 through the
     operator torch.ops.sattn.attention),
+  * on CUDA, the C API alone again with no workspace (the library's own
+    buffer per stream, where the package passes one from torch's
+    allocator),
 
-and prints the median of each and the differences (the overhead). CUDA
-calls are queued without waiting, in batches of 200 with a synchronisation
-in between, so that the queue never fills; the times are host times.
+and prints the median of each and the differences (the overhead). The
+three take turns, 200 calls each, so that a machine whose speed drifts
+moves them alike. CUDA calls are queued without waiting, a synchronisation
+after each 200, so that the queue never fills; the times are host times.
 
     python3 bench/host_overhead.py [--calls 5000] [--lib build/lib/libsattn.so]
 """
@@ -30,22 +34,29 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def median_call_us(call, calls, sync=None, batch=200):
-    """Median wall time of one call, in microseconds."""
-    for _ in range(50):
-        call()
+def median_calls_us(callables, calls, sync=None, batch=200):
+    """Median wall time of one call of each callable, in microseconds.
+    The callables take turns, a batch each, so that a drift of the
+    machine's speed (a shared or throttled CPU) reaches them all alike:
+    timed one after the other, their differences moved by more than the
+    overhead measured."""
+    for call in callables:
+        for _ in range(50):
+            call()
     if sync:
         sync()
-    times = []
+    times = [[] for _ in callables]
     perf = time.perf_counter
-    while len(times) < calls:
-        for _ in range(min(batch, calls - len(times))):
-            start = perf()
-            call()
-            times.append(perf() - start)
-        if sync:
-            sync()
-    return statistics.median(times) * 1e6
+    while len(times[0]) < calls:
+        n = min(batch, calls - len(times[0]))
+        for call, into in zip(callables, times):
+            for _ in range(n):
+                start = perf()
+                call()
+                into.append(perf() - start)
+            if sync:
+                sync()
+    return [statistics.median(t) * 1e6 for t in times]
 
 
 def bare_c_call(kernel, q, k, v, out, workspace=None, stream=None):
@@ -71,7 +82,7 @@ def bare_c_call(kernel, q, k, v, out, workspace=None, stream=None):
     if workspace is not None:
         args.workspace = workspace.data_ptr()
         args.workspace_bytes = workspace.numel()
-        args.stream = stream
+    args.stream = stream
     run, handle = _capi.load().sattn_kernel_run, kernel._handle
 
     def call():
@@ -94,11 +105,16 @@ def measure(label, sattn, pattern, make, backend, calls, sync=None,
                                 dtype=torch.uint8, device="cuda")
         stream = torch.cuda.current_stream().cuda_stream
     bare, keep = bare_c_call(kernel, q, k, v, out, workspace, stream)
-    rows = [("C API alone", median_call_us(bare, calls, sync)),
-            ("Kernel.__call__", median_call_us(lambda: kernel(q, k, v),
-                                               calls, sync)),
-            ("sattn.attention", median_call_us(
-                lambda: sattn.attention(q, k, v, pattern), calls, sync))]
+    names = ["C API alone", "Kernel.__call__", "sattn.attention"]
+    callables = [bare, lambda: kernel(q, k, v),
+                 lambda: sattn.attention(q, k, v, pattern)]
+    if backend == "cuda":
+        # The same C call with no workspace: the library's own per stream
+        # (what the package would save the allocation for).
+        own, _ = bare_c_call(kernel, q, k, v, out, None, stream)
+        names.append("C API, own wksp")
+        callables.append(own)
+    rows = list(zip(names, median_calls_us(callables, calls, sync)))
     base = rows[0][1]
     print(f"\n{label}: q {tuple(q.shape)}, {calls} calls each")
     for name, us in rows:

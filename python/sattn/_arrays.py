@@ -6,6 +6,7 @@ a torch tensor if torch is already imported. NumPy has no bfloat16 of its
 own; arrays of ml_dtypes.bfloat16 (dtype name "bfloat16") are taken as bf16.
 """
 
+import ctypes
 import math
 import sys
 from collections import namedtuple
@@ -20,13 +21,23 @@ CallShape = namedtuple(
     "batch heads kv_heads seq_q seq_k head_dim dtype device")
 
 
+# The kind of tensors whose type is exactly numpy.ndarray or torch.Tensor,
+# by type: filled as kind_of meets them, read by the calls' fast paths
+# (subclasses, FakeTensor among them, always take the full checks).
+exact_kinds = {}
+
+
 def kind_of(x):
     """'numpy', 'torch' or None."""
     np = sys.modules.get("numpy")
     if np is not None and isinstance(x, np.ndarray):
+        if type(x) is np.ndarray:
+            exact_kinds[np.ndarray] = NUMPY
         return NUMPY
     torch = sys.modules.get("torch")
     if torch is not None and isinstance(x, torch.Tensor):
+        if type(x) is torch.Tensor:
+            exact_kinds[torch.Tensor] = TORCH
         return TORCH
     return None
 
@@ -38,6 +49,14 @@ def describe_type(x):
 class _Numpy:
     name = "numpy"
     _codes = None  # by dtype object: dtype.name costs a microsecond
+    _np = None  # the numpy module, once an array has been seen
+
+    @staticmethod
+    def meta(x):
+        """What the checks of a call read of x, hashable: calls whose
+        tensors have equal metas pass or fail the same checks (data
+        alignment aside, which each call checks)."""
+        return (x.dtype, x.shape, x.strides)
 
     @classmethod
     def dtype(cls, x):
@@ -65,32 +84,82 @@ class _Numpy:
         itemsize = x.itemsize
         return [s // itemsize for s in x.strides]
 
-    @staticmethod
-    def data(x):
-        return x.__array_interface__["data"][0]
+    def data(self, x):
+        """x's data pointer, through the C array interface (a capsule of
+        PyArrayInterface, __array_struct__), a third of what the Python one
+        (__array_interface__, a new dict) costs; that one where the first
+        is missing or disagrees with it."""
+        self.data = _array_struct_data() or _array_interface_data
+        return self.data(x)
 
     @staticmethod
     def contiguous(x):
+        """A C-contiguous, aligned array of x's values (x itself when it
+        is one: ascontiguousarray alone keeps unaligned data)."""
         import numpy as np
+        if not x.flags.aligned:
+            return np.array(x, order="C")  # a new, aligned copy
         return np.ascontiguousarray(x)
 
-    @staticmethod
-    def empty(shape, like, float32=False):
-        import numpy as np
+    @classmethod
+    def empty(cls, shape, like, float32=False):
+        np = cls._np
+        if np is None:
+            import numpy as np
+            cls._np = np
         return np.empty(shape, dtype=np.float32 if float32 else like.dtype)
-
-    @staticmethod
-    def empty_bytes(count, like):
-        return None  # the CPU backend allocates its own workspace
 
     @staticmethod
     def stream(like):
         return None
 
 
+def _array_interface_data(x):
+    return x.__array_interface__["data"][0]
+
+
+class _ArrayInterface(ctypes.Structure):
+    """PyArrayInterface, NumPy's C array interface."""
+    _fields_ = [("two", ctypes.c_int), ("nd", ctypes.c_int),
+                ("typekind", ctypes.c_char), ("itemsize", ctypes.c_int),
+                ("flags", ctypes.c_int), ("shape", ctypes.c_void_p),
+                ("strides", ctypes.c_void_p), ("data", ctypes.c_void_p),
+                ("descr", ctypes.c_void_p)]
+
+
+def _array_struct_data():
+    """A function giving an array's data pointer from __array_struct__, if
+    it gives what __array_interface__ does on a few views; else None."""
+    try:
+        import numpy as np
+        get = ctypes.PyDLL(None).PyCapsule_GetPointer
+        get.restype = ctypes.c_void_p
+        get.argtypes = [ctypes.py_object, ctypes.c_char_p]
+        offset = _ArrayInterface.data.offset
+        read = ctypes.c_void_p.from_address
+
+        def data(x):
+            capsule = x.__array_struct__  # alive while it is read
+            return read(get(capsule, None) + offset).value
+
+        base = np.zeros((2, 3, 4, 8), np.float32)
+        for view in (base, base[1, :, 2:], base[:, ::-1], base[..., 1::2]):
+            if data(view) != _array_interface_data(view):
+                return None
+        return data
+    except Exception:
+        return None
+
+
 class _Torch:
     name = "torch"
     _dtypes = None
+    _raw_stream = None  # torch._C._cuda_getCurrentRawStream, or a stand-in
+
+    @staticmethod
+    def meta(x):
+        """As _Numpy.meta."""
+        return (x.dtype, x.shape, x.stride(), x.device)
 
     @classmethod
     def dtype(cls, x):
@@ -122,26 +191,41 @@ class _Torch:
 
     @staticmethod
     def empty(shape, like, float32=False):
-        import torch
-        return torch.empty(shape, dtype=torch.float32 if float32 else
-                           like.dtype, device=like.device)
+        # From torch's allocator on the current stream, which the kernels
+        # run on: the memory is not reused before they are done with it.
+        if float32:
+            return like.new_empty(shape, dtype=sys.modules["torch"].float32)
+        return like.new_empty(shape)
 
     @staticmethod
     def empty_bytes(count, like):
-        # From torch's allocator on the current stream, which the kernels
-        # run on: the memory is not reused before they are done with it.
-        import torch
-        if like.device.type != "cuda":
-            return None
-        return torch.empty(max(count, 1), dtype=torch.uint8,
-                           device=like.device)
+        # From torch's allocator on the current stream, as the outputs are.
+        return like.new_empty((max(count, 1),),
+                              dtype=sys.modules["torch"].uint8)
 
-    @staticmethod
-    def stream(like):
-        if like.device.type != "cuda":
+    @classmethod
+    def stream(cls, like):
+        """The current CUDA stream of like's device (a CUstream as an
+        int), None off CUDA."""
+        device = like.device
+        if device.type != "cuda":
             return None
-        import torch
-        return torch.cuda.current_stream(like.device).cuda_stream
+        return cls.raw_stream()(device.index or 0)
+
+    @classmethod
+    def raw_stream(cls):
+        """A function of a device index giving its current stream: what
+        torch.compile's generated code uses (torch._C), which costs a
+        tenth of torch.cuda.current_stream(); that where torch lacks it."""
+        function = cls._raw_stream
+        if function is None:
+            import torch
+            function = getattr(torch._C, "_cuda_getCurrentRawStream", None)
+            if function is None:
+                def function(index):
+                    return torch.cuda.current_stream(index).cuda_stream
+            cls._raw_stream = function
+        return function
 
 
 NUMPY = _Numpy()

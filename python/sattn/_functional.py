@@ -6,12 +6,16 @@ import os
 import threading
 
 from . import _arrays, _capi, _torch
-from ._kernel import Kernel, check_reads, _fill, _fill_dense
+from ._kernel import Kernel, call_key, check_reads, _fill, _fill_dense
 from ._pattern import Pattern, is_path, pattern_by_token, stock_pattern_path
 
 _lock = threading.Lock()
 _patterns = {}  # (origin, overrides) -> Pattern
 _kernels = {}  # (pattern, heads, kv_heads, head_dim, dtype, scale, backend)
+# The kernel of calls that passed every check, by _attention_key; cleared
+# when full (lengths that grow at each call would fill it).
+_calls = {}
+MAX_CALLS = 256
 
 
 def attention(q, k, v, pattern, /, *, scale=None, enable_gqa=False,
@@ -65,13 +69,49 @@ def attention(q, k, v, pattern, /, *, scale=None, enable_gqa=False,
 
 def run_attention(q, k, v, pattern, scale, enable_gqa, return_lse, key_score,
                   score_weights, layout, params):
-    """attention() without the torch operator in between."""
+    """attention() without the torch operator in between. A call whose
+    arguments match an earlier call's that passed every check (the same
+    pattern source and parameters, scale, enable_gqa, and the tensors'
+    call_key) goes straight to that call's kernel."""
+    key = _attention_key(q, k, v, pattern, scale, enable_gqa, return_lse,
+                         key_score, score_weights, layout, params)
+    if key is not None:
+        kernel = _calls.get(key)
+        if kernel is not None:
+            return kernel._call(q, k, v, key_score, score_weights, layout,
+                                return_lse, False, key[0])
     kind, shape, resolved, scale = check_attention(
         q, k, v, pattern, scale, enable_gqa, key_score, score_weights, layout,
         params)
     kernel = kernel_for(resolved, shape, scale)
-    return kernel._launch(kind, shape, q, k, v, key_score, score_weights,
-                          layout, return_lse)
+    result = kernel._run_checked(kind, shape, q, k, v, key_score,
+                                 score_weights, layout, return_lse, False,
+                                 None if key is None else key[0])
+    if key is not None:
+        if len(_calls) >= MAX_CALLS:
+            _calls.clear()
+        _calls[key] = kernel
+    return result
+
+
+def _attention_key(q, k, v, pattern, scale, enable_gqa, return_lse,
+                   key_score, score_weights, layout, params):
+    """What attention()'s checks and kernel depend on, hashable, its first
+    item the kernel's call_key; None for calls that take the full path."""
+    call = call_key(q, k, v, key_score, score_weights, layout, return_lse,
+                    False)
+    if call is None:
+        return None
+    if scale is not None and type(scale) is not float and \
+            type(scale) is not int:
+        return None
+    try:
+        origin, _ = pattern_origin(pattern)
+        return (call, origin, encode_params(params) if params else "",
+                None if scale is None else (type(scale), scale),
+                True if enable_gqa else False)
+    except Exception:  # the checks say what is wrong
+        return None
 
 
 def check_attention(q, k, v, pattern, scale, enable_gqa, key_score,
@@ -113,33 +153,37 @@ def decode_params(text):
     return params
 
 
+def pattern_origin(pattern):
+    """(origin, Pattern or None) of a name, path or Pattern: origin, which
+    names the source (a file: with its time and size, so that a changed
+    file is another origin), keys the patterns loaded; the Pattern is the
+    one given, or None for a file."""
+    if isinstance(pattern, Pattern):
+        return ("pattern", pattern._token), pattern
+    if not isinstance(pattern, (str, os.PathLike)):
+        raise TypeError(f"pattern must be a stock pattern's name, a path "
+                        f"or a sattn.Pattern, got "
+                        f"{_arrays.describe_type(pattern)}")
+    text = os.fspath(pattern)
+    if text.startswith("sattn.Pattern#"):
+        base = pattern_by_token(text)
+        if base is None:
+            raise ValueError(f"{text} names no live sattn.Pattern")
+        return ("pattern", text), base
+    path = text if is_path(text) else stock_pattern_path(text)
+    try:
+        stat = os.stat(path)
+    except OSError as e:
+        raise ValueError(f"pattern file {path!r}: {e.strerror}") from None
+    return ("file", os.path.abspath(path), stat.st_mtime_ns,
+            stat.st_size), None
+
+
 def resolve_pattern(pattern, params):
     """The bound Pattern for a name, path or Pattern plus **params; loaded
     once per (source, parameters). A file is loaded again when it
     changes."""
-    if isinstance(pattern, Pattern):
-        base, origin = pattern, ("pattern", pattern._token)
-    else:
-        if not isinstance(pattern, (str, os.PathLike)):
-            raise TypeError(f"pattern must be a stock pattern's name, a path "
-                            f"or a sattn.Pattern, got "
-                            f"{_arrays.describe_type(pattern)}")
-        text = os.fspath(pattern)
-        if text.startswith("sattn.Pattern#"):
-            base = pattern_by_token(text)
-            if base is None:
-                raise ValueError(f"{text} names no live sattn.Pattern")
-            origin = ("pattern", text)
-        else:
-            path = text if is_path(text) else stock_pattern_path(text)
-            try:
-                stat = os.stat(path)
-            except OSError as e:
-                raise ValueError(f"pattern file {path!r}: {e.strerror}") \
-                    from None
-            origin = ("file", os.path.abspath(path), stat.st_mtime_ns,
-                      stat.st_size)
-            base = None
+    origin, base = pattern_origin(pattern)
     overrides = encode_params(params)
     key = (origin, overrides)
     with _lock:

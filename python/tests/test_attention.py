@@ -72,11 +72,30 @@ class Views(TestCase):
         wide = np.repeat(k, 2, axis=3)[..., ::2]  # k with head-dim stride 2
         reversed_v = v[:, :, ::-1]  # a negative key stride
         reversed_q = q[:, ::-1]  # a negative head stride
-        out = sattn.attention(reversed_q, wide, reversed_v, "streaming",
-                              **STOCK["streaming"])
         ref = sattn.reference(reversed_q.copy(), k, reversed_v.copy(),
                               "streaming", **STOCK["streaming"])
-        self.assertMatchesReference(out, ref, np.float32)
+        kernel = sattn.Pattern.stock("streaming").bind(
+            **STOCK["streaming"]).compile(heads=2, head_dim=32)
+        # Twice each: a call that copies keeps no plan for the views.
+        for call in (lambda: sattn.attention(reversed_q, wide, reversed_v,
+                                             "streaming",
+                                             **STOCK["streaming"]),
+                     lambda: kernel(reversed_q, wide, reversed_v)) * 2:
+            self.assertMatchesReference(call(), ref, np.float32)
+        self.assertEqual(len(kernel._structs.plans), 0)
+
+    def test_unaligned_data_is_copied(self):
+        # Float32 data at an odd address: whole-element strides, but not
+        # flags.aligned (ascontiguousarray would return it as it is).
+        q, k, v, _ = random_inputs(1, 2, 2, 16, 16, 32, seed=7)
+        raw = bytearray(q.nbytes + 2)
+        odd = np.frombuffer(raw, np.float32, q.size, offset=2).reshape(
+            q.shape)
+        odd[...] = q
+        self.assertFalse(odd.flags.aligned)
+        np.testing.assert_array_equal(
+            sattn.attention(odd, k, v, "streaming", **STOCK["streaming"]),
+            sattn.attention(q, k, v, "streaming", **STOCK["streaming"]))
 
     def test_packed_qkv(self):
         # One [B, S, 3, H, D] buffer, as fused projections produce.
@@ -150,6 +169,70 @@ class Kernels(TestCase):
             got = list(pool.map(lambda x: kernel(*x), inputs * 4))
         for i, out in enumerate(got):
             np.testing.assert_array_equal(out, expected[i % 8])
+
+    def test_planned_calls(self):
+        # Calls of one kernel with the same metadata share a plan; each
+        # call still reads its own inputs and returns new outputs.
+        pattern = sattn.Pattern.stock("streaming").bind(**STOCK["streaming"])
+        kernel = pattern.compile(heads=4, head_dim=32)
+        first = random_inputs(1, 4, 4, 4, 4, 32, seed=1)[:3]
+        second = random_inputs(1, 4, 4, 4, 4, 32, seed=2)[:3]
+        out1 = kernel(*first)
+        kept = out1.copy()
+        out2 = kernel(*second)
+        self.assertEqual(len(kernel._structs.plans), 1)
+        self.assertFalse(np.shares_memory(out1, out2))
+        np.testing.assert_array_equal(out1, kept)
+        for x, out in ((first, out1), (second, out2)):
+            self.assertMatchesReference(out, sattn.reference(*x, pattern),
+                                        np.float32)
+        # [B, S, H, D] arrays of the same shape (H = S = 4): another plan.
+        bshd = kernel(*first, layout="bshd")
+        self.assertEqual(len(kernel._structs.plans), 2)
+        self.assertMatchesReference(
+            bshd, sattn.reference(*first, pattern, layout="bshd"),
+            np.float32)
+        self.assertGreater(relative_error(bshd, out1), 1e-2)
+        # A view of other strides, same shape: another plan, read as such.
+        wide = random_inputs(1, 4, 4, 8, 8, 32, seed=3)[:3]
+        view = tuple(x[:, :, ::2] for x in wide)
+        self.assertMatchesReference(kernel(*view),
+                                    sattn.reference(*view, pattern),
+                                    np.float32)
+        self.assertEqual(len(kernel._structs.plans), 3)
+
+    def test_planned_calls_with_unaligned_data(self):
+        # The same shape and strides as a planned call, data off the
+        # element alignment: copied, as on a first call.
+        pattern = sattn.Pattern.stock("streaming").bind(**STOCK["streaming"])
+        kernel = pattern.compile(heads=2, head_dim=32)
+        q, k, v, _ = random_inputs(1, 2, 2, 16, 16, 32, seed=4)
+        expected = kernel(q, k, v)
+        raw = bytearray(q.nbytes + 2)
+        odd = np.frombuffer(raw, np.float32, q.size, offset=2).reshape(
+            q.shape)
+        odd[...] = q
+        self.assertFalse(odd.flags.aligned)
+        self.assertEqual(odd.strides, q.strides)
+        np.testing.assert_array_equal(kernel(odd, k, v), expected)
+
+    def test_planned_attention(self):
+        # sattn.attention reuses the kernel of an earlier call that matches
+        # in every checked way, and only then.
+        from sattn import _functional
+        q, k, v, _ = random_inputs(1, 2, 2, 32, 32, 32, seed=5)
+        outs = [sattn.attention(q, k, v, "streaming", **STOCK["streaming"])
+                for _ in range(3)]
+        np.testing.assert_array_equal(outs[0], outs[2])
+        found = [key for key in _functional._calls
+                 if key[0][1] == (q.dtype, q.shape, q.strides)]
+        self.assertEqual(len(found), 1)
+        scaled = sattn.attention(q, k, v, "streaming", scale=0.5,
+                                 **STOCK["streaming"])
+        self.assertMatchesReference(
+            scaled, sattn.reference(q, k, v, "streaming", scale=0.5,
+                                    **STOCK["streaming"]), np.float32)
+        self.assertGreater(relative_error(scaled, outs[0]), 1e-3)
 
     def test_timed(self):
         kernel = sattn.Pattern.stock("sample").bind(**STOCK["sample"]).compile(

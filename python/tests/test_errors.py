@@ -172,6 +172,83 @@ class BadKernelCalls(TestCase):
             pattern.compile(heads=2, kv_heads=3, head_dim=32)
 
 
+class BadCallsAfterGoodOnes(BadCalls):
+    """The same refusals once good calls of the same pattern, kernel and
+    sizes have run, so that the calls' plans (sattn.Kernel) and kernel
+    lookups (sattn.attention) are cached: a call that differs from a cached
+    one in any checked way is still checked in full."""
+
+    def setUp(self):
+        super().setUp()
+        for name in ("power", "sparsek"):
+            for scale in (None, 1, 0.5):
+                sattn.attention(self.q, self.k, self.v, name,
+                                enable_gqa=True, scale=scale,
+                                key_score=self.scores if name == "sparsek"
+                                else None, **STOCK[name])
+        sattn.attention(self.q, self.k, self.v, "power", enable_gqa=True,
+                        layout="bshd")  # [B, S, H, D]: H = 64, S = 4, 2
+
+    def test_near_misses(self):
+        # Each differs from a cached call in one checked thing only.
+        self.refused(ValueError, "pass enable_gqa=True", self.q, self.k,
+                     self.v, "power", **STOCK["power"])
+        self.refused(TypeError, "scale must be a number, got True", self.q,
+                     self.k, self.v, "power", enable_gqa=True, scale=True,
+                     **STOCK["power"])
+        self.refused(ValueError, "selects keys by key_score", self.q,
+                     self.k, self.v, "sparsek", enable_gqa=True,
+                     **STOCK["sparsek"])
+        self.refused(TypeError, "k has dtype float16", self.q,
+                     self.k.astype(np.float16), self.v, "power",
+                     enable_gqa=True, **STOCK["power"])
+        self.refused(ValueError, "v has shape", self.q, self.k,
+                     self.v[:, :, 1:], "power", enable_gqa=True,
+                     **STOCK["power"])
+        self.refused(TypeError, "v must be a torch tensor or a NumPy array",
+                     self.q, self.k, self.v.tolist(), "power",
+                     enable_gqa=True, **STOCK["power"])
+        self.refused(ValueError, "layout must be", self.q, self.k, self.v,
+                     "power", enable_gqa=True, layout="BHSD")
+
+
+class BadCallsOfAPlannedKernel(TestCase):
+    """A kernel that has run a call keeps its plan (sattn.Kernel._call):
+    calls that differ from it in shape, dtype, layout or kind are checked
+    in full and refused before anything runs."""
+
+    def test_changed_calls_are_refused(self):
+        kernel = sattn.Pattern.stock("power").bind(**STOCK["power"]).compile(
+            heads=4, kv_heads=2, head_dim=32)
+        q, k, v, _ = random_inputs(1, 4, 2, 64, 64, 32)
+        kernel(q, k, v)
+        kernel(q, k, v, return_lse=True)
+        self.assertEqual(len(kernel._structs.plans), 2)
+        bad = [
+            (ValueError, "heads=4, kv_heads=4",
+             (q, np.concatenate([k] * 2, axis=1),
+              np.concatenate([v] * 2, axis=1)), {}),
+            (ValueError, "dtype=f16", tuple(x.astype(np.float16)
+                                            for x in (q, k, v)), {}),
+            (ValueError, "k has head dim 16", (q, k[..., :16], v[..., :16]),
+             {}),
+            (ValueError, "v has shape", (q, k, v[:, :, 1:]), {}),
+            (ValueError, "does not read key_score", (q, k, v),
+             {"key_score": np.zeros((1, 2, 64), np.float32)}),
+            (ValueError, "heads=64", (q, k, v), {"layout": "bshd"}),
+            (TypeError, "q must be a torch tensor", (q.tolist(), k, v), {}),
+        ]
+        with mock.patch.object(sattn.Kernel, "_launch",
+                               side_effect=AssertionError("a kernel ran")):
+            for error, message, args, kwargs in bad:
+                with self.subTest(message=message):
+                    with self.assertRaisesRegex(error, message):
+                        kernel(*args, **kwargs)
+        # A good call still runs after them, through its plan.
+        np.testing.assert_array_equal(kernel(q, k, v), kernel(q, k, v))
+        self.assertEqual(len(kernel._structs.plans), 2)
+
+
 class BadPatterns(TestCase):
     def test_source_errors_carry_the_location(self):
         with self.assertRaises(sattn.SattnArgumentError) as caught:
