@@ -36,34 +36,21 @@ template <int N> struct Acc { float r[N / 2]; };
 #define WG_COMMIT() asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory")
 #define WG_WAIT() asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory")
 
+// acc += a * B for one k16 step; TransB: B is MN-major (transposed).
+template <int TransB>
 __device__ void mma64(float (&d)[32], const uint32_t (&a)[4], uint64_t desc) {
   asm volatile(
       "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 "
       "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,"
-      "%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%32,%33,%34,%35}, %36, 1, 1, 1, 0;\n"
+      "%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%32,%33,%34,%35}, %36, 1, 1, 1, %37;\n"
       : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]),
         "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]),
         "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]),
         "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]),
         "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]),
         "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc));
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc), "n"(TransB));
 }
-// Same for N = 64 with transposed B.
-__device__ void mma64t(float (&d)[32], const uint32_t (&a)[4], uint64_t desc) {
-  asm volatile(
-      "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 "
-      "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,"
-      "%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%32,%33,%34,%35}, %36, 1, 1, 1, 1;\n"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]),
-        "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]),
-        "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]),
-        "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]),
-        "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]),
-        "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc));
-}
-
 __device__ uint32_t pack(__nv_bfloat16 lo, __nv_bfloat16 hi) {
   return (uint32_t)__bfloat16_as_ushort(lo) |
          ((uint32_t)__bfloat16_as_ushort(hi) << 16);
@@ -99,7 +86,7 @@ __global__ void probe(const __nv_bfloat16 *A, const __nv_bfloat16 *B,
                        pack(a(row0, c + 8), a(row0, c + 9)),
                        pack(a(row0 + 8, c + 8), a(row0 + 8, c + 9))};
       uint32_t addr = base + (ks / 4) * kKeys * 128 + (ks % 4) * 32;
-      mma64(d, f, descriptor(addr, lbo, sbo));
+      mma64<0>(d, f, descriptor(addr, lbo, sbo));
     }
     WG_COMMIT();
     WG_WAIT();
@@ -119,7 +106,7 @@ __global__ void probe(const __nv_bfloat16 *A, const __nv_bfloat16 *B,
                          pack(a(row0, c + 8), a(row0, c + 9)),
                          pack(a(row0 + 8, c + 8), a(row0 + 8, c + 9))};
         uint32_t addr = base + np * kKeys * 128 + ks * 16 * 128;
-        mma64t(d, f, descriptor(addr, lbo, sbo));
+        mma64<1>(d, f, descriptor(addr, lbo, sbo));
       }
       WG_COMMIT();
       WG_WAIT();

@@ -121,9 +121,6 @@ private:
   /// MN-major B).
   SmallVector<Value> product(ValueRange acc, ArrayRef<Value> a, Value desc,
                              bool transposeB);
-  static SmallVector<Value> accumulators(ArrayRef<Frag> frags) {
-    return flatten(frags);
-  }
 
   const int64_t panelColumns, panelBytes;
   Value keyDescriptor, valueDescriptor;
