@@ -336,8 +336,25 @@ Expected<KernelArtifact> sattn::compileKernel(ir::PatternOp bound,
   };
   if (gpu) {
     if (Error err =
-            lowerKernelModule(*module, kind, target, LoweringStage::Binary,
+            lowerKernelModule(*module, kind, target, LoweringStage::Kernels,
                               LoweringStage::Schedule))
+      return std::move(err);
+    // The kernels' dynamic shared memory, known once their buffers are laid
+    // out.
+    module->walk([&](mlir::gpu::GPUFuncOp kernel) {
+      auto bytes = kernel->getAttrOfType<mlir::IntegerAttr>(
+          ir::tile::SattnTileDialect::kDynamicSharedBytesAttrName);
+      if (!bytes)
+        return;
+      for (KernelFunction &f : artifact.info.stages)
+        if (f.name == kernel.getName())
+          f.dynamicSharedBytes = bytes.getInt();
+      if (artifact.info.attention.name == kernel.getName())
+        artifact.info.attention.dynamicSharedBytes = bytes.getInt();
+    });
+    if (Error err =
+            lowerKernelModule(*module, kind, target, LoweringStage::Binary,
+                              LoweringStage::Kernels))
       return std::move(err);
     Expected<std::string> ptx = extractPtx(*module);
     if (!ptx)

@@ -9,6 +9,8 @@
 
 #include "codegen/GpuTarget.h"
 
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/PassManager.h"
@@ -34,7 +36,7 @@ struct LowerToLLVMPass
   using SattnLowerToLLVMBase::SattnLowerToLLVMBase;
 
   void runOnOperation() override {
-    std::string pipeline;
+    std::string pipeline, serialize;
     if (target == "cpu") {
       pipeline = std::string(kCleanup) + kLoops +
                  ",convert-math-to-llvm,finalize-memref-to-llvm,"
@@ -56,8 +58,10 @@ struct LowerToLLVMPass
           (libdevice.empty() ? std::string() : " l=" + libdevice.getValue()) +
           "},gpu.module(convert-nvgpu-to-nvvm,convert-gpu-to-nvvm,"
           "convert-nvvm-to-llvm),"
-          "reconcile-unrealized-casts" +
-          (binary ? ",gpu-module-to-binary{format=isa}" : "");
+          "reconcile-unrealized-casts";
+      // The binary is made after dynamic shared memory is made extern.
+      if (binary)
+        serialize = "gpu-module-to-binary{format=isa}";
     } else {
       getOperation().emitError("sattn-lower-to-llvm: target must be cpu or "
                                "gpu, got '")
@@ -86,6 +90,13 @@ struct LowerToLLVMPass
     }
     if (failed(result) || errors)
       return signalPassFailure();
+    externDynamicShared(getOperation());
+    if (!serialize.empty()) {
+      OpPassManager binaryPm("builtin.module");
+      if (failed(parsePassPipeline(serialize, binaryPm)) ||
+          failed(runPipeline(binaryPm, getOperation())))
+        return signalPassFailure();
+    }
     Operation *left = firstUnconverted(getOperation(), target == "gpu");
     if (!left)
       return;
@@ -93,6 +104,18 @@ struct LowerToLLVMPass
         << left->getName() << "' was not converted for target=" << target
         << "; is the kernel built for this target?";
     signalPassFailure();
+  }
+
+  /// gpu.dynamic_shared_memory lowers to an internal zero-length shared
+  /// global, which NVPTX emits as a one-byte static variable; external, it
+  /// is `.extern .shared ... []`, the dynamic shared memory of the launch.
+  static void externDynamicShared(ModuleOp module) {
+    module.walk([](LLVM::GlobalOp global) {
+      auto array = dyn_cast<LLVM::LLVMArrayType>(global.getGlobalType());
+      if (global.getAddrSpace() == 3 && array && array.getNumElements() == 0 &&
+          global.getLinkage() == LLVM::Linkage::Internal)
+        global.setLinkage(LLVM::Linkage::External);
+    });
   }
 
   /// The first op outside the LLVM form of the target: llvm ops in the

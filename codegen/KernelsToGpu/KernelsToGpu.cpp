@@ -4,7 +4,10 @@
 // gpu.module: a work item per thread block, a row per thread, cooperative
 // loops strided by the block's threads, shared buffers as 16-byte aligned
 // workgroup attributions (the NVPTX back-end vectorises shared loads to 16
-// bytes but declares buffers with their element alignment), private
+// bytes but declares buffers with their element alignment) or, when they
+// exceed the 48 KB a block may declare statically, as views into dynamic
+// shared memory (the kernel's kDynamicSharedBytesAttr says how much the
+// launch must request), private
 // buffers of one row per thread. f32 exp and log become ex2.approx and
 // lg2.approx in inline PTX, so that no libdevice symbol is needed; f64 keeps
 // math ops (libdevice).
@@ -19,6 +22,9 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+
+#include "llvm/Support/MathExtras.h"
 
 namespace mlir::sattn {
 #define GEN_PASS_DEF_SATTNCONVERTKERNELSTOGPU
@@ -70,6 +76,67 @@ void lowerFastMath(gpu::GPUFuncOp fn) {
     op->getResult(0).replaceAllUsesWith(result);
     op->erase();
   }
+}
+
+/// Shared memory a block may declare statically.
+constexpr int64_t kMaxStaticSharedBytes = 48 * 1024;
+
+int64_t sharedBytes(MemRefType type) {
+  Type element = type.getElementType();
+  int64_t lanes = 1;
+  if (auto vector = dyn_cast<VectorType>(element)) {
+    lanes = vector.getNumElements();
+    element = vector.getElementType();
+  }
+  // Index values are 64-bit on the NVPTX target.
+  int64_t bits = element.isIndex() ? 64 : element.getIntOrFloatBitWidth();
+  return llvm::divideCeil(type.getNumElements() * lanes * bits, 8);
+}
+
+/// Replaces the shared buffers of `kernel` by views into its dynamic shared
+/// memory when together they exceed kMaxStaticSharedBytes; returns the bytes
+/// a launch must request (0: the buffers stay static).
+int64_t carveDynamicShared(gpu::GPUFuncOp kernel) {
+  SmallVector<AllocSharedOp> allocs;
+  kernel.walk([&](AllocSharedOp op) { allocs.push_back(op); });
+  SmallVector<int64_t> offsets;
+  int64_t total = 0, maxAlign = 16;
+  for (AllocSharedOp op : allocs) {
+    int64_t align = op.getAlignment().value_or(16);
+    maxAlign = std::max(maxAlign, align);
+    total = llvm::alignTo(total, align);
+    offsets.push_back(total);
+    total += sharedBytes(op.getType());
+  }
+  if (total <= kMaxStaticSharedBytes)
+    return 0;
+  OpBuilder b(kernel.getContext());
+  b.setInsertionPointToStart(&kernel.getBody().front());
+  Location loc = kernel.getLoc();
+  auto space =
+      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
+  auto bytesType = MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
+                                   MemRefLayoutAttrInterface(), space);
+  Value dynamic = gpu::DynamicSharedMemoryOp::create(b, loc, bytesType);
+  // The base is only known to be 16-byte aligned: the offsets start at the
+  // first address aligned for every buffer, and the launch requests the
+  // slack.
+  Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, dynamic);
+  Value mask = arith::ConstantIndexOp::create(b, loc, maxAlign - 1);
+  Value pad = arith::AndIOp::create(
+      b, loc,
+      arith::SubIOp::create(b, loc, arith::ConstantIndexOp::create(b, loc, 0),
+                            base),
+      mask);
+  for (auto [op, offset] : llvm::zip(allocs, offsets)) {
+    Value at = arith::AddIOp::create(
+        b, loc, pad, arith::ConstantIndexOp::create(b, loc, offset));
+    Value view =
+        memref::ViewOp::create(b, loc, op.getType(), dynamic, at, ValueRange{});
+    op.replaceAllUsesWith(view);
+    op.erase();
+  }
+  return total + maxAlign - 16;
 }
 
 /// The gpu.module kernels go into (created on first use).
@@ -134,6 +201,9 @@ struct ConvertKernelsToGpuPass
     Block &entry = kernel.getBody().front();
     b.setInsertionPointToStart(&entry);
     Value tid = gpu::ThreadIdOp::create(b, kernel.getLoc(), gpu::Dimension::x);
+    if (int64_t bytes = carveDynamicShared(kernel))
+      kernel->setAttr(SattnTileDialect::kDynamicSharedBytesAttrName,
+                      b.getI64IntegerAttr(bytes));
     for (Operation *op : kernelOps(kernel)) {
       b.setInsertionPoint(op);
       Location loc = op->getLoc();

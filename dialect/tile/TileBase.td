@@ -44,6 +44,10 @@ def SattnTile_Dialect : Dialect {
     /// work item holds private memory for.
     static constexpr ::llvm::StringLiteral kThreadsAttrName =
         "sattn_tile.threads";
+    /// On a GPU kernel whose shared buffers are carved from dynamic shared
+    /// memory: the bytes its launch requests.
+    static constexpr ::llvm::StringLiteral kDynamicSharedBytesAttrName =
+        "sattn_tile.dynamic_shared_bytes";
   }];
 }
 

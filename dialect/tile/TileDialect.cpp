@@ -61,6 +61,13 @@ void SattnTileDialect::initialize() {
 
 LogicalResult SattnTileDialect::verifyOperationAttribute(Operation *op,
                                                          NamedAttribute attr) {
+  if (attr.getName() == kDynamicSharedBytesAttrName) {
+    auto bytes = dyn_cast<IntegerAttr>(attr.getValue());
+    if (!bytes || bytes.getInt() < 1)
+      return op->emitError(kDynamicSharedBytesAttrName)
+             << " must be an integer >= 1";
+    return success();
+  }
   if (attr.getName() != kThreadsAttrName)
     return op->emitError("unknown sattn_tile attribute ") << attr.getName();
   auto threads = dyn_cast<IntegerAttr>(attr.getValue());

@@ -28,14 +28,19 @@ using llvm::Error;
 using llvm::Expected;
 
 namespace {
+/// A loaded kernel function and its launch shape.
+struct LoadedFunction {
+  CUfunction fn = nullptr;
+  int64_t threads = 1;
+  unsigned sharedBytes = 0;
+};
+
 class CudaExecutable : public Executable {
 public:
-  CudaExecutable(cuda::Module module, std::vector<CUfunction> stages,
-                 std::vector<int64_t> stageThreads, CUfunction attention,
-                 int64_t attentionThreads)
+  CudaExecutable(cuda::Module module, std::vector<LoadedFunction> stages,
+                 LoadedFunction attention)
       : module(std::move(module)), stages(std::move(stages)),
-        stageThreads(std::move(stageThreads)), attention(attention),
-        attentionThreads(attentionThreads) {}
+        attention(attention) {}
 
   ~CudaExecutable() override {
     // Kernels still queued may use the owned buffers.
@@ -83,15 +88,13 @@ public:
         return err;
     }
     for (size_t i = 0; i < stages.size(); ++i) {
-      if (Error err = launch(stages[i], stageThreads[i], call,
-                             call.stageItems[i], cuStream))
+      if (Error err = launch(stages[i], call, call.stageItems[i], cuStream))
         return err;
       if (timings)
         if (Error err = events[i + 1].record(cuStream))
           return err;
     }
-    if (Error err = launch(attention, attentionThreads, call,
-                           call.attentionItems, cuStream))
+    if (Error err = launch(attention, call, call.attentionItems, cuStream))
       return err;
     if (owned)
       if (Error err = owned->lastUse.record(cuStream))
@@ -184,26 +187,24 @@ private:
     }
   }
 
-  Error launch(CUfunction fn, int64_t threads, const PreparedCall &call,
-               int64_t items, CUstream stream) {
+  Error launch(const LoadedFunction &f, const PreparedCall &call, int64_t items,
+               CUstream stream) {
     constexpr int64_t kMaxGrid = (int64_t(1) << 31) - 1;
     for (int64_t begin = 0; begin < items; begin += kMaxGrid) {
       int64_t end = std::min(items, begin + kMaxGrid);
       KernelArguments args = call.args;
       args.setGrid(begin, end);
-      if (Error err =
-              cuda::launch(fn, {unsigned(end - begin), 1, 1},
-                           {unsigned(threads), 1, 1}, 0, stream, args.params()))
+      if (Error err = cuda::launch(f.fn, {unsigned(end - begin), 1, 1},
+                                   {unsigned(f.threads), 1, 1}, f.sharedBytes,
+                                   stream, args.params()))
         return err;
     }
     return Error::success();
   }
 
   cuda::Module module;
-  std::vector<CUfunction> stages;
-  std::vector<int64_t> stageThreads;
-  CUfunction attention;
-  int64_t attentionThreads;
+  std::vector<LoadedFunction> stages;
+  LoadedFunction attention;
   std::mutex workspaceMutex;
   std::map<CUstream, StreamWorkspace> ownedWorkspaces;
 };
@@ -216,19 +217,28 @@ sattn::loadCudaExecutable(const KernelArtifact &artifact) {
   auto module = cuda::Module::loadData(artifact.binary);
   if (!module)
     return module.takeError();
-  std::vector<CUfunction> stages;
-  std::vector<int64_t> threads;
-  for (const KernelFunction &stage : artifact.info.stages) {
-    auto fn = module->function(stage.entry);
+  auto load = [&](const KernelFunction &f) -> Expected<LoadedFunction> {
+    auto fn = module->function(f.entry);
     if (!fn)
       return fn.takeError();
-    stages.push_back(*fn);
-    threads.push_back(stage.threads);
+    // Beyond 48 KB, dynamic shared memory is an opt-in per function.
+    if (f.dynamicSharedBytes > 0)
+      if (Error err = cuda::setFunctionAttribute(
+              *fn, cuda::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+              int(f.dynamicSharedBytes)))
+        return std::move(err);
+    return LoadedFunction{*fn, f.threads, unsigned(f.dynamicSharedBytes)};
+  };
+  std::vector<LoadedFunction> stages;
+  for (const KernelFunction &stage : artifact.info.stages) {
+    auto f = load(stage);
+    if (!f)
+      return f.takeError();
+    stages.push_back(*f);
   }
-  auto attention = module->function(artifact.info.attention.entry);
+  auto attention = load(artifact.info.attention);
   if (!attention)
     return attention.takeError();
   return std::make_shared<CudaExecutable>(std::move(*module), std::move(stages),
-                                          std::move(threads), *attention,
-                                          artifact.info.attention.threads);
+                                          *attention);
 }

@@ -35,13 +35,14 @@ struct KernelFunction {
   SizeExpr items;
   /// Threads of a GPU block (the CPU ignores it).
   int64_t threads = 1;
-  /// Dynamic shared memory of a GPU block, in bytes.
+  /// Dynamic shared memory of a GPU block, in bytes (the launch requests it
+  /// and, for more than 48 KB, raises the function's limit first).
   int64_t dynamicSharedBytes = 0;
 };
 
 struct KernelInfo {
   /// Bumped when the record's meaning changes.
-  static constexpr int64_t kFormatVersion = 2;
+  static constexpr int64_t kFormatVersion = 3;
 
   std::string pattern;
   /// "cpu", "sm_80" or "sm_90a".

@@ -119,7 +119,7 @@ TEST(KernelInfo, DamagedRecordsAreErrors) {
   llvm::consumeError(a.takeError());
   std::string info = sampleInfo().toJSON();
   std::string wrongVersion = info;
-  wrongVersion.replace(wrongVersion.find("\"format\": 2"), 11,
+  wrongVersion.replace(wrongVersion.find("\"format\": 3"), 11,
                        "\"format\": 99");
   llvm::Expected<KernelInfo> v = KernelInfo::fromJSON(wrongVersion);
   ASSERT_FALSE(bool(v));
