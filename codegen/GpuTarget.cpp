@@ -29,7 +29,7 @@ static GpuTarget makeTarget(const KnownTarget &known) {
 
 bool sattn::wgmmaTilesEnabled() {
   const char *value = std::getenv("SATTN_WGMMA");
-  return value && llvm::StringRef(value) == "1";
+  return !value || llvm::StringRef(value) != "0";
 }
 
 llvm::StringRef sattn::supportedGpuTargets() { return "sm_80, sm_90a"; }

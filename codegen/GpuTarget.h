@@ -29,10 +29,9 @@ struct GpuTarget {
   bool warpgroupMma = false;
 };
 
-/// The wgmma tile is opt-in (SATTN_WGMMA=1 when the kernel is compiled)
-/// until it matches the oracle on every stock case: at 2048 tokens with
-/// stock parameters, sample's output differs (issue 14's note). The
-/// kernel cache key records the choice.
+/// sm_90a kernels use the wgmma tile unless SATTN_WGMMA=0 when they are
+/// compiled (the mma_sync tile, for comparison). The kernel cache key
+/// records the choice.
 bool wgmmaTilesEnabled();
 
 /// Parses a target name; the error lists the supported ones.

@@ -151,6 +151,16 @@ void WarpFragmentTile::begin(const TileValues &values, Operation *top) {
     rows[h].pos = kb.add(rowIndex[h], tile.offset);
     rows[h].queryBlock = kb.floorDiv(rows[h].pos, kb.idx(tile.block));
   }
+  loadQueries();
+  for (int64_t i = 0; i < d / 8 * 4; ++i)
+    setReg(outRegs, i, kb.f32(0));
+  for (int h = 0; h < 2; ++h) {
+    setReg(rowMax, h, kb.negInf());
+    setReg(rowSum, h, kb.f32(0));
+  }
+}
+
+void WarpFragmentTile::loadQueries() {
   auto q = [&](int h, Value col) {
     Value at = kb.tensorIndex(KernelMemref::Q, tile.batch, tile.head,
                               rowIndex[h], col);
@@ -175,12 +185,6 @@ void WarpFragmentTile::begin(const TileValues &values, Operation *top) {
         setReg(queryRegs, ks * 4 + r, kb.select(rowValid[h], word, kb.i32(0)));
       }
     }
-  }
-  for (int64_t i = 0; i < d / 8 * 4; ++i)
-    setReg(outRegs, i, kb.f32(0));
-  for (int h = 0; h < 2; ++h) {
-    setReg(rowMax, h, kb.negInf());
-    setReg(rowSum, h, kb.f32(0));
   }
 }
 

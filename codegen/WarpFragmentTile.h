@@ -65,6 +65,10 @@ protected:
   /// Orders this thread's writes to the staged rows before the barrier that
   /// publishes them (wgmma reads shared memory through the async proxy).
   virtual void fenceStagedWrites() {}
+  /// Loads the tile's queries (rows outside [0, Sq) as zeros): by default
+  /// into queryRegs, as the A fragments of the m16n8k16 (or k8 tf32)
+  /// products.
+  virtual void loadQueries();
 
   static SmallVector<Value> flatten(ArrayRef<Frag> frags);
   static SmallVector<Frag> fragments(ValueRange flat);

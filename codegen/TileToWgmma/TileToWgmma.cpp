@@ -3,22 +3,29 @@
 // The `wgmma` layout (sm_90a): the warp-fragment tile of WarpFragmentTile.h
 // with Hopper's warpgroup products. Each group of four warps (128 threads)
 // computes 64 query rows with `wgmma.mma_async`: Q·Kᵀ as m64n{chunk}k16 with
-// the query fragments from registers and K from shared memory, P·V as
+// Q and K from shared memory, P·V as
 // m64n{d}k16 with P from registers (the score fragments, narrowed) and V
 // from shared memory, transposed by the instruction. Every warp's share of
 // an m64nN accumulator is the m16n8 fragment layout of its 16 rows, so the
 // mask, the softmax and the epilogue are the shared ones.
 //
-// K and V chunks are staged as head-dim panels of 64 elements (128 bytes):
-// panel p holds columns [64p, 64p + 64) of every staged row, rows 128 bytes
-// apart, and the 16-byte units of a row are XOR-swizzled by row % 8 (the
-// 128-byte swizzle), so that both products read them without bank
-// conflicts. The descriptors (PTX ISA, "Matrix Descriptor Format"): K is
-// K-major (stride between 8-row groups 1024 bytes; a k16 step adds 32
-// bytes within a panel, a new panel every 4 steps); V is MN-major (panels
-// `chunk` rows apart as the leading offset, 8-row groups 1024 bytes apart;
-// a k16 step adds 16 rows). bench/probes/wgmma_descriptors.cu checks these
-// conventions on the GPU.
+// The tile's queries (once per tile) and the K and V chunks are staged as
+// head-dim panels of 64 elements (128 bytes): panel p holds columns
+// [64p, 64p + 64) of every staged row, rows 128 bytes apart, and the 16-byte
+// units of a row are XOR-swizzled by row % 8 (the 128-byte swizzle), so that
+// the products read them without bank conflicts. The descriptors (PTX ISA,
+// "Matrix Descriptor Format"): Q and K are K-major (stride between 8-row
+// groups 1024 bytes; a k16 step adds 32 bytes within a panel, a new panel
+// every 4 steps; warpgroup w's rows start 64 rows into Q's panels); V is
+// MN-major (panels `chunk` rows apart as the leading offset, 8-row groups
+// 1024 bytes apart; a k16 step adds 16 rows).
+// bench/probes/wgmma_descriptors.cu checks these conventions on the GPU.
+//
+// Q comes from shared memory rather than registers: with the query
+// fragments as the A operand of every chunk's Q·Kᵀ, ptxas 13.0 gave their
+// registers to the P fragments of P·V in some single-loop kernels (seen in
+// the SASS of a causal window at D = 64: every chunk after the first scored
+// P against K), and the 16 to 32 registers are better spent elsewhere.
 //
 // The staged rows are written through the generic proxy (cp.async or
 // stores) and read by wgmma through the async proxy: each writer fences
@@ -34,6 +41,8 @@
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 
 #include <string>
 
@@ -55,7 +64,7 @@ constexpr int64_t kSwizzleRows = 8;
 class WgmmaTile : public WarpFragmentTile {
 public:
   WgmmaTile(KernelBuilder &kb, tile::TileType type)
-      : WarpFragmentTile(kb, type),
+      : WarpFragmentTile(kb, type), rows(type.getRows()),
         panelColumns(kPanelRowBytes / (elem.getIntOrFloatBitWidth() / 8)),
         panelBytes(chunk * kPanelRowBytes) {}
 
@@ -67,18 +76,32 @@ private:
     const int64_t groupBytes = kSwizzleRows * kPanelRowBytes;
     keyDescriptor = descriptor(keyTile, /*leading=*/16, groupBytes);
     valueDescriptor = descriptor(valueTile, /*leading=*/panelBytes, groupBytes);
+    queryTile = kb.sharedAlloc({rows * d}, elem, /*alignment=*/1024);
+    // Warpgroup w computes rows [64w, 64w + 64).
+    Value warpgroup = kb.toI64(kb.floorDiv(kb.threadIndex(), kb.idx(128)));
+    queryDescriptor = arith::AddIOp::create(
+        b(), loc(), descriptor(queryTile, /*leading=*/16, groupBytes),
+        arith::MulIOp::create(
+            b(), loc(), warpgroup,
+            arith::ConstantOp::create(
+                b(), loc(), b().getI64IntegerAttr(64 * kPanelRowBytes >> 4))));
   }
-  SmallVector<Value> stagedAt(Value c, Value col) override {
+  /// The index into a buffer of `rowsPerPanel` staged rows of element `col`
+  /// of row `c`.
+  Value swizzledAt(Value c, Value col, int64_t rowsPerPanel) {
     Value panel = kb.floorDiv(col, kb.idx(panelColumns));
     Value within = kb.floorMod(col, kb.idx(panelColumns));
     Value unit = kb.floorDiv(within, kb.idx(vec));
     Value swizzled = arith::XOrIOp::create(
         b(), loc(), unit, kb.floorMod(c, kb.idx(kSwizzleRows)));
-    Value at = kb.add(kb.mul(panel, kb.idx(chunk * panelColumns)),
+    Value at = kb.add(kb.mul(panel, kb.idx(rowsPerPanel * panelColumns)),
                       kb.mul(c, kb.idx(panelColumns)));
-    at = kb.add(at, kb.add(kb.mul(swizzled, kb.idx(vec)),
-                           kb.floorMod(within, kb.idx(vec))));
-    return {at};
+    return kb.add(at, kb.add(kb.mul(swizzled, kb.idx(vec)),
+                             kb.floorMod(within, kb.idx(vec))));
+  }
+  void loadQueries() override;
+  SmallVector<Value> stagedAt(Value c, Value col) override {
+    return {swizzledAt(c, col, chunk)};
   }
   void fenceStagedWrites() override { ptx("fence.proxy.async.shared::cta;"); }
   SmallVector<Frag> scores() override;
@@ -117,13 +140,20 @@ private:
   SmallVector<Value> throughAccumulators(StringRef code, ValueRange acc,
                                          ValueRange inputs = {},
                                          StringRef inputConstraints = "");
-  /// acc += a · B for one k16 step (B by descriptor; transposed for an
-  /// MN-major B).
-  SmallVector<Value> product(ValueRange acc, ArrayRef<Value> a, Value desc,
-                             bool transposeB);
+  /// acc += A · B for one k16 step, B by descriptor (transposed for an
+  /// MN-major B), A from four registers (`a`) or, K-major, by descriptor
+  /// (`aDesc`).
+  SmallVector<Value> product(ValueRange acc, ArrayRef<Value> a, Value aDesc,
+                             Value desc, bool transposeB);
+  /// The byte offset of head dims [16 ks, 16 ks + 16) in a K-major panel
+  /// buffer of `rowsPerPanel` rows.
+  int64_t kStepOffset(int64_t ks, int64_t rowsPerPanel) const {
+    return ks * 16 / panelColumns * rowsPerPanel * kPanelRowBytes +
+           (ks * 16 % panelColumns) * (kPanelRowBytes / panelColumns);
+  }
 
-  const int64_t panelColumns, panelBytes;
-  Value keyDescriptor, valueDescriptor;
+  const int64_t rows, panelColumns, panelBytes;
+  Value keyDescriptor, valueDescriptor, queryTile, queryDescriptor;
 };
 
 SmallVector<Value> WgmmaTile::throughAccumulators(StringRef code,
@@ -155,39 +185,114 @@ SmallVector<Value> WgmmaTile::throughAccumulators(StringRef code,
 }
 
 SmallVector<Value> WgmmaTile::product(ValueRange acc, ArrayRef<Value> a,
-                                      Value desc, bool transposeB) {
+                                      Value aDesc, Value desc,
+                                      bool transposeB) {
   const size_t n = acc.size();
   const std::string type = elem.isBF16() ? "bf16" : "f16";
   auto operand = [](size_t i) { return "$" + std::to_string(i); };
-  std::string code = "{\n.reg .pred p;\nsetp.ne.b32 p, " +
-                     operand(2 * n + 5) + ", 0;\nwgmma.mma_async.sync.aligned.m64n" +
-                     std::to_string(n * 2) + "k16.f32." + type + "." + type +
-                     " {";
+  // Inputs after the 2n accumulator operands: A (4 registers or a
+  // descriptor), B's descriptor, scale-d.
+  const size_t aOperands = aDesc ? 1 : 4;
+  std::string code =
+      "{\n.reg .pred p;\nsetp.ne.b32 p, " + operand(2 * n + aOperands + 1) +
+      ", 0;\nwgmma.mma_async.sync.aligned.m64n" + std::to_string(n * 2) +
+      "k16.f32." + type + "." + type + " {";
   for (size_t i = 0; i < n; ++i)
     code += (i ? ", " : "") + operand(i);
-  code += "}, {";
-  for (size_t i = 0; i < 4; ++i)
-    code += (i ? ", " : "") + operand(2 * n + i);
-  code += "}, " + operand(2 * n + 4) + ", p, 1, 1, " +
-          (transposeB ? "1" : "0") + ";\n}";
-  SmallVector<Value> inputs(a.begin(), a.end());
+  code += "}, ";
+  if (aDesc) {
+    code += operand(2 * n);
+  } else {
+    code += "{";
+    for (size_t i = 0; i < 4; ++i)
+      code += (i ? ", " : "") + operand(2 * n + i);
+    code += "}";
+  }
+  code += ", " + operand(2 * n + aOperands) + ", p, 1, 1, " +
+          (aDesc ? "0, " : "") + (transposeB ? "1" : "0") + ";\n}";
+  SmallVector<Value> inputs;
+  if (aDesc)
+    inputs.push_back(aDesc);
+  else
+    inputs.append(a.begin(), a.end());
   inputs.push_back(desc);
   inputs.push_back(kb.i32(1)); // scale-d: accumulate
-  return throughAccumulators(code, acc, inputs, "r,r,r,r,l,r");
+  return throughAccumulators(code, acc, inputs,
+                             aDesc ? "l,l,r" : "r,r,r,r,l,r");
+}
+
+void WgmmaTile::loadQueries() {
+  // Once per tile; rows outside [0, Sq) are zeros. 16-byte cp.async (all in
+  // flight at once, no registers) when the call's Q rows are 16-byte
+  // aligned, else element by element.
+  using ::sattn::KernelMemref;
+  using ::sattn::KernelScalar;
+  Value lastRow = kb.sub(tile.seqQ, kb.idx(1));
+  const int64_t threads = kb.threads();
+  auto rowOf = [&](Value r) {
+    Value i = kb.add(tile.firstRow, r);
+    Value valid = kb.andI(kb.ge(i, kb.idx(0)), kb.lt(i, tile.seqQ));
+    return std::make_pair(kb.max(kb.min(i, lastRow), kb.idx(0)), valid);
+  };
+  auto multiple = [&](Value v, int64_t m) {
+    return kb.eq(kb.floorMod(v, kb.idx(m)), kb.idx(0));
+  };
+  Value aligned = multiple(memref::ExtractAlignedPointerAsIndexOp::create(
+                               b(), loc(), kb.memref(KernelMemref::Q)),
+                           16);
+  for (KernelScalar st :
+       {KernelScalar::QStrideB, KernelScalar::QStrideH, KernelScalar::QStrideS})
+    aligned = kb.andI(aligned, multiple(kb.scalar(st), vec));
+  // Two threads per row (a warp per 16 rows) divide the tile evenly.
+  assert(rows * d % (threads * vec) == 0 && "threads must divide the tile");
+  kb.ifThenElse(
+      aligned, {},
+      [&] {
+        MLIRContext *ctx = b().getContext();
+        const int64_t segments = d / vec;
+        for (int64_t first = 0; first < rows * segments; first += threads) {
+          Value e = kb.add(kb.threadIndex(), kb.idx(first));
+          Value r = kb.floorDiv(e, kb.idx(segments));
+          Value col = kb.mul(kb.floorMod(e, kb.idx(segments)), kb.idx(vec));
+          auto [row, valid] = rowOf(r);
+          Value src =
+              kb.tensorIndex(KernelMemref::Q, tile.batch, tile.head, row, col);
+          nvgpu::DeviceAsyncCopyOp::create(
+              b(), loc(), nvgpu::DeviceAsyncTokenType::get(ctx), queryTile,
+              ValueRange{swizzledAt(r, col, rows)}, kb.memref(KernelMemref::Q),
+              ValueRange{src}, b().getIndexAttr(vec),
+              kb.select(valid, kb.idx(vec), kb.idx(0)), b().getUnitAttr());
+        }
+        NVVM::CpAsyncCommitGroupOp::create(b(), loc());
+        NVVM::CpAsyncWaitGroupOp::create(b(), loc(), 0);
+        return SmallVector<Value>{};
+      },
+      [&] {
+        Value zero =
+            arith::ConstantOp::create(b(), loc(), b().getZeroAttr(elem));
+        kb.coopLoop(kb.idx(rows * d), [&](Value e) {
+          Value r = kb.floorDiv(e, kb.idx(d));
+          Value col = kb.floorMod(e, kb.idx(d));
+          auto [row, valid] = rowOf(r);
+          Value x = kb.load(
+              kb.memref(KernelMemref::Q),
+              kb.tensorIndex(KernelMemref::Q, tile.batch, tile.head, row, col));
+          kb.store(kb.select(valid, x, zero), queryTile,
+                   {swizzledAt(r, col, rows)});
+        });
+        return SmallVector<Value>{};
+      });
+  fenceStagedWrites();
+  kb.barrier();
 }
 
 SmallVector<Frag> WgmmaTile::scores() {
   SmallVector<Value> acc(chunk / 2, kb.f32(0));
   acc = throughAccumulators("wgmma.fence.sync.aligned;", acc);
-  for (int64_t ks = 0; ks < d / 16; ++ks) {
-    SmallVector<Value> a;
-    for (int r = 0; r < 4; ++r)
-      a.push_back(reg(queryRegs, ks * 4 + r));
-    // Head dims [16 ks, 16 ks + 16): panel ks / 4, 32 bytes per step in it.
-    int64_t offset = ks * 16 / panelColumns * panelBytes +
-                     (ks * 16 % panelColumns) * (kPanelRowBytes / panelColumns);
-    acc = product(acc, a, advance(keyDescriptor, offset), /*transposeB=*/false);
-  }
+  for (int64_t ks = 0; ks < d / 16; ++ks)
+    acc = product(acc, {}, advance(queryDescriptor, kStepOffset(ks, rows)),
+                  advance(keyDescriptor, kStepOffset(ks, chunk)),
+                  /*transposeB=*/false);
   ptx("wgmma.commit_group.sync.aligned;");
   acc = throughAccumulators("wgmma.wait_group.sync.aligned 0;", acc);
   return fragments(acc);
@@ -207,7 +312,7 @@ void WgmmaTile::accumulateValues(const SmallVector<Frag> &p) {
     acc.push_back(reg(outRegs, i));
   acc = throughAccumulators("wgmma.fence.sync.aligned;", acc);
   for (int64_t ks = 0; ks < chunk / 16; ++ks)
-    acc = product(acc, a[ks],
+    acc = product(acc, a[ks], Value(),
                   advance(valueDescriptor, ks * 16 * kPanelRowBytes),
                   /*transposeB=*/true);
   ptx("wgmma.commit_group.sync.aligned;");
