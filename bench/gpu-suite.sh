@@ -3,7 +3,7 @@
 # bench/make-devpack.sh): every stock pattern x dtype x shape against the
 # oracle (in ${SHARDS:-8} parallel shards: compiling dominates), then
 # compute-sanitizer memcheck, racecheck, synccheck and initcheck on one
-# size per pattern
+# size per pattern, the stock parameters of power and sample on the wgmma tile
 # (tensor-core tile), the padded-K/V staging path and the per-row tile,
 # then the demo on the GPU. Logs go to ${OUT:-out}/. Exits 1 when any part
 # fails (a shard's exit status, a failed test, a sanitizer error, the demo):
@@ -32,7 +32,7 @@ echo "GPU suite: $(grep -c '^\[       OK \]' "$out/gpu-suite.log") passed," \
 grep -E "^\[  FAILED  \] .*\(|Failure|error" "$out/gpu-suite.log" | head -20
 if grep -q '^\[  FAILED  \]' "$out/gpu-suite.log"; then fail "GPU suite"; fi
 if ! grep -q '^\[       OK \]' "$out/gpu-suite.log"; then fail "no test passed"; fi
-cases='*_mha_ragged_300_d64:*_bf16_mha_padded_kv_190_d64:CudaRowTile.*/bf16'
+cases='*_mha_ragged_300_d64:*_bf16_mha_padded_kv_190_d64:CudaRowTile.*/bf16:*CudaStockParameters.*/power_bf16_mha_sq_lt_sk_d128:*CudaStockParameters.*/sample_bf16_gqa4_ragged_1000_d128'
 # SANITIZER_TOOLS="" skips them.
 for tool in ${SANITIZER_TOOLS-memcheck racecheck synccheck initcheck}; do
   timeout ${SANITIZER_TIMEOUT:-200} compute-sanitizer --tool $tool --print-limit 20 \

@@ -3,11 +3,13 @@
 // The GPU suite: every stock pattern x {f16, bf16, f32} x head dims {64, 128}
 // x {MHA, GQA 4:1} x {Sq = Sk, Sq < Sk} x ragged lengths, compiled for the
 // device found at run time and compared with the float64 oracle. Every
-// head dim (32, 64, 128) runs on the tensor-core tile; padded K/V rows
-// (strides that are not multiples of a 16-byte vector, NaN in the padding)
-// take its element-wise staging path; patterns whose blocks are shorter than
-// 16 tokens run on the per-row tile (CudaRowTile). Without a CUDA driver or
-// device every case is skipped (never passed).
+// head dim (32, 64, 128) runs on the tensor-core tile; padded Q, K and V
+// rows (strides that are not multiples of a 16-byte vector, NaN in the
+// padding) take its element-wise staging paths; patterns whose blocks are
+// shorter than 16 tokens run on the per-row tile (CudaRowTile); the stock
+// parameters, at lengths of 1000 to 2048 tokens, make the large tiles of
+// sm_90a's wgmma (CudaStockParameters). Without a CUDA driver or device
+// every case is skipped (never passed).
 //
 //===----------------------------------------------------------------------===//
 
@@ -28,7 +30,7 @@ const ShapeCase kGpuShapes[] = {
     {"gqa4_ragged_517_d128", 1, 8, 2, 517, 517, 128},
     {"mha_sq_lt_sk_d64", 1, 4, 4, 100, 700, 64},
     {"gqa2_ragged_231_d32", 1, 4, 2, 231, 231, 32},
-    {"mha_padded_kv_190_d64", 1, 2, 2, 190, 250, 64, /*kvRowPad=*/3},
+    {"mha_padded_kv_190_d64", 1, 2, 2, 190, 250, 64, /*rowPad=*/3},
 };
 
 /// Why the GPU tests cannot run here, or empty when they can.
@@ -207,6 +209,44 @@ TEST(CudaSelection, NaNScoresRankBelowEveryNumber) {
                           return runWithHostViews(kernel, args);
                         });
 }
+
+/// Stock parameters: blocks of 64 to 128 tokens make query tiles of 64 rows
+/// and more, the tiles sm_90a computes with wgmma (the small blocks of
+/// kPatterns keep 16- and 32-row tiles on mma_sync). The first shape is the
+/// demo's, where sample once failed with wgmma (a single chunk loop at
+/// D = 64).
+const ShapeCase kStockShapes[] = {
+    {"gqa4_2048_d64", 1, 4, 1, 2048, 2048, 64},
+    {"gqa4_ragged_1000_d128", 1, 4, 1, 1000, 1000, 128},
+    {"mha_sq_lt_sk_d128", 1, 2, 2, 300, 1100, 128},
+};
+const DType kHalfTypes[] = {DType::BF16, DType::F16};
+
+class CudaStockParameters
+    : public ::testing::TestWithParam<std::tuple<int, int, int>> {
+protected:
+  static void SetUpTestSuite() { setenv("SATTN_CACHE_DIR", "off", 1); }
+};
+
+TEST_P(CudaStockParameters, Case) {
+  auto [patternIdx, dtypeIdx, shapeIdx] = GetParam();
+  checkOnDevice(PatternCase{kPatterns[patternIdx].name, {}}, patternIdx,
+                kHalfTypes[dtypeIdx], kStockShapes[shapeIdx]);
+}
+
+std::string
+stockCaseName(const ::testing::TestParamInfo<std::tuple<int, int, int>> &info) {
+  auto [p, d, s] = info.param;
+  return std::string(kPatterns[p].name) + "_" + dtypeName(kHalfTypes[d]).str() +
+         "_" + kStockShapes[s].name;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Stock, CudaStockParameters,
+    ::testing::Combine(::testing::Range(0, int(std::size(kPatterns))),
+                       ::testing::Range(0, int(std::size(kHalfTypes))),
+                       ::testing::Range(0, int(std::size(kStockShapes)))),
+    stockCaseName);
 
 INSTANTIATE_TEST_SUITE_P(
     Stock, CudaMatchesOracle,

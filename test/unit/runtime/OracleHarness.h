@@ -44,9 +44,9 @@ inline const PatternCase kPatterns[] = {
 struct ShapeCase {
   const char *name;
   int64_t batch, heads, kvHeads, seqQ, seqK, headDim;
-  /// Extra elements after each K and V row (NaN-filled): strides that are
-  /// not multiples of the head dim, or of a 16-byte vector.
-  int64_t kvRowPad = 0;
+  /// Extra elements after each Q, K and V row (NaN-filled): strides that
+  /// are not multiples of the head dim, or of a 16-byte vector.
+  int64_t rowPad = 0;
 };
 
 inline const ShapeCase kShapes[] = {
@@ -54,7 +54,7 @@ inline const ShapeCase kShapes[] = {
     {"gqa4_sq_lt_sk", 2, 4, 1, 200, 333, 64},
     {"gqa4_multiple_256", 1, 4, 1, 256, 256, 32},
     {"mha_decode", 1, 2, 2, 3, 290, 64},
-    {"mha_padded_kv_150", 1, 2, 2, 150, 170, 32, /*kvRowPad=*/3},
+    {"mha_padded_kv_150", 1, 2, 2, 150, 170, 32, /*rowPad=*/3},
 };
 
 inline const DType kDTypes[] = {DType::F32, DType::F16, DType::BF16};
@@ -182,11 +182,12 @@ struct OracleCase {
   /// v, key scores, weights.
   OracleCase(uint32_t rngSeed, DType dtype, const ShapeCase &shape)
       : rng(rngSeed),
-        q(dtype, {shape.batch, shape.heads, shape.seqQ, shape.headDim}, &rng),
+        q(dtype, {shape.batch, shape.heads, shape.seqQ, shape.headDim}, &rng,
+          shape.rowPad),
         k(dtype, {shape.batch, shape.kvHeads, shape.seqK, shape.headDim}, &rng,
-          shape.kvRowPad),
+          shape.rowPad),
         v(dtype, {shape.batch, shape.kvHeads, shape.seqK, shape.headDim}, &rng,
-          shape.kvRowPad),
+          shape.rowPad),
         scores(DType::F32, {shape.batch, shape.kvHeads, shape.seqK}, &rng),
         weights(DType::F32, {shape.kvHeads, shape.headDim}, &rng),
         out(dtype, {shape.batch, shape.heads, shape.seqQ, shape.headDim},
