@@ -341,17 +341,30 @@ Expected<KernelArtifact> sattn::compileKernel(ir::PatternOp bound,
       return std::move(err);
     // The kernels' dynamic shared memory, known once their buffers are laid
     // out.
+    std::string unrecorded;
     module->walk([&](mlir::gpu::GPUFuncOp kernel) {
       auto bytes = kernel->getAttrOfType<mlir::IntegerAttr>(
           ir::tile::SattnTileDialect::kDynamicSharedBytesAttrName);
       if (!bytes)
         return;
+      bool recorded = false;
       for (KernelFunction &f : artifact.info.stages)
-        if (f.name == kernel.getName())
+        if (f.name == kernel.getName()) {
           f.dynamicSharedBytes = bytes.getInt();
-      if (artifact.info.attention.name == kernel.getName())
+          recorded = true;
+        }
+      if (artifact.info.attention.name == kernel.getName()) {
         artifact.info.attention.dynamicSharedBytes = bytes.getInt();
+        recorded = true;
+      }
+      if (!recorded)
+        unrecorded = kernel.getName().str();
     });
+    // A launch without its dynamic shared memory would write past the end.
+    if (!unrecorded.empty())
+      return createStringError("kernel '" + unrecorded +
+                               "' needs dynamic shared memory but is not in "
+                               "the kernel record");
     if (Error err =
             lowerKernelModule(*module, kind, target, LoweringStage::Binary,
                               LoweringStage::Kernels))

@@ -81,6 +81,8 @@ void lowerFastMath(gpu::GPUFuncOp fn) {
 /// Shared memory a block may declare statically.
 constexpr int64_t kMaxStaticSharedBytes = 48 * 1024;
 
+/// The bytes LLVM gives `type`'s elements: whole bytes each (an i1 takes
+/// one), vectors padded to a power of two.
 int64_t sharedBytes(MemRefType type) {
   Type element = type.getElementType();
   int64_t lanes = 1;
@@ -90,7 +92,10 @@ int64_t sharedBytes(MemRefType type) {
   }
   // Index values are 64-bit on the NVPTX target.
   int64_t bits = element.isIndex() ? 64 : element.getIntOrFloatBitWidth();
-  return llvm::divideCeil(type.getNumElements() * lanes * bits, 8);
+  int64_t bytes = llvm::divideCeil(bits, 8) * lanes;
+  if (lanes > 1)
+    bytes = int64_t(llvm::PowerOf2Ceil(bytes));
+  return type.getNumElements() * bytes;
 }
 
 /// Replaces the shared buffers of `kernel` by views into its dynamic shared

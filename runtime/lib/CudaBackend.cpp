@@ -226,7 +226,10 @@ sattn::loadCudaExecutable(const KernelArtifact &artifact) {
       if (Error err = cuda::setFunctionAttribute(
               *fn, cuda::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
               int(f.dynamicSharedBytes)))
-        return std::move(err);
+        return makeError("kernel '" + f.entry + "' needs " +
+                         llvm::Twine(f.dynamicSharedBytes) +
+                         " bytes of dynamic shared memory: " +
+                         llvm::toString(std::move(err)));
     return LoadedFunction{*fn, f.threads, unsigned(f.dynamicSharedBytes)};
   };
   std::vector<LoadedFunction> stages;
