@@ -341,23 +341,23 @@ Expected<KernelArtifact> sattn::compileKernel(ir::PatternOp bound,
       return std::move(err);
     // The kernels' dynamic shared memory, known once their buffers are laid
     // out.
+    auto recordOf = [&](StringRef name) -> KernelFunction * {
+      if (artifact.info.attention.name == name)
+        return &artifact.info.attention;
+      for (KernelFunction &f : artifact.info.stages)
+        if (f.name == name)
+          return &f;
+      return nullptr;
+    };
     std::string unrecorded;
     module->walk([&](mlir::gpu::GPUFuncOp kernel) {
       auto bytes = kernel->getAttrOfType<mlir::IntegerAttr>(
           ir::tile::SattnTileDialect::kDynamicSharedBytesAttrName);
       if (!bytes)
         return;
-      bool recorded = false;
-      for (KernelFunction &f : artifact.info.stages)
-        if (f.name == kernel.getName()) {
-          f.dynamicSharedBytes = bytes.getInt();
-          recorded = true;
-        }
-      if (artifact.info.attention.name == kernel.getName()) {
-        artifact.info.attention.dynamicSharedBytes = bytes.getInt();
-        recorded = true;
-      }
-      if (!recorded)
+      if (KernelFunction *f = recordOf(kernel.getName()))
+        f->dynamicSharedBytes = bytes.getInt();
+      else
         unrecorded = kernel.getName().str();
     });
     // A launch without its dynamic shared memory would write past the end.

@@ -14,7 +14,6 @@
 using namespace mlir;
 using namespace mlir::sattn;
 using ::sattn::KernelMemref;
-using ::sattn::KernelScalar;
 
 WarpFragmentTile::WarpFragmentTile(KernelBuilder &kb, tile::TileType type)
     : TileLayoutLowering(kb), d(type.getHeadDim()), chunk(type.getChunk()),
@@ -116,21 +115,38 @@ void WarpFragmentTile::allocate() {
   }
   // 16-byte copies need 16-byte aligned K and V rows: known at compile time
   // (aligned_kv), or checked once per launch.
-  aligned = kb.boolean(true);
-  if (tile.alignedKV)
-    return;
+  aligned = tile.alignedKV ? kb.boolean(true)
+                           : rowsAligned({KernelMemref::K, KernelMemref::V});
+}
+
+Value WarpFragmentTile::rowsAligned(ArrayRef<KernelMemref> tensors) {
   auto multiple = [&](Value v, int64_t m) {
     return kb.eq(kb.floorMod(v, kb.idx(m)), kb.idx(0));
   };
-  for (KernelMemref which : {KernelMemref::K, KernelMemref::V}) {
+  Value ok = kb.boolean(true);
+  for (KernelMemref which : tensors) {
     Value ptr = memref::ExtractAlignedPointerAsIndexOp::create(
         b(), loc(), kb.memref(which));
-    aligned = kb.andI(aligned, multiple(ptr, 16));
+    ok = kb.andI(ok, multiple(ptr, 16));
   }
-  for (KernelScalar s :
-       {KernelScalar::KStrideB, KernelScalar::KStrideH, KernelScalar::KStrideS,
-        KernelScalar::VStrideB, KernelScalar::VStrideH, KernelScalar::VStrideS})
-    aligned = kb.andI(aligned, multiple(kb.scalar(s), vec));
+  for (KernelMemref which : tensors)
+    for (unsigned dim = 0; dim < 3; ++dim)
+      ok = kb.andI(ok, multiple(kb.stride(which, dim), vec));
+  return ok;
+}
+
+void WarpFragmentTile::asyncCopy(Value buffer, ValueRange dst,
+                                 KernelMemref which, Value src, Value ok) {
+  nvgpu::DeviceAsyncCopyOp::create(
+      b(), loc(), nvgpu::DeviceAsyncTokenType::get(b().getContext()), buffer,
+      dst, kb.memref(which), ValueRange{src}, b().getIndexAttr(vec),
+      kb.select(ok, kb.idx(vec), kb.idx(0)), b().getUnitAttr());
+}
+
+std::pair<Value, Value> WarpFragmentTile::clampedRow(Value i) {
+  Value valid = kb.andI(kb.ge(i, kb.idx(0)), kb.lt(i, tile.seqQ));
+  Value lastRow = kb.sub(tile.seqQ, kb.idx(1));
+  return {kb.max(kb.min(i, lastRow), kb.idx(0)), valid};
 }
 
 void WarpFragmentTile::begin(const TileValues &values, Operation *top) {
@@ -140,13 +156,11 @@ void WarpFragmentTile::begin(const TileValues &values, Operation *top) {
     b().setInsertionPoint(top);
     allocate();
   }
-  Value lastRow = kb.sub(tile.seqQ, kb.idx(1));
   for (int h = 0; h < 2; ++h) {
     Value i =
         kb.add(tile.firstRow, kb.add(warpRow, kb.add(group, kb.idx(8 * h))));
-    rowValid[h] = kb.andI(kb.ge(i, kb.idx(0)), kb.lt(i, tile.seqQ));
     // Rows outside [0, Sq) compute as a valid row and are never stored.
-    rowIndex[h] = kb.max(kb.min(i, lastRow), kb.idx(0));
+    std::tie(rowIndex[h], rowValid[h]) = clampedRow(i);
     rows[h].row = rowIndex[h];
     rows[h].pos = kb.add(rowIndex[h], tile.offset);
     rows[h].queryBlock = kb.floorDiv(rows[h].pos, kb.idx(tile.block));
@@ -190,7 +204,6 @@ void WarpFragmentTile::loadQueries() {
 
 void WarpFragmentTile::copyRows(
     KernelMemref which, function_ref<std::pair<Value, Value>(Value)> slotKey) {
-  MLIRContext *ctx = b().getContext();
   Value buffer = which == KernelMemref::K ? keyTile : valueTile;
   const int64_t segments = d / vec;
   withAlignedRows(
@@ -201,11 +214,7 @@ void WarpFragmentTile::copyRows(
           auto [j, ok] = slotKey(c);
           Value src = kb.tensorIndex(which, tile.batch, tile.kvHead, j, col);
           // Empty slots are zero-filled: 0 · garbage could be NaN.
-          Value elements = kb.select(ok, kb.idx(vec), kb.idx(0));
-          nvgpu::DeviceAsyncCopyOp::create(
-              b(), loc(), nvgpu::DeviceAsyncTokenType::get(ctx), buffer,
-              stagedAt(c, col), kb.memref(which), ValueRange{src},
-              b().getIndexAttr(vec), elements, b().getUnitAttr());
+          asyncCopy(buffer, stagedAt(c, col), which, src, ok);
         });
       },
       [&] { copyElements(which, slotKey); });
@@ -232,7 +241,6 @@ void WarpFragmentTile::copyRange(KernelMemref which, Value c0, Value count) {
   };
   if (!unrolledCopies)
     return copyRows(which, rangeKey);
-  MLIRContext *ctx = b().getContext();
   Value buffer = which == KernelMemref::K ? keyTile : valueTile;
   withAlignedRows(
       [&] {
@@ -240,9 +248,7 @@ void WarpFragmentTile::copyRange(KernelMemref which, Value c0, Value count) {
         // of the chunk: one running source address, constant destinations.
         Value base =
             kb.tensorIndex(which, tile.batch, tile.kvHead, kb.idx(0), Value());
-        Value strideS =
-            kb.scalar(which == KernelMemref::K ? KernelScalar::KStrideS
-                                               : KernelScalar::VStrideS);
+        Value strideS = kb.stride(which, 2);
         Value first = kb.add(kb.add(base, kb.mul(kb.add(c0, copyRow), strideS)),
                              copyColumn);
         Value step = kb.mul(kb.idx(copyRowStep), strideS);
@@ -251,11 +257,8 @@ void WarpFragmentTile::copyRange(KernelMemref which, Value c0, Value count) {
           Value ok = kb.lt(c, count);
           Value src = kb.add(first, kb.mul(kb.idx(i), step));
           // Empty slots read nothing (zero-fill) from a valid address.
-          nvgpu::DeviceAsyncCopyOp::create(
-              b(), loc(), nvgpu::DeviceAsyncTokenType::get(ctx), buffer,
-              stagedAt(c, copyColumn), kb.memref(which),
-              ValueRange{kb.select(ok, src, base)}, b().getIndexAttr(vec),
-              kb.select(ok, kb.idx(vec), kb.idx(0)), b().getUnitAttr());
+          asyncCopy(buffer, stagedAt(c, copyColumn), which,
+                    kb.select(ok, src, base), ok);
         }
       },
       [&] { copyElements(which, rangeKey); });

@@ -65,6 +65,17 @@ protected:
   /// Orders this thread's writes to the staged rows before the barrier that
   /// publishes them (wgmma reads shared memory through the async proxy).
   virtual void fenceStagedWrites() {}
+  /// Whether the call's rows of every tensor in `tensors` are 16-byte
+  /// aligned (pointer and strides), so that 16-byte copies may stage them.
+  Value rowsAligned(ArrayRef<::sattn::KernelMemref> tensors);
+  /// A 16-byte cp.async of `which` at `src` into `buffer` at `dst`; with
+  /// `ok` false it reads nothing and zero-fills (`src` must stay valid).
+  void asyncCopy(Value buffer, ValueRange dst, ::sattn::KernelMemref which,
+                 Value src, Value ok);
+  /// Closes the cp.async group of the copies issued since the last one.
+  void commitCopies();
+  /// Row `i` of the call clamped into [0, Sq), and whether `i` is one.
+  std::pair<Value, Value> clampedRow(Value i);
   /// Loads the tile's queries (rows outside [0, Sq) as zeros): by default
   /// into queryRegs, as the A fragments of the m16n8k16 (or k8 tf32)
   /// products.
@@ -116,7 +127,6 @@ private:
   /// copyRows for keys [c0, c0 + count): with a fixed row and segment per
   /// thread, unrolled, when the block's threads cover whole rows.
   void copyRange(::sattn::KernelMemref which, Value c0, Value count);
-  void commitCopies();
   /// `async` when K and V rows are known or found to be 16-byte aligned,
   /// else `elements`.
   void withAlignedRows(function_ref<void()> async,

@@ -375,14 +375,23 @@ Value KernelBuilder::tensorOffset(KernelScalar strideB, Value bb, Value h,
   return d ? add(off, d) : off;
 }
 
+/// The first (batch) stride scalar of a tensor; its head and sequence
+/// strides follow it in the ABI.
+static KernelScalar batchStride(KernelMemref which) {
+  return which == KernelMemref::Q     ? KernelScalar::QStrideB
+         : which == KernelMemref::K   ? KernelScalar::KStrideB
+         : which == KernelMemref::V   ? KernelScalar::VStrideB
+         : which == KernelMemref::Out ? KernelScalar::OutStrideB
+                                      : KernelScalar::LseStrideB;
+}
+
+Value KernelBuilder::stride(KernelMemref which, unsigned dim) const {
+  return scalarArgs[unsigned(batchStride(which)) + dim];
+}
+
 Value KernelBuilder::tensorIndex(KernelMemref which, Value bb, Value h, Value s,
                                  Value d) {
-  KernelScalar base = which == KernelMemref::Q     ? KernelScalar::QStrideB
-                      : which == KernelMemref::K   ? KernelScalar::KStrideB
-                      : which == KernelMemref::V   ? KernelScalar::VStrideB
-                      : which == KernelMemref::Out ? KernelScalar::OutStrideB
-                                                   : KernelScalar::LseStrideB;
-  return tensorOffset(base, bb, h, s, d);
+  return tensorOffset(batchStride(which), bb, h, s, d);
 }
 
 Value KernelBuilder::loadElement(KernelMemref which, Value offset) {

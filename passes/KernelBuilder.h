@@ -158,6 +158,9 @@ public:
   // Memory.
   Value load(Value memref, ValueRange indices);
   void store(Value value, Value memref, ValueRange indices);
+  /// The call's batch (dim 0), head (1) or sequence (2) stride of q, k, v,
+  /// out or lse, in elements.
+  Value stride(::sattn::KernelMemref which, unsigned dim) const;
   /// The element index of [bb, h, s, d] in q, k, v or out (d may be null
   /// for lse), through the call's strides.
   Value tensorIndex(::sattn::KernelMemref which, Value bb, Value h, Value s,

@@ -23,6 +23,7 @@
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Interfaces/DataLayoutInterfaces.h"
 
 #include "llvm/Support/MathExtras.h"
 
@@ -81,29 +82,13 @@ void lowerFastMath(gpu::GPUFuncOp fn) {
 /// Shared memory a block may declare statically.
 constexpr int64_t kMaxStaticSharedBytes = 48 * 1024;
 
-/// The bytes LLVM gives `type`'s elements: whole bytes each (an i1 takes
-/// one), vectors padded to a power of two.
-int64_t sharedBytes(MemRefType type) {
-  Type element = type.getElementType();
-  int64_t lanes = 1;
-  if (auto vector = dyn_cast<VectorType>(element)) {
-    lanes = vector.getNumElements();
-    element = vector.getElementType();
-  }
-  // Index values are 64-bit on the NVPTX target.
-  int64_t bits = element.isIndex() ? 64 : element.getIntOrFloatBitWidth();
-  int64_t bytes = llvm::divideCeil(bits, 8) * lanes;
-  if (lanes > 1)
-    bytes = int64_t(llvm::PowerOf2Ceil(bytes));
-  return type.getNumElements() * bytes;
-}
-
 /// Replaces the shared buffers of `kernel` by views into its dynamic shared
 /// memory when together they exceed kMaxStaticSharedBytes; returns the bytes
 /// a launch must request (0: the buffers stay static).
 int64_t carveDynamicShared(gpu::GPUFuncOp kernel) {
   SmallVector<AllocSharedOp> allocs;
   kernel.walk([&](AllocSharedOp op) { allocs.push_back(op); });
+  DataLayout layout = DataLayout::closest(kernel);
   SmallVector<int64_t> offsets;
   int64_t total = 0, maxAlign = 16;
   for (AllocSharedOp op : allocs) {
@@ -111,7 +96,8 @@ int64_t carveDynamicShared(gpu::GPUFuncOp kernel) {
     maxAlign = std::max(maxAlign, align);
     total = llvm::alignTo(total, align);
     offsets.push_back(total);
-    total += sharedBytes(op.getType());
+    total += op.getType().getNumElements() *
+             int64_t(layout.getTypeSize(op.getType().getElementType()));
   }
   if (total <= kMaxStaticSharedBytes)
     return 0;

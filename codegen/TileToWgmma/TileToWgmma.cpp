@@ -41,8 +41,6 @@
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
-#include "mlir/Dialect/MemRef/IR/MemRef.h"
-#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 
 #include <string>
 
@@ -226,44 +224,24 @@ void WgmmaTile::loadQueries() {
   // flight at once, no registers) when the call's Q rows are 16-byte
   // aligned, else element by element.
   using ::sattn::KernelMemref;
-  using ::sattn::KernelScalar;
-  Value lastRow = kb.sub(tile.seqQ, kb.idx(1));
   const int64_t threads = kb.threads();
-  auto rowOf = [&](Value r) {
-    Value i = kb.add(tile.firstRow, r);
-    Value valid = kb.andI(kb.ge(i, kb.idx(0)), kb.lt(i, tile.seqQ));
-    return std::make_pair(kb.max(kb.min(i, lastRow), kb.idx(0)), valid);
-  };
-  auto multiple = [&](Value v, int64_t m) {
-    return kb.eq(kb.floorMod(v, kb.idx(m)), kb.idx(0));
-  };
-  Value aligned = multiple(memref::ExtractAlignedPointerAsIndexOp::create(
-                               b(), loc(), kb.memref(KernelMemref::Q)),
-                           16);
-  for (KernelScalar st :
-       {KernelScalar::QStrideB, KernelScalar::QStrideH, KernelScalar::QStrideS})
-    aligned = kb.andI(aligned, multiple(kb.scalar(st), vec));
   // Two threads per row (a warp per 16 rows) divide the tile evenly.
   assert(rows * d % (threads * vec) == 0 && "threads must divide the tile");
   kb.ifThenElse(
-      aligned, {},
+      rowsAligned({KernelMemref::Q}), {},
       [&] {
-        MLIRContext *ctx = b().getContext();
         const int64_t segments = d / vec;
         for (int64_t first = 0; first < rows * segments; first += threads) {
           Value e = kb.add(kb.threadIndex(), kb.idx(first));
           Value r = kb.floorDiv(e, kb.idx(segments));
           Value col = kb.mul(kb.floorMod(e, kb.idx(segments)), kb.idx(vec));
-          auto [row, valid] = rowOf(r);
+          auto [row, valid] = clampedRow(kb.add(tile.firstRow, r));
           Value src =
               kb.tensorIndex(KernelMemref::Q, tile.batch, tile.head, row, col);
-          nvgpu::DeviceAsyncCopyOp::create(
-              b(), loc(), nvgpu::DeviceAsyncTokenType::get(ctx), queryTile,
-              ValueRange{swizzledAt(r, col, rows)}, kb.memref(KernelMemref::Q),
-              ValueRange{src}, b().getIndexAttr(vec),
-              kb.select(valid, kb.idx(vec), kb.idx(0)), b().getUnitAttr());
+          asyncCopy(queryTile, swizzledAt(r, col, rows), KernelMemref::Q, src,
+                    valid);
         }
-        NVVM::CpAsyncCommitGroupOp::create(b(), loc());
+        commitCopies();
         NVVM::CpAsyncWaitGroupOp::create(b(), loc(), 0);
         return SmallVector<Value>{};
       },
@@ -273,7 +251,7 @@ void WgmmaTile::loadQueries() {
         kb.coopLoop(kb.idx(rows * d), [&](Value e) {
           Value r = kb.floorDiv(e, kb.idx(d));
           Value col = kb.floorMod(e, kb.idx(d));
-          auto [row, valid] = rowOf(r);
+          auto [row, valid] = clampedRow(kb.add(tile.firstRow, r));
           Value x = kb.load(
               kb.memref(KernelMemref::Q),
               kb.tensorIndex(KernelMemref::Q, tile.batch, tile.head, row, col));
