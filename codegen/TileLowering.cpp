@@ -29,7 +29,7 @@ static Value tileOperand(Operation *op) {
   return llvm::TypeSwitch<Operation *, Value>(op)
       .Case<BeginOp>([](BeginOp b) { return b.getTile(); })
       .Case<ForChunksOp, RangeChunkOp, ListChunkOp, CopyOp, WaitOp, ReleaseOp,
-            QKOp, MaskOp, SoftmaxOp, PVOp, StoreOp>(
+            QKOp, MaskOp, ModifyOp, SoftmaxOp, PVOp, StoreOp>(
           [](auto t) { return t.getTile(); })
       .Default([](Operation *) { return Value(); });
 }
@@ -137,6 +137,19 @@ LogicalResult mlir::sattn::lowerTileOps(func::FuncOp fn, Layout layout,
                     return inlineRegion(builder, mask.getKeep(),
                                         {row.row, row.pos, row.queryBlock, j});
                   });
+              return success();
+            })
+            .Case([&](ModifyOp modify) -> LogicalResult {
+              FailureOr<SmallVector<Value>> modified = lowering.modify(
+                  chunks.lookup(modify.getChunk()), scores[modify.getScores()],
+                  [&](const RowContext &row, Value j, Value s) {
+                    return inlineRegion(builder, modify.getModifier(),
+                                        {row.row, row.pos, j, s});
+                  });
+              if (failed(modified))
+                return modify.emitOpError("is not supported by the ")
+                       << stringifyLayout(layout) << " tile layout yet";
+              scores[modify.getResult()] = *modified;
               return success();
             })
             .Case([&](SoftmaxOp softmax) {

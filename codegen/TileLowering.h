@@ -61,6 +61,14 @@ public:
   using KeepFn = function_ref<Value(const RowContext &, Value)>;
   virtual SmallVector<Value> mask(const ChunkValues &chunk, ValueRange scores,
                                   Value needs, KeepFn keep) = 0;
+  /// modify(row, j, s) emits the modified scaled score s of key j.
+  using ModifyFn = function_ref<Value(const RowContext &, Value, Value)>;
+  /// Applies score modifiers to the chunk's kept keys (sattn_tile.modify);
+  /// fails in layouts that do not support them yet.
+  virtual FailureOr<SmallVector<Value>> modify(const ChunkValues &chunk,
+                                               ValueRange scores, ModifyFn fn) {
+    return failure();
+  }
   virtual SmallVector<Value> softmax(ValueRange scores) = 0;
   virtual void pv(ValueRange probabilities) = 0;
   virtual void store() = 0;

@@ -7,6 +7,7 @@
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallSet.h"
+
 #include <cmath>
 
 using namespace mlir;
@@ -337,7 +338,18 @@ LogicalResult PatternOp::verify() {
                 "without a type), got "
              << value;
   }
-  return ParamChecker(*this).atLeast("block", getBlock(), 1);
+  ParamChecker check(*this);
+  if (failed(check.atLeast("block", getBlock(), 1)))
+    return failure();
+  if (Attribute cap = getSoftcapAttr()) {
+    FailureOr<double> value = check.getFloat("softcap", cap);
+    if (failed(value))
+      return failure();
+    if (!(*value > 0.0) || !std::isfinite(*value))
+      return check.emitRangeError("softcap", cap)
+             << " must be a finite number > 0, got " << *value;
+  }
+  return success();
 }
 
 LogicalResult PatternOp::verifyRegions() {

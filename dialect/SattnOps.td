@@ -37,6 +37,11 @@ def Sattn_PatternOp : Sattn_Op<"pattern", [Symbol, NoTerminator, SingleBlock,
     set (bottom-right aligned: p(i) = i + Sk - Sq). `block` is the block size B
     used by qb/kb in block-level primitives.
 
+    Score modifiers (docs/patterns.md, "Score modifiers") change the scaled
+    score s of every kept key before the softmax, never which keys are kept:
+    `softcap = c` (c > 0) makes it c * tanh(s / c), then `alibi` subtracts
+    m_h * (p(i) - j) with the ALiBi slope m_h of query head h.
+
     Parameters are declared with defaults in parentheses (integers or floats)
     and referenced from primitives as `#sattn.param<"name">`; callers may
     override them.
@@ -51,13 +56,35 @@ def Sattn_PatternOp : Sattn_Op<"pattern", [Symbol, NoTerminator, SingleBlock,
       sattn.strides pow2
     }
     ```
+
+    Example (Gemma 2's local layers: a causal window with soft-capped
+    scores):
+
+    ```mlir
+    sattn.pattern @gemma2_local(cap = 50.0) block = 128 causal
+        softcap = #sattn.param<"cap"> {
+      sattn.window 4096 tokens
+    }
+    ```
   }];
   let arguments = (ins SymbolNameAttr:$sym_name, DictionaryAttr:$params,
-                       Sattn_IntParam:$block, UnitAttr:$causal);
+                       Sattn_IntParam:$block, UnitAttr:$causal,
+                       OptionalAttr<Sattn_NumberParam>:$softcap,
+                       UnitAttr:$alibi);
   let regions = (region SizedRegion<1>:$body);
+  let builders = [
+    // A pattern without score modifiers.
+    OpBuilder<(ins "::llvm::StringRef":$sym_name,
+                   "::mlir::DictionaryAttr":$params,
+                   "::mlir::Attribute":$block, "bool":$causal), [{
+      build($_builder, $_state, sym_name, params, block, causal,
+            /*softcap=*/::mlir::Attribute(), /*alibi=*/false);
+    }]>
+  ];
   let assemblyFormat = [{
     $sym_name `` custom<ParamList>($params) `block` `=` custom<IntParam>($block)
-    (`causal` $causal^)? attr-dict-with-keyword $body
+    (`causal` $causal^)? (`softcap` `=` custom<NumberParam>($softcap)^)?
+    (`alibi` $alibi^)? attr-dict-with-keyword $body
   }];
   let hasVerifier = 1;
   let hasRegionVerifier = 1;
@@ -74,6 +101,14 @@ def Sattn_PatternOp : Sattn_Op<"pattern", [Symbol, NoTerminator, SingleBlock,
     ::mlir::Attribute getParamDefault(::llvm::StringRef name);
     /// The block size B when it is known (literal or parameter default).
     std::optional<int64_t> getBlockSize() { return resolveInt(getBlock()); }
+    /// The soft cap c when the pattern has one and it is known.
+    std::optional<double> getSoftcapValue() {
+      if (::mlir::Attribute cap = getSoftcapAttr())
+        return resolveFloat(cap);
+      return std::nullopt;
+    }
+    /// Whether the pattern modifies scores (softcap or alibi).
+    bool hasScoreModifiers() { return getSoftcapAttr() || getAlibi(); }
   }];
 }
 

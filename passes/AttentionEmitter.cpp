@@ -3,6 +3,9 @@
 #include "passes/AttentionEmitter.h"
 
 #include "dialect/tile/TileDialect.h"
+#include "sattn/ScoreModifiers.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
 
 using namespace mlir;
 using namespace mlir::sattn;
@@ -77,6 +80,8 @@ LogicalResult AttentionEmitter::emit() {
         kb.b().getF64FloatAttr(req.shape.effectiveScale()),
         kb.b().getI64IntegerAttr(req.block),
         req.alignedKV ? kb.b().getUnitAttr() : UnitAttr());
+    if (req.pattern.getAlibi())
+      tile.alibiSlope = alibiSlopeOf(tile.head);
     for (unsigned e = 0; e < sources.size(); ++e)
       sources[e]->enumerate(*this, tile, e);
     tile::StoreOp::create(kb.b(), kb.loc(), tile.value);
@@ -158,12 +163,55 @@ void AttentionEmitter::computeChunk(const TileContext &tile,
     Value keep = elementKept(tile, sourceIndex, row, block->getArgument(3));
     tile::YieldOp::create(b, loc, ValueRange{keep});
   }
-  Value probabilities = tile::SoftmaxOp::create(b, loc, scores.getType(),
-                                                tile.value, mask.getResult());
+  Value masked = mask.getResult();
+  if (req.pattern.hasScoreModifiers())
+    masked = modifyScores(tile, chunk, masked);
+  Value probabilities =
+      tile::SoftmaxOp::create(b, loc, scores.getType(), tile.value, masked);
   tile::WaitOp::create(b, loc, tile.value, 0);
   tile::PVOp::create(b, loc, tile.value, probabilities);
   // The next chunk overwrites the staged keys and rows.
   tile::ReleaseOp::create(b, loc, tile.value);
+}
+
+Value AttentionEmitter::alibiSlopeOf(Value head) {
+  // The query heads are known at compile time: the slopes are constants,
+  // one of which each tile picks once.
+  const int64_t heads = req.shape.heads;
+  Value slope = kb.f32(::sattn::alibiSlope(heads - 1, heads));
+  for (int64_t h = heads - 2; h >= 0; --h)
+    slope = kb.select(kb.eq(head, kb.idx(h)),
+                      kb.f32(::sattn::alibiSlope(h, heads)), slope);
+  return slope;
+}
+
+Value AttentionEmitter::modifyScores(const TileContext &tile, Value chunk,
+                                     Value scores) {
+  OpBuilder &b = kb.b();
+  Location loc = kb.loc();
+  auto modify = tile::ModifyOp::create(b, loc, scores.getType(), tile.value,
+                                       chunk, scores);
+  Block *block = new Block();
+  for (int i = 0; i < 3; ++i)
+    block->addArgument(b.getIndexType(), loc);
+  block->addArgument(b.getF32Type(), loc);
+  modify.getModifier().push_back(block);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(block);
+  Value pos = block->getArgument(1), key = block->getArgument(2);
+  Value s = block->getArgument(3);
+  // docs/patterns.md, "Score modifiers": the cap, then ALiBi.
+  if (std::optional<double> cap = req.pattern.getSoftcapValue()) {
+    Value c = kb.f32(*cap);
+    s = kb.fmul(math::TanhOp::create(b, loc, kb.fdiv(s, c)), c);
+  }
+  if (req.pattern.getAlibi()) {
+    Value distance = arith::SIToFPOp::create(b, loc, b.getF32Type(),
+                                             kb.toI64(kb.sub(pos, key)));
+    s = kb.fsub(s, kb.fmul(tile.alibiSlope, distance));
+  }
+  tile::YieldOp::create(b, loc, ValueRange{s});
+  return modify.getResult();
 }
 
 Value AttentionEmitter::rangeNeedsMask(const TileContext &tile,

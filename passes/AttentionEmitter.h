@@ -47,6 +47,11 @@ private:
   Value rangeNeedsMask(const TileContext &tile, unsigned sourceIndex,
                        Value start, Value count);
   /// The body of a chunk loop: copies, products, mask, softmax.
+  /// ALiBi's slope of query head `head` (index) as an f32.
+  Value alibiSlopeOf(Value head);
+  /// The pattern's score modifiers over a chunk's masked scores
+  /// (sattn_tile.modify).
+  Value modifyScores(const TileContext &tile, Value chunk, Value scores);
   void computeChunk(const TileContext &tile, unsigned sourceIndex, Value chunk,
                     Value needsMask);
 

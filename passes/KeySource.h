@@ -34,6 +34,8 @@ struct TileContext {
   Value seqQ, seqK;
   /// The !sattn_tile.tile being computed (attention only).
   Value value;
+  /// ALiBi's slope of the tile's query head (f32; patterns with `alibi`).
+  Value alibiSlope;
 };
 
 /// Values of one query row.

@@ -43,6 +43,10 @@ FailureOr<ScheduleAttr> mlir::sattn::buildSchedule(const KernelRequest &req) {
       align = std::gcd(align, c.block);
     (isa<SelectionPrimitive>(op) ? dynamic : sources).push_back(index);
   }
+  if (req.isGpu() && req.pattern.hasScoreModifiers())
+    return unsupported(req)
+           << "score modifiers (softcap, alibi) on the GPU; they run on the "
+              "CPU backend for now";
   if (dynamic.size() > 1)
     return unsupported(req) << "more than one dynamic primitive (stripes, "
                                "tree_search, topk, permute) in one pattern";

@@ -178,6 +178,11 @@ Expected<PatternSpec> Importer::run() {
   spec.causal = pattern.getCausal();
   SATTN_ASSIGN(block, intValue(pattern, "block", pattern.getBlock()));
   spec.block = block;
+  if (Attribute cap = pattern.getSoftcapAttr()) {
+    SATTN_ASSIGN(softcap, floatValue(pattern, "softcap", cap));
+    spec.modifiers.softcap = softcap;
+  }
+  spec.modifiers.alibi = pattern.getAlibi();
   for (Operation &op : pattern.getBody().front()) {
     SATTN_ASSIGN(primitive, convert(&op, block));
     spec.primitives.push_back(std::move(primitive));

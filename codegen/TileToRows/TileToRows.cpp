@@ -152,6 +152,22 @@ public:
     return {scores};
   }
 
+  FailureOr<SmallVector<Value>> modify(const ChunkValues &, ValueRange,
+                                       ModifyFn fn) override {
+    forValidRows([&](const RowContext &row, Value slot) {
+      Value s = rowView(kb.b(), kb.loc(), scores, slot);
+      // The row's scores are scaled (its queries are). Dropped keys stay
+      // -inf; a NaN score goes through (it stays NaN).
+      kb.forRange(kb.idx(0), kb.idx(chunk), [&](Value c) {
+        Value x = kb.load(s, {c});
+        kb.ifThen(kb.fcmp(arith::CmpFPredicate::UNE, x, kb.negInf()), [&] {
+          kb.store(fn(row, kb.load(keyIndex, {c}), x), s, {c});
+        });
+      });
+    });
+    return SmallVector<Value>{scores};
+  }
+
   SmallVector<Value> softmax(ValueRange) override {
     forValidRows([&](const RowContext &, Value slot) {
       Value s = rowView(kb.b(), kb.loc(), scores, slot);

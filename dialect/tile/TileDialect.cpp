@@ -176,6 +176,17 @@ LogicalResult QKOp::verify() {
   return success();
 }
 
+LogicalResult ModifyOp::verifyRegions() {
+  Block &block = getModifier().front();
+  Type f32 = Float32Type::get(getContext());
+  if (block.getNumArguments() != 4 ||
+      !llvm::all_of(block.getArguments().take_front(3),
+                    [](BlockArgument a) { return a.getType().isIndex(); }) ||
+      block.getArgument(3).getType() != f32)
+    return emitOpError("body must take three index arguments and an f32");
+  return verifyYieldsOne(*this, getModifier(), f32);
+}
+
 LogicalResult MaskOp::verifyRegions() {
   if (failed(verifyIndexArgs(*this, getKeep(), 4)))
     return failure();

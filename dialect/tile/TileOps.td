@@ -330,6 +330,41 @@ def SattnTile_MaskOp : SattnTile_Op<"mask", [
   let hasRegionVerifier = 1;
 }
 
+def SattnTile_ModifyOp : SattnTile_Op<"modify", [
+    SingleBlockImplicitTerminator<"YieldOp">,
+    AllTypesMatch<["scores", "result"]>]> {
+  let summary = "Applies the pattern's score modifiers to the kept keys.";
+  let description = [{
+    For each row and slot of the chunk whose score is not -inf (a key the
+    row keeps), the region receives the row's local index i, its position
+    p(i), the key j and the score scaled by the tile's scale (f32), and
+    yields the modified scaled score (docs/patterns.md, "Score modifiers").
+    Dropped keys stay -inf, so a modifier never brings a key back. Follows
+    the `mask` of the chunk, precedes its `softmax`.
+
+    Example (a soft cap of 50):
+
+    ```mlir
+    %s2 = sattn_tile.modify %t, %ch, %m : ... {
+    ^bb0(%row: index, %pos: index, %j: index, %s: f32):
+      %x = arith.divf %s, %c50 : f32
+      %y = math.tanh %x : f32
+      %z = arith.mulf %y, %c50 : f32
+      sattn_tile.yield %z : f32
+    }
+    ```
+  }];
+  let arguments = (ins SattnTile_TileType:$tile, SattnTile_ChunkType:$chunk,
+                       SattnTile_ScoresType:$scores);
+  let results = (outs SattnTile_ScoresType:$result);
+  let regions = (region SizedRegion<1>:$modifier);
+  let assemblyFormat = [{
+    $tile `,` $chunk `,` $scores attr-dict `:` type($tile) `,`
+    type($chunk) `,` type($scores) $modifier
+  }];
+  let hasRegionVerifier = 1;
+}
+
 def SattnTile_SoftmaxOp : SattnTile_Op<"softmax", [
     AllTypesMatch<["scores", "probabilities"]>]> {
   let summary = "The online-softmax update; returns the probabilities.";

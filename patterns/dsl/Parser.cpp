@@ -7,6 +7,8 @@
 #include "llvm/ADT/SmallSet.h"
 #include "llvm/ADT/StringExtras.h"
 
+#include <cmath>
+
 using mlir::Attribute;
 namespace ir = mlir::sattn;
 
@@ -23,8 +25,9 @@ static constexpr llvm::StringLiteral kReserved[] = {
 
 llvm::ArrayRef<llvm::StringRef> statementNames() {
   static const llvm::StringRef kNames[] = {
-      "causal",    "block", "sink",    "window",      "strides", "columns",
-      "diagonals", "keep",  "stripes", "tree_search", "topk",    "permute"};
+      "causal",  "block",     "sink",    "window",  "strides",
+      "columns", "diagonals", "keep",    "stripes", "tree_search",
+      "topk",    "permute",   "softcap", "alibi"};
   return kNames;
 }
 
@@ -190,6 +193,9 @@ void Parser::parsePattern() {
             << formatNumber(block->floatDefault);
     }
     state.op.setCausal(state.causalPos.has_value());
+    if (state.softcap)
+      state.op.setSoftcapAttr(state.softcap);
+    state.op.setAlibi(state.alibiPos.has_value());
   }
   if (diags.errorCount() != errorsBefore)
     state.op.erase();
@@ -309,6 +315,10 @@ bool Parser::parseStatement(PatternState &state) {
   llvm::StringRef name = keyword.text;
   if (name == "causal")
     return parseCausal(state, keyword);
+  if (name == "softcap")
+    return parseSoftcap(state, keyword);
+  if (name == "alibi")
+    return parseAlibi(state, keyword);
   if (name == "block")
     return parseBlock(state, keyword);
   if (name == "sink")
@@ -337,6 +347,44 @@ bool Parser::parseCausal(PatternState &state, const Token &keyword) {
     return false;
   }
   state.causalPos = keyword.pos;
+  return true;
+}
+
+bool Parser::parseSoftcap(PatternState &state, const Token &keyword) {
+  ExprPtr expr = parseExpr();
+  if (!expr)
+    return false;
+  std::optional<FoldedValue> folded = foldValue(*expr, &state.params, diags);
+  if (!folded)
+    return false;
+  if (state.softcapPos) {
+    diags.error(keyword.pos)
+        << "'softcap' is already given at " << where(*state.softcapPos);
+    return false;
+  }
+  // A literal is checked here, a parameter by the dialect's verifier (its
+  // value may be set by the caller).
+  double literal = folded->kind == FoldedValue::Int
+                       ? static_cast<double>(folded->intValue)
+                       : folded->floatValue;
+  if (folded->kind != FoldedValue::Param &&
+      !(literal > 0.0 && std::isfinite(literal))) {
+    diags.error(folded->pos)
+        << "the soft cap must be a number > 0, got " << formatNumber(literal);
+    return false;
+  }
+  state.softcapPos = keyword.pos;
+  state.softcap = toFloatAttr(*folded);
+  return true;
+}
+
+bool Parser::parseAlibi(PatternState &state, const Token &keyword) {
+  if (state.alibiPos) {
+    diags.error(keyword.pos)
+        << "'alibi' is already given at " << where(*state.alibiPos);
+    return false;
+  }
+  state.alibiPos = keyword.pos;
   return true;
 }
 

@@ -42,8 +42,8 @@ private:
     std::string name;
     SourcePos pos;
     ParamTable params;
-    std::optional<SourcePos> blockPos, causalPos;
-    mlir::Attribute block;
+    std::optional<SourcePos> blockPos, causalPos, softcapPos, alibiPos;
+    mlir::Attribute block, softcap;
     mlir::sattn::PatternOp op;
   };
   /// A named argument of a dynamic statement, with its default.
@@ -92,6 +92,8 @@ private:
   bool parseStatement(PatternState &state);
   bool parseBlock(PatternState &state, const Token &keyword);
   bool parseCausal(PatternState &state, const Token &keyword);
+  bool parseSoftcap(PatternState &state, const Token &keyword);
+  bool parseAlibi(PatternState &state, const Token &keyword);
   bool parseSink(PatternState &state, const Token &keyword);
   bool parseWindow(PatternState &state, const Token &keyword);
   bool parseStrides(PatternState &state, const Token &keyword);

@@ -55,6 +55,31 @@ class StockPatterns(TestCase):
                 self.check(name, np.float32, layout="bshd")
 
 
+class ScoreModifiers(TestCase):
+    """softcap and alibi (docs/dsl.md): a pattern from source text, bound,
+    against the oracle, and not the same as without its modifiers."""
+
+    SOURCE = """
+pattern capped(cap = 50.0) {
+  causal
+  window 64 tokens
+  softcap cap
+  alibi
+}
+"""
+
+    def test_matches_reference_and_changes_the_output(self):
+        q, k, v, _ = random_inputs(1, 4, 2, 120, 150, 32, np.float32, seed=5)
+        pattern = sattn.Pattern.from_source(self.SOURCE).bind(cap=2.0)
+        out = sattn.attention(q, k, v, pattern, enable_gqa=True)
+        ref = sattn.reference(q, k, v, pattern, enable_gqa=True)
+        self.assertMatchesReference(out, ref, np.float32)
+        plain = sattn.Pattern.from_source(
+            self.SOURCE.replace("  softcap cap\n  alibi\n", ""))
+        unmodified = sattn.reference(q, k, v, plain, enable_gqa=True)
+        self.assertGreater(relative_error(ref, unmodified), 1e-2)
+
+
 class Views(TestCase):
     def test_strided_views(self):
         # Every other key of a longer buffer, heads sliced out of a wider q.

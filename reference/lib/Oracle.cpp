@@ -1657,7 +1657,8 @@ const AttentionShape &MaskOracle::shape() const { return impl->shape; }
 double sattn::attentionRow(const AttentionShape &s, const OracleInputs &inputs,
                            const float *v, int64_t b, int64_t h, int64_t i,
                            llvm::ArrayRef<KeyInterval> keys, double *out,
-                           std::vector<double> &logits) {
+                           std::vector<double> &logits,
+                           const ScoreModifiers &modifiers) {
   const int64_t Sq = s.seqQ, Sk = s.seqK, D = s.headDim;
   const int64_t g = h / (s.heads / s.kvHeads);
   const double scale = s.effectiveScale();
@@ -1696,6 +1697,16 @@ double sattn::attentionRow(const AttentionShape &s, const OracleInputs &inputs,
   }
   if (logits.empty())
     return -std::numeric_limits<double>::infinity();
+  if (modifiers.any()) {
+    const int64_t pos = i + (Sk - Sq);
+    size_t n = 0;
+    mx = -std::numeric_limits<double>::infinity();
+    for (const KeyInterval &iv : keys)
+      for (int64_t j = iv.first; j < iv.second; ++j, ++n) {
+        logits[n] = modifiers.apply(logits[n], h, s.heads, pos, j);
+        mx = std::max(mx, logits[n]);
+      }
+  }
   double sum = 0;
   size_t n = 0;
   for (const KeyInterval &iv : keys)
@@ -1726,8 +1737,9 @@ llvm::Error sattn::referenceAttention(const MaskOracle &oracle,
       for (int64_t i = 0; i < s.seqQ; ++i) {
         const int64_t row = (b * s.heads + h) * s.seqQ + i;
         oracle.rowIntervals(b, h, i, rowSet);
-        double rowLse = attentionRow(s, inputs, v, b, h, i, rowSet,
-                                     out + row * s.headDim, logits);
+        double rowLse =
+            attentionRow(s, inputs, v, b, h, i, rowSet, out + row * s.headDim,
+                         logits, oracle.spec().modifiers);
         if (lse)
           lse[row] = rowLse;
       }

@@ -42,7 +42,8 @@ struct RowScratch {
 void attendBlocked(const AttentionShape &shape, const OracleInputs &inputs,
                    const float *v, int64_t b, int64_t h, int64_t i,
                    const std::vector<KeyInterval> &keys, int64_t blockSize,
-                   RowScratch &scratch, BlockedRow &row) {
+                   RowScratch &scratch, BlockedRow &row,
+                   const ScoreModifiers &modifiers = ScoreModifiers()) {
   const int64_t D = shape.headDim;
   row.blockLse.clear();
   scratch.blockOuts.clear();
@@ -65,9 +66,9 @@ void attendBlocked(const AttentionShape &shape, const OracleInputs &inputs,
       }
     }
     scratch.blockOut.assign(v ? D : 0, 0.0);
-    double lse =
-        attentionRow(shape, inputs, v, b, h, i, scratch.pieces,
-                     v ? scratch.blockOut.data() : nullptr, scratch.logits);
+    double lse = attentionRow(shape, inputs, v, b, h, i, scratch.pieces,
+                              v ? scratch.blockOut.data() : nullptr,
+                              scratch.logits, modifiers);
     row.blockLse.emplace_back(block, lse);
     if (v)
       scratch.blockOuts.push_back(scratch.blockOut);
@@ -131,12 +132,15 @@ RowFigures evaluateRow(const MaskOracle &oracle, const OracleInputs &inputs,
     return f;
   const AttentionShape &shape = oracle.shape();
   BlockedRow dense, kept;
+  // Dense attention with the pattern's score modifiers: recall measures
+  // what the pattern's keys keep of it.
+  const ScoreModifiers &modifiers = oracle.spec().modifiers;
   attendBlocked(shape, inputs, v, b, h, i, {{0, end}}, options.coverBlock,
-                scratch, dense);
+                scratch, dense, modifiers);
   std::vector<KeyInterval> keys;
   oracle.rowIntervals(b, h, i, keys);
   attendBlocked(shape, inputs, v, b, h, i, keys, options.coverBlock, scratch,
-                kept);
+                kept, modifiers);
   f.evaluated = true;
   // Rounding may put lse_A a hair above lse_C when A(i) holds nearly all
   // of the mass; recall is a share, at most 1.

@@ -1278,3 +1278,24 @@ sattn.pattern @p() block = 4 {
     sattn.yield %c : i1
   }
 }
+
+// -----
+
+// expected-error @+1 {{'sattn.pattern' op attribute 'softcap' must be a finite number > 0, got 0}}
+sattn.pattern @p() block = 4 softcap = 0.0 {
+  sattn.sink 1
+}
+
+// -----
+
+// expected-error @+1 {{'sattn.pattern' op attribute 'softcap' (parameter 'c') must be a finite number > 0, got -2}}
+sattn.pattern @p(c = -2) block = 4 softcap = #sattn.param<"c"> {
+  sattn.sink 1
+}
+
+// -----
+
+// expected-error @+1 {{'sattn.pattern' op attribute 'softcap' refers to parameter 'c', which the pattern does not declare}}
+sattn.pattern @p() block = 4 softcap = #sattn.param<"c"> {
+  sattn.sink 1
+}

@@ -324,3 +324,22 @@ func.func @attention_both(%q: tensor<1x2x128x32xf32>, %k: tensor<1x2x128x32xf32>
       -> (tensor<1x2x128x32xf32>, tensor<1x2x128xf32>)
   return %out, %lse : tensor<1x2x128x32xf32>, tensor<1x2x128xf32>
 }
+
+// -----
+
+// Score modifiers: a soft cap (a number or a parameter) and ALiBi.
+// CHECK-LABEL: sattn.pattern @modifiers(cap = 3.000000e+01) block = 128 causal softcap = #sattn.param<"cap"> alibi {
+// CHECK-NEXT:    sattn.window 64 tokens
+// CHECK-NEXT:  }
+// CHECK-LABEL: sattn.pattern @softcap_literal() block = 64 softcap = 5.000000e+01 {
+// CHECK-LABEL: sattn.pattern @alibi_only() block = 64 alibi {
+sattn.pattern @modifiers(cap = 30.0) block = 128 causal
+    softcap = #sattn.param<"cap"> alibi {
+  sattn.window 64 tokens
+}
+sattn.pattern @softcap_literal() block = 64 softcap = 50.0 {
+  sattn.sink 4
+}
+sattn.pattern @alibi_only() block = 64 alibi {
+  sattn.sink 4
+}

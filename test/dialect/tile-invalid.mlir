@@ -96,3 +96,32 @@ func.func @mask(%t: !tile, %c: index, %s: !scores, %b: i1) {
 func.func @threads() attributes {sattn_tile.threads = 0 : i64} {
   return
 }
+
+// -----
+
+!tile = !sattn_tile.tile<rows = 64, head_dim = 64, element = f32, chunk = 64, layout = <row>>
+!scores = !sattn_tile.scores<rows = 64, chunk = 64, layout = <row>>
+func.func @modify_args(%t: !tile, %c: index, %s: !scores) {
+  %ch = sattn_tile.range_chunk %t, %c, %c : !tile -> !sattn_tile.chunk<range>
+  // expected-error @+1 {{body must take three index arguments and an f32}}
+  %m = sattn_tile.modify %t, %ch, %s : !tile, !sattn_tile.chunk<range>, !scores {
+  ^bb0(%row: index, %pos: index, %j: index, %x: index):
+    %y = arith.constant 0.0 : f32
+    sattn_tile.yield %y : f32
+  }
+  return
+}
+
+// -----
+
+!tile = !sattn_tile.tile<rows = 64, head_dim = 64, element = f32, chunk = 64, layout = <row>>
+!scores = !sattn_tile.scores<rows = 64, chunk = 64, layout = <row>>
+func.func @modify_yield(%t: !tile, %c: index, %s: !scores) {
+  %ch = sattn_tile.range_chunk %t, %c, %c : !tile -> !sattn_tile.chunk<range>
+  // expected-error @+1 {{region must yield one 'f32'}}
+  %m = sattn_tile.modify %t, %ch, %s : !tile, !sattn_tile.chunk<range>, !scores {
+  ^bb0(%row: index, %pos: index, %j: index, %x: f32):
+    sattn_tile.yield %pos : index
+  }
+  return
+}

@@ -35,3 +35,25 @@ func.func @kernel(%begin: index, %end: index, %n: index) attributes {sattn_tile.
   }
   return
 }
+
+// CHECK-LABEL: func.func @modify(
+// CHECK: %[[M:.+]] = sattn_tile.modify %{{.*}}, %{{.*}}, %{{.*}} : !{{.*}}, <range>, !{{.*}} {
+// CHECK-NEXT: ^bb0(%{{.*}}: index, %[[POS:.+]]: index, %[[J:.+]]: index, %[[S:.+]]: f32):
+// CHECK: math.tanh
+// CHECK: sattn_tile.yield %{{.*}} : f32
+// CHECK: sattn_tile.softmax %{{.*}}, %[[M]]
+!mtile = !sattn_tile.tile<rows = 64, head_dim = 64, element = f32, chunk = 64, layout = <row>>
+!mscores = !sattn_tile.scores<rows = 64, chunk = 64, layout = <row>>
+func.func @modify(%t: !mtile, %c: index, %s: !mscores) {
+  %ch = sattn_tile.range_chunk %t, %c, %c : !mtile -> !sattn_tile.chunk<range>
+  %m = sattn_tile.modify %t, %ch, %s : !mtile, !sattn_tile.chunk<range>, !mscores {
+  ^bb0(%row: index, %pos: index, %j: index, %x: f32):
+    %cap = arith.constant 5.0 : f32
+    %y = arith.divf %x, %cap : f32
+    %z = math.tanh %y : f32
+    %w = arith.mulf %z, %cap : f32
+    sattn_tile.yield %w : f32
+  }
+  %p = sattn_tile.softmax %t, %m : !mtile, !mscores
+  return
+}

@@ -103,11 +103,13 @@ private:
 /// computes row i when keys = A(i). Writes D values to `out` (zeros when
 /// `keys` is empty); `v` and `out` may both be null when only the lse is
 /// wanted. Returns the lse (natural log; -inf when `keys` is empty).
-/// `logits` is scratch space, reused across calls.
+/// `logits` is scratch space, reused across calls. `modifiers` change each
+/// key's scaled score before the softmax (the pattern's, docs/patterns.md).
 double attentionRow(const AttentionShape &shape, const OracleInputs &inputs,
                     const float *v, int64_t b, int64_t h, int64_t i,
                     llvm::ArrayRef<KeyInterval> keys, double *out,
-                    std::vector<double> &logits);
+                    std::vector<double> &logits,
+                    const ScoreModifiers &modifiers = ScoreModifiers());
 
 /// Reference attention in float64: for every (b, h, i), softmax of
 /// scale * q_i . k_j over j in A(i), applied to v. `v` is [B, Hkv, Sk, D];

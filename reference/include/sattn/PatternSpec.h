@@ -12,6 +12,8 @@
 #ifndef SATTN_PATTERNSPEC_H
 #define SATTN_PATTERNSPEC_H
 
+#include "sattn/ScoreModifiers.h"
+
 #include <cmath>
 #include <cstdint>
 #include <memory>
@@ -166,6 +168,8 @@ struct PatternSpec {
   int64_t block = 128; // B: qb(i) = p(i) / B, kb(j) = j / B
   bool causal = true;
   std::vector<Primitive> primitives;
+  /// Applied to the scores of the kept keys; never change which are kept.
+  ScoreModifiers modifiers;
 };
 
 } // namespace sattn

@@ -174,6 +174,21 @@ inline llvm::Error loadStockPattern(const PatternCase &pattern,
   return loadBoundPattern(request, context, bound);
 }
 
+/// The pattern of DSL source `text` loaded and bound in `context`; `name`
+/// names it in messages.
+inline llvm::Error loadTextPattern(const std::string &text,
+                                   const std::string &name,
+                                   mlir::MLIRContext &context,
+                                   BoundPattern &bound) {
+  mlir::DialectRegistry registry;
+  registerPatternDialects(registry);
+  context.appendDialectRegistry(registry);
+  PatternRequest request;
+  request.text = text;
+  request.textName = name;
+  return loadBoundPattern(request, context, bound);
+}
+
 /// Random inputs of `shape` rounded to `dtype` (key scores too, used by
 /// sparsek), NaN-filled outputs, the views of one call, and the float32
 /// reference of a pattern on the same rounded inputs.

@@ -53,14 +53,9 @@ void checkCase(const TopkCase &tc, DType dtype, const ShapeCase &shape) {
   ASSERT_FALSE(bool(runErr)) << llvm::toString(std::move(runErr));
 
   mlir::MLIRContext context;
-  mlir::DialectRegistry registry;
-  registerPatternDialects(registry);
-  context.appendDialectRegistry(registry);
-  PatternRequest request;
-  request.text = tc.source;
-  request.textName = std::string(tc.name) + ".sattn";
   BoundPattern bound;
-  llvm::Error loadErr = loadBoundPattern(request, context, bound);
+  llvm::Error loadErr = loadTextPattern(
+      tc.source, std::string(tc.name) + ".sattn", context, bound);
   ASSERT_FALSE(bool(loadErr)) << llvm::toString(std::move(loadErr));
   llvm::Error refErr = c.computeReference(bound);
   ASSERT_FALSE(bool(refErr)) << llvm::toString(std::move(refErr));
