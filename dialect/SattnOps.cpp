@@ -711,12 +711,14 @@ AttentionOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
 // KernelOp
 //===----------------------------------------------------------------------===//
 
-std::string AttentionOp::supportedHeadDims() {
+std::string AttentionOp::supportedHeadDims(bool gpu) {
+  ArrayRef<int64_t> dims = gpu ? ArrayRef<int64_t>(kGpuHeadDims)
+                               : ArrayRef<int64_t>(kSupportedHeadDims);
   std::string text;
   llvm::raw_string_ostream os(text);
-  const size_t n = std::size(kSupportedHeadDims);
+  const size_t n = dims.size();
   for (size_t i = 0; i < n; ++i)
-    os << (i == 0 ? "" : i + 1 == n ? " or " : ", ") << kSupportedHeadDims[i];
+    os << (i == 0 ? "" : i + 1 == n ? " or " : ", ") << dims[i];
   return text;
 }
 

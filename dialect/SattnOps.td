@@ -435,10 +435,14 @@ def Sattn_AttentionOp : Sattn_Op<"attention", [Pure,
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{
-    /// Head dims the backends compile for.
-    static constexpr int64_t kSupportedHeadDims[] = {32, 64, 128};
-    /// "32, 64 or 128", for messages.
-    static std::string supportedHeadDims();
+    /// Head dims the CPU backend compiles for.
+    static constexpr int64_t kSupportedHeadDims[] = {32, 64,  80, 96,
+                                                     128, 192, 256};
+    /// The subset the GPU kernels take (the others are refused there until
+    /// the GPU suite covers them).
+    static constexpr int64_t kGpuHeadDims[] = {32, 64, 128};
+    /// "32, 64, ... or 256", for messages; the GPU's list with `gpu`.
+    static std::string supportedHeadDims(bool gpu = false);
   }];
 }
 

@@ -43,6 +43,12 @@ FailureOr<ScheduleAttr> mlir::sattn::buildSchedule(const KernelRequest &req) {
       align = std::gcd(align, c.block);
     (isa<SelectionPrimitive>(op) ? dynamic : sources).push_back(index);
   }
+  if (req.isGpu() &&
+      !llvm::is_contained(AttentionOp::kGpuHeadDims, req.shape.headDim))
+    return unsupported(req) << "head dim " << req.shape.headDim
+                            << " on the GPU (its kernels take "
+                            << AttentionOp::supportedHeadDims(/*gpu=*/true)
+                            << "); it runs on the CPU backend for now";
   if (req.isGpu() && req.pattern.hasScoreModifiers())
     return unsupported(req)
            << "score modifiers (softcap, alibi) on the GPU; they run on the "

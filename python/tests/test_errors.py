@@ -128,8 +128,9 @@ class BadCalls(TestCase):
 
     def test_head_dim_the_kernels_lack(self):
         q, k, v, _ = random_inputs(1, 2, 2, 32, 32, 48)
-        error = self.refused(ValueError, "head dim must be 32, 64 or 128, "
-                             "got 48", q, k, v, "power", compiles=True)
+        error = self.refused(ValueError, "head dim must be 32, 64, 80, 96, "
+                             "128, 192 or 256, got 48", q, k, v, "power",
+                             compiles=True)
         self.assertIsInstance(error, sattn.SattnArgumentError)
 
 

@@ -985,9 +985,9 @@ func.func @f(%q: tensor<1x8x128x64xf16>, %k: tensor<1x8x128x64xf16>, %v: tensor<
 sattn.pattern @p() block = 64 causal {
   sattn.window 128 tokens
 }
-func.func @f(%q: tensor<1x8x128x96xf16>, %k: tensor<1x8x128x96xf16>, %v: tensor<1x8x128x96xf16>) {
-  // expected-error @+1 {{head dim must be 32, 64 or 128, got 96}}
-  %o, %l = sattn.attention @p(%q, %k, %v) : (tensor<1x8x128x96xf16>, tensor<1x8x128x96xf16>, tensor<1x8x128x96xf16>) -> (tensor<1x8x128x96xf16>, tensor<1x8x128xf32>)
+func.func @f(%q: tensor<1x8x128x48xf16>, %k: tensor<1x8x128x48xf16>, %v: tensor<1x8x128x48xf16>) {
+  // expected-error @+1 {{head dim must be 32, 64, 80, 96, 128, 192 or 256, got 48}}
+  %o, %l = sattn.attention @p(%q, %k, %v) : (tensor<1x8x128x48xf16>, tensor<1x8x128x48xf16>, tensor<1x8x128x48xf16>) -> (tensor<1x8x128x48xf16>, tensor<1x8x128xf32>)
   return
 }
 
@@ -996,9 +996,9 @@ func.func @f(%q: tensor<1x8x128x96xf16>, %k: tensor<1x8x128x96xf16>, %v: tensor<
 sattn.pattern @p() block = 64 causal {
   sattn.window 128 tokens
 }
-func.func @f(%q: tensor<1x8x128x256xf16>, %k: tensor<1x8x128x256xf16>, %v: tensor<1x8x128x256xf16>) {
-  // expected-error @+1 {{head dim must be 32, 64 or 128, got 256}}
-  %o, %l = sattn.attention @p(%q, %k, %v) : (tensor<1x8x128x256xf16>, tensor<1x8x128x256xf16>, tensor<1x8x128x256xf16>) -> (tensor<1x8x128x256xf16>, tensor<1x8x128xf32>)
+func.func @f(%q: tensor<1x8x128x512xf16>, %k: tensor<1x8x128x512xf16>, %v: tensor<1x8x128x512xf16>) {
+  // expected-error @+1 {{head dim must be 32, 64, 80, 96, 128, 192 or 256, got 512}}
+  %o, %l = sattn.attention @p(%q, %k, %v) : (tensor<1x8x128x512xf16>, tensor<1x8x128x512xf16>, tensor<1x8x128x512xf16>) -> (tensor<1x8x128x512xf16>, tensor<1x8x128xf32>)
   return
 }
 
@@ -1008,7 +1008,7 @@ sattn.pattern @p() block = 64 causal {
   sattn.window 128 tokens
 }
 func.func @f(%q: tensor<1x8x128x16xf16>, %k: tensor<1x8x128x16xf16>, %v: tensor<1x8x128x16xf16>) {
-  // expected-error @+1 {{head dim must be 32, 64 or 128, got 16}}
+  // expected-error @+1 {{head dim must be 32, 64, 80, 96, 128, 192 or 256, got 16}}
   %o, %l = sattn.attention @p(%q, %k, %v) : (tensor<1x8x128x16xf16>, tensor<1x8x128x16xf16>, tensor<1x8x128x16xf16>) -> (tensor<1x8x128x16xf16>, tensor<1x8x128xf32>)
   return
 }

@@ -12,8 +12,8 @@ sattn.kernel @p {heads = 6, kv_heads = 4, head_dim = 64, element_type = f32, tar
 sattn.pattern @p() block = 64 causal {
   sattn.sink 64
 }
-// expected-error @+1 {{'sattn.kernel' op head_dim must be 32, 64 or 128, got 96}}
-sattn.kernel @p {heads = 4, kv_heads = 4, head_dim = 96, element_type = f32, target = #sattn.target<cpu>}
+// expected-error @+1 {{'sattn.kernel' op head_dim must be 32, 64, 80, 96, 128, 192 or 256, got 48}}
+sattn.kernel @p {heads = 4, kv_heads = 4, head_dim = 48, element_type = f32, target = #sattn.target<cpu>}
 
 // -----
 

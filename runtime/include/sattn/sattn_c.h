@@ -154,7 +154,8 @@ typedef struct sattn_kernel sattn_kernel;
 typedef struct sattn_config {
   int64_t heads;       /* Hq */
   int64_t kv_heads;    /* Hkv, divides heads */
-  int64_t head_dim;    /* 32, 64 or 128 for compiled kernels */
+  int64_t head_dim;    /* 32, 64, 80, 96, 128, 192 or 256 (CUDA: 32, 64,
+                          128) for compiled kernels */
   const char *dtype;   /* of q, k, v, out: "f32", "f16" or "bf16" */
   double scale;        /* softmax scale; 0: 1 / sqrt(head_dim) */
   const char *backend; /* "cpu" or "cuda" (ignored by the reference) */
