@@ -23,7 +23,7 @@ import threading
 
 from ._errors import SattnArgumentError, SattnError
 
-C_API_VERSION = 2  # SATTN_C_API_VERSION this module is written against
+C_API_VERSION = 3  # SATTN_C_API_VERSION this module is written against
 
 OK, ERROR, INVALID_ARGUMENT, INVALID_HANDLE = 0, 1, 2, 3
 
@@ -79,6 +79,12 @@ class RunArgs(ctypes.Structure):
                 ("attention_ms", ctypes.POINTER(ctypes.c_double))]
 
 
+class PackedSequences(ctypes.Structure):
+    _fields_ = [("cu_seqlens_q", ctypes.POINTER(ctypes.c_int32)),
+                ("cu_seqlens_k", ctypes.POINTER(ctypes.c_int32)),
+                ("entries", ctypes.c_int64)]
+
+
 def _declare(lib):
     """Sets the argument and result types of every function used."""
     vp, cp, i64 = ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int64
@@ -106,9 +112,16 @@ def _declare(lib):
                                                   ctypes.POINTER(
                                                       ctypes.c_size_t)]),
         "sattn_kernel_run": (status, [vp, ctypes.POINTER(RunArgs)]),
+        "sattn_kernel_run_packed": (status, [vp, ctypes.POINTER(RunArgs),
+                                             ctypes.POINTER(
+                                                 PackedSequences)]),
         "sattn_kernel_release": (status, [vp]),
         "sattn_reference_run": (status, [vp, ctypes.POINTER(Config),
                                          ctypes.POINTER(RunArgs)]),
+        "sattn_reference_run_packed": (status, [vp, ctypes.POINTER(Config),
+                                                ctypes.POINTER(RunArgs),
+                                                ctypes.POINTER(
+                                                    PackedSequences)]),
     }
     for name, (restype, argtypes) in declarations.items():
         function = getattr(lib, name)
@@ -208,3 +221,35 @@ def check_handle(handle):
     if not handle:
         raise_for(load().sattn_last_status())
     return handle
+
+
+def packed_sequences(cu_seqlens_q, cu_seqlens_k):
+    """The C struct of two offset lists (sequences of ints, NumPy arrays or
+    CPU torch tensors), and the int32 arrays it points into (keep them
+    alive); None when neither is given."""
+    if cu_seqlens_q is None and cu_seqlens_k is None:
+        return None, None
+    if cu_seqlens_q is None or cu_seqlens_k is None:
+        raise ValueError("packed sequences need both cu_seqlens_q and "
+                         "cu_seqlens_k")
+    arrays = []
+    for name, x in (("cu_seqlens_q", cu_seqlens_q),
+                    ("cu_seqlens_k", cu_seqlens_k)):
+        if hasattr(x, "detach"):  # a torch tensor
+            if x.device.type != "cpu":
+                raise ValueError(f"{name} must be in host memory (the "
+                                 f"offsets are read by the host)")
+            x = x.detach().numpy()
+        values = [int(e) for e in x]
+        if any(e < -2**31 or e >= 2**31 for e in values):
+            raise ValueError(f"{name} must hold 32-bit offsets")
+        arrays.append((ctypes.c_int32 * max(len(values), 1))(*values))
+        arrays.append(len(values))
+    (q, nq), (k, nk) = (arrays[0], arrays[1]), (arrays[2], arrays[3])
+    if nq != nk:
+        raise ValueError(f"cu_seqlens_q and cu_seqlens_k must have the same "
+                         f"number of entries, got {nq} and {nk}")
+    struct = PackedSequences(ctypes.cast(q, ctypes.POINTER(ctypes.c_int32)),
+                             ctypes.cast(k, ctypes.POINTER(ctypes.c_int32)),
+                             nq)
+    return struct, (q, k)

@@ -20,7 +20,8 @@ MAX_CALLS = 256
 
 def attention(q, k, v, pattern, /, *, scale=None, enable_gqa=False,
               return_lse=False, key_score=None, layout="bhsd",
-              score_weights=None, **params):
+              score_weights=None, cu_seqlens_q=None, cu_seqlens_k=None,
+              **params):
     """Sparse attention of q on k and v under `pattern`, like
     torch.nn.attention.flex_attention with the pattern in place of the
     block mask:
@@ -44,7 +45,21 @@ def attention(q, k, v, pattern, /, *, scale=None, enable_gqa=False,
     layouts raise ValueError or TypeError before any kernel runs. The
     kernel for each (pattern, heads, head dim, dtype, scale, device) is
     compiled once (and cached on disk, see sattn.cache_dir()).
+
+    cu_seqlens_q, cu_seqlens_k: packed sequences (FlashAttention's varlen,
+    docs/patterns.md): n + 1 offsets each (ints, host memory) of n
+    sequences lying along S of a batch of 1, each attended on its own with
+    local indices. CPU backend for now.
     """
+    packed, keep = _capi.packed_sequences(cu_seqlens_q, cu_seqlens_k)
+    if packed is not None:
+        kind, shape, resolved, scale = check_attention(
+            q, k, v, pattern, scale, enable_gqa, key_score, score_weights,
+            layout, params)
+        kernel = kernel_for(resolved, shape, scale)
+        return kernel._run_checked(kind, shape, q, k, v, key_score,
+                                   score_weights, layout, return_lse,
+                                   packed=packed)
     op = _torch.op
     if op is not None and _torch.is_tensor(q):
         # The dispatcher would reject a NumPy k or v with its own message
@@ -216,11 +231,13 @@ def kernel_for(pattern, shape, scale):
 
 def reference(q, k, v, pattern, /, *, scale=None, enable_gqa=False,
               return_lse=False, key_score=None, layout="bhsd",
-              score_weights=None, **params):
+              score_weights=None, cu_seqlens_q=None, cu_seqlens_k=None,
+              **params):
     """attention() computed by sattn's float64 reference oracle (the check
     every kernel is held to, docs/patterns.md), any head dim. Takes and
     returns the same kinds; CUDA tensors are copied to the host and the
     results back."""
+    packed, keep_offsets = _capi.packed_sequences(cu_seqlens_q, cu_seqlens_k)
     kind, shape, resolved, scale = check_attention(
         q, k, v, pattern, scale, enable_gqa, key_score, score_weights, layout,
         params)
@@ -252,9 +269,15 @@ def reference(q, k, v, pattern, /, *, scale=None, enable_gqa=False,
         args.weights = ctypes.pointer(tensors[6])
     config = _capi.Config(shape.heads, shape.kv_heads, shape.head_dim,
                           shape.dtype.encode(), scale, b"cpu", None, 0)
-    _capi.check(_capi.load().sattn_reference_run(
-        resolved._handle, ctypes.byref(config), ctypes.byref(args)))
-    del keep
+    lib = _capi.load()
+    if packed is None:
+        _capi.check(lib.sattn_reference_run(
+            resolved._handle, ctypes.byref(config), ctypes.byref(args)))
+    else:
+        _capi.check(lib.sattn_reference_run_packed(
+            resolved._handle, ctypes.byref(config), ctypes.byref(args),
+            ctypes.byref(packed)))
+    del keep, keep_offsets
     if on_cuda:
         out, lse = out.cuda(), lse.cuda()
     return (out, lse) if return_lse else out

@@ -165,6 +165,7 @@ class Kernel:
         self._finalizer = weakref.finalize(self, lib.sattn_kernel_release,
                                            handle)
         self._run = lib.sattn_kernel_run
+        self._run_packed = lib.sattn_kernel_run_packed
         self.pattern = pattern
         self.heads, self.kv_heads, self.head_dim = heads, kv_heads, head_dim
         self.dtype, self.scale, self.backend = dtype, scale, backend
@@ -206,10 +207,21 @@ class Kernel:
         return self._handle
 
     def __call__(self, q, k, v, /, *, key_score=None, score_weights=None,
-                 layout="bhsd", return_lse=False):
+                 layout="bhsd", return_lse=False, cu_seqlens_q=None,
+                 cu_seqlens_k=None):
         """Attention of q [B, Hq, Sq, D] on k, v [B, Hkv, Sk, D] (layout
         "bhsd"; "bshd": [B, S, H, D]); returns out like q, and with
-        return_lse the log-sum-exp [B, Hq, Sq] (float32, natural log)."""
+        return_lse the log-sum-exp [B, Hq, Sq] (float32, natural log).
+        cu_seqlens_q and cu_seqlens_k (host offsets, n + 1 each) pack n
+        sequences along S of a batch of 1 (FlashAttention's varlen; CPU
+        backend for now)."""
+        packed, keep = _capi.packed_sequences(cu_seqlens_q, cu_seqlens_k)
+        if packed is not None:
+            kind, shape = self._check(q, k, v, key_score, score_weights,
+                                      layout)
+            return self._run_checked(kind, shape, q, k, v, key_score,
+                                     score_weights, layout, return_lse,
+                                     packed=packed)
         return self._call(q, k, v, key_score, score_weights, layout,
                           return_lse, False)
 
@@ -270,9 +282,12 @@ class Kernel:
                 f"memory; the tensors are on {shape.device[0]}")
 
     def _run_checked(self, kind, shape, q, k, v, key_score, score_weights,
-                     layout, return_lse, timed=False, key=None):
+                     layout, return_lse, timed=False, key=None, packed=None):
         """Runs a call whose tensors have been checked, through a plan made
-        for it: kept under `key` (call_key's) when no tensor was copied."""
+        for it: kept under `key` (call_key's) when no tensor was copied.
+        `packed`: the C struct of packed sequences (never planned)."""
+        if packed is not None:
+            key = None
         used = [_copied_if_needed(kind, x) for x in (q, k, v)]
         used += [None if x is None else _dense_if_needed(kind, x)
                  for x in (key_score, score_weights)]
@@ -289,10 +304,10 @@ class Kernel:
             if len(plans) >= MAX_PLANS:
                 plans.clear()
             plans[key] = plan
-        return self._launch(plan, *used, layout, return_lse, timed)
+        return self._launch(plan, *used, layout, return_lse, timed, packed)
 
     def _launch(self, plan, q, k, v, key_score, score_weights, layout,
-                return_lse, timed):
+                return_lse, timed, packed=None):
         """Runs a call of tensors that fit `plan`: sets the data pointers
         (and the stream), allocates the outputs, calls the C API."""
         handle = self._handle
@@ -304,20 +319,20 @@ class Kernel:
         pq, pk, pv = data(q), data(k), data(v)
         if (pq | pk | pv) & plan.align:
             return self._unaligned(plan, q, k, v, key_score, score_weights,
-                                   layout, return_lse, timed)
+                                   layout, return_lse, timed, packed)
         tensors[0].data, tensors[1].data, tensors[2].data = pq, pk, pv
         if key_score is not None:
             p = tensors[5].data = data(key_score)
             if p & plan.align_f32:
                 return self._unaligned(plan, q, k, v, key_score,
                                        score_weights, layout, return_lse,
-                                       timed)
+                                       timed, packed)
         if score_weights is not None:
             p = tensors[6].data = data(score_weights)
             if p & plan.align_f32:
                 return self._unaligned(plan, q, k, v, key_score,
                                        score_weights, layout, return_lse,
-                                       timed)
+                                       timed, packed)
         out = kind.empty(plan.out_shape, q)
         tensors[3].data = data(out)
         lse = None
@@ -331,21 +346,24 @@ class Kernel:
                 workspace = kind.empty_bytes(plan.workspace_bytes, q)
                 args.workspace = data(workspace)
             args.stream = kind.stream(q)
-        status = self._run(handle, args)
+        if packed is None:
+            status = self._run(handle, args)
+        else:
+            status = self._run_packed(handle, args, ctypes.byref(packed))
         if status:
             _capi.raise_for(status)
         del workspace  # once the kernels are queued (torch's stream order)
         return (out, lse) if return_lse else out
 
     def _unaligned(self, plan, q, k, v, key_score, score_weights, layout,
-                   return_lse, timed):
+                   return_lse, timed, packed=None):
         """A planned call with data not aligned to its elements: copied,
         through a plan of its own (the copies are aligned)."""
         kind = plan.kind
         copies = [None if x is None else kind.contiguous(x)
                   for x in (q, k, v, key_score, score_weights)]
         return self._run_checked(kind, plan.shape, *copies, layout,
-                                 return_lse, timed)
+                                 return_lse, timed, packed=packed)
 
 
 def call_key(q, k, v, key_score, score_weights, layout, return_lse, timed):

@@ -80,6 +80,57 @@ pattern capped(cap = 50.0) {
         self.assertGreater(relative_error(ref, unmodified), 1e-2)
 
 
+class PackedSequences(TestCase):
+    """cu_seqlens_q / cu_seqlens_k (FlashAttention's varlen): a call over
+    sequences packed along S equals separate calls on each sequence's own
+    rows and keys, in the [total, H, D] layout models use (bshd with a
+    batch of 1)."""
+
+    def test_equal_separate_calls(self):
+        # One row and one key; no rows; rows but no keys; Sq_s < Sk_s.
+        cu_q, cu_k = [0, 40, 41, 41, 60, 130], [0, 60, 61, 90, 90, 200]
+        q, k, v, scores = random_inputs(1, 4, 2, cu_q[-1], cu_k[-1], 32,
+                                        seed=9, key_score=True)
+        q, k, v = (x.transpose(0, 2, 1, 3).copy() for x in (q, k, v))
+        for name in ("streaming", "sparsek"):
+            with self.subTest(name):
+                params = STOCK[name]
+                extra = {"key_score": scores} if name == "sparsek" else {}
+                out, lse = sattn.attention(
+                    q, k, v, name, enable_gqa=True, layout="bshd",
+                    cu_seqlens_q=cu_q, cu_seqlens_k=np.array(cu_k),
+                    return_lse=True, **extra, **params)
+                ref = sattn.reference(
+                    q, k, v, name, enable_gqa=True, layout="bshd",
+                    cu_seqlens_q=cu_q, cu_seqlens_k=cu_k, **extra, **params)
+                self.assertMatchesReference(out, ref, np.float32)
+                for s in range(len(cu_q) - 1):
+                    rows = slice(cu_q[s], cu_q[s + 1])
+                    keys = slice(cu_k[s], cu_k[s + 1])
+                    if rows.start == rows.stop or keys.start == keys.stop:
+                        continue
+                    one = {"key_score": scores[:, :, keys].copy()} \
+                        if name == "sparsek" else {}
+                    alone = sattn.reference(
+                        q[:, rows].copy(), k[:, keys].copy(),
+                        v[:, keys].copy(), name, enable_gqa=True,
+                        layout="bshd", **one, **params)
+                    self.assertMatchesReference(out[:, rows], alone,
+                                                np.float32)
+                # Sequence 3 has rows but no keys: o = 0, lse = -inf.
+                np.testing.assert_array_equal(out[:, 41:60], 0)
+                np.testing.assert_array_equal(lse[:, :, 41:60], -np.inf)
+                self.assertTrue(np.all(np.isfinite(lse[:, :, 40])))
+
+    def test_bad_offsets(self):
+        q, k, v, _ = random_inputs(1, 2, 2, 10, 10, 32)
+        with self.assertRaisesRegex(ValueError, "need both"):
+            sattn.attention(q, k, v, "streaming", cu_seqlens_q=[0, 10])
+        with self.assertRaisesRegex(ValueError, "must not decrease"):
+            sattn.attention(q, k, v, "streaming", cu_seqlens_q=[0, 6, 4, 10],
+                            cu_seqlens_k=[0, 3, 6, 10])
+
+
 class Views(TestCase):
     def test_strided_views(self):
         # Every other key of a longer buffer, heads sliced out of a wider q.

@@ -3,6 +3,7 @@
 #include "sattn/ReferenceBackend.h"
 
 #include "sattn/Oracle.h"
+#include "sattn/PackedSequences.h"
 
 #include <vector>
 
@@ -30,6 +31,10 @@ static std::vector<float> gather(const TensorView &view) {
 llvm::Error sattn::runReferenceAttention(const PatternSpec &spec,
                                          const AttentionConfig &config,
                                          const AttentionArgs &args) {
+  if (args.packed())
+    return forEachPackedSequence(config, args, [&](const AttentionArgs &one) {
+      return runReferenceAttention(spec, config, one);
+    });
   auto shape = checkAttentionArgs(config, args);
   if (!shape)
     return shape.takeError();

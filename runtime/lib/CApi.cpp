@@ -562,9 +562,29 @@ sattn_status sattn_kernel_workspace_bytes(const sattn_kernel *kernel,
   });
 }
 
-sattn_status sattn_kernel_run(sattn_kernel *kernel,
-                              const sattn_run_args *argsIn) {
-  constexpr const char *kFunction = "sattn_kernel_run";
+/// Reads `packed` (may be null) into args' cu_seqlens.
+static sattn_status readPacked(const char *function,
+                               const sattn_packed_sequences *packed,
+                               AttentionArgs &args) {
+  if (!packed)
+    return SATTN_OK;
+  if (!packed->cu_seqlens_q || !packed->cu_seqlens_k)
+    return invalid(function, "packed sequences need cu_seqlens_q and "
+                             "cu_seqlens_k");
+  if (packed->entries < 1 || packed->entries > (int64_t(1) << 31))
+    return invalid(function, "packed sequences need 1 to 2^31 entries (n + 1 "
+                             "offsets), got " +
+                                 std::to_string(packed->entries));
+  args.cuSeqlensQ =
+      llvm::ArrayRef<int32_t>(packed->cu_seqlens_q, size_t(packed->entries));
+  args.cuSeqlensK =
+      llvm::ArrayRef<int32_t>(packed->cu_seqlens_k, size_t(packed->entries));
+  return SATTN_OK;
+}
+
+static sattn_status runKernel(const char *kFunction, sattn_kernel *kernel,
+                              const sattn_run_args *argsIn,
+                              const sattn_packed_sequences *packed) {
   return guarded(kFunction, [&] {
     // Holding the object keeps it alive if another thread releases it now.
     std::shared_ptr<KernelObject> object = kernels().find(kernel);
@@ -573,6 +593,8 @@ sattn_status sattn_kernel_run(sattn_kernel *kernel,
     AttentionArgs args;
     if (sattn_status s = readRunArgs(kFunction, argsIn,
                                      object->kernel->config().dtype, args))
+      return s;
+    if (sattn_status s = readPacked(kFunction, packed, args))
       return s;
     Workspace workspace{argsIn->workspace, argsIn->workspace_bytes};
     RunTimings timings;
@@ -589,14 +611,26 @@ sattn_status sattn_kernel_run(sattn_kernel *kernel,
   });
 }
 
+sattn_status sattn_kernel_run(sattn_kernel *kernel,
+                              const sattn_run_args *args) {
+  return runKernel("sattn_kernel_run", kernel, args, nullptr);
+}
+
+sattn_status sattn_kernel_run_packed(sattn_kernel *kernel,
+                                     const sattn_run_args *args,
+                                     const sattn_packed_sequences *packed) {
+  return runKernel("sattn_kernel_run_packed", kernel, args, packed);
+}
+
 sattn_status sattn_kernel_release(sattn_kernel *kernel) {
   return release("sattn_kernel_release", kernel, kernels(), patterns());
 }
 
-sattn_status sattn_reference_run(const sattn_pattern *pattern,
+static sattn_status runReference(const char *kFunction,
+                                 const sattn_pattern *pattern,
                                  const sattn_config *configIn,
-                                 const sattn_run_args *argsIn) {
-  constexpr const char *kFunction = "sattn_reference_run";
+                                 const sattn_run_args *argsIn,
+                                 const sattn_packed_sequences *packed) {
   return guarded(kFunction, [&] {
     std::shared_ptr<PatternObject> object = patterns().find(pattern);
     if (!object)
@@ -608,6 +642,8 @@ sattn_status sattn_reference_run(const sattn_pattern *pattern,
       return s;
     AttentionArgs args;
     if (sattn_status s = readRunArgs(kFunction, argsIn, config.dtype, args))
+      return s;
+    if (sattn_status s = readPacked(kFunction, packed, args))
       return s;
     if (argsIn->workspace || argsIn->stream)
       return invalid(kFunction, "the reference takes no workspace or stream "
@@ -623,6 +659,20 @@ sattn_status sattn_reference_run(const sattn_pattern *pattern,
                                   .count();
     return succeed();
   });
+}
+
+sattn_status sattn_reference_run(const sattn_pattern *pattern,
+                                 const sattn_config *config,
+                                 const sattn_run_args *args) {
+  return runReference("sattn_reference_run", pattern, config, args, nullptr);
+}
+
+sattn_status sattn_reference_run_packed(const sattn_pattern *pattern,
+                                        const sattn_config *config,
+                                        const sattn_run_args *args,
+                                        const sattn_packed_sequences *packed) {
+  return runReference("sattn_reference_run_packed", pattern, config, args,
+                      packed);
 }
 
 } // extern "C"

@@ -10,6 +10,7 @@
 #include "sattn/CudaDriver.h"
 #include "sattn/Errors.h"
 #include "sattn/KernelCache.h"
+#include "sattn/PackedSequences.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/raw_ostream.h"
@@ -197,6 +198,8 @@ public:
 
   Error run(const AttentionArgs &args, const Workspace *workspace, void *stream,
             RunTimings *timings) override {
+    if (args.packed())
+      return runPacked(args, workspace, stream, timings);
     Expected<PreparedCall> call =
         prepareCall(*loaded.info, attentionConfig, args);
     if (!call)
@@ -206,6 +209,36 @@ public:
     if (timings)
       for (size_t i = 0; i < timings->stages.size(); ++i)
         timings->stages[i].name = loaded.info->stages[i].name;
+    return Error::success();
+  }
+
+  /// One call per sequence (sattn/PackedSequences.h), in order, each
+  /// waited for; their times add up.
+  Error runPacked(const AttentionArgs &args, const Workspace *workspace,
+                  void *stream, RunTimings *timings) {
+    if (backendKind == Backend::Cuda)
+      return makeArgumentError(
+          "packed sequences (cu_seqlens) run on the CPU backend and in the "
+          "reference for now; the GPU launch for them is not written yet");
+    RunTimings total;
+    auto one = [&](const AttentionArgs &part) -> Error {
+      RunTimings partTimes;
+      if (Error err =
+              run(part, workspace, stream, timings ? &partTimes : nullptr))
+        return err;
+      total.selectionMs += partTimes.selectionMs;
+      total.attentionMs += partTimes.attentionMs;
+      if (total.stages.empty())
+        total.stages = partTimes.stages;
+      else
+        for (size_t i = 0; i < partTimes.stages.size(); ++i)
+          total.stages[i].ms += partTimes.stages[i].ms;
+      return Error::success();
+    };
+    if (Error err = forEachPackedSequence(attentionConfig, args, one))
+      return err;
+    if (timings)
+      *timings = std::move(total);
     return Error::success();
   }
 

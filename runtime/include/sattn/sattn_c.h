@@ -27,8 +27,9 @@ extern "C" {
 #endif
 
 /* The C API this header describes; sattn_c_api_version() says which one the
- * loaded library implements. Version 2 replaced sattn_compile/sattn_run. */
-#define SATTN_C_API_VERSION 2
+ * loaded library implements. Version 2 replaced sattn_compile/sattn_run;
+ * version 3 added the packed-sequence calls (sattn_kernel_run_packed). */
+#define SATTN_C_API_VERSION 3
 
 typedef enum sattn_status {
   SATTN_OK = 0,
@@ -219,6 +220,26 @@ typedef struct sattn_run_args {
  * the work is queued, unless times are asked for. */
 sattn_status sattn_kernel_run(sattn_kernel *kernel, const sattn_run_args *args);
 
+/* Packed sequences (FlashAttention's varlen convention, docs/patterns.md):
+ * n sequences along the S dimension of a batch of 1, sequence s holding
+ * query rows [cu_seqlens_q[s], cu_seqlens_q[s + 1]) and keys
+ * [cu_seqlens_k[s], cu_seqlens_k[s + 1]), each an attention problem of its
+ * own with local indices. `entries` is n + 1; the offsets are host memory,
+ * start at 0, do not decrease and end at Sq and Sk. */
+typedef struct sattn_packed_sequences {
+  const int32_t *cu_seqlens_q;
+  const int32_t *cu_seqlens_k;
+  int64_t entries;
+} sattn_packed_sequences;
+
+/* sattn_kernel_run over packed sequences (NULL `packed`: as
+ * sattn_kernel_run). CPU backend for now: a CUDA kernel refuses them. A
+ * workspace must hold the largest sequence's
+ * (sattn_kernel_workspace_bytes(kernel, 1, max Sq_s, max Sk_s)). */
+sattn_status sattn_kernel_run_packed(sattn_kernel *kernel,
+                                     const sattn_run_args *args,
+                                     const sattn_packed_sequences *packed);
+
 sattn_status sattn_kernel_release(sattn_kernel *kernel);
 
 /*===-- The reference oracle ----------------------------------------------===*/
@@ -230,6 +251,12 @@ sattn_status sattn_kernel_release(sattn_kernel *kernel);
 sattn_status sattn_reference_run(const sattn_pattern *pattern,
                                  const sattn_config *config,
                                  const sattn_run_args *args);
+
+/* sattn_reference_run over packed sequences (see sattn_kernel_run_packed). */
+sattn_status sattn_reference_run_packed(const sattn_pattern *pattern,
+                                        const sattn_config *config,
+                                        const sattn_run_args *args,
+                                        const sattn_packed_sequences *packed);
 
 #ifdef __cplusplus
 }

@@ -85,6 +85,13 @@ struct AttentionConfig {
 struct AttentionArgs {
   TensorView q, k, v, out, lse;
   std::optional<TensorView> keyScores, weights;
+  /// Packed sequences (docs/patterns.md, "Packed sequences"; host memory,
+  /// not owned): n + 1 offsets of each sequence's query rows along q's S
+  /// dimension and of its keys along k's, the batch being 1. Both or
+  /// neither; sattn/PackedSequences.h splits such a call.
+  llvm::ArrayRef<int32_t> cuSeqlensQ, cuSeqlensK;
+
+  bool packed() const { return cuSeqlensQ.data() || cuSeqlensK.data(); }
 
   bool wantsLse() const {
     return lse.data || !lse.sizes.empty() || !lse.strides.empty();

@@ -145,6 +145,77 @@ TEST_F(CApi, RunMatchesTheReference) {
   EXPECT_LE(maxDiff(lse, refLse), 1e-3);
 }
 
+/// Two sequences packed along S of batch 0's tensors (viewed as a batch of
+/// 1): the first is a prefix, so an unpacked call on that prefix must give
+/// the same rows; the second's rows see only its own keys.
+TEST_F(CApi, PackedSequences) {
+  sattn_run_args args = runArgs(&lse.view);
+  sattn_tensor q1 = q.view, k1 = k.view, v1 = v.view, out1 = out.view,
+               lse1 = lse.view;
+  for (sattn_tensor *t : {&q1, &k1, &v1, &out1, &lse1})
+    t->sizes[0] = 1;
+  args.q = &q1;
+  args.k = &k1;
+  args.v = &v1;
+  args.out = &out1;
+  args.lse = &lse1;
+  const int32_t cu[] = {0, 20, S};
+  sattn_packed_sequences packed{cu, cu, 3};
+  ASSERT_EQ(sattn_kernel_run_packed(kernel, &args, &packed), SATTN_OK)
+      << lastError();
+  Tensor refOut({B, H, S, D}), refLse({B, H, S});
+  sattn_tensor refOut1 = refOut.view, refLse1 = refLse.view;
+  refOut1.sizes[0] = refLse1.sizes[0] = 1;
+  sattn_run_args refArgs = args;
+  refArgs.out = &refOut1;
+  refArgs.lse = &refLse1;
+  sattn_config config = cpuConfig();
+  ASSERT_EQ(sattn_reference_run_packed(pattern, &config, &refArgs, &packed),
+            SATTN_OK)
+      << lastError();
+  double diff = 0;
+  for (int64_t h = 0; h < H; ++h)
+    for (int64_t i = 0; i < S * D; ++i) {
+      size_t at = size_t(h * S * D + i);
+      diff =
+          std::max(diff, double(std::fabs(out.values[at] - refOut.values[at])));
+    }
+  EXPECT_LE(diff, 1e-4);
+
+  // The prefix alone: its 20 rows and keys unpacked.
+  sattn_tensor qp = q1, kp = k1, vp = v1, outp = refOut1, lsep = refLse1;
+  qp.sizes[2] = kp.sizes[2] = vp.sizes[2] = outp.sizes[2] = lsep.sizes[2] = 20;
+  sattn_run_args prefix = refArgs;
+  prefix.q = &qp;
+  prefix.k = &kp;
+  prefix.v = &vp;
+  prefix.out = &outp;
+  prefix.lse = &lsep;
+  ASSERT_EQ(sattn_reference_run(pattern, &config, &prefix), SATTN_OK)
+      << lastError();
+  for (int64_t h = 0; h < H; ++h)
+    for (int64_t i = 0; i < 20 * D; ++i)
+      EXPECT_NEAR(out.values[size_t(h * S * D + i)],
+                  refOut.values[size_t(h * S * D + i)], 1e-4);
+  // Row 20 starts a sequence: it sees key 20 alone (the window holds only
+  // the sequence's own keys), so its output is v's row 20.
+  for (int64_t d = 0; d < D; ++d)
+    EXPECT_NEAR(out.values[size_t(20 * D + d)], v.values[size_t(20 * D + d)],
+                1e-5);
+
+  sattn_packed_sequences none{cu, cu, 0};
+  EXPECT_EQ(sattn_kernel_run_packed(kernel, &args, &none),
+            SATTN_INVALID_ARGUMENT);
+  EXPECT_NE(lastError().find("1 to 2^31 entries"), std::string::npos)
+      << lastError();
+  const int32_t decreasing[] = {0, 30, 20, S};
+  sattn_packed_sequences bad{decreasing, decreasing, 4};
+  EXPECT_EQ(sattn_kernel_run_packed(kernel, &args, &bad),
+            SATTN_INVALID_ARGUMENT);
+  EXPECT_NE(lastError().find("must not decrease"), std::string::npos)
+      << lastError();
+}
+
 TEST_F(CApi, LseIsOptional) {
   sattn_run_args args = runArgs(nullptr);
   ASSERT_EQ(sattn_kernel_run(kernel, &args), SATTN_OK) << lastError();
