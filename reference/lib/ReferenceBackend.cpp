@@ -32,9 +32,10 @@ llvm::Error sattn::runReferenceAttention(const PatternSpec &spec,
                                          const AttentionConfig &config,
                                          const AttentionArgs &args) {
   if (args.packed())
-    return forEachPackedSequence(config, args, [&](const AttentionArgs &one) {
-      return runReferenceAttention(spec, config, one);
-    });
+    return forEachPackedSequence(
+        config, args, [&](size_t, const AttentionArgs &one) {
+          return runReferenceAttention(spec, config, one);
+        });
   auto shape = checkAttentionArgs(config, args);
   if (!shape)
     return shape.takeError();

@@ -221,7 +221,7 @@ public:
           "packed sequences (cu_seqlens) run on the CPU backend and in the "
           "reference for now; the GPU launch for them is not written yet");
     RunTimings total;
-    auto one = [&](const AttentionArgs &part) -> Error {
+    auto one = [&](size_t, const AttentionArgs &part) -> Error {
       RunTimings partTimes;
       if (Error err =
               run(part, workspace, stream, timings ? &partTimes : nullptr))

@@ -45,7 +45,7 @@ static llvm::Error checkOffsets(llvm::ArrayRef<int32_t> offsets,
 
 llvm::Error sattn::forEachPackedSequence(
     const AttentionConfig &config, const AttentionArgs &args,
-    llvm::function_ref<llvm::Error(const AttentionArgs &)> run) {
+    llvm::function_ref<llvm::Error(size_t, const AttentionArgs &)> run) {
   if (!args.cuSeqlensQ.data() || !args.cuSeqlensK.data())
     return makeArgumentError(
         "packed sequences need both cu_seqlens_q and cu_seqlens_k");
@@ -108,7 +108,7 @@ llvm::Error sattn::forEachPackedSequence(
       one.keyScores =
           TensorView::contiguous(scores.data(), DType::F32, {1, groups, keys});
     }
-    if (llvm::Error e = run(one)) {
+    if (llvm::Error e = run(s, one)) {
       // The sequence's number leads; the code (argument or not) stays.
       std::string message;
       std::error_code code = llvm::inconvertibleErrorCode();

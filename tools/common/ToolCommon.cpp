@@ -3,6 +3,7 @@
 #include "tools/common/ToolCommon.h"
 
 #include "patterns/PatternLoader.h"
+#include "sattn/PackedSequences.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/ADT/StringExtras.h"
@@ -570,6 +571,22 @@ void exitOnError(StringRef tool, Error error) {
   for (StringRef line : lines)
     llvm::WithColor::error(llvm::errs(), tool) << line << "\n";
   std::exit(1);
+}
+
+llvm::Error PackedOptions::parse(std::vector<int32_t> &q,
+                                 std::vector<int32_t> &k) const {
+  if (!cuSeqlensQ.getNumOccurrences() || !cuSeqlensK.getNumOccurrences())
+    return llvm::createStringError(
+        "packed sequences need both --cu-seqlens-q and --cu-seqlens-k");
+  auto parsedQ = parseOffsets(cuSeqlensQ, "--cu-seqlens-q");
+  if (!parsedQ)
+    return parsedQ.takeError();
+  auto parsedK = parseOffsets(cuSeqlensK, "--cu-seqlens-k");
+  if (!parsedK)
+    return parsedK.takeError();
+  q = std::move(*parsedQ);
+  k = std::move(*parsedK);
+  return llvm::Error::success();
 }
 
 } // namespace sattn::tools

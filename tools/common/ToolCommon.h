@@ -112,6 +112,28 @@ struct ShapeOptions {
                                  llvm::cl::init(64)};
 };
 
+/// Packed sequences (docs/patterns.md, "Packed sequences"): offsets along S
+/// of a batch of 1, given as "0,100,250".
+struct PackedOptions {
+  llvm::cl::opt<std::string> cuSeqlensQ{
+      "cu-seqlens-q",
+      llvm::cl::desc("Packed sequences: offsets of each sequence's query "
+                     "rows along Sq, e.g. 0,100,250 (batch 1; with "
+                     "--cu-seqlens-k) (default: none, one unpacked call)"),
+      llvm::cl::value_desc("0,n1,...")};
+  llvm::cl::opt<std::string> cuSeqlensK{
+      "cu-seqlens-k",
+      llvm::cl::desc("Packed sequences: offsets of each sequence's keys "
+                     "along Sk (default: none)"),
+      llvm::cl::value_desc("0,m1,...")};
+
+  bool given() const {
+    return cuSeqlensQ.getNumOccurrences() || cuSeqlensK.getNumOccurrences();
+  }
+  /// The two offset lists (both must be given).
+  llvm::Error parse(std::vector<int32_t> &q, std::vector<int32_t> &k) const;
+};
+
 /// Where the run-time inputs come from: .npy files, drawn from a standard
 /// normal, or generated with the structure of LLM attention
 /// (docs/llm-inputs.md).

@@ -17,6 +17,7 @@
 #include "codegen/KernelCompiler.h"
 #include "sattn/AtomicFile.h"
 #include "sattn/MaskPicture.h"
+#include "sattn/PackedSequences.h"
 #include "sattn/Recall.h"
 
 #include "mlir/IR/Verifier.h"
@@ -279,11 +280,100 @@ static llvm::Error emitInputsNpy(llvm::StringRef dir,
   return writeFileAtomically(inDir("inputs.json"), text);
 }
 
+/// The bytes of a dense [B, H, Sq, Sk] mask; exits when they are too many.
+static int64_t checkedMaskBytes(const AttentionShape &shape) {
+  int64_t bytes = 1;
+  for (int64_t dim : {shape.batch, shape.heads, shape.seqQ, shape.seqK})
+    if (__builtin_mul_overflow(bytes, dim, &bytes) || bytes > kMaxMaskBytes)
+      exitOnError(kTool, llvm::createStringError(
+                             "a dense mask of more than " +
+                             std::to_string(kMaxMaskBytes >> 20) +
+                             " MiB is too large; use --emit=blocks-json or "
+                             "mask-png"));
+  return bytes;
+}
+
+/// The token mask of packed sequences: each sequence's own mask (its
+/// oracle on its own rows and keys, local indices) on the diagonal, nothing
+/// across sequences. The call is checked and split as the kernels split it.
+static llvm::Error
+writePackedTokenMask(const PatternSpec &spec, const AttentionShape &shape,
+                     const LoadedInputs &inputs, llvm::ArrayRef<int32_t> cuQ,
+                     llvm::ArrayRef<int32_t> cuK, std::vector<uint8_t> &mask) {
+  const int64_t D = shape.headDim;
+  auto view = [](const std::vector<float> &data,
+                 llvm::ArrayRef<int64_t> sizes) {
+    return TensorView::contiguous(const_cast<float *>(data.data()), DType::F32,
+                                  sizes);
+  };
+  // A static pattern reads no input: zeros stand in for the views that the
+  // checks and the split go through.
+  std::vector<float> unusedOut(size_t(shape.heads * shape.seqQ * D)), noQueries,
+      noKeys;
+  if (inputs.q.empty())
+    noQueries.assign(unusedOut.size(), 0.0f);
+  if (inputs.k.empty())
+    noKeys.assign(size_t(shape.kvHeads * shape.seqK * D), 0.0f);
+  const std::vector<float> &queries = inputs.q.empty() ? noQueries : inputs.q;
+  const std::vector<float> &keys = inputs.k.empty() ? noKeys : inputs.k;
+  const std::vector<float> &values = inputs.v.empty() ? keys : inputs.v;
+  AttentionArgs args{view(queries, {shape.batch, shape.heads, shape.seqQ, D}),
+                     view(keys, {shape.batch, shape.kvHeads, shape.seqK, D}),
+                     view(values, {shape.batch, shape.kvHeads, shape.seqK, D}),
+                     view(unusedOut, {shape.batch, shape.heads, shape.seqQ, D}),
+                     TensorView(),
+                     std::nullopt,
+                     std::nullopt,
+                     cuQ,
+                     cuK};
+  if (!inputs.keyScores.empty())
+    args.keyScores =
+        view(inputs.keyScores, {shape.batch, shape.kvHeads, shape.seqK});
+  AttentionConfig config{shape.heads, shape.kvHeads, D, DType::F32,
+                         shape.scale};
+  auto gather = [](const TensorView &part) {
+    std::vector<float> out;
+    const int64_t rows = part.sizes[2];
+    const int64_t width = part.rank() == 4 ? part.sizes[3] : 1;
+    for (int64_t h = 0; h < part.sizes[1]; ++h)
+      for (int64_t i = 0; i < rows; ++i)
+        for (int64_t d = 0; d < width; ++d)
+          out.push_back(part.rank() == 4 ? part.load({0, h, i, d})
+                                         : part.load({0, h, i}));
+    return out;
+  };
+  return forEachPackedSequence(
+      config, args, [&](size_t s, const AttentionArgs &one) -> llvm::Error {
+        AttentionShape local = shape;
+        local.seqQ = one.q.sizes[2];
+        local.seqK = one.k.sizes[2];
+        std::vector<float> q = gather(one.q), k = gather(one.k), scores;
+        if (one.keyScores)
+          scores = gather(*one.keyScores);
+        OracleInputs in{
+            q.data(), k.data(), scores.empty() ? nullptr : scores.data(),
+            inputs.weights.empty() ? nullptr : inputs.weights.data()};
+        auto oracle = MaskOracle::create(spec, local, in);
+        if (!oracle)
+          return oracle.takeError();
+        std::vector<uint8_t> part(
+            size_t(local.heads * local.seqQ * local.seqK));
+        writeTokenMask(*oracle, part.data());
+        for (int64_t h = 0; h < local.heads; ++h)
+          for (int64_t i = 0; i < local.seqQ; ++i)
+            std::copy_n(
+                &part[(h * local.seqQ + i) * local.seqK], local.seqK,
+                &mask[(h * shape.seqQ + cuQ[s] + i) * shape.seqK + cuK[s]]);
+        return llvm::Error::success();
+      });
+}
+
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   PatternOptions patternOptions;
   ShapeOptions shapeOptions;
   InputOptions inputOptions;
+  PackedOptions packedOptions;
   cl::opt<EmitKind> emit(
       "emit", cl::desc("What to produce"), cl::Required,
       cl::values(
@@ -520,6 +610,26 @@ int main(int argc, char **argv) {
     exitOnError(kTool, prepared.takeError());
   const AttentionShape &shape = prepared->shape;
   const LoadedInputs &inputs = prepared->inputs;
+  if (packedOptions.given()) {
+    if (emit != EmitKind::MaskNpy)
+      exitOnError(kTool, llvm::createStringError(
+                             "--cu-seqlens-q/-k go with --emit=mask-npy here "
+                             "(sattn-run takes them too)"));
+    std::vector<int32_t> cuQ, cuK;
+    if (llvm::Error e = packedOptions.parse(cuQ, cuK))
+      exitOnError(kTool, std::move(e));
+    std::vector<uint8_t> mask(checkedMaskBytes(shape));
+    step.emplace(kTool, "selecting keys with the oracle, sequence by sequence");
+    if (llvm::Error e =
+            writePackedTokenMask(loaded.spec, shape, inputs, cuQ, cuK, mask))
+      exitOnError(kTool, std::move(e));
+    step.reset();
+    if (llvm::Error e = writeNpy(
+            output, NpyDtype::UInt8,
+            {shape.batch, shape.heads, shape.seqQ, shape.seqK}, mask.data()))
+      exitOnError(kTool, std::move(e));
+    return 0;
+  }
   step.emplace(kTool, "selecting keys with the oracle");
   auto oracle = MaskOracle::create(loaded.spec, shape, inputs.view());
   if (!oracle)
@@ -569,15 +679,7 @@ int main(int argc, char **argv) {
       exitOnError(kTool, std::move(e));
     return 0;
   case EmitKind::MaskNpy: {
-    int64_t bytes = 1;
-    for (int64_t dim : {shape.batch, shape.heads, shape.seqQ, shape.seqK})
-      if (__builtin_mul_overflow(bytes, dim, &bytes) || bytes > kMaxMaskBytes)
-        exitOnError(kTool, llvm::createStringError(
-                               "a dense mask of more than " +
-                               std::to_string(kMaxMaskBytes >> 20) +
-                               " MiB is too large; use --emit=blocks-json or "
-                               "mask-png"));
-    std::vector<uint8_t> mask(bytes);
+    std::vector<uint8_t> mask(checkedMaskBytes(shape));
     writeTokenMask(*oracle, mask.data());
     if (llvm::Error e = writeNpy(
             output, NpyDtype::UInt8,

@@ -15,7 +15,6 @@
 
 #include "sattn/Compiler.h"
 #include "sattn/HostStaging.h"
-#include "sattn/PackedSequences.h"
 #include "sattn/ReferenceBackend.h"
 #include "sattn/ReferenceCompare.h"
 #include "sattn/TensorView.h"
@@ -159,17 +158,7 @@ int main(int argc, char **argv) {
                  clEnumValN(Layout::BSHD, "bshd", "[B, S, H, D]")));
   cl::opt<double> scale("scale", cl::desc("Softmax scale (default 1/sqrt(D))"),
                         cl::init(0.0));
-  cl::opt<std::string> cuSeqlensQ(
-      "cu-seqlens-q",
-      cl::desc("Packed sequences: offsets of each sequence's query rows along "
-               "Sq, e.g. 0,100,250 (batch 1; with --cu-seqlens-k) (default: "
-               "none, one unpacked call)"),
-      cl::value_desc("0,n1,..."));
-  cl::opt<std::string> cuSeqlensK(
-      "cu-seqlens-k",
-      cl::desc("Packed sequences: offsets of each sequence's keys along Sk "
-               "(default: none)"),
-      cl::value_desc("0,m1,..."));
+  PackedOptions packedOptions;
   cl::opt<std::string> output("o", cl::desc("Output, float32 [B, Hq, Sq, D]"),
                               cl::value_desc("out.npy"), cl::Required);
   cl::opt<std::string> lseOutput(
@@ -236,19 +225,9 @@ int main(int argc, char **argv) {
     args.weights = TensorView::contiguous(inputs.weights.data(), DType::F32,
                                           {shape.kvHeads, shape.headDim});
   std::vector<int32_t> cuQ, cuK;
-  if (cuSeqlensQ.getNumOccurrences() || cuSeqlensK.getNumOccurrences()) {
-    if (!cuSeqlensQ.getNumOccurrences() || !cuSeqlensK.getNumOccurrences())
-      exitOnError(kTool, llvm::createStringError(
-                             "packed sequences need both --cu-seqlens-q and "
-                             "--cu-seqlens-k"));
-    auto q = parseOffsets(cuSeqlensQ, "--cu-seqlens-q");
-    if (!q)
-      exitOnError(kTool, q.takeError());
-    auto k = parseOffsets(cuSeqlensK, "--cu-seqlens-k");
-    if (!k)
-      exitOnError(kTool, k.takeError());
-    cuQ = std::move(*q);
-    cuK = std::move(*k);
+  if (packedOptions.given()) {
+    if (llvm::Error e = packedOptions.parse(cuQ, cuK))
+      exitOnError(kTool, std::move(e));
     args.cuSeqlensQ = cuQ;
     args.cuSeqlensK = cuK;
   }

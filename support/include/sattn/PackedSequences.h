@@ -19,13 +19,13 @@ namespace sattn {
 
 /// Checks a packed call (its views as checkAttentionArgs does, a batch of 1,
 /// two offset lists of the same length starting at 0, non-decreasing and
-/// ending at Sq and Sk), then calls `run` with each sequence's own call in
-/// order. A sequence without query rows is skipped; one without keys gets
-/// out = 0 and lse = -inf written here (host memory). Errors name the list
-/// and the entry.
+/// ending at Sq and Sk), then calls `run` with each sequence's index and
+/// own call, in order. A sequence without query rows is skipped; one without
+/// keys gets out = 0 and lse = -inf written here (host memory). Errors name
+/// the list and the entry.
 llvm::Error forEachPackedSequence(
     const AttentionConfig &config, const AttentionArgs &args,
-    llvm::function_ref<llvm::Error(const AttentionArgs &)> run);
+    llvm::function_ref<llvm::Error(size_t, const AttentionArgs &)> run);
 
 /// Parses "0,100,250" into offsets; the message names `what`.
 llvm::Expected<std::vector<int32_t>> parseOffsets(llvm::StringRef text,
