@@ -34,6 +34,11 @@ struct GpuTarget {
 /// records the choice.
 bool wgmmaTilesEnabled();
 
+/// GPU kernels of patterns with score modifiers are compiled only with
+/// SATTN_GPU_SCORE_MODIFIERS=1 (recorded in the cache key): the tensor-core
+/// tiles' lowering of them has not run on a GPU yet.
+bool gpuScoreModifiersEnabled();
+
 /// Parses a target name; the error lists the supported ones.
 llvm::Expected<GpuTarget> parseGpuTarget(llvm::StringRef name);
 

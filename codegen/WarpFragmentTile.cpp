@@ -54,6 +54,28 @@ Value WarpFragmentTile::shuffleXor(Value v, int32_t mask) {
       .getShuffleResult();
 }
 
+FailureOr<SmallVector<Value>>
+WarpFragmentTile::modify(const ChunkValues &, ValueRange scores, ModifyFn fn) {
+  // The fragments hold raw scores (the softmax scales them): the region
+  // gets and gives scaled ones. Element (nt, e) of row h is slot
+  // 8 nt + e + 2 t of the chunk `mask` saw; dropped keys stay -inf.
+  SmallVector<Frag> s = fragments(scores);
+  const double scale = kb.shape().effectiveScale();
+  Value toScaled = kb.f32(scale), toRaw = kb.f32(1.0 / scale);
+  Value twoT = kb.mul(quad, kb.idx(2));
+  for (int64_t nt = 0; nt < chunk / 8; ++nt)
+    for (int e = 0; e < 2; ++e) {
+      Value j = maskedKey(kb.add(kb.idx(nt * 8 + e), twoT));
+      for (int h = 0; h < 2; ++h) {
+        Value &x = s[nt][2 * h + e];
+        Value modified = kb.fmul(fn(rows[h], j, kb.fmul(x, toScaled)), toRaw);
+        x = kb.select(kb.fcmp(arith::CmpFPredicate::UNE, x, kb.negInf()),
+                      modified, x);
+      }
+    }
+  return flatten(s);
+}
+
 SmallVector<Value> WarpFragmentTile::softmax(ValueRange scores) {
   SmallVector<Frag> s = fragments(scores);
   softmax(s);

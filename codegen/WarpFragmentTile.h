@@ -45,6 +45,8 @@ public:
   SmallVector<Value> qk() override { return flatten(scores()); }
   SmallVector<Value> mask(const ChunkValues &chunk, ValueRange scores,
                           Value needs, KeepFn keep) override;
+  FailureOr<SmallVector<Value>> modify(const ChunkValues &chunk,
+                                       ValueRange scores, ModifyFn fn) override;
   SmallVector<Value> softmax(ValueRange scores) override;
   void pv(ValueRange probabilities) override;
   void store() override;

@@ -15,13 +15,14 @@ using namespace mlir::sattn;
 namespace {
 struct BuildSchedulePass
     : public mlir::sattn::impl::SattnBuildScheduleBase<BuildSchedulePass> {
+  using SattnBuildScheduleBase::SattnBuildScheduleBase;
   void runOnOperation() override {
     bool failedAny = false;
     getOperation().walk([&](KernelOp op) {
       FailureOr<KernelRequest> req = loadKernelRequest(op, false);
       FailureOr<ScheduleAttr> schedule = failure();
       if (succeeded(req))
-        schedule = buildSchedule(*req);
+        schedule = buildSchedule(*req, gpuScoreModifiers);
       if (failed(schedule)) {
         failedAny = true;
         return;

@@ -43,6 +43,13 @@ def SattnBuildSchedule : Pass<"sattn-build-schedule", "::mlir::ModuleOp"> {
 
     Example: `sattn-opt --sattn-specialize --sattn-build-schedule`.
   }];
+  let options = [
+    Option<"gpuScoreModifiers", "gpu-score-modifiers", "bool",
+           /*default=*/"false",
+           "Schedule GPU kernels of patterns with score modifiers (softcap, "
+           "alibi): the tensor-core tiles' lowering of them has not run on a "
+           "GPU yet, so it is opt-in (SATTN_GPU_SCORE_MODIFIERS=1)">
+  ];
 }
 
 def SattnLowerSelection : Pass<"sattn-lower-selection", "::mlir::ModuleOp"> {

@@ -56,7 +56,17 @@ std::optional<ChunkBody> matchBody(ForChunksOp loop) {
   for (Operation &op : body.without_terminator())
     if (op.getDialect() == loop->getDialect())
       tileOps.push_back(&op);
-  // range_chunk copy copy wait qk mask softmax wait pv release
+  // A modify between the mask and the softmax (score modifiers) reads only
+  // the scores: it stays where it is.
+  if (tileOps.size() == 11) {
+    auto modify = dyn_cast<ModifyOp>(tileOps[6]);
+    auto mask = dyn_cast<MaskOp>(tileOps[5]);
+    if (!modify || !mask || modify.getScores() != mask.getResult() ||
+        modify.getChunk() != mask.getChunk())
+      return std::nullopt;
+    tileOps.erase(tileOps.begin() + 6);
+  }
+  // range_chunk copy copy wait qk mask [modify] softmax wait pv release
   if (tileOps.size() != 10)
     return std::nullopt;
   m.chunk = dyn_cast<RangeChunkOp>(tileOps[0]);

@@ -27,7 +27,8 @@ static InFlightDiagnostic unsupported(const KernelRequest &req) {
   return diag;
 }
 
-FailureOr<ScheduleAttr> mlir::sattn::buildSchedule(const KernelRequest &req) {
+FailureOr<ScheduleAttr> mlir::sattn::buildSchedule(const KernelRequest &req,
+                                                   bool gpuScoreModifiers) {
   MLIRContext *ctx = req.op.getContext();
   int64_t align = 0;      // gcd of the absolute blocks tiles must respect
   int64_t localBlock = 0; // a block of local rows tiles must respect
@@ -49,7 +50,7 @@ FailureOr<ScheduleAttr> mlir::sattn::buildSchedule(const KernelRequest &req) {
                             << " on the GPU (its kernels take "
                             << AttentionOp::supportedHeadDims(/*gpu=*/true)
                             << "); it runs on the CPU backend for now";
-  if (req.isGpu() && req.pattern.hasScoreModifiers())
+  if (req.isGpu() && req.pattern.hasScoreModifiers() && !gpuScoreModifiers)
     return unsupported(req)
            << "score modifiers (softcap, alibi) on the GPU; they run on the "
               "CPU backend for now";

@@ -15,6 +15,7 @@
 
 #include "NonFiniteHarness.h"
 #include "OracleHarness.h"
+#include "ScoreModifierCases.h"
 
 #include "sattn/CudaDriver.h"
 #include "sattn/HostStaging.h"
@@ -91,6 +92,39 @@ INSTANTIATE_TEST_SUITE_P(Dtypes, CudaRowTile,
                          [](const ::testing::TestParamInfo<int> &info) {
                            return dtypeName(kDTypes[info.param]).str();
                          });
+
+/// Score modifiers on the GPU tiles (wgmma on sm_90a, mma_sync otherwise;
+/// f32 on the tf32 tile): opt-in until this suite has passed on a GPU, so
+/// the suite asks for them.
+class CudaScoreModifiers
+    : public ::testing::TestWithParam<std::tuple<int, int, int>> {
+protected:
+  static void SetUpTestSuite() {
+    setenv("SATTN_CACHE_DIR", "off", 1);
+    setenv("SATTN_GPU_SCORE_MODIFIERS", "1", 1);
+  }
+};
+
+TEST_P(CudaScoreModifiers, Case) {
+  auto [m, d, s] = GetParam();
+  std::string reason = noDeviceReason();
+  if (!reason.empty())
+    GTEST_SKIP() << "no CUDA device: " << reason;
+  checkModifierCase(Backend::Cuda, m, kDTypes[d], kGpuShapes[s],
+                    [](Kernel &kernel, AttentionArgs &args) {
+                      return runWithHostViews(kernel, args);
+                    });
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, CudaScoreModifiers,
+    ::testing::Combine(::testing::Range(0, int(std::size(kModifierCases))),
+                       ::testing::Values(0, 2), ::testing::Values(0, 1, 2)),
+    [](const ::testing::TestParamInfo<std::tuple<int, int, int>> &info) {
+      return std::string(kModifierCases[std::get<0>(info.param)].name) + "_" +
+             dtypeName(kDTypes[std::get<1>(info.param)]).str() + "_" +
+             kGpuShapes[std::get<2>(info.param)].name;
+    });
 
 /// (pattern, case, dtype, shape) for every case that applies.
 std::vector<std::tuple<int, NonFinite, int, int>> nonFiniteCases() {

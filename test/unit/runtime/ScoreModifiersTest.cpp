@@ -4,49 +4,17 @@
 // compiled for the CPU and compared with the float64 oracle, which applies
 // them the same way; each case also checks that the modifiers change the
 // output (against the oracle of the same pattern without them), so that a
-// kernel ignoring them fails. The GPU tiles refuse them for now.
+// kernel ignoring them fails. A GPU kernel takes them only when asked for
+// (SATTN_GPU_SCORE_MODIFIERS=1; the GPU suite runs the same cases).
 //
 //===----------------------------------------------------------------------===//
 
-#include "OracleHarness.h"
+#include "ScoreModifierCases.h"
 
 using namespace sattn;
 using namespace sattn::testing;
 
 namespace {
-
-struct ModifierCase {
-  const char *name;
-  const char *source;
-};
-
-// Each pattern holds a `%s` where the modifiers go, so that the same
-// pattern without them is the control.
-const ModifierCase kModifierCases[] = {
-    {"softcap_window", "pattern p {\n  block 32\n  causal\n  window 96 "
-                       "tokens\n  sink 8 tokens\n%s}\n"},
-    {"alibi_dense", "pattern p {\n  block 32\n  causal\n  keep where 1 == "
-                    "1\n%s}\n"},
-    {"both_strides", "pattern p {\n  block 16\n  causal\n  window 2 "
-                     "blocks\n  strides pow2\n%s}\n"},
-    {"softcap_topk", "pattern p {\n  block 32\n  causal\n  window 32 "
-                     "tokens\n  topk k = 40 tokens by key_score\n%s}\n"},
-};
-
-const char *modifiersFor(llvm::StringRef name) {
-  if (name.starts_with("softcap"))
-    return "  softcap 2.5\n";
-  if (name.starts_with("alibi"))
-    return "  alibi\n";
-  return "  softcap 4\n  alibi\n";
-}
-
-std::string withModifiers(const ModifierCase &c, bool modified) {
-  std::string text = c.source;
-  size_t at = text.find("%s");
-  text.replace(at, 2, modified ? modifiersFor(c.name) : "");
-  return text;
-}
 
 class CpuScoreModifiers
     : public ::testing::TestWithParam<std::tuple<int, int, int>> {
@@ -56,36 +24,9 @@ protected:
 
 TEST_P(CpuScoreModifiers, MatchOracle) {
   auto [caseIdx, dtypeIdx, shapeIdx] = GetParam();
-  const ModifierCase &mc = kModifierCases[caseIdx];
-  const ShapeCase &shape = kShapes[shapeIdx];
-  OracleCase c(99 + caseIdx, kDTypes[dtypeIdx], shape);
-  if (llvm::StringRef(mc.name).ends_with("topk"))
-    c.args.keyScores = c.scores.view;
-
-  auto kernel = compile(PatternSource::text(withModifiers(mc, true)), c.config);
-  ASSERT_TRUE(bool(kernel)) << llvm::toString(kernel.takeError());
-  llvm::Error runErr = (*kernel)->run(c.args);
-  ASSERT_FALSE(bool(runErr)) << llvm::toString(std::move(runErr));
-
-  mlir::MLIRContext context;
-  BoundPattern bound;
-  ASSERT_FALSE(bool(loadTextPattern(withModifiers(mc, true), "modified.sattn",
-                                    context, bound)));
-  ASSERT_TRUE(bound.spec.modifiers.any());
-  ASSERT_FALSE(bool(c.computeReference(bound)));
-  c.expectMatches();
-
-  // The control: the same pattern without modifiers gives another output,
-  // beyond the tolerance the comparison above allows.
-  mlir::MLIRContext plainContext;
-  BoundPattern plain;
-  ASSERT_FALSE(bool(loadTextPattern(withModifiers(mc, false), "plain.sattn",
-                                    plainContext, plain)));
-  ASSERT_FALSE(bool(c.computeReference(plain)));
-  ReferenceComparison control = compareWithReference(
-      c.out.view, c.refOut.view, c.lse.view, c.refLse.view, c.config.dtype);
-  EXPECT_FALSE(control.ok())
-      << "the modifiers did not change the output of " << mc.name;
+  checkModifierCase(
+      Backend::Cpu, caseIdx, kDTypes[dtypeIdx], kShapes[shapeIdx],
+      [](Kernel &kernel, AttentionArgs &args) { return kernel.run(args); });
 }
 
 std::string
@@ -102,9 +43,11 @@ INSTANTIATE_TEST_SUITE_P(
                        ::testing::Values(0, 2), ::testing::Values(0, 1, 3)),
     caseName);
 
-/// Until the tensor-core tiles apply modifiers, a CUDA compile refuses the
-/// pattern (before any device is needed) instead of ignoring them.
+/// Until the tensor-core tiles' lowering of modifiers has run on a GPU, a
+/// CUDA compile refuses the pattern (before any device is needed) unless
+/// SATTN_GPU_SCORE_MODIFIERS=1 asks for it.
 TEST(CudaScoreModifiers, CompileIsRefusedWithAReason) {
+  unsetenv("SATTN_GPU_SCORE_MODIFIERS");
   CompileOptions options;
   options.backend = Backend::Cuda;
   options.arch = "sm_90a";
