@@ -161,17 +161,24 @@ compileStock(Backend backend, const PatternCase &pattern,
   return compile(source, config, options);
 }
 
-/// `pattern` loaded and bound in `context` (its dialects registered).
-inline llvm::Error loadStockPattern(const PatternCase &pattern,
-                                    mlir::MLIRContext &context,
-                                    BoundPattern &bound) {
+/// `request` loaded and bound in `context` (its dialects registered).
+inline llvm::Error loadRequestedPattern(const PatternRequest &request,
+                                        mlir::MLIRContext &context,
+                                        BoundPattern &bound) {
   mlir::DialectRegistry registry;
   registerPatternDialects(registry);
   context.appendDialectRegistry(registry);
+  return loadBoundPattern(request, context, bound);
+}
+
+/// `pattern` (stock file, its overrides) loaded and bound in `context`.
+inline llvm::Error loadStockPattern(const PatternCase &pattern,
+                                    mlir::MLIRContext &context,
+                                    BoundPattern &bound) {
   PatternRequest request;
   request.file = sourcePath(pattern.name);
   request.overrides = pattern.overrides;
-  return loadBoundPattern(request, context, bound);
+  return loadRequestedPattern(request, context, bound);
 }
 
 /// The pattern of DSL source `text` loaded and bound in `context`; `name`
@@ -180,13 +187,10 @@ inline llvm::Error loadTextPattern(const std::string &text,
                                    const std::string &name,
                                    mlir::MLIRContext &context,
                                    BoundPattern &bound) {
-  mlir::DialectRegistry registry;
-  registerPatternDialects(registry);
-  context.appendDialectRegistry(registry);
   PatternRequest request;
   request.text = text;
   request.textName = name;
-  return loadBoundPattern(request, context, bound);
+  return loadRequestedPattern(request, context, bound);
 }
 
 /// Random inputs of `shape` rounded to `dtype` (key scores too, used by
