@@ -32,8 +32,8 @@ bool sattn::wgmmaTilesEnabled() {
   return !value || llvm::StringRef(value) != "0";
 }
 
-bool sattn::gpuScoreModifiersEnabled() {
-  const char *value = std::getenv("SATTN_GPU_SCORE_MODIFIERS");
+bool sattn::gpuPreviewEnabled() {
+  const char *value = std::getenv("SATTN_GPU_PREVIEW");
   return value && llvm::StringRef(value) == "1";
 }
 

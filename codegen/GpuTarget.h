@@ -34,10 +34,10 @@ struct GpuTarget {
 /// records the choice.
 bool wgmmaTilesEnabled();
 
-/// GPU kernels of patterns with score modifiers are compiled only with
-/// SATTN_GPU_SCORE_MODIFIERS=1 (recorded in the cache key): the tensor-core
-/// tiles' lowering of them has not run on a GPU yet.
-bool gpuScoreModifiersEnabled();
+/// GPU kernels whose code has not run on a GPU yet (patterns with score
+/// modifiers; head dims beyond 32, 64 and 128) are compiled only with
+/// SATTN_GPU_PREVIEW=1, which the kernel cache key records.
+bool gpuPreviewEnabled();
 
 /// Parses a target name; the error lists the supported ones.
 llvm::Expected<GpuTarget> parseGpuTarget(llvm::StringRef name);

@@ -124,7 +124,7 @@ Error sattn::lowerKernelModule(mlir::ModuleOp module, ir::KernelTarget target,
   };
   if (upTo(LoweringStage::Schedule)) {
     ir::SattnBuildScheduleOptions options;
-    options.gpuScoreModifiers = gpuScoreModifiersEnabled();
+    options.gpuPreview = gpuPreviewEnabled();
     pm.addPass(ir::createSattnBuildSchedule(options));
   }
   if (upTo(LoweringStage::Selection))

@@ -44,11 +44,11 @@ def SattnBuildSchedule : Pass<"sattn-build-schedule", "::mlir::ModuleOp"> {
     Example: `sattn-opt --sattn-specialize --sattn-build-schedule`.
   }];
   let options = [
-    Option<"gpuScoreModifiers", "gpu-score-modifiers", "bool",
+    Option<"gpuPreview", "gpu-preview", "bool",
            /*default=*/"false",
-           "Schedule GPU kernels of patterns with score modifiers (softcap, "
-           "alibi): the tensor-core tiles' lowering of them has not run on a "
-           "GPU yet, so it is opt-in (SATTN_GPU_SCORE_MODIFIERS=1)">
+           "Schedule GPU kernels that have not run on a GPU yet: patterns "
+           "with score modifiers (softcap, alibi) and head dims beyond 32, "
+           "64 and 128 (SATTN_GPU_PREVIEW=1 in the compiler)">
   ];
 }
 

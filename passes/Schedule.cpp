@@ -20,6 +20,10 @@ static int64_t pow2Divisor(int64_t n, int64_t cap) {
   return t;
 }
 
+/// What the GPU refusals add: the code exists but has not run on a GPU.
+static constexpr const char *kPreviewHint =
+    "SATTN_GPU_PREVIEW=1 compiles it for the GPU, where it has not run yet";
+
 static InFlightDiagnostic unsupported(const KernelRequest &req) {
   InFlightDiagnostic diag = req.op.emitOpError();
   diag << "pattern '" << req.pattern.getSymName()
@@ -28,7 +32,7 @@ static InFlightDiagnostic unsupported(const KernelRequest &req) {
 }
 
 FailureOr<ScheduleAttr> mlir::sattn::buildSchedule(const KernelRequest &req,
-                                                   bool gpuScoreModifiers) {
+                                                   bool gpuPreview) {
   MLIRContext *ctx = req.op.getContext();
   int64_t align = 0;      // gcd of the absolute blocks tiles must respect
   int64_t localBlock = 0; // a block of local rows tiles must respect
@@ -44,16 +48,18 @@ FailureOr<ScheduleAttr> mlir::sattn::buildSchedule(const KernelRequest &req,
       align = std::gcd(align, c.block);
     (isa<SelectionPrimitive>(op) ? dynamic : sources).push_back(index);
   }
-  if (req.isGpu() &&
+  if (req.isGpu() && !gpuPreview &&
       !llvm::is_contained(AttentionOp::kGpuHeadDims, req.shape.headDim))
-    return unsupported(req) << "head dim " << req.shape.headDim
-                            << " on the GPU (its kernels take "
-                            << AttentionOp::supportedHeadDims(/*gpu=*/true)
-                            << "); it runs on the CPU backend for now";
-  if (req.isGpu() && req.pattern.hasScoreModifiers() && !gpuScoreModifiers)
+    return unsupported(req)
+           << "head dim " << req.shape.headDim
+           << " on the GPU (its kernels take "
+           << AttentionOp::supportedHeadDims(/*gpu=*/true)
+           << "); it runs on the CPU backend for now (" << kPreviewHint << ")";
+  if (req.isGpu() && req.pattern.hasScoreModifiers() && !gpuPreview)
     return unsupported(req)
            << "score modifiers (softcap, alibi) on the GPU; they run on the "
-              "CPU backend for now";
+              "CPU backend for now ("
+           << kPreviewHint << ")";
   if (dynamic.size() > 1)
     return unsupported(req) << "more than one dynamic primitive (stripes, "
                                "tree_search, topk, permute) in one pattern";

@@ -22,10 +22,10 @@ namespace mlir::sattn {
 
 /// Chooses tiles, sources and stages for a request. Errors, at the request,
 /// say which combination of primitives is not supported yet.
-/// `gpuScoreModifiers`: GPU kernels may take score modifiers (opt-in
-/// until the tensor-core tiles' lowering of them has run on a GPU).
+/// `gpuPreview`: GPU kernels may take what their code has not run with on a
+/// GPU yet (score modifiers; head dims beyond AttentionOp::kGpuHeadDims).
 FailureOr<ScheduleAttr> buildSchedule(const KernelRequest &request,
-                                      bool gpuScoreModifiers = false);
+                                      bool gpuPreview = false);
 
 /// Query blocks of `block` rows of a call: blocks of positions p(i)
 /// (absolute) or of row indices i (local).

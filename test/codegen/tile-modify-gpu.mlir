@@ -1,8 +1,8 @@
-// RUN: sattn-opt %s --sattn-build-schedule="gpu-score-modifiers=1" --sattn-tile-attention="wgmma=1" --sattn-pipeline-chunks | FileCheck %s --check-prefix=PIPE
-// RUN: sattn-opt %s --sattn-build-schedule="gpu-score-modifiers=1" --sattn-tile-attention="wgmma=1" --sattn-pipeline-chunks --sattn-convert-tile-to-wgmma | FileCheck %s --check-prefix=WGMMA
-// RUN: sattn-opt %s --sattn-build-schedule="gpu-score-modifiers=1" --sattn-tile-attention --sattn-pipeline-chunks --sattn-convert-tile-to-mma-sync | FileCheck %s --check-prefix=MMA
+// RUN: sattn-opt %s --sattn-build-schedule="gpu-preview=1" --sattn-tile-attention="wgmma=1" --sattn-pipeline-chunks | FileCheck %s --check-prefix=PIPE
+// RUN: sattn-opt %s --sattn-build-schedule="gpu-preview=1" --sattn-tile-attention="wgmma=1" --sattn-pipeline-chunks --sattn-convert-tile-to-wgmma | FileCheck %s --check-prefix=WGMMA
+// RUN: sattn-opt %s --sattn-build-schedule="gpu-preview=1" --sattn-tile-attention --sattn-pipeline-chunks --sattn-convert-tile-to-mma-sync | FileCheck %s --check-prefix=MMA
 // RUN: not sattn-opt %s --sattn-build-schedule 2>&1 | FileCheck %s --check-prefix=REFUSED
-// Score modifiers on the tensor-core tiles (opt-in, SATTN_GPU_SCORE_MODIFIERS
+// Score modifiers on the tensor-core tiles (opt-in, SATTN_GPU_PREVIEW
 // in the compiler): the chunk loops stay pipelined with the modify between
 // mask and softmax, and each layout applies the region per fragment element
 // to the scaled score, scaling back for its base-2 softmax.

@@ -5,7 +5,7 @@
 // them the same way; each case also checks that the modifiers change the
 // output (against the oracle of the same pattern without them), so that a
 // kernel ignoring them fails. A GPU kernel takes them only when asked for
-// (SATTN_GPU_SCORE_MODIFIERS=1; the GPU suite runs the same cases).
+// (SATTN_GPU_PREVIEW=1; the GPU suite runs the same cases).
 //
 //===----------------------------------------------------------------------===//
 
@@ -45,9 +45,9 @@ INSTANTIATE_TEST_SUITE_P(
 
 /// Until the tensor-core tiles' lowering of modifiers has run on a GPU, a
 /// CUDA compile refuses the pattern (before any device is needed) unless
-/// SATTN_GPU_SCORE_MODIFIERS=1 asks for it.
+/// SATTN_GPU_PREVIEW=1 asks for it.
 TEST(CudaScoreModifiers, CompileIsRefusedWithAReason) {
-  unsetenv("SATTN_GPU_SCORE_MODIFIERS");
+  unsetenv("SATTN_GPU_PREVIEW");
   CompileOptions options;
   options.backend = Backend::Cuda;
   options.arch = "sm_90a";
