@@ -47,19 +47,10 @@ INSTANTIATE_TEST_SUITE_P(
 /// CUDA compile refuses the pattern (before any device is needed) unless
 /// SATTN_GPU_PREVIEW=1 asks for it.
 TEST(CudaScoreModifiers, CompileIsRefusedWithAReason) {
-  unsetenv("SATTN_GPU_PREVIEW");
-  CompileOptions options;
-  options.backend = Backend::Cuda;
-  options.arch = "sm_90a";
-  AttentionConfig config{4, 4, 64, DType::BF16, 0};
-  auto kernel =
-      compile(PatternSource::text(withModifiers(kModifierCases[0], true)),
-              config, options);
-  ASSERT_FALSE(bool(kernel));
-  std::string message = llvm::toString(kernel.takeError());
-  EXPECT_NE(message.find("score modifiers (softcap, alibi) on the GPU"),
-            std::string::npos)
-      << message;
+  expectCudaCompileRefused(
+      PatternSource::text(withModifiers(kModifierCases[0], true)),
+      AttentionConfig{4, 4, 64, DType::BF16, 0},
+      "score modifiers (softcap, alibi) on the GPU");
 }
 
 } // namespace
