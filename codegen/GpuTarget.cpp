@@ -32,11 +32,6 @@ bool sattn::wgmmaTilesEnabled() {
   return !value || llvm::StringRef(value) != "0";
 }
 
-bool sattn::gpuPreviewEnabled() {
-  const char *value = std::getenv("SATTN_GPU_PREVIEW");
-  return value && llvm::StringRef(value) == "1";
-}
-
 llvm::StringRef sattn::supportedGpuTargets() { return "sm_80, sm_90a"; }
 
 llvm::Expected<GpuTarget> sattn::parseGpuTarget(llvm::StringRef name) {

@@ -34,11 +34,6 @@ struct GpuTarget {
 /// records the choice.
 bool wgmmaTilesEnabled();
 
-/// GPU kernels whose code has not run on a GPU yet (patterns with score
-/// modifiers; head dims beyond 32, 64 and 128) are compiled only with
-/// SATTN_GPU_PREVIEW=1, which the kernel cache key records.
-bool gpuPreviewEnabled();
-
 /// Parses a target name; the error lists the supported ones.
 llvm::Expected<GpuTarget> parseGpuTarget(llvm::StringRef name);
 

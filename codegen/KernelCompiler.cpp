@@ -122,11 +122,8 @@ Error sattn::lowerKernelModule(mlir::ModuleOp module, ir::KernelTarget target,
   auto upTo = [&](LoweringStage stage) {
     return from < stage && stage <= stopAfter;
   };
-  if (upTo(LoweringStage::Schedule)) {
-    ir::SattnBuildScheduleOptions options;
-    options.gpuPreview = gpuPreviewEnabled();
-    pm.addPass(ir::createSattnBuildSchedule(options));
-  }
+  if (upTo(LoweringStage::Schedule))
+    pm.addPass(ir::createSattnBuildSchedule());
   if (upTo(LoweringStage::Selection))
     pm.addPass(ir::createSattnLowerSelection());
   const bool gpu = target == ir::KernelTarget::gpu;

@@ -711,9 +711,8 @@ AttentionOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
 // KernelOp
 //===----------------------------------------------------------------------===//
 
-std::string AttentionOp::supportedHeadDims(bool gpu) {
-  ArrayRef<int64_t> dims = gpu ? ArrayRef<int64_t>(kGpuHeadDims)
-                               : ArrayRef<int64_t>(kSupportedHeadDims);
+std::string AttentionOp::supportedHeadDims() {
+  ArrayRef<int64_t> dims(kSupportedHeadDims);
   std::string text;
   llvm::raw_string_ostream os(text);
   const size_t n = dims.size();

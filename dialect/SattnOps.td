@@ -438,11 +438,8 @@ def Sattn_AttentionOp : Sattn_Op<"attention", [Pure,
     /// Head dims the CPU backend compiles for.
     static constexpr int64_t kSupportedHeadDims[] = {32, 64,  80, 96,
                                                      128, 192, 256};
-    /// The subset the GPU kernels take (the others only with
-    /// SATTN_GPU_PREVIEW=1 until the GPU suite has run them).
-    static constexpr int64_t kGpuHeadDims[] = {32, 64, 128};
-    /// "32, 64, ... or 256", for messages; the GPU's list with `gpu`.
-    static std::string supportedHeadDims(bool gpu = false);
+    /// "32, 64, ... or 256", for messages.
+    static std::string supportedHeadDims();
   }];
 }
 

@@ -22,7 +22,7 @@ struct BuildSchedulePass
       FailureOr<KernelRequest> req = loadKernelRequest(op, false);
       FailureOr<ScheduleAttr> schedule = failure();
       if (succeeded(req))
-        schedule = buildSchedule(*req, gpuPreview);
+        schedule = buildSchedule(*req);
       if (failed(schedule)) {
         failedAny = true;
         return;

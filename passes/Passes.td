@@ -43,13 +43,6 @@ def SattnBuildSchedule : Pass<"sattn-build-schedule", "::mlir::ModuleOp"> {
 
     Example: `sattn-opt --sattn-specialize --sattn-build-schedule`.
   }];
-  let options = [
-    Option<"gpuPreview", "gpu-preview", "bool",
-           /*default=*/"false",
-           "Schedule GPU kernels that have not run on a GPU yet: patterns "
-           "with score modifiers (softcap, alibi) and head dims beyond 32, "
-           "64 and 128 (SATTN_GPU_PREVIEW=1 in the compiler)">
-  ];
 }
 
 def SattnLowerSelection : Pass<"sattn-lower-selection", "::mlir::ModuleOp"> {

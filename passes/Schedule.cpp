@@ -20,10 +20,6 @@ static int64_t pow2Divisor(int64_t n, int64_t cap) {
   return t;
 }
 
-/// What the GPU refusals add: the code exists but has not run on a GPU.
-static constexpr const char *kPreviewHint =
-    "SATTN_GPU_PREVIEW=1 compiles it for the GPU, where it has not run yet";
-
 static InFlightDiagnostic unsupported(const KernelRequest &req) {
   InFlightDiagnostic diag = req.op.emitOpError();
   diag << "pattern '" << req.pattern.getSymName()
@@ -31,8 +27,7 @@ static InFlightDiagnostic unsupported(const KernelRequest &req) {
   return diag;
 }
 
-FailureOr<ScheduleAttr> mlir::sattn::buildSchedule(const KernelRequest &req,
-                                                   bool gpuPreview) {
+FailureOr<ScheduleAttr> mlir::sattn::buildSchedule(const KernelRequest &req) {
   MLIRContext *ctx = req.op.getContext();
   int64_t align = 0;      // gcd of the absolute blocks tiles must respect
   int64_t localBlock = 0; // a block of local rows tiles must respect
@@ -48,18 +43,6 @@ FailureOr<ScheduleAttr> mlir::sattn::buildSchedule(const KernelRequest &req,
       align = std::gcd(align, c.block);
     (isa<SelectionPrimitive>(op) ? dynamic : sources).push_back(index);
   }
-  if (req.isGpu() && !gpuPreview &&
-      !llvm::is_contained(AttentionOp::kGpuHeadDims, req.shape.headDim))
-    return unsupported(req)
-           << "head dim " << req.shape.headDim
-           << " on the GPU (its kernels take "
-           << AttentionOp::supportedHeadDims(/*gpu=*/true)
-           << "); it runs on the CPU backend for now (" << kPreviewHint << ")";
-  if (req.isGpu() && req.pattern.hasScoreModifiers() && !gpuPreview)
-    return unsupported(req)
-           << "score modifiers (softcap, alibi) on the GPU; they run on the "
-              "CPU backend for now ("
-           << kPreviewHint << ")";
   if (dynamic.size() > 1)
     return unsupported(req) << "more than one dynamic primitive (stripes, "
                                "tree_search, topk, permute) in one pattern";

@@ -22,10 +22,7 @@ namespace mlir::sattn {
 
 /// Chooses tiles, sources and stages for a request. Errors, at the request,
 /// say which combination of primitives is not supported yet.
-/// `gpuPreview`: GPU kernels may take what their code has not run with on a
-/// GPU yet (score modifiers; head dims beyond AttentionOp::kGpuHeadDims).
-FailureOr<ScheduleAttr> buildSchedule(const KernelRequest &request,
-                                      bool gpuPreview = false);
+FailureOr<ScheduleAttr> buildSchedule(const KernelRequest &request);
 
 /// Query blocks of `block` rows of a call: blocks of positions p(i)
 /// (absolute) or of row indices i (local).

@@ -1,11 +1,10 @@
-// RUN: sattn-opt %s --sattn-build-schedule="gpu-preview=1" --sattn-tile-attention="wgmma=1" --sattn-pipeline-chunks | FileCheck %s --check-prefix=PIPE
-// RUN: sattn-opt %s --sattn-build-schedule="gpu-preview=1" --sattn-tile-attention="wgmma=1" --sattn-pipeline-chunks --sattn-convert-tile-to-wgmma | FileCheck %s --check-prefix=WGMMA
-// RUN: sattn-opt %s --sattn-build-schedule="gpu-preview=1" --sattn-tile-attention --sattn-pipeline-chunks --sattn-convert-tile-to-mma-sync | FileCheck %s --check-prefix=MMA
-// RUN: not sattn-opt %s --sattn-build-schedule 2>&1 | FileCheck %s --check-prefix=REFUSED
-// Score modifiers on the tensor-core tiles (opt-in, SATTN_GPU_PREVIEW
-// in the compiler): the chunk loops stay pipelined with the modify between
-// mask and softmax, and each layout applies the region per fragment element
-// to the scaled score, scaling back for its base-2 softmax.
+// RUN: sattn-opt %s --sattn-build-schedule --sattn-tile-attention="wgmma=1" --sattn-pipeline-chunks | FileCheck %s --check-prefix=PIPE
+// RUN: sattn-opt %s --sattn-build-schedule --sattn-tile-attention="wgmma=1" --sattn-pipeline-chunks --sattn-convert-tile-to-wgmma | FileCheck %s --check-prefix=WGMMA
+// RUN: sattn-opt %s --sattn-build-schedule --sattn-tile-attention --sattn-pipeline-chunks --sattn-convert-tile-to-mma-sync | FileCheck %s --check-prefix=MMA
+// Score modifiers on the tensor-core tiles: the chunk loops stay pipelined
+// with the modify between mask and softmax, and each layout applies the
+// region per fragment element to the scaled score, scaling back for its
+// base-2 softmax.
 
 sattn.pattern @capped() block = 64 causal softcap = 30.0 alibi {
   sattn.window 256 tokens
@@ -28,4 +27,3 @@ sattn.kernel @capped {heads = 4, kv_heads = 2, head_dim = 64, element_type = bf1
 // MMA: math.tanh
 // MMA: arith.sitofp
 
-// REFUSED: score modifiers (softcap, alibi) on the GPU; they run on the CPU backend for now

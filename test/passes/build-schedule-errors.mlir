@@ -16,24 +16,6 @@ sattn.pattern @mixed() block = 64 causal {
 // expected-error @+1 {{'sattn.kernel' op pattern 'mixed': not supported by the compiler yet: tree_search together with block-level primitives (its query blocks follow local indices)}}
 sattn.kernel @mixed {heads = 4, kv_heads = 4, head_dim = 64, element_type = f32, target = #sattn.target<cpu>}
 
-// -----
-
-// The GPU tiles do not apply score modifiers yet: a GPU kernel is refused
-// rather than computed without them.
-sattn.pattern @capped() block = 64 causal softcap = 50.0 {
-  sattn.window 2 blocks
-}
-// expected-error @+1 {{'sattn.kernel' op pattern 'capped': not supported by the compiler yet: score modifiers (softcap, alibi) on the GPU; they run on the CPU backend for now}}
-sattn.kernel @capped {heads = 4, kv_heads = 4, head_dim = 64, element_type = bf16, target = #sattn.target<gpu>}
-
-// -----
-
-// Head dims past the GPU kernels' 32, 64 and 128 run on the CPU only.
-sattn.pattern @wide() block = 64 causal {
-  sattn.window 2 blocks
-}
-// expected-error @+1 {{'sattn.kernel' op pattern 'wide': not supported by the compiler yet: head dim 256 on the GPU (its kernels take 32, 64 or 128); it runs on the CPU backend for now}}
-sattn.kernel @wide {heads = 4, kv_heads = 4, head_dim = 256, element_type = bf16, target = #sattn.target<gpu>}
 
 // -----
 

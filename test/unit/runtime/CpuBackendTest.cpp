@@ -85,16 +85,6 @@ INSTANTIATE_TEST_SUITE_P(
                        ::testing::Range(0, int(std::size(kCpuHeadDimShapes)))),
     headDimCaseName);
 
-/// The GPU kernels take head dims 32, 64 and 128 until the GPU suite has
-/// run the others (SATTN_GPU_PREVIEW=1): a CUDA compile of another is
-/// refused (before any device is needed) with the list and where it runs.
-TEST(CudaHeadDims, OthersAreRefusedWithAReason) {
-  expectCudaCompileRefused(PatternSource::file(sourcePath("power")),
-                           AttentionConfig{4, 4, 96, DType::BF16, 0},
-                           "head dim 96 on the GPU (its kernels take 32, 64 "
-                           "or 128); it runs on the CPU backend for now");
-}
-
 /// A new sequence length (or batch) reuses the compiled kernel: the second
 /// compile() is a memory hit and the code generator does not run again.
 TEST(CpuKernelReuse, NewSequenceLengthDoesNotRecompile) {

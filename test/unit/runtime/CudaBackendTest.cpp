@@ -94,15 +94,11 @@ INSTANTIATE_TEST_SUITE_P(Dtypes, CudaRowTile,
                          });
 
 /// Score modifiers on the GPU tiles (wgmma on sm_90a, mma_sync otherwise;
-/// f32 on the tf32 tile): opt-in (SATTN_GPU_PREVIEW=1) until this suite
-/// has passed on a GPU, so the suite asks for them.
+/// f32 on the tf32 tile).
 class CudaScoreModifiers
     : public ::testing::TestWithParam<std::tuple<int, int, int>> {
 protected:
-  static void SetUpTestSuite() {
-    setenv("SATTN_CACHE_DIR", "off", 1);
-    setenv("SATTN_GPU_PREVIEW", "1", 1);
-  }
+  static void SetUpTestSuite() { setenv("SATTN_CACHE_DIR", "off", 1); }
 };
 
 TEST_P(CudaScoreModifiers, Case) {
@@ -126,44 +122,39 @@ INSTANTIATE_TEST_SUITE_P(
              kGpuShapes[std::get<2>(info.param)].name;
     });
 
-/// Head dims beyond 32, 64 and 128 on the GPU (80 and 96 on the tensor-core
-/// tile, 192 and 256 on the per-row tile): opt-in until this suite has
-/// passed on a GPU, so the suite asks for them.
-const ShapeCase kPreviewHeadDimShapes[] = {
+/// Head dims beyond 32, 64 and 128 on the GPU: 80 and 96 on the tensor-core
+/// tile (mma_sync), 192 and 256 on the per-row tile.
+const ShapeCase kHeadDimShapes[] = {
     {"gqa2_ragged_231_d80", 1, 4, 2, 231, 231, 80},
     {"gqa2_sq_lt_sk_d96", 1, 4, 2, 150, 170, 96},
     {"gqa2_ragged_150_d192", 1, 4, 2, 150, 150, 192},
     {"mha_sq_lt_sk_d256", 1, 2, 2, 100, 170, 256},
 };
 
-class CudaPreviewHeadDims
+class CudaHeadDims
     : public ::testing::TestWithParam<std::tuple<int, int, int>> {
 protected:
-  static void SetUpTestSuite() {
-    setenv("SATTN_CACHE_DIR", "off", 1);
-    setenv("SATTN_GPU_PREVIEW", "1", 1);
-  }
+  static void SetUpTestSuite() { setenv("SATTN_CACHE_DIR", "off", 1); }
 };
 
-TEST_P(CudaPreviewHeadDims, Case) {
+TEST_P(CudaHeadDims, Case) {
   auto [p, d, s] = GetParam();
-  checkOnDevice(kPatterns[p], p, kDTypes[d], kPreviewHeadDimShapes[s]);
+  checkOnDevice(kPatterns[p], p, kDTypes[d], kHeadDimShapes[s]);
 }
 
-std::string previewHeadDimName(
-    const ::testing::TestParamInfo<std::tuple<int, int, int>> &info) {
+std::string
+headDimName(const ::testing::TestParamInfo<std::tuple<int, int, int>> &info) {
   auto [p, d, s] = info.param;
   return std::string(kPatterns[p].name) + "_" + dtypeName(kDTypes[d]).str() +
-         "_" + kPreviewHeadDimShapes[s].name;
+         "_" + kHeadDimShapes[s].name;
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Stock, CudaPreviewHeadDims,
+    Stock, CudaHeadDims,
     ::testing::Combine(::testing::Range(0, int(std::size(kPatterns))),
                        ::testing::Values(0, 2),
-                       ::testing::Range(0,
-                                        int(std::size(kPreviewHeadDimShapes)))),
-    previewHeadDimName);
+                       ::testing::Range(0, int(std::size(kHeadDimShapes)))),
+    headDimName);
 
 /// (pattern, case, dtype, shape) for every case that applies.
 std::vector<std::tuple<int, NonFinite, int, int>> nonFiniteCases() {

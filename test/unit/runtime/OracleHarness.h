@@ -171,22 +171,6 @@ inline llvm::Error loadRequestedPattern(const PatternRequest &request,
   return loadBoundPattern(request, context, bound);
 }
 
-/// Expects a CUDA compile for sm_90a of `source` with `config` to fail,
-/// without the GPU preview and before any device is needed, with `message`
-/// in its error.
-inline void expectCudaCompileRefused(const PatternSource &source,
-                                     const AttentionConfig &config,
-                                     const std::string &message) {
-  unsetenv("SATTN_GPU_PREVIEW");
-  CompileOptions options;
-  options.backend = Backend::Cuda;
-  options.arch = "sm_90a";
-  auto kernel = compile(source, config, options);
-  ASSERT_FALSE(bool(kernel));
-  std::string error = llvm::toString(kernel.takeError());
-  EXPECT_NE(error.find(message), std::string::npos) << error;
-}
-
 /// `pattern` (stock file, its overrides) loaded and bound in `context`.
 inline llvm::Error loadStockPattern(const PatternCase &pattern,
                                     mlir::MLIRContext &context,

@@ -4,8 +4,8 @@
 // compiled for the CPU and compared with the float64 oracle, which applies
 // them the same way; each case also checks that the modifiers change the
 // output (against the oracle of the same pattern without them), so that a
-// kernel ignoring them fails. A GPU kernel takes them only when asked for
-// (SATTN_GPU_PREVIEW=1; the GPU suite runs the same cases).
+// kernel ignoring them fails. The GPU suite runs the same cases
+// (CudaScoreModifiers).
 //
 //===----------------------------------------------------------------------===//
 
@@ -42,15 +42,5 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Combine(::testing::Range(0, int(std::size(kModifierCases))),
                        ::testing::Values(0, 2), ::testing::Values(0, 1, 3)),
     caseName);
-
-/// Until the tensor-core tiles' lowering of modifiers has run on a GPU, a
-/// CUDA compile refuses the pattern (before any device is needed) unless
-/// SATTN_GPU_PREVIEW=1 asks for it.
-TEST(CudaScoreModifiers, CompileIsRefusedWithAReason) {
-  expectCudaCompileRefused(
-      PatternSource::text(withModifiers(kModifierCases[0], true)),
-      AttentionConfig{4, 4, 64, DType::BF16, 0},
-      "score modifiers (softcap, alibi) on the GPU");
-}
 
 } // namespace
