@@ -32,6 +32,11 @@ bool sattn::wgmmaTilesEnabled() {
   return !value || llvm::StringRef(value) != "0";
 }
 
+bool sattn::wgmmaOverlapEnabled() {
+  const char *value = std::getenv("SATTN_WGMMA_OVERLAP");
+  return value && llvm::StringRef(value) == "1";
+}
+
 llvm::StringRef sattn::supportedGpuTargets() { return "sm_80, sm_90a"; }
 
 llvm::Expected<GpuTarget> sattn::parseGpuTarget(llvm::StringRef name) {

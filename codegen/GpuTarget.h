@@ -34,6 +34,11 @@ struct GpuTarget {
 /// records the choice.
 bool wgmmaTilesEnabled();
 
+/// With SATTN_WGMMA_OVERLAP=1, wgmma tiles overlap P·V of a chunk with the
+/// next chunk's softmax (sattn-pipeline-chunks' overlap-products; slower on
+/// most patterns, docs/performance.md). The kernel cache key records it.
+bool wgmmaOverlapEnabled();
+
 /// Parses a target name; the error lists the supported ones.
 llvm::Expected<GpuTarget> parseGpuTarget(llvm::StringRef name);
 

@@ -137,8 +137,11 @@ Error sattn::lowerKernelModule(mlir::ModuleOp module, ir::KernelTarget target,
     }
     pm.addPass(ir::createSattnTileAttention(options));
   }
-  if (upTo(LoweringStage::Pipelined))
-    pm.addPass(ir::createSattnPipelineChunks());
+  if (upTo(LoweringStage::Pipelined)) {
+    ir::SattnPipelineChunksOptions options;
+    options.overlapProducts = gpu && wgmmaOverlapEnabled();
+    pm.addPass(ir::createSattnPipelineChunks(options));
+  }
   if (upTo(LoweringStage::Kernels)) {
     if (gpu) {
       pm.addPass(ir::createSattnConvertTileToWgmma());

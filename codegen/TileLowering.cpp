@@ -29,8 +29,13 @@ static Value tileOperand(Operation *op) {
   return llvm::TypeSwitch<Operation *, Value>(op)
       .Case<BeginOp>([](BeginOp b) { return b.getTile(); })
       .Case<ForChunksOp, RangeChunkOp, ListChunkOp, CopyOp, WaitOp, ReleaseOp,
-            QKOp, MaskOp, ModifyOp, SoftmaxOp, PVOp, StoreOp>(
-          [](auto t) { return t.getTile(); })
+            QKOp, QKWaitOp, MaskOp, ModifyOp, SoftmaxOp, RescaleOp, PVOp,
+            PVWaitOp, StoreOp>([](auto t) { return t.getTile(); })
+      // The end of a loop body that carries values.
+      .Case<tile::YieldOp>([](tile::YieldOp y) {
+        auto loop = dyn_cast<ForChunksOp>(y->getParentOp());
+        return loop && !loop.getInits().empty() ? loop.getTile() : Value();
+      })
       .Default([](Operation *) { return Value(); });
 }
 
@@ -51,6 +56,10 @@ LogicalResult mlir::sattn::lowerTileOps(func::FuncOp fn, Layout layout,
   DenseMap<Value, SmallVector<Value>> scores;
   Block &entry = fn.getBody().front();
 
+  auto unsupported = [&](Operation *op) {
+    return op->emitOpError("is not supported by the ")
+           << stringifyLayout(layout) << " tile layout";
+  };
   for (Operation *op : ops) {
     builder.setInsertionPoint(op);
     Location loc = op->getLoc();
@@ -78,6 +87,14 @@ LogicalResult mlir::sattn::lowerTileOps(func::FuncOp fn, Layout layout,
       lowering->begin(values, entry.findAncestorOpInBlock(*op));
       continue;
     }
+    // The end of a carrying loop body, now in its scf.for.
+    if (auto yield = dyn_cast<tile::YieldOp>(op)) {
+      SmallVector<Value> next;
+      for (Value v : yield.getValues())
+        next.append(scores[v]);
+      scf::YieldOp::create(builder, loc, next);
+      continue;
+    }
     Value t = tileOperand(op);
     auto found = lowerings.find(t);
     if (found == lowerings.end())
@@ -88,17 +105,46 @@ LogicalResult mlir::sattn::lowerTileOps(func::FuncOp fn, Layout layout,
         llvm::TypeSwitch<Operation *, LogicalResult>(op)
             .Case([&](ForChunksOp loop) {
               Value step = kb.idx(loop.getTile().getType().getChunk());
+              // Carried scores travel as the layout's values, end to end.
+              SmallVector<Value> inits;
+              SmallVector<size_t> sizes;
+              for (Value init : loop.getInits()) {
+                inits.append(scores[init]);
+                sizes.push_back(scores[init].size());
+              }
               auto scfLoop = scf::ForOp::create(builder, loc, loop.getLo(),
-                                                loop.getHi(), step);
+                                                loop.getHi(), step, inits);
               builder.setInsertionPointToStart(scfLoop.getBody());
               Value iv = scfLoop.getInductionVar();
               Value count = kb.min(step, kb.sub(loop.getHi(), iv));
               Block &body = loop.getBody().front();
               body.getArgument(0).replaceAllUsesWith(iv);
               body.getArgument(1).replaceAllUsesWith(count);
+              size_t at = 0;
+              for (auto [i, size] : llvm::enumerate(sizes)) {
+                ValueRange args = scfLoop.getRegionIterArgs();
+                ValueRange results = scfLoop.getResults();
+                scores[body.getArgument(2 + i)] =
+                    SmallVector<Value>(args.slice(at, size));
+                scores[loop.getResult(i)] =
+                    SmallVector<Value>(results.slice(at, size));
+                at += size;
+              }
               auto &into = scfLoop.getBody()->getOperations();
-              into.splice(std::prev(into.end()), body.getOperations(),
-                          body.begin(), std::prev(body.end()));
+              if (sizes.empty()) {
+                into.splice(std::prev(into.end()), body.getOperations(),
+                            body.begin(), std::prev(body.end()));
+              } else {
+                // The yield goes too: it becomes the scf.yield.
+                into.splice(into.end(), body.getOperations());
+              }
+              return success();
+            })
+            .Case([&](tile::YieldOp yield) {
+              SmallVector<Value> next;
+              for (Value v : yield.getValues())
+                next.append(scores[v]);
+              scf::YieldOp::create(builder, loc, next);
               return success();
             })
             .Case([&](RangeChunkOp chunk) {
@@ -115,7 +161,7 @@ LogicalResult mlir::sattn::lowerTileOps(func::FuncOp fn, Layout layout,
             })
             .Case([&](CopyOp copy) {
               lowering.copy(chunks.lookup(copy.getChunk()), copy.getOperand(),
-                            copy.getPred());
+                            copy.getPred(), copy.getSlot());
               return success();
             })
             .Case([&](WaitOp wait) {
@@ -126,8 +172,23 @@ LogicalResult mlir::sattn::lowerTileOps(func::FuncOp fn, Layout layout,
               lowering.release();
               return success();
             })
-            .Case([&](QKOp qk) {
-              scores[qk.getScores()] = lowering.qk();
+            .Case([&](QKOp qk) -> LogicalResult {
+              if (!qk.getAsync() && !qk.getSlot()) {
+                scores[qk.getScores()] = lowering.qk();
+                return success();
+              }
+              if (!qk.getAsync())
+                return unsupported(qk); // a slot: only the async form
+              FailureOr<SmallVector<Value>> issued =
+                  lowering.qkAsync(qk.getSlot());
+              if (failed(issued))
+                return unsupported(qk);
+              scores[qk.getScores()] = *issued;
+              return success();
+            })
+            .Case([&](QKWaitOp wait) {
+              scores[wait.getScores()] =
+                  lowering.qkWait(scores[wait.getPending()]);
               return success();
             })
             .Case([&](MaskOp mask) {
@@ -152,13 +213,38 @@ LogicalResult mlir::sattn::lowerTileOps(func::FuncOp fn, Layout layout,
               scores[modify.getResult()] = *modified;
               return success();
             })
-            .Case([&](SoftmaxOp softmax) {
-              scores[softmax.getProbabilities()] =
-                  lowering.softmax(scores[softmax.getScores()]);
+            .Case([&](SoftmaxOp softmax) -> LogicalResult {
+              ValueRange in = scores[softmax.getScores()];
+              if (!softmax.getDeferRescale()) {
+                scores[softmax.getProbabilities()] = lowering.softmax(in);
+                return success();
+              }
+              FailureOr<SmallVector<Value>> p = lowering.softmaxDeferred(in);
+              if (failed(p))
+                return unsupported(softmax);
+              scores[softmax.getProbabilities()] = *p;
               return success();
             })
-            .Case([&](PVOp pv) {
-              lowering.pv(scores[pv.getProbabilities()]);
+            .Case([&](RescaleOp) {
+              lowering.rescale();
+              return success();
+            })
+            .Case([&](PVOp pv) -> LogicalResult {
+              ValueRange p = scores[pv.getProbabilities()];
+              if (!pv.getChunk() && !pv.getSlot() && !pv.getAsync()) {
+                lowering.pv(p);
+                return success();
+              }
+              ChunkValues of;
+              if (pv.getChunk())
+                of = chunks.lookup(pv.getChunk());
+              if (failed(lowering.pvStaged(p, pv.getChunk() ? &of : nullptr,
+                                           pv.getSlot(), pv.getAsync())))
+                return unsupported(pv);
+              return success();
+            })
+            .Case([&](PVWaitOp) {
+              lowering.pvWait();
               return success();
             })
             .Case([&](StoreOp) {

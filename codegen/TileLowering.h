@@ -51,12 +51,22 @@ public:
   /// keyOf(slot) emits the key of a slot < count.
   virtual ChunkValues listChunk(Value count,
                                 function_ref<Value(Value)> keyOf) = 0;
-  /// `pred` may be null (always copy).
-  virtual void copy(const ChunkValues &chunk, tile::Operand operand,
-                    Value pred) = 0;
+  /// `pred` may be null (always copy); `slot` (layouts with several
+  /// staging slots) may be null (slot 0).
+  virtual void copy(const ChunkValues &chunk, tile::Operand operand, Value pred,
+                    Value slot) = 0;
   virtual void wait(int64_t pending) = 0;
   virtual void release() = 0;
   virtual SmallVector<Value> qk() = 0;
+  /// Issues Q·Kᵀ of the K rows of `slot` (may be null) without waiting
+  /// (layouts with asynchronous products); the values are readable after
+  /// qkWait.
+  virtual FailureOr<SmallVector<Value>> qkAsync(Value slot) {
+    return failure();
+  }
+  virtual SmallVector<Value> qkWait(ValueRange pending) {
+    llvm_unreachable("qkWait without qkAsync");
+  }
   /// keep(row, j) emits whether key j (-1: none) counts for the row.
   using KeepFn = function_ref<Value(const RowContext &, Value)>;
   virtual SmallVector<Value> mask(const ChunkValues &chunk, ValueRange scores,
@@ -70,7 +80,22 @@ public:
     return failure();
   }
   virtual SmallVector<Value> softmax(ValueRange scores) = 0;
+  /// The softmax without the accumulator rescale, which rescale() applies
+  /// later in the same block (sattn_tile.softmax defer_rescale).
+  virtual FailureOr<SmallVector<Value>> softmaxDeferred(ValueRange scores) {
+    return failure();
+  }
+  virtual void rescale() { llvm_unreachable("rescale without deferral"); }
   virtual void pv(ValueRange probabilities) = 0;
+  /// P·V of the probabilities of chunk `of` (null: the last mask's) with
+  /// the V rows of `slot` (may be null); with `async` only issued, until
+  /// pvWait.
+  virtual LogicalResult pvStaged(ValueRange probabilities,
+                                 const ChunkValues *of, Value slot,
+                                 bool async) {
+    return failure();
+  }
+  virtual void pvWait() { llvm_unreachable("pvWait without an async pv"); }
   virtual void store() = 0;
 
 protected:

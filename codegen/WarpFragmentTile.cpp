@@ -65,7 +65,7 @@ WarpFragmentTile::modify(const ChunkValues &, ValueRange scores, ModifyFn fn) {
   Value twoT = kb.mul(quad, kb.idx(2));
   for (int64_t nt = 0; nt < chunk / 8; ++nt)
     for (int e = 0; e < 2; ++e) {
-      Value j = maskedKey(kb.add(kb.idx(nt * 8 + e), twoT));
+      Value j = keyOfSlot(maskChunk, kb.add(kb.idx(nt * 8 + e), twoT));
       for (int h = 0; h < 2; ++h) {
         Value &x = s[nt][2 * h + e];
         Value modified = kb.fmul(fn(rows[h], j, kb.fmul(x, toScaled)), toRaw);
@@ -78,7 +78,7 @@ WarpFragmentTile::modify(const ChunkValues &, ValueRange scores, ModifyFn fn) {
 
 SmallVector<Value> WarpFragmentTile::softmax(ValueRange scores) {
   SmallVector<Frag> s = fragments(scores);
-  softmax(s);
+  rescaleAccumulators(updateStatistics(s));
   return flatten(s);
 }
 
@@ -93,7 +93,8 @@ void WarpFragmentTile::pv(ValueRange probabilities) {
         [&] { return SmallVector<Value>{kb.boolean(false)}; })[0];
   accumulateValues(p);
   if (nonFinite)
-    kb.ifThen(nonFinite, [&] { addNonFiniteValues(p); });
+    kb.ifThen(nonFinite,
+              [&] { addNonFiniteValues(positiveSlots(p), maskChunk); });
   maskNeeds = Value();
 }
 
@@ -236,7 +237,7 @@ void WarpFragmentTile::copyRows(
           auto [j, ok] = slotKey(c);
           Value src = kb.tensorIndex(which, tile.batch, tile.kvHead, j, col);
           // Empty slots are zero-filled: 0 · garbage could be NaN.
-          asyncCopy(buffer, stagedAt(c, col), which, src, ok);
+          asyncCopy(buffer, stagedIndex(buffer, c, col), which, src, ok);
         });
       },
       [&] { copyElements(which, slotKey); });
@@ -252,7 +253,7 @@ void WarpFragmentTile::copyElements(
     auto [j, ok] = slotKey(c);
     Value x = kb.load(kb.memref(which),
                       kb.tensorIndex(which, tile.batch, tile.kvHead, j, col));
-    kb.store(kb.select(ok, x, zero), buffer, stagedAt(c, col));
+    kb.store(kb.select(ok, x, zero), buffer, stagedIndex(buffer, c, col));
   });
 }
 
@@ -279,7 +280,7 @@ void WarpFragmentTile::copyRange(KernelMemref which, Value c0, Value count) {
           Value ok = kb.lt(c, count);
           Value src = kb.add(first, kb.mul(kb.idx(i), step));
           // Empty slots read nothing (zero-fill) from a valid address.
-          asyncCopy(buffer, stagedAt(c, copyColumn), which,
+          asyncCopy(buffer, stagedIndex(buffer, c, copyColumn), which,
                     kb.select(ok, src, base), ok);
         }
       },
@@ -339,7 +340,8 @@ static Value reduceTree(SmallVector<Value> values,
   return values.front();
 }
 
-void WarpFragmentTile::softmax(SmallVector<Frag> &s) {
+WarpFragmentTile::SoftmaxUpdate
+WarpFragmentTile::updateStatistics(SmallVector<Frag> &s) {
   const int64_t keyTiles = chunk / 8;
   // The scale is positive (sattn.kernel's verifier), so the max of the raw
   // scores scales to the max of the scaled ones.
@@ -384,11 +386,15 @@ void WarpFragmentTile::softmax(SmallVector<Frag> &s) {
   Value warpUnchanged =
       NVVM::VoteSyncOp::create(b(), loc(), b().getI1Type(), kb.i32(-1),
                                unchanged, NVVM::VoteSyncKind::all);
-  kb.ifThen(kb.notI(warpUnchanged), [&] {
+  return {alpha, warpUnchanged};
+}
+
+void WarpFragmentTile::rescaleAccumulators(const SoftmaxUpdate &update) {
+  kb.ifThen(kb.notI(update.warpUnchanged), [&] {
     for (int64_t nt = 0; nt < d / 8; ++nt)
       for (int e = 0; e < 4; ++e) {
         int64_t at = nt * 4 + e;
-        setReg(outRegs, at, kb.fmul(reg(outRegs, at), alpha[e / 2]));
+        setReg(outRegs, at, kb.fmul(reg(outRegs, at), update.alpha[e / 2]));
       }
   });
 }
@@ -406,9 +412,11 @@ ChunkValues WarpFragmentTile::listChunk(Value count, function_ref<Value(Value)> 
   return {tile::ChunkKind::list, Value(), count};
 }
 
-void WarpFragmentTile::copy(const ChunkValues &ch, tile::Operand operand, Value pred) {
+void WarpFragmentTile::copy(const ChunkValues &ch, tile::Operand operand,
+                            Value pred, Value slot) {
   KernelMemref which =
       operand == tile::Operand::keys ? KernelMemref::K : KernelMemref::V;
+  stagingOffset = slot ? kb.mul(slot, kb.idx(chunk * d)) : Value();
   auto body = [&] {
     if (ch.kind == tile::ChunkKind::range)
       return copyRange(which, ch.start, ch.count);
@@ -423,6 +431,7 @@ void WarpFragmentTile::copy(const ChunkValues &ch, tile::Operand operand, Value 
   else
     body();
   commitCopies();
+  stagingOffset = Value();
 }
 
 SmallVector<Value> WarpFragmentTile::mask(const ChunkValues &ch, ValueRange scores,
@@ -431,15 +440,22 @@ SmallVector<Value> WarpFragmentTile::mask(const ChunkValues &ch, ValueRange scor
   maskChunk = ch;
   maskNeeds = needs;
   maskScores(
-      s, needs, [&](Value c) { return maskedKey(c); }, keep);
+      s, needs, [&](Value c) { return keyOfSlot(maskChunk, c); }, keep);
   return flatten(s);
 }
 
-Value WarpFragmentTile::maskedKey(Value c) {
-  if (maskChunk.kind == tile::ChunkKind::list)
+Value WarpFragmentTile::keyOfSlot(const ChunkValues &ch, Value c) {
+  if (ch.kind == tile::ChunkKind::list)
     return kb.toIndex(kb.load(keyIndex, {c}));
-  return kb.select(kb.lt(c, maskChunk.count), kb.add(maskChunk.start, c),
-                   kb.idx(-1));
+  return kb.select(kb.lt(c, ch.count), kb.add(ch.start, c), kb.idx(-1));
+}
+
+SmallVector<Value> WarpFragmentTile::stagedIndex(Value buffer, Value c,
+                                                 Value col) {
+  SmallVector<Value> at = stagedAt(c, col);
+  if (stagingOffset)
+    at.front() = kb.add(at.front(), stagingOffset);
+  return at;
 }
 
 Value WarpFragmentTile::clearNonFiniteValues() {
@@ -457,9 +473,9 @@ Value WarpFragmentTile::clearNonFiniteValues() {
   Value zeros =
       arith::ConstantOp::create(b(), loc(), b().getZeroAttr(floatVec));
   auto check = [&](Value c, Value col) {
-    Value x =
-        vector::LoadOp::create(b(), loc(), floatVec, valueTile,
-                               stagedAt(c, col), false, llvm::Align(16));
+    Value x = vector::LoadOp::create(b(), loc(), floatVec, valueTile,
+                                     stagedIndex(valueTile, c, col), false,
+                                     llvm::Align(16));
     Value mag = arith::AndIOp::create(
         b(), loc(), vector::BitCastOp::create(b(), loc(), intVec, x),
         magnitude);
@@ -470,7 +486,7 @@ Value WarpFragmentTile::clearNonFiniteValues() {
     kb.ifThen(any, [&] {
       vector::StoreOp::create(
           b(), loc(), arith::SelectOp::create(b(), loc(), bad, zeros, x),
-          valueTile, stagedAt(c, col), false, llvm::Align(16));
+          valueTile, stagedIndex(valueTile, c, col), false, llvm::Align(16));
     });
     return any;
   };
@@ -501,12 +517,13 @@ Value WarpFragmentTile::clearNonFiniteValues() {
   return kb.ne(anyThread, kb.i32(0));
 }
 
-void WarpFragmentTile::addNonFiniteValues(const SmallVector<Frag> &p) {
-  // Per row h, bit c % 32 of word c / 32 says that slot c has p > 0: each
-  // lane sets the bits of its own fragments, the quad ORs them together.
+WarpFragmentTile::PositiveSlots
+WarpFragmentTile::positiveSlots(const SmallVector<Frag> &p) {
+  // Each lane sets the bits of its own fragments, the quad ORs them
+  // together.
   const int64_t keyTiles = chunk / 8, words = (chunk + 31) / 32;
   Value twoT = kb.toI32(kb.mul(quad, kb.idx(2)));
-  std::array<SmallVector<Value>, 2> rowKeys;
+  PositiveSlots rowKeys;
   for (int h = 0; h < 2; ++h) {
     rowKeys[h].assign(words, kb.i32(0));
     for (int64_t nt = 0; nt < keyTiles; ++nt)
@@ -525,6 +542,12 @@ void WarpFragmentTile::addNonFiniteValues(const SmallVector<Frag> &p) {
       for (int32_t m : {1, 2})
         word = arith::OrIOp::create(b(), loc(), word, shuffleXor(word, m));
   }
+  return rowKeys;
+}
+
+void WarpFragmentTile::addNonFiniteValues(const PositiveSlots &rowKeys,
+                                          const ChunkValues &ch) {
+  const int64_t words = (chunk + 31) / 32;
   for (int64_t w = 0; w < words; ++w) {
     kb.forRange(
         kb.idx(0), kb.idx(std::min<int64_t>(32, chunk - 32 * w)), [&](Value c) {
@@ -537,7 +560,7 @@ void WarpFragmentTile::addNonFiniteValues(const SmallVector<Frag> &p) {
                 kb.ne(arith::AndIOp::create(b(), loc(), shifted, kb.i32(1)),
                       kb.i32(0));
           }
-          Value j = maskedKey(kb.add(c, kb.idx(32 * w)));
+          Value j = keyOfSlot(ch, kb.add(c, kb.idx(32 * w)));
           Value valid = kb.andI(kb.ge(j, kb.idx(0)), kb.lt(j, tile.seqK));
           kb.ifThen(kb.andI(valid, kb.orI(seen[0], seen[1])), [&] {
             for (int64_t nt = 0; nt < d / 8; ++nt)

@@ -38,8 +38,8 @@ public:
     return {tile::ChunkKind::range, start, count};
   }
   ChunkValues listChunk(Value count, function_ref<Value(Value)> keyOf) override;
-  void copy(const ChunkValues &chunk, tile::Operand operand,
-            Value pred) override;
+  void copy(const ChunkValues &chunk, tile::Operand operand, Value pred,
+            Value slot) override;
   void wait(int64_t pending) override { waitCopies(pending); }
   void release() override { kb.barrier(); }
   SmallVector<Value> qk() override { return flatten(scores()); }
@@ -83,6 +83,32 @@ protected:
   /// products.
   virtual void loadQueries();
 
+  /// What an online-softmax update leaves for the accumulators: each row's
+  /// factor exp2(old max - new max), and whether no row max of the warp
+  /// moved (then the factors are all 1).
+  struct SoftmaxUpdate {
+    std::array<Value, 2> alpha;
+    Value warpUnchanged;
+  };
+  /// Updates the running max and sum with the chunk's scores `s`, which
+  /// become P; the accumulators are left alone.
+  SoftmaxUpdate updateStatistics(SmallVector<Frag> &s);
+  void rescaleAccumulators(const SoftmaxUpdate &update);
+  /// Per row h, bit c % 32 of word c / 32 says that slot c has p > 0 in the
+  /// row (the union over the quad that holds it).
+  using PositiveSlots = std::array<SmallVector<Value>, 2>;
+  PositiveSlots positiveSlots(const SmallVector<Frag> &p);
+  /// Whether the staged V chunk (at stagingOffset) holds a NaN or an
+  /// infinity (the same answer in every thread); each thread first sets the
+  /// non-finite values it checked to 0. One barrier.
+  Value clearNonFiniteValues();
+  /// O += v for every non-finite value v of chunk `ch` (read again from V)
+  /// whose key has p > 0 in the row: for p > 0, p * v is v's own infinity
+  /// or NaN, which the product on the zeroed tile left out.
+  void addNonFiniteValues(const PositiveSlots &rowKeys, const ChunkValues &ch);
+  /// The key of slot c of chunk `ch` (-1: none).
+  Value keyOfSlot(const ChunkValues &ch, Value c);
+
   static SmallVector<Value> flatten(ArrayRef<Frag> frags);
   static SmallVector<Frag> fragments(ValueRange flat);
   OpBuilder &b() { return kb.b(); }
@@ -114,6 +140,13 @@ protected:
   Value queryRegs, outRegs, rowMax, rowSum, nonFiniteFlag;
   // Per thread.
   Value lane, group, quad, warpRow;
+  // The chunk the last `mask` saw and whether it masked (null: no mask).
+  ChunkValues maskChunk;
+  Value maskNeeds;
+  /// Added to the index of staged rows: the staging slot of the copy or
+  /// product being lowered (null: slot 0). Layouts with several slots stage
+  /// rows flat, slot after slot.
+  Value stagingOffset;
 
 private:
   void allocate();
@@ -138,22 +171,10 @@ private:
   /// none).
   void maskScores(SmallVector<Frag> &s, Value needsMask,
                   function_ref<Value(Value)> keyOf, KeepFn keep);
-  /// The online-softmax update; `s` becomes P.
-  void softmax(SmallVector<Frag> &s);
-  /// Whether the staged V chunk holds a NaN or an infinity (the same answer
-  /// in every thread); each thread first sets the non-finite values it
-  /// checked to 0. One barrier.
-  Value clearNonFiniteValues();
-  /// O += v for every non-finite value v of the chunk (read again from V)
-  /// whose key has p > 0 in the row: for p > 0, p * v is v's own infinity
-  /// or NaN, which the product on the zeroed tile left out.
-  void addNonFiniteValues(const SmallVector<Frag> &p);
-  /// The key of slot c of the chunk `mask` saw last (-1: none).
-  Value maskedKey(Value c);
+  /// The indices into `buffer` (keyTile or valueTile) of element `col` of
+  /// staged row `c`: stagedAt, moved by stagingOffset.
+  SmallVector<Value> stagedIndex(Value buffer, Value c, Value col);
 
-  // The chunk the last `mask` saw and whether it masked (null: no mask).
-  ChunkValues maskChunk;
-  Value maskNeeds;
   Value aligned;
   // Range copies: this thread's first row and column in a chunk, and the
   // rows between its copies (all threads cover copyRowStep whole rows).

@@ -110,8 +110,21 @@ def SattnPipelineChunks : Pass<"sattn-pipeline-chunks", "::mlir::ModuleOp"> {
     own, and the loop is marked `pipelined`. Loops over lists of keys and
     other layouts are left as they are.
 
+    With `overlap-products`, layouts with asynchronous products (`wgmma`)
+    take FlashAttention-3's intra-warpgroup form instead: P·V of chunk
+    n - 1 is issued after Q·Kᵀ of chunk n and runs during chunk n's
+    softmax, the loop carries the probabilities of chunk n - 1, and K and V
+    rows alternate between two staging slots (docs/lowering.md). It is
+    correct on the GPU suite but slower than the plain form on most
+    patterns (docs/performance.md), hence off by default.
+
     Example: `sattn-opt --sattn-tile-attention --sattn-pipeline-chunks`.
   }];
+  let options = [
+    Option<"overlapProducts", "overlap-products", "bool", /*default=*/"false",
+           "wgmma tiles: overlap P·V of a chunk with the next chunk's "
+           "softmax (two staging slots)">
+  ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::scf::SCFDialect"];
 }

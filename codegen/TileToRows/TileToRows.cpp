@@ -92,7 +92,8 @@ public:
     return {tile::ChunkKind::list, Value(), count};
   }
 
-  void copy(const ChunkValues &, tile::Operand operand, Value pred) override {
+  void copy(const ChunkValues &, tile::Operand operand, Value pred,
+            Value /*slot: one*/) override {
     auto body = [&] {
       Value buffer = operand == tile::Operand::keys ? keyTile : valueTile;
       // Rows converted to f32; consecutive threads read consecutive

@@ -29,10 +29,14 @@
 //
 // The staged rows are written through the generic proxy (cp.async or
 // stores) and read by wgmma through the async proxy: each writer fences
-// (fence.proxy.async) before the barrier that publishes them. Every product
-// is followed by its wait (wgmma.wait_group 0): the accumulators pass
-// through the fence and the wait as tied operands, so no use of them is
-// scheduled before the product has completed.
+// (fence.proxy.async) before the barrier that publishes them. A product's
+// accumulators pass through the fence and its wait (wgmma.wait_group) as
+// tied operands, so no use of them is scheduled before the product has
+// completed. In the plain form every product is followed by its wait. The
+// overlapped form (sattn-pipeline-chunks' overlap-products) issues Q·Kᵀ and
+// P·V apart from their waits: the lowering counts the commit groups in
+// flight (they complete in order) to wait for Q·Kᵀ alone, keeps P·V's A
+// words live through its wait, and stages K and V in two slots each.
 //
 //===----------------------------------------------------------------------===//
 
@@ -58,19 +62,24 @@ namespace {
 constexpr int64_t kPanelRowBytes = 128;
 /// Rows of one 128-byte swizzle atom.
 constexpr int64_t kSwizzleRows = 8;
+/// K and V staging slots (LayoutAttr::stagingSlots): a chunk's rows load
+/// while the asynchronous products read another chunk's.
+constexpr int64_t kStagingSlots = 2;
 
 class WgmmaTile : public WarpFragmentTile {
 public:
-  WgmmaTile(KernelBuilder &kb, tile::TileType type)
-      : WarpFragmentTile(kb, type), rows(type.getRows()),
+  /// `slots`: staging slots for K and for V (1, or kStagingSlots when the
+  /// function's ops name slots).
+  WgmmaTile(KernelBuilder &kb, tile::TileType type, int64_t slots)
+      : WarpFragmentTile(kb, type), slots(slots), rows(type.getRows()),
         panelColumns(kPanelRowBytes / (elem.getIntOrFloatBitWidth() / 8)),
         panelBytes(chunk * kPanelRowBytes) {}
 
 private:
   void allocateStaging() override {
     // 128-byte swizzle atoms start at 1024-byte boundaries.
-    keyTile = kb.sharedAlloc({chunk * d}, elem, /*alignment=*/1024);
-    valueTile = kb.sharedAlloc({chunk * d}, elem, /*alignment=*/1024);
+    keyTile = kb.sharedAlloc({slots * chunk * d}, elem, /*alignment=*/1024);
+    valueTile = kb.sharedAlloc({slots * chunk * d}, elem, /*alignment=*/1024);
     const int64_t groupBytes = kSwizzleRows * kPanelRowBytes;
     keyDescriptor = descriptor(keyTile, /*leading=*/16, groupBytes);
     valueDescriptor = descriptor(valueTile, /*leading=*/panelBytes, groupBytes);
@@ -104,6 +113,29 @@ private:
   void fenceStagedWrites() override { ptx("fence.proxy.async.shared::cta;"); }
   SmallVector<Frag> scores() override;
   void accumulateValues(const SmallVector<Frag> &p) override;
+
+  FailureOr<SmallVector<Value>> qkAsync(Value slot) override;
+  SmallVector<Value> qkWait(ValueRange pending) override;
+  FailureOr<SmallVector<Value>> softmaxDeferred(ValueRange scores) override;
+  void rescale() override;
+  LogicalResult pvStaged(ValueRange probabilities, const ChunkValues *of,
+                         Value slot, bool async) override;
+  void pvWait() override;
+
+  /// Issues Q·Kᵀ of the chunk staged in K slot `slot` (null: 0; one commit
+  /// group); the accumulators are not readable until a wait.
+  SmallVector<Value> issueScores(Value slot);
+  /// `desc` moved to staging slot `slot` (null: unchanged).
+  Value inSlot(Value desc, Value slot);
+  /// Issues O += P·V for P as A fragments (four words per k16 step) and V
+  /// from the staging slot `slot` (null: 0); one commit group.
+  SmallVector<Value> issueValues(ArrayRef<Value> words, Value slot);
+  /// P as the A fragments of P·V: m16n8k16 pairs, narrowed and packed.
+  SmallVector<Value> packProbabilities(const SmallVector<Frag> &p);
+  /// wgmma.wait_group `pending`, with `acc` tied through it and `live`
+  /// read by it (registers an in-flight product still reads).
+  SmallVector<Value> waitProducts(int64_t pending, ValueRange acc,
+                                  ValueRange live = {});
 
   /// A side-effecting PTX statement without operands.
   void ptx(StringRef code) {
@@ -150,8 +182,26 @@ private:
            (ks * 16 % panelColumns) * (kPanelRowBytes / panelColumns);
   }
 
-  const int64_t rows, panelColumns, panelBytes;
+  const int64_t slots, rows, panelColumns, panelBytes;
   Value keyDescriptor, valueDescriptor, queryTile, queryDescriptor;
+
+  /// Commit groups of products issued and not yet waited for, oldest
+  /// first: lowering sees a block's ops in order, so it counts them.
+  enum class Product { qk, pv };
+  SmallVector<Product> inFlight;
+  /// The asynchronous P·V in flight: its accumulators and A words, and
+  /// what its completion owes the non-finite V rule.
+  struct PendingValues {
+    SmallVector<Value> acc, words;
+    Value nonFinite;
+    PositiveSlots positive;
+    ChunkValues chunk;
+  };
+  std::optional<PendingValues> pendingValues;
+  /// The accumulator update of the last softmaxDeferred.
+  std::optional<SoftmaxUpdate> pendingRescale;
+  /// Words per row of positiveSlots.
+  int64_t slotWords() const { return (chunk + 31) / 32; }
 };
 
 SmallVector<Value> WgmmaTile::throughAccumulators(StringRef code,
@@ -264,39 +314,158 @@ void WgmmaTile::loadQueries() {
   kb.barrier();
 }
 
-SmallVector<Frag> WgmmaTile::scores() {
+Value WgmmaTile::inSlot(Value desc, Value slot) {
+  if (!slot)
+    return desc;
+  // Slots are chunk * d elements apart; descriptors count 16 bytes.
+  const int64_t slotUnits = chunk * d * (elem.getIntOrFloatBitWidth() / 8) >> 4;
+  return arith::AddIOp::create(b(), loc(), desc,
+                               kb.toI64(kb.mul(slot, kb.idx(slotUnits))));
+}
+
+SmallVector<Value> WgmmaTile::issueScores(Value slot) {
   SmallVector<Value> acc(chunk / 2, kb.f32(0));
+  Value keys = inSlot(keyDescriptor, slot);
   acc = throughAccumulators("wgmma.fence.sync.aligned;", acc);
   for (int64_t ks = 0; ks < d / 16; ++ks)
     acc = product(acc, {}, advance(queryDescriptor, kStepOffset(ks, rows)),
-                  advance(keyDescriptor, kStepOffset(ks, chunk)),
+                  advance(keys, kStepOffset(ks, chunk)),
                   /*transposeB=*/false);
   ptx("wgmma.commit_group.sync.aligned;");
-  acc = throughAccumulators("wgmma.wait_group.sync.aligned 0;", acc);
-  return fragments(acc);
+  return acc;
 }
 
-void WgmmaTile::accumulateValues(const SmallVector<Frag> &p) {
-  SmallVector<SmallVector<Value, 4>> a;
+SmallVector<Value> WgmmaTile::waitProducts(int64_t pending, ValueRange acc,
+                                           ValueRange live) {
+  std::string constraints;
+  for (size_t i = 0; i < live.size(); ++i)
+    constraints += (i ? ",r" : "r");
+  return throughAccumulators("wgmma.wait_group.sync.aligned " +
+                                 std::to_string(pending) + ";",
+                             acc, live, constraints);
+}
+
+SmallVector<Frag> WgmmaTile::scores() {
+  assert(inFlight.empty() && "a synchronous Q·Kᵀ behind async products");
+  return fragments(waitProducts(0, issueScores(Value())));
+}
+
+SmallVector<Value> WgmmaTile::packProbabilities(const SmallVector<Frag> &p) {
+  SmallVector<Value> words;
   for (int64_t ks = 0; ks < chunk / 16; ++ks) {
     const Frag &lo = p[2 * ks], &hi = p[2 * ks + 1];
-    a.push_back({pack(narrow(lo[0]), narrow(lo[1])),
-                 pack(narrow(lo[2]), narrow(lo[3])),
-                 pack(narrow(hi[0]), narrow(hi[1])),
-                 pack(narrow(hi[2]), narrow(hi[3]))});
+    words.append({pack(narrow(lo[0]), narrow(lo[1])),
+                  pack(narrow(lo[2]), narrow(lo[3])),
+                  pack(narrow(hi[0]), narrow(hi[1])),
+                  pack(narrow(hi[2]), narrow(hi[3]))});
   }
+  return words;
+}
+
+SmallVector<Value> WgmmaTile::issueValues(ArrayRef<Value> words, Value slot) {
   SmallVector<Value> acc;
   for (int64_t i = 0; i < d / 2; ++i)
     acc.push_back(reg(outRegs, i));
+  Value desc = inSlot(valueDescriptor, slot);
   acc = throughAccumulators("wgmma.fence.sync.aligned;", acc);
   for (int64_t ks = 0; ks < chunk / 16; ++ks)
-    acc = product(acc, a[ks], Value(),
-                  advance(valueDescriptor, ks * 16 * kPanelRowBytes),
+    acc = product(acc, words.slice(4 * ks, 4), Value(),
+                  advance(desc, ks * 16 * kPanelRowBytes),
                   /*transposeB=*/true);
   ptx("wgmma.commit_group.sync.aligned;");
-  acc = throughAccumulators("wgmma.wait_group.sync.aligned 0;", acc);
+  return acc;
+}
+
+void WgmmaTile::accumulateValues(const SmallVector<Frag> &p) {
+  assert(inFlight.empty() && "a synchronous P·V behind async products");
+  SmallVector<Value> words = packProbabilities(p);
+  SmallVector<Value> acc = waitProducts(0, issueValues(words, Value()));
   for (int64_t i = 0; i < d / 2; ++i)
     setReg(outRegs, i, acc[i]);
+}
+
+FailureOr<SmallVector<Value>> WgmmaTile::qkAsync(Value slot) {
+  inFlight.push_back(Product::qk);
+  return issueScores(slot);
+}
+
+SmallVector<Value> WgmmaTile::qkWait(ValueRange pending) {
+  // Groups complete in order: wait until only those after the Q·Kᵀ remain.
+  auto it = llvm::find(llvm::reverse(inFlight), Product::qk);
+  assert(it != inFlight.rend() && "qk_wait without an async qk");
+  const int64_t after = std::distance(inFlight.rbegin(), it);
+  inFlight.erase(inFlight.begin(), std::prev(inFlight.end(), after));
+  return waitProducts(after, pending);
+}
+
+FailureOr<SmallVector<Value>> WgmmaTile::softmaxDeferred(ValueRange scores) {
+  // P travels as what its P·V and the non-finite rule need: the packed A
+  // words, the p > 0 bits of each row (only when the chunk is masked) and
+  // whether it is.
+  SmallVector<Frag> s = fragments(scores);
+  pendingRescale = updateStatistics(s);
+  Value needs = maskNeeds ? maskNeeds : kb.boolean(false);
+  SmallVector<Type> bitTypes(2 * slotWords(), i32());
+  SmallVector<Value> bits = kb.ifThenElse(
+      needs, bitTypes,
+      [&] {
+        PositiveSlots positive = positiveSlots(s);
+        SmallVector<Value> flat(positive[0]);
+        flat.append(positive[1]);
+        return flat;
+      },
+      [&] { return SmallVector<Value>(2 * slotWords(), kb.i32(0)); });
+  SmallVector<Value> carried = packProbabilities(s);
+  carried.append(bits);
+  carried.push_back(needs);
+  maskNeeds = Value();
+  return carried;
+}
+
+void WgmmaTile::rescale() {
+  assert(pendingRescale && "rescale without softmaxDeferred");
+  rescaleAccumulators(*pendingRescale);
+  pendingRescale.reset();
+}
+
+LogicalResult WgmmaTile::pvStaged(ValueRange probabilities,
+                                  const ChunkValues *of, Value slot,
+                                  bool async) {
+  const size_t words = chunk / 4, bits = 2 * slotWords();
+  if (probabilities.size() != words + bits + 1)
+    return failure(); // not from softmaxDeferred
+  PendingValues pending;
+  pending.words.assign(probabilities.begin(), probabilities.begin() + words);
+  for (int h = 0; h < 2; ++h)
+    pending.positive[h].assign(probabilities.begin() + words + h * slotWords(),
+                               probabilities.begin() + words +
+                                   (h + 1) * slotWords());
+  Value needs = probabilities.back();
+  pending.chunk = of ? *of : maskChunk;
+  stagingOffset = slot ? kb.mul(slot, kb.idx(chunk * d)) : Value();
+  pending.nonFinite = kb.ifThenElse(
+      needs, {b().getI1Type()},
+      [&] { return SmallVector<Value>{clearNonFiniteValues()}; },
+      [&] { return SmallVector<Value>{kb.boolean(false)}; })[0];
+  stagingOffset = Value();
+  pending.acc = issueValues(pending.words, slot);
+  inFlight.push_back(Product::pv);
+  pendingValues = std::move(pending);
+  if (!async)
+    pvWait();
+  return success();
+}
+
+void WgmmaTile::pvWait() {
+  assert(pendingValues && "pv_wait without an async pv");
+  PendingValues &pending = *pendingValues;
+  SmallVector<Value> acc = waitProducts(0, pending.acc, pending.words);
+  inFlight.clear();
+  for (int64_t i = 0; i < d / 2; ++i)
+    setReg(outRegs, i, acc[i]);
+  kb.ifThen(pending.nonFinite,
+            [&] { addNonFiniteValues(pending.positive, pending.chunk); });
+  pendingValues.reset();
 }
 
 } // namespace
@@ -306,12 +475,25 @@ struct ConvertTileToWgmmaPass
     : public mlir::sattn::impl::SattnConvertTileToWgmmaBase<
           ConvertTileToWgmmaPass> {
   void runOnOperation() override {
-    auto make = [](KernelBuilder &kb, tile::TileType type) {
-      return std::unique_ptr<TileLayoutLowering>(new WgmmaTile(kb, type));
-    };
-    for (auto fn : getOperation().getOps<func::FuncOp>())
+    for (auto fn : getOperation().getOps<func::FuncOp>()) {
+      // Two staging slots only where the overlapped pipeline uses them.
+      bool named = false;
+      fn.walk([&](Operation *op) {
+        if (auto copy = dyn_cast<tile::CopyOp>(op))
+          named |= bool(copy.getSlot());
+        else if (auto qk = dyn_cast<tile::QKOp>(op))
+          named |= bool(qk.getSlot());
+        else if (auto pv = dyn_cast<tile::PVOp>(op))
+          named |= bool(pv.getSlot());
+      });
+      const int64_t slots = named ? kStagingSlots : 1;
+      auto make = [&](KernelBuilder &kb, tile::TileType type) {
+        return std::unique_ptr<TileLayoutLowering>(
+            new WgmmaTile(kb, type, slots));
+      };
       if (failed(lowerTileOps(fn, tile::Layout::wgmma, make)))
         return signalPassFailure();
+    }
   }
 };
 } // namespace

@@ -85,6 +85,10 @@ def SattnTile_LayoutAttr : EnumAttr<SattnTile_Dialect, SattnTile_LayoutKind,
     bool hasAsyncCopies() const {
       return getValue() == Layout::mma_sync || getValue() == Layout::wgmma;
     }
+    /// Whether Q·Kᵀ and P·V may be issued and waited for apart (`async`).
+    bool hasAsyncProducts() const { return getValue() == Layout::wgmma; }
+    /// Staging slots for K rows and for V rows (`slot` of copy, qk, pv).
+    int64_t stagingSlots() const { return hasAsyncProducts() ? 2 : 1; }
   }];
 }
 

@@ -149,7 +149,93 @@ LogicalResult BeginOp::verify() {
 }
 
 LogicalResult ForChunksOp::verifyRegions() {
-  return verifyIndexArgs(*this, getBody(), 2);
+  Block &block = getBody().front();
+  const unsigned carried = getInits().size();
+  if (block.getNumArguments() != 2 + carried ||
+      !block.getArgument(0).getType().isIndex() ||
+      !block.getArgument(1).getType().isIndex())
+    return emitOpError("body must take 2 index arguments and one per carried "
+                       "value");
+  if (TypeRange(ValueRange(block.getArguments().drop_front(2))) !=
+          TypeRange(getInits()) ||
+      getResultTypes() != TypeRange(getInits()))
+    return emitOpError("carried values, body arguments and results must have "
+                       "the same types");
+  auto yield = cast<YieldOp>(block.getTerminator());
+  if (TypeRange(yield.getValues()) != TypeRange(getInits()))
+    return emitOpError("body must yield the carried values' types, got ")
+           << yield.getValues().size() << " values";
+  return success();
+}
+
+/// The layout of the tile `op` works on.
+static LayoutAttr layoutOf(Value tile) {
+  return cast<TileType>(tile.getType()).getLayout();
+}
+
+/// Whether `later` follows `op` in op's block.
+static bool followsInBlock(Operation *op, Operation *later) {
+  return later->getBlock() == op->getBlock() && op->isBeforeInBlock(later);
+}
+
+/// `slot`, when present, needs a layout with several staging slots.
+static LogicalResult verifySlot(Operation *op, Value tile, Value slot) {
+  LayoutAttr layout = layoutOf(tile);
+  if (slot && layout.stagingSlots() < 2)
+    return op->emitOpError("the ") << stringifyLayout(layout.getValue())
+                                   << " layout has one staging slot";
+  return success();
+}
+
+LogicalResult CopyOp::verify() {
+  return verifySlot(*this, getTile(), getSlot());
+}
+
+LogicalResult QKWaitOp::verify() {
+  auto qk = getPending().getDefiningOp<QKOp>();
+  if (!qk || !qk.getAsync() || !followsInBlock(qk, *this))
+    return emitOpError("must wait for an async sattn_tile.qk earlier in its "
+                       "block");
+  return success();
+}
+
+LogicalResult SoftmaxOp::verify() {
+  if (!getDeferRescale())
+    return success();
+  if (!llvm::any_of(getProbabilities().getUsers(), [&](Operation *user) {
+        return isa<RescaleOp>(user) && followsInBlock(*this, user);
+      }))
+    return emitOpError("with defer_rescale needs a sattn_tile.rescale of its "
+                       "probabilities later in its block");
+  return success();
+}
+
+LogicalResult RescaleOp::verify() {
+  auto softmax = getProbabilities().getDefiningOp<SoftmaxOp>();
+  if (!softmax || !softmax.getDeferRescale())
+    return emitOpError("must rescale for a sattn_tile.softmax with "
+                       "defer_rescale");
+  return success();
+}
+
+LogicalResult PVOp::verify() {
+  LayoutAttr layout = layoutOf(getTile());
+  if (failed(verifySlot(*this, getTile(), getSlot())))
+    return failure();
+  if (!getAsync())
+    return success();
+  if (!layout.hasAsyncProducts())
+    return emitOpError("async: the ") << stringifyLayout(layout.getValue())
+                                      << " layout has no asynchronous products";
+  for (Operation *op = getOperation()->getNextNode(); op;
+       op = op->getNextNode()) {
+    if (isa<PVWaitOp>(op))
+      return success();
+    if (isa<PVOp, StoreOp>(op))
+      break;
+  }
+  return emitOpError("async needs a sattn_tile.pv_wait later in its block, "
+                     "before the next pv or store");
 }
 
 LogicalResult RangeChunkOp::verify() {
@@ -173,6 +259,17 @@ LogicalResult QKOp::verify() {
       scores.getChunk() != tile.getChunk() ||
       scores.getLayout() != tile.getLayout())
     return emitOpError("scores must have the tile's rows, chunk and layout");
+  if (failed(verifySlot(*this, getTile(), getSlot())))
+    return failure();
+  if (!getAsync())
+    return success();
+  if (!tile.getLayout().hasAsyncProducts())
+    return emitOpError("async: the ")
+           << stringifyLayout(tile.getLayout().getValue())
+           << " layout has no asynchronous products";
+  if (!getScores().hasOneUse() || !isa<QKWaitOp>(*getScores().user_begin()))
+    return emitOpError("async scores must have one user, a "
+                       "sattn_tile.qk_wait");
   return success();
 }
 

@@ -183,10 +183,13 @@ def SattnTile_ForChunksOp : SattnTile_Op<"for_chunks", [
   let summary = "A loop over the chunks of a key source.";
   let description = [{
     Positions [lo, hi) in steps of the tile's chunk size; the body receives
-    the chunk's start c0 and its count min(chunk, hi - c0). For a range of
-    keys the positions are the keys; for a list they index it. `pipelined`
-    marks a loop whose body stages the next chunk itself
-    (sattn-pipeline-chunks).
+    the chunk's start c0 and its count min(chunk, hi - c0), then the values
+    it carries from one chunk to the next (`carry`: their initial values;
+    the body yields the next ones, the loop returns the last). For a range
+    of keys the positions are the keys; for a list they index it.
+    `pipelined` marks a loop whose body stages the next chunk itself
+    (sattn-pipeline-chunks), which carries the probabilities of the chunk
+    whose P·V is still to come when the layout's products are asynchronous.
 
     Example:
 
@@ -195,15 +198,31 @@ def SattnTile_ForChunksOp : SattnTile_Op<"for_chunks", [
     ^bb0(%c0: index, %count: index):
       ...
     }
+    %last = sattn_tile.for_chunks %t, %lo to %hi pipelined carry(%p0 : !sattn_tile.scores<...>)
+        : !sattn_tile.tile<...> -> !sattn_tile.scores<...> {
+    ^bb0(%c0: index, %count: index, %p: !sattn_tile.scores<...>):
+      ...
+      sattn_tile.yield %next : !sattn_tile.scores<...>
+    }
     ```
   }];
   let arguments = (ins SattnTile_TileType:$tile, Index:$lo, Index:$hi,
+                       Variadic<SattnTile_ScoresType>:$inits,
                        UnitAttr:$pipelined);
+  let results = (outs Variadic<SattnTile_ScoresType>:$results);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = [{
-    $tile `,` $lo `to` $hi (`pipelined` $pipelined^)? `:` type($tile) $body
-    attr-dict
+    $tile `,` $lo `to` $hi (`pipelined` $pipelined^)?
+    (`carry` `(` $inits^ `:` type($inits) `)`)? `:` type($tile)
+    (`->` type($results)^)? $body attr-dict
   }];
+  let builders = [
+    OpBuilder<(ins "Value":$tile, "Value":$lo, "Value":$hi,
+                   CArg<"bool", "false">:$pipelined), [{
+      build($_builder, $_state, TypeRange(), tile, lo, hi, ValueRange(),
+            pipelined);
+    }]>
+  ];
   let hasRegionVerifier = 1;
 }
 
@@ -249,21 +268,32 @@ def SattnTile_ListChunkOp : SattnTile_Op<"list_chunk", [
   let hasVerifier = 1;
 }
 
-def SattnTile_CopyOp : SattnTile_Op<"copy"> {
+def SattnTile_CopyOp : SattnTile_Op<"copy", [AttrSizedOperandSegments]> {
   let summary = "Stages the K or V rows of a chunk; closes a copy group.";
   let description = [{
     Copies the key (or value) rows of the chunk's keys into the tile's
     staging buffer, zeros for empty slots, when `if` is absent or true; in
-    either case one copy group ends, so that `wait` can count groups.
+    either case one copy group ends, so that `wait` can count groups. The
+    rows go to staging slot `slot` (default 0) of the layout's
+    `stagingSlots()`, so that one chunk's rows may load while a product
+    reads another's.
 
-    Example: `sattn_tile.copy %t, %ch keys if %more : !sattn_tile.tile<...>, !sattn_tile.chunk<range>`
+    Example: `sattn_tile.copy %t, %ch values slot %s if %more : !sattn_tile.tile<...>, !sattn_tile.chunk<range>`
   }];
   let arguments = (ins SattnTile_TileType:$tile, SattnTile_ChunkType:$chunk,
-                       SattnTile_Operand:$operand, Optional<I1>:$pred);
+                       SattnTile_Operand:$operand, Optional<Index>:$slot,
+                       Optional<I1>:$pred);
   let assemblyFormat = [{
-    $tile `,` $chunk $operand (`if` $pred^)? attr-dict `:` type($tile) `,`
-    type($chunk)
+    $tile `,` $chunk $operand (`slot` $slot^)? (`if` $pred^)? attr-dict `:`
+    type($tile) `,` type($chunk)
   }];
+  let builders = [
+    OpBuilder<(ins "Value":$tile, "Value":$chunk, "Operand":$operand,
+                   "Value":$pred), [{
+      build($_builder, $_state, tile, chunk, operand, Value(), pred);
+    }]>
+  ];
+  let hasVerifier = 1;
 }
 
 def SattnTile_WaitOp : SattnTile_Op<"wait"> {
@@ -290,12 +320,40 @@ def SattnTile_ReleaseOp : SattnTile_Op<"release"> {
 def SattnTile_QKOp : SattnTile_Op<"qk"> {
   let summary = "S = Q · Kᵀ of the staged chunk.";
   let description = [{
-    Raw (unscaled) scores of the tile's rows for the staged keys.
-    Example: `%s = sattn_tile.qk %t : !sattn_tile.tile<...> -> !sattn_tile.scores<...>`
+    Raw (unscaled) scores of the tile's rows for the K rows of staging
+    slot `slot` (default 0). With `async` (layouts with asynchronous
+    products) the product is only issued: its one user is the `qk_wait`
+    that makes the scores readable, later in the same block, and the staged
+    K rows stay in use until then.
+    Example: `%s = sattn_tile.qk %t slot %k async : !sattn_tile.tile<...> -> !sattn_tile.scores<...>`
   }];
-  let arguments = (ins SattnTile_TileType:$tile);
+  let arguments = (ins SattnTile_TileType:$tile, Optional<Index>:$slot,
+                       UnitAttr:$async);
   let results = (outs SattnTile_ScoresType:$scores);
-  let assemblyFormat = "$tile attr-dict `:` type($tile) `->` type($scores)";
+  let assemblyFormat = [{
+    $tile (`slot` $slot^)? (`async` $async^)? attr-dict `:` type($tile) `->`
+    type($scores)
+  }];
+  let builders = [
+    OpBuilder<(ins "Type":$scores, "Value":$tile), [{
+      build($_builder, $_state, scores, tile, Value(), false);
+    }]>
+  ];
+  let hasVerifier = 1;
+}
+
+def SattnTile_QKWaitOp : SattnTile_Op<"qk_wait", [
+    AllTypesMatch<["pending", "scores"]>]> {
+  let summary = "Waits for an asynchronous Q·Kᵀ; returns its scores.";
+  let description = [{
+    Products issued after the `qk` (an asynchronous P·V) may still run.
+    Example: `%s = sattn_tile.qk_wait %t, %x : !sattn_tile.tile<...>, !sattn_tile.scores<...>`
+  }];
+  let arguments = (ins SattnTile_TileType:$tile, SattnTile_ScoresType:$pending);
+  let results = (outs SattnTile_ScoresType:$scores);
+  let assemblyFormat = [{
+    $tile `,` $pending attr-dict `:` type($tile) `,` type($pending)
+  }];
   let hasVerifier = 1;
 }
 
@@ -371,26 +429,74 @@ def SattnTile_SoftmaxOp : SattnTile_Op<"softmax", [
   let description = [{
     Updates each row's running max and sum with the chunk's scores,
     rescales its accumulator, and returns exp(s - max) (in the layout's
-    base and scale).
+    base and scale). With `defer_rescale` the accumulator is left as it is
+    (an asynchronous P·V may be adding to it) until the `rescale` of the
+    probabilities, later in the same block.
     Example: `%p = sattn_tile.softmax %t, %m : !sattn_tile.tile<...>, !sattn_tile.scores<...>`
   }];
-  let arguments = (ins SattnTile_TileType:$tile, SattnTile_ScoresType:$scores);
+  let arguments = (ins SattnTile_TileType:$tile, SattnTile_ScoresType:$scores,
+                       UnitAttr:$defer_rescale);
   let results = (outs SattnTile_ScoresType:$probabilities);
   let assemblyFormat = [{
-    $tile `,` $scores attr-dict `:` type($tile) `,` type($scores)
+    $tile `,` $scores (`defer_rescale` $defer_rescale^)? attr-dict `:`
+    type($tile) `,` type($scores)
   }];
+  let hasVerifier = 1;
 }
 
-def SattnTile_PVOp : SattnTile_Op<"pv"> {
-  let summary = "O += P · V of the staged chunk.";
+def SattnTile_RescaleOp : SattnTile_Op<"rescale"> {
+  let summary = "The accumulator rescale of a `defer_rescale` softmax.";
   let description = [{
-    Example: `sattn_tile.pv %t, %p : !sattn_tile.tile<...>, !sattn_tile.scores<...>`
+    Multiplies each row's accumulator by exp(old max - new max) of the
+    softmax that returned `probabilities`.
+    Example: `sattn_tile.rescale %t, %p : !sattn_tile.tile<...>, !sattn_tile.scores<...>`
   }];
   let arguments = (ins SattnTile_TileType:$tile,
                        SattnTile_ScoresType:$probabilities);
   let assemblyFormat = [{
     $tile `,` $probabilities attr-dict `:` type($tile) `,` type($probabilities)
   }];
+  let hasVerifier = 1;
+}
+
+def SattnTile_PVOp : SattnTile_Op<"pv", [AttrSizedOperandSegments]> {
+  let summary = "O += P · V of the staged chunk.";
+  let description = [{
+    The V rows are those of staging slot `slot` (default 0); `of` names the
+    chunk whose probabilities P holds when it is not the chunk of the last
+    `mask` (a P·V one chunk behind). With `async` (layouts with
+    asynchronous products) the product is only issued: a `pv_wait` later in
+    the same block completes it, and the staged V rows stay in use until
+    then.
+
+    Example: `sattn_tile.pv %t, %p of %prev slot %s async : !sattn_tile.tile<...>, !sattn_tile.scores<...>, !sattn_tile.chunk<range>`
+  }];
+  let arguments = (ins SattnTile_TileType:$tile,
+                       SattnTile_ScoresType:$probabilities,
+                       Optional<SattnTile_ChunkType>:$chunk,
+                       Optional<Index>:$slot, UnitAttr:$async);
+  let assemblyFormat = [{
+    $tile `,` $probabilities (`of` $chunk^)? (`slot` $slot^)?
+    (`async` $async^)? attr-dict `:` type($tile) `,` type($probabilities)
+    (`,` type($chunk)^)?
+  }];
+  let builders = [
+    OpBuilder<(ins "Value":$tile, "Value":$probabilities), [{
+      build($_builder, $_state, tile, probabilities, Value(), Value(), false);
+    }]>
+  ];
+  let hasVerifier = 1;
+}
+
+def SattnTile_PVWaitOp : SattnTile_Op<"pv_wait"> {
+  let summary = "Waits for the asynchronous P·V of the tile.";
+  let description = [{
+    After it the accumulator holds the product and its V rows may be
+    overwritten (after a `release`).
+    Example: `sattn_tile.pv_wait %t : !sattn_tile.tile<...>`
+  }];
+  let arguments = (ins SattnTile_TileType:$tile);
+  let assemblyFormat = "$tile attr-dict `:` type($tile)";
 }
 
 def SattnTile_StoreOp : SattnTile_Op<"store"> {

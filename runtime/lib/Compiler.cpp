@@ -115,6 +115,8 @@ Expected<Loaded> loadKernel(mlir::sattn::PatternOp bound,
   key.options = cuda ? "O3,ptx" : "O3,reassoc";
   if (cuda && wgmmaTilesEnabled())
     key.options += ",wgmma";
+  if (cuda && wgmmaOverlapEnabled())
+    key.options += ",wgmma-overlap";
   // Entries of another record format never match.
   key.options += ",record" + std::to_string(KernelInfo::kFormatVersion);
   info.digest = key.digest();

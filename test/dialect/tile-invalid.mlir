@@ -125,3 +125,104 @@ func.func @modify_yield(%t: !tile, %c: index, %s: !scores) {
   }
   return
 }
+
+// -----
+
+!tile = !sattn_tile.tile<rows = 64, head_dim = 64, element = bf16, chunk = 64, layout = <mma_sync>>
+!scores = !sattn_tile.scores<rows = 64, chunk = 64, layout = <mma_sync>>
+func.func @async_qk_layout(%t: !tile) {
+  // expected-error @+1 {{async: the mma_sync layout has no asynchronous products}}
+  %s = sattn_tile.qk %t async : !tile -> !scores
+  %r = sattn_tile.qk_wait %t, %s : !tile, !scores
+  return
+}
+
+// -----
+
+!tile = !sattn_tile.tile<rows = 64, head_dim = 64, element = bf16, chunk = 64, layout = <wgmma>>
+!scores = !sattn_tile.scores<rows = 64, chunk = 64, layout = <wgmma>>
+func.func @async_qk_unwaited(%t: !tile) {
+  // expected-error @+1 {{async scores must have one user, a sattn_tile.qk_wait}}
+  %s = sattn_tile.qk %t async : !tile -> !scores
+  %p = sattn_tile.softmax %t, %s : !tile, !scores
+  return
+}
+
+// -----
+
+!tile = !sattn_tile.tile<rows = 64, head_dim = 64, element = bf16, chunk = 64, layout = <wgmma>>
+!scores = !sattn_tile.scores<rows = 64, chunk = 64, layout = <wgmma>>
+func.func @qk_wait_sync(%t: !tile) {
+  %s = sattn_tile.qk %t : !tile -> !scores
+  // expected-error @+1 {{must wait for an async sattn_tile.qk earlier in its block}}
+  %r = sattn_tile.qk_wait %t, %s : !tile, !scores
+  return
+}
+
+// -----
+
+!tile = !sattn_tile.tile<rows = 64, head_dim = 64, element = bf16, chunk = 64, layout = <wgmma>>
+!scores = !sattn_tile.scores<rows = 64, chunk = 64, layout = <wgmma>>
+func.func @async_pv_unwaited(%t: !tile, %p: !scores) {
+  // expected-error @+1 {{async needs a sattn_tile.pv_wait later in its block, before the next pv or store}}
+  sattn_tile.pv %t, %p async : !tile, !scores
+  sattn_tile.store %t : !tile
+  return
+}
+
+// -----
+
+!tile = !sattn_tile.tile<rows = 64, head_dim = 64, element = bf16, chunk = 64, layout = <mma_sync>>
+func.func @slot_layout(%t: !tile, %c: index) {
+  %ch = sattn_tile.range_chunk %t, %c, %c : !tile -> !sattn_tile.chunk<range>
+  // expected-error @+1 {{the mma_sync layout has one staging slot}}
+  sattn_tile.copy %t, %ch values slot %c : !tile, !sattn_tile.chunk<range>
+  return
+}
+
+// -----
+
+!tile = !sattn_tile.tile<rows = 64, head_dim = 64, element = bf16, chunk = 64, layout = <wgmma>>
+!scores = !sattn_tile.scores<rows = 64, chunk = 64, layout = <wgmma>>
+func.func @deferred_without_rescale(%t: !tile, %s: !scores) {
+  // expected-error @+1 {{with defer_rescale needs a sattn_tile.rescale of its probabilities later in its block}}
+  %p = sattn_tile.softmax %t, %s defer_rescale : !tile, !scores
+  return
+}
+
+// -----
+
+!tile = !sattn_tile.tile<rows = 64, head_dim = 64, element = bf16, chunk = 64, layout = <wgmma>>
+!scores = !sattn_tile.scores<rows = 64, chunk = 64, layout = <wgmma>>
+func.func @rescale_plain(%t: !tile, %s: !scores) {
+  %p = sattn_tile.softmax %t, %s : !tile, !scores
+  // expected-error @+1 {{must rescale for a sattn_tile.softmax with defer_rescale}}
+  sattn_tile.rescale %t, %p : !tile, !scores
+  return
+}
+
+// -----
+
+!tile = !sattn_tile.tile<rows = 64, head_dim = 64, element = bf16, chunk = 64, layout = <wgmma>>
+!scores = !sattn_tile.scores<rows = 64, chunk = 64, layout = <wgmma>>
+func.func @carry_yield(%t: !tile, %lo: index, %p0: !scores) {
+  // expected-error @+1 {{body must yield the carried values' types, got 0 values}}
+  %r = sattn_tile.for_chunks %t, %lo to %lo carry(%p0 : !scores) : !tile -> !scores {
+  ^bb0(%c0: index, %n: index, %p: !scores):
+    sattn_tile.yield
+  }
+  return
+}
+
+// -----
+
+!tile = !sattn_tile.tile<rows = 64, head_dim = 64, element = bf16, chunk = 64, layout = <wgmma>>
+!scores = !sattn_tile.scores<rows = 64, chunk = 64, layout = <wgmma>>
+func.func @carry_args(%t: !tile, %lo: index, %p0: !scores) {
+  // expected-error @+1 {{body must take 2 index arguments and one per carried value}}
+  %r = sattn_tile.for_chunks %t, %lo to %lo carry(%p0 : !scores) : !tile -> !scores {
+  ^bb0(%c0: index, %n: index):
+    sattn_tile.yield %p0 : !scores
+  }
+  return
+}

@@ -57,3 +57,37 @@ func.func @modify(%t: !mtile, %c: index, %s: !mscores) {
   %p = sattn_tile.softmax %t, %m : !mtile, !mscores
   return
 }
+
+// The overlapped chunk loop of layouts with asynchronous products: carried
+// probabilities, staging slots, Q·Kᵀ and P·V issued apart from their waits,
+// a softmax whose rescale comes later.
+// CHECK-LABEL: func.func @overlapped(
+// CHECK: %[[LAST:.+]] = sattn_tile.for_chunks %{{.*}}, %{{.*}} to %{{.*}} pipelined carry(%[[P0:.+]] : !{{.*}}) : !{{.*}} -> !{{.*}} {
+// CHECK-NEXT: ^bb0(%[[C0:.+]]: index, %[[N:.+]]: index, %[[PREV:.+]]: !{{.*}}):
+// CHECK: %[[S:.+]] = sattn_tile.qk %{{.*}} slot %{{.*}} async :
+// CHECK-NEXT: sattn_tile.pv %{{.*}}, %[[PREV]] of %{{.*}} slot %{{.*}} async :
+// CHECK-NEXT: %[[READY:.+]] = sattn_tile.qk_wait %{{.*}}, %[[S]] :
+// CHECK-NEXT: sattn_tile.copy %{{.*}}, %{{.*}} keys slot %{{.*}} if %{{.*}} :
+// CHECK-NEXT: %[[P:.+]] = sattn_tile.softmax %{{.*}}, %[[READY]] defer_rescale :
+// CHECK-NEXT: sattn_tile.pv_wait
+// CHECK-NEXT: sattn_tile.rescale %{{.*}}, %[[P]] :
+// CHECK-NEXT: sattn_tile.yield %[[P]] :
+// CHECK: sattn_tile.pv %{{.*}}, %[[LAST]] :
+!wtile = !sattn_tile.tile<rows = 64, head_dim = 64, element = bf16, chunk = 64, layout = <wgmma>>
+!wscores = !sattn_tile.scores<rows = 64, chunk = 64, layout = <wgmma>>
+func.func @overlapped(%t: !wtile, %lo: index, %hi: index, %p0: !wscores, %more: i1) {
+  %last = sattn_tile.for_chunks %t, %lo to %hi pipelined carry(%p0 : !wscores) : !wtile -> !wscores {
+  ^bb0(%c0: index, %n: index, %prev: !wscores):
+    %ch = sattn_tile.range_chunk %t, %c0, %n : !wtile -> !sattn_tile.chunk<range>
+    %s = sattn_tile.qk %t slot %n async : !wtile -> !wscores
+    sattn_tile.pv %t, %prev of %ch slot %n async : !wtile, !wscores, !sattn_tile.chunk<range>
+    %ready = sattn_tile.qk_wait %t, %s : !wtile, !wscores
+    sattn_tile.copy %t, %ch keys slot %n if %more : !wtile, !sattn_tile.chunk<range>
+    %p = sattn_tile.softmax %t, %ready defer_rescale : !wtile, !wscores
+    sattn_tile.pv_wait %t : !wtile
+    sattn_tile.rescale %t, %p : !wtile, !wscores
+    sattn_tile.yield %p : !wscores
+  }
+  sattn_tile.pv %t, %last : !wtile, !wscores
+  return
+}
