@@ -26,6 +26,12 @@ loadCpuExecutable(const KernelArtifact &artifact, unsigned threads);
 llvm::Expected<std::shared_ptr<Executable>>
 loadCudaExecutable(const KernelArtifact &artifact);
 
+/// Writes out = 0 and (when the call wants it) lse = -inf for rows
+/// [q0, q0 + rows) of every head of batch 0 of a call's device tensors, in
+/// `stream`'s order: the rows of a packed sequence without keys.
+llvm::Error clearRowsOnDevice(const AttentionArgs &args, int64_t q0,
+                              int64_t rows, void *stream);
+
 } // namespace sattn
 
 #endif // SATTN_RUNTIME_BACKENDS_H

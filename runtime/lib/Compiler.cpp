@@ -218,10 +218,12 @@ public:
   /// waited for; their times add up.
   Error runPacked(const AttentionArgs &args, const Workspace *workspace,
                   void *stream, RunTimings *timings) {
-    if (backendKind == Backend::Cuda)
+    const bool cuda = backendKind == Backend::Cuda;
+    if (cuda && args.keyScores)
       return makeArgumentError(
-          "packed sequences (cu_seqlens) run on the CPU backend and in the "
-          "reference for now; the GPU launch for them is not written yet");
+          "packed sequences with key scores (top-k by key_score) run on the "
+          "CPU backend for now: each sequence's scores are copied out "
+          "through host memory");
     RunTimings total;
     auto one = [&](size_t, const AttentionArgs &part) -> Error {
       RunTimings partTimes;
@@ -237,7 +239,13 @@ public:
           total.stages[i].ms += partTimes.stages[i].ms;
       return Error::success();
     };
-    if (Error err = forEachPackedSequence(attentionConfig, args, one))
+    auto clearOnDevice = [&](int64_t q0, int64_t rows) {
+      return clearRowsOnDevice(args, q0, rows, stream);
+    };
+    if (Error err = forEachPackedSequence(
+            attentionConfig, args, one,
+            cuda ? llvm::function_ref<Error(int64_t, int64_t)>(clearOnDevice)
+                 : nullptr))
       return err;
     if (timings)
       *timings = std::move(total);

@@ -245,3 +245,42 @@ sattn::loadCudaExecutable(const KernelArtifact &artifact) {
   return std::make_shared<CudaExecutable>(std::move(*module), std::move(stages),
                                           *attention);
 }
+
+Error sattn::clearRowsOnDevice(const AttentionArgs &args, int64_t q0,
+                               int64_t rows, void *stream) {
+  // Batch 0 (packed calls have one); out rows are D elements, strided.
+  const TensorView &out = args.out;
+  const size_t bytes = dtypeSize(out.dtype);
+  const int64_t heads = out.sizes[1], d = out.sizes[3];
+  auto at = [](const TensorView &view, int64_t offset, size_t size) {
+    return cuda::CUdeviceptr(reinterpret_cast<uintptr_t>(view.data) +
+                             uint64_t(offset) * size);
+  };
+  auto cuStream = static_cast<CUstream>(stream);
+  const uint32_t negativeInfinity = 0xff800000u; // f32 -inf
+  for (int64_t h = 0; h < heads; ++h) {
+    const int64_t first = h * out.strides[1] + q0 * out.strides[2];
+    const size_t pitch = size_t(out.strides[2]) * bytes;
+    if (out.strides[3] == 1) {
+      if (Error e = cuda::memset2D(at(out, first, bytes), pitch, 0,
+                                   size_t(d) * bytes, size_t(rows), cuStream))
+        return e;
+    } else {
+      for (int64_t c = 0; c < d; ++c)
+        if (Error e = cuda::memset2D(at(out, first + c * out.strides[3], bytes),
+                                     pitch, 0, bytes, size_t(rows), cuStream))
+          return e;
+    }
+    if (!args.wantsLse())
+      continue;
+    const TensorView &lse = args.lse;
+    if (lse.dtype != DType::F32)
+      return makeArgumentError("lse must be float32");
+    if (Error e = cuda::memset2D32(
+            at(lse, h * lse.strides[1] + q0 * lse.strides[2], 4),
+            size_t(lse.strides[2]) * 4, negativeInfinity, 1, size_t(rows),
+            cuStream))
+      return e;
+  }
+  return Error::success();
+}

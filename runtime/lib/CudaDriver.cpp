@@ -187,6 +187,8 @@ llvm::Error Driver::load() {
   SATTN_RESOLVE(cuMemcpyHtoDAsync_v2);
   SATTN_RESOLVE(cuMemcpyDtoHAsync_v2);
   SATTN_RESOLVE(cuMemsetD8_v2);
+  SATTN_RESOLVE(cuMemsetD2D8Async);
+  SATTN_RESOLVE(cuMemsetD2D32Async);
   SATTN_RESOLVE(cuModuleLoadDataEx);
   SATTN_RESOLVE(cuModuleUnload);
   SATTN_RESOLVE(cuModuleGetFunction);
@@ -480,6 +482,26 @@ std::string sattn::cuda::functionName(CUfunction function) {
   std::lock_guard<std::mutex> lock(names.mutex);
   auto it = names.names.find(function);
   return it == names.names.end() ? std::string() : it->second.second;
+}
+
+llvm::Error sattn::cuda::memset2D(CUdeviceptr dst, size_t pitch,
+                                  unsigned char value, size_t width,
+                                  size_t height, CUstream stream) {
+  llvm::Expected<Driver &> d = Driver::get();
+  if (!d)
+    return d.takeError();
+  return SATTN_CU(*d, cuMemsetD2D8Async)(dst, pitch, value, width, height,
+                                         stream);
+}
+
+llvm::Error sattn::cuda::memset2D32(CUdeviceptr dst, size_t pitch,
+                                    uint32_t value, size_t width, size_t height,
+                                    CUstream stream) {
+  llvm::Expected<Driver &> d = Driver::get();
+  if (!d)
+    return d.takeError();
+  return SATTN_CU(*d, cuMemsetD2D32Async)(dst, pitch, value, width, height,
+                                          stream);
 }
 
 llvm::Error sattn::cuda::launch(CUfunction function, Dim3 grid, Dim3 block,

@@ -45,7 +45,8 @@ static llvm::Error checkOffsets(llvm::ArrayRef<int32_t> offsets,
 
 llvm::Error sattn::forEachPackedSequence(
     const AttentionConfig &config, const AttentionArgs &args,
-    llvm::function_ref<llvm::Error(size_t, const AttentionArgs &)> run) {
+    llvm::function_ref<llvm::Error(size_t, const AttentionArgs &)> run,
+    llvm::function_ref<llvm::Error(int64_t, int64_t)> clearRows) {
   if (!args.cuSeqlensQ.data() || !args.cuSeqlensK.data())
     return makeArgumentError(
         "packed sequences need both cu_seqlens_q and cu_seqlens_k");
@@ -79,6 +80,11 @@ llvm::Error sattn::forEachPackedSequence(
       continue;
     if (keys == 0) {
       // Nothing to attend to: o = 0, lse = -inf (docs/patterns.md).
+      if (clearRows) {
+        if (llvm::Error e = clearRows(q0, rows))
+          return e;
+        continue;
+      }
       for (int64_t h = 0; h < shape->heads; ++h)
         for (int64_t i = q0; i < q0 + rows; ++i) {
           for (int64_t d = 0; d < shape->headDim; ++d)

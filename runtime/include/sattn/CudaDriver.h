@@ -170,6 +170,12 @@ public:
                                    CUstream stream) = nullptr;
   CUresult (*cuMemsetD8_v2)(CUdeviceptr dst, unsigned char value,
                             size_t count) = nullptr;
+  CUresult (*cuMemsetD2D8Async)(CUdeviceptr dst, size_t pitch,
+                                unsigned char value, size_t width,
+                                size_t height, CUstream stream) = nullptr;
+  CUresult (*cuMemsetD2D32Async)(CUdeviceptr dst, size_t pitch, unsigned value,
+                                 size_t width, size_t height,
+                                 CUstream stream) = nullptr;
 
   // Modules and kernels.
   CUresult (*cuModuleLoadDataEx)(CUmodule *module, const void *image,
@@ -363,6 +369,14 @@ struct Dim3 {
 /// at the next synchronization.
 llvm::Error launch(CUfunction function, Dim3 grid, Dim3 block,
                    unsigned sharedBytes, CUstream stream, void **params);
+
+/// Sets `height` rows of `width` bytes, `pitch` bytes apart from `dst` on,
+/// to `value` (cuMemsetD2D8Async), in `stream`'s order.
+llvm::Error memset2D(CUdeviceptr dst, size_t pitch, unsigned char value,
+                     size_t width, size_t height, CUstream stream);
+/// The same with 32-bit words: `width` words a row (cuMemsetD2D32Async).
+llvm::Error memset2D32(CUdeviceptr dst, size_t pitch, uint32_t value,
+                       size_t width, size_t height, CUstream stream);
 
 /// cuFuncGetAttribute and cuFuncSetAttribute (e.g.
 /// CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, needed before launching

@@ -20,12 +20,15 @@ namespace sattn {
 /// Checks a packed call (its views as checkAttentionArgs does, a batch of 1,
 /// two offset lists of the same length starting at 0, non-decreasing and
 /// ending at Sq and Sk), then calls `run` with each sequence's index and
-/// own call, in order. A sequence without query rows is skipped; one without
-/// keys gets out = 0 and lse = -inf written here (host memory). Errors name
-/// the list and the entry.
+/// own call, in order. A sequence without query rows is skipped; one
+/// without keys gets out = 0 and lse = -inf for its rows [q0, q0 + rows):
+/// written here in host memory, or by `clearRows(q0, rows)` when given
+/// (device memory). Key scores are copied per sequence through host memory.
+/// Errors name the list and the entry.
 llvm::Error forEachPackedSequence(
     const AttentionConfig &config, const AttentionArgs &args,
-    llvm::function_ref<llvm::Error(size_t, const AttentionArgs &)> run);
+    llvm::function_ref<llvm::Error(size_t, const AttentionArgs &)> run,
+    llvm::function_ref<llvm::Error(int64_t, int64_t)> clearRows = nullptr);
 
 /// Parses "0,100,250" into offsets; the message names `what`.
 llvm::Expected<std::vector<int32_t>> parseOffsets(llvm::StringRef text,

@@ -15,6 +15,7 @@
 
 #include "NonFiniteHarness.h"
 #include "OracleHarness.h"
+#include "PackedSequenceCases.h"
 #include "ScoreModifierCases.h"
 
 #include "sattn/CudaDriver.h"
@@ -193,6 +194,58 @@ INSTANTIATE_TEST_SUITE_P(
                        ::testing::Values(1, 2),
                        ::testing::Range(0, int(std::size(kOverlapShapes)))),
     overlapName);
+
+/// Packed sequences on the GPU: one launch per sequence on sub-views of the
+/// device tensors, the rows of sequences without keys cleared on the device.
+class CudaPackedSequences : public ::testing::Test {
+protected:
+  static void SetUpTestSuite() { setenv("SATTN_CACHE_DIR", "off", 1); }
+  void SetUp() override {
+    std::string reason = noDeviceReason();
+    if (!reason.empty())
+      GTEST_SKIP() << "no CUDA device: " << reason;
+  }
+  static llvm::Error runOnDevice(Kernel &kernel, AttentionArgs &args) {
+    return runWithHostViews(kernel, args);
+  }
+};
+
+TEST_F(CudaPackedSequences, EqualSeparateCalls) {
+  // Empty, one row, no keys, Sq_s < Sk_s, Sq_s > Sk_s, ragged lengths; the
+  // mma_sync tile (D 32, f32 as tf32), then the wgmma tile (D 64 and 128).
+  checkPacked(Backend::Cuda, kPackedStreaming, {0, 0, 1, 40, 40, 97, 150},
+              {0, 0, 1, 70, 80, 97, 190}, DType::F32, false, runOnDevice);
+  checkPacked(Backend::Cuda, kPackedStreaming, {0, 33, 33, 100},
+              {0, 33, 60, 100}, DType::BF16, false, runOnDevice, 64);
+  checkPacked(Backend::Cuda, kPackedStreaming, {0, 70, 200}, {0, 90, 200},
+              DType::F16, false, runOnDevice, 128);
+}
+
+TEST_F(CudaPackedSequences, TwoHundredSequencesInOneCall) {
+  std::vector<int32_t> cu = {0};
+  for (int s = 0; s < 200; ++s)
+    cu.push_back(cu.back() + 1 + (s * 7) % 5);
+  checkPacked(Backend::Cuda, kPackedStreaming, cu, cu, DType::BF16, false,
+              runOnDevice, 64);
+}
+
+TEST_F(CudaPackedSequences, KeyScoresAreRefusedWithAReason) {
+  ShapeCase shape{"packed", 1, 4, 2, 40, 40, 32};
+  OracleCase c(3, DType::F32, shape);
+  c.args.keyScores = c.scores.view;
+  std::vector<int32_t> cu = {0, 20, 40};
+  c.args.cuSeqlensQ = cu;
+  c.args.cuSeqlensK = cu;
+  CompileOptions options;
+  options.backend = Backend::Cuda;
+  auto kernel = compile(PatternSource::text(kPackedSparsek), c.config, options);
+  ASSERT_TRUE(bool(kernel)) << llvm::toString(kernel.takeError());
+  llvm::Error err = runOnDevice(**kernel, c.args);
+  ASSERT_TRUE(bool(err));
+  std::string text = llvm::toString(std::move(err));
+  EXPECT_NE(text.find("packed sequences with key scores"), std::string::npos)
+      << text;
+}
 
 /// (pattern, case, dtype, shape) for every case that applies.
 std::vector<std::tuple<int, NonFinite, int, int>> nonFiniteCases() {
