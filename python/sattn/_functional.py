@@ -49,7 +49,7 @@ def attention(q, k, v, pattern, /, *, scale=None, enable_gqa=False,
     cu_seqlens_q, cu_seqlens_k: packed sequences (FlashAttention's varlen,
     docs/patterns.md): n + 1 offsets each (ints, host memory) of n
     sequences lying along S of a batch of 1, each attended on its own with
-    local indices. CPU backend for now.
+    local indices (on CUDA, not with key_score).
     """
     packed, keep = _capi.packed_sequences(cu_seqlens_q, cu_seqlens_k)
     if packed is not None:

@@ -213,8 +213,8 @@ class Kernel:
         "bhsd"; "bshd": [B, S, H, D]); returns out like q, and with
         return_lse the log-sum-exp [B, Hq, Sq] (float32, natural log).
         cu_seqlens_q and cu_seqlens_k (host offsets, n + 1 each) pack n
-        sequences along S of a batch of 1 (FlashAttention's varlen; CPU
-        backend for now)."""
+        sequences along S of a batch of 1 (FlashAttention's varlen; on
+        CUDA, not with key_score)."""
         packed, keep = _capi.packed_sequences(cu_seqlens_q, cu_seqlens_k)
         if packed is not None:
             kind, shape = self._check(q, k, v, key_score, score_weights,
