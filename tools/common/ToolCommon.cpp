@@ -211,18 +211,34 @@ OracleInputs LoadedInputs::view() const {
   return OracleInputs{ptr(q), ptr(k), ptr(keyScores), ptr(weights)};
 }
 
-Expected<LoadedInputs> loadInputs(const InputFiles &files) {
+Expected<LoadedInputs> loadInputs(const InputFiles &files, FileLayout layout) {
   LoadedInputs in;
   in.files = files;
-  if (Error e = readInput(files.q, "q", 4, "[B, Hq, Sq, D]", in.q, in.qShape))
+  const bool tokens = layout == FileLayout::THD;
+  const size_t rank = tokens ? 3 : 4;
+  if (Error e =
+          readInput(files.q, "q", rank,
+                    tokens ? "[T, Hq, D] (--layout thd)" : "[B, Hq, Sq, D]",
+                    in.q, in.qShape))
     return std::move(e);
-  if (Error e = readInput(files.k, "k", 4, "[B, Hkv, Sk, D]", in.k, in.kShape))
-    return std::move(e);
-  if (Error e = readInput(files.v, "v", 4, "[B, Hkv, Sk, D]", in.v, in.vShape))
-    return std::move(e);
-  if (Error e = readInput(files.keyScores, "key scores", 3, "[B, Hkv, Sk]",
+  for (auto [path, what, values, shape] :
+       {std::tuple(&files.k, "k", &in.k, &in.kShape),
+        std::tuple(&files.v, "v", &in.v, &in.vShape)})
+    if (Error e =
+            readInput(*path, what, rank,
+                      tokens ? "[T, Hkv, D] (--layout thd)" : "[B, Hkv, Sk, D]",
+                      *values, *shape))
+      return std::move(e);
+  if (Error e = readInput(files.keyScores, "key scores", tokens ? 2 : 3,
+                          tokens ? "[Hkv, T] (--layout thd)" : "[B, Hkv, Sk]",
                           in.keyScores, in.scoreShape))
     return std::move(e);
+  // The tokens of a batch of 1.
+  if (tokens)
+    for (std::vector<int64_t> *dims :
+         {&in.qShape, &in.kShape, &in.vShape, &in.scoreShape})
+      if (!dims->empty())
+        dims->insert(dims->begin(), 1);
   if (Error e = readInput(files.weights, "weights", 2, "[Hkv, D]", in.weights,
                           in.weightShape))
     return std::move(e);
@@ -489,15 +505,15 @@ Expected<PreparedInputs> prepareInputs(const InputOptions &options,
                                        const ShapeOptions &shapeOptions,
                                        const PatternSpec &spec,
                                        const InputNeeds &needs,
-                                       bool filesAreBSHD) {
+                                       FileLayout files) {
   if (Error e = checkInputChoice(options, spec, needs))
     return std::move(e);
   PreparedInputs out;
-  auto loaded = loadInputs(filesOf(options));
+  auto loaded = loadInputs(filesOf(options), files);
   if (!loaded)
     return loaded.takeError();
   out.inputs = std::move(*loaded);
-  if (filesAreBSHD)
+  if (files != FileLayout::BHSD)
     for (std::vector<int64_t> *dims :
          {&out.inputs.qShape, &out.inputs.kShape, &out.inputs.vShape})
       if (!dims->empty())

@@ -195,7 +195,17 @@ struct LoadedInputs {
 
 /// Reads the inputs named in `files` (empty names are skipped), checks their
 /// ranks and their agreement with each other.
-llvm::Expected<LoadedInputs> loadInputs(const InputFiles &files);
+/// How q, k and v files (and key scores) hold their dimensions.
+enum class FileLayout {
+  BHSD, ///< [B, H, S, D]; key scores [B, Hkv, Sk]
+  BSHD, ///< [B, S, H, D]; key scores [B, Hkv, Sk]
+  THD,  ///< [T, H, D], the tokens of a batch of 1; key scores [Hkv, T]
+};
+
+/// Reads the files given, as [B, H, S, D] shapes (THD files get a leading
+/// batch of 1; BSHD and THD ones keep S before H: prepareInputs swaps).
+llvm::Expected<LoadedInputs> loadInputs(const InputFiles &files,
+                                        FileLayout layout = FileLayout::BHSD);
 
 /// Completes `shape` from the loaded inputs (when present), checks that the
 /// sizes given on the command line agree with them, that every input has
@@ -225,14 +235,13 @@ struct PreparedInputs {
 };
 
 /// Checks that the input options fit together and give everything `spec`
-/// and `needs` read, reads the files (`filesAreBSHD`: q, k and v files are
-/// [B, S, H, D]), settles the shape against `shapeOptions`, then draws or
-/// generates what is asked for. Errors name the flags involved.
-llvm::Expected<PreparedInputs> prepareInputs(const InputOptions &options,
-                                             const ShapeOptions &shapeOptions,
-                                             const PatternSpec &spec,
-                                             const InputNeeds &needs,
-                                             bool filesAreBSHD = false);
+/// and `needs` read, reads the files (in `files`' layout), settles the
+/// shape against `shapeOptions`, then draws or generates what is asked for.
+/// Errors name the flags involved.
+llvm::Expected<PreparedInputs>
+prepareInputs(const InputOptions &options, const ShapeOptions &shapeOptions,
+              const PatternSpec &spec, const InputNeeds &needs,
+              FileLayout files = FileLayout::BHSD);
 
 /// Says which flags a pattern needs that were not given ("pattern 'sample'
 /// reads q and k: pass --q and --k").

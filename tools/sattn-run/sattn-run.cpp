@@ -6,7 +6,7 @@
 //         (with --seq-len N [--kv-len M] [--batch B] [--heads H]
 //          [--kv-heads G] [--head-dim D])
 //     [--backend reference|cpu|cuda] [--arch sm_80|sm_90a]
-//     [--dtype f32|f16|bf16] [--layout bhsd|bshd] [--scale S]
+//     [--dtype f32|f16|bf16] [--layout bhsd|bshd|thd] [--scale S]
 //     -o out.npy [--lse lse.npy]
 //
 //===----------------------------------------------------------------------===//
@@ -32,7 +32,7 @@ namespace cl = llvm::cl;
 
 namespace {
 enum class BackendKind { Reference, Cpu, Cuda };
-enum class Layout { BHSD, BSHD };
+using Layout = FileLayout;
 
 /// Inputs rounded to the compute dtype and laid out as the files are.
 struct Buffer {
@@ -58,10 +58,11 @@ Buffer toDType(const std::vector<float> &values, DType dtype) {
   return buffer;
 }
 
-/// A [B, H, S, D] view of a buffer laid out as `layout`.
+/// A [B, H, S, D] view of a buffer laid out as `layout` (THD: BSHD with
+/// B = 1).
 TensorView viewOf(void *data, DType dtype, Layout layout, int64_t batch,
                   int64_t heads, int64_t seq, int64_t headDim) {
-  if (layout == Layout::BSHD)
+  if (layout != Layout::BHSD)
     return TensorView::fromBSHD(data, dtype, batch, seq, heads, headDim);
   return TensorView::contiguous(data, dtype, {batch, heads, seq, headDim});
 }
@@ -155,7 +156,11 @@ int main(int argc, char **argv) {
       "layout", cl::desc("Layout of the q, k, v and output files"),
       cl::init(Layout::BHSD),
       cl::values(clEnumValN(Layout::BHSD, "bhsd", "[B, H, S, D] (default)"),
-                 clEnumValN(Layout::BSHD, "bshd", "[B, S, H, D]")));
+                 clEnumValN(Layout::BSHD, "bshd", "[B, S, H, D]"),
+                 clEnumValN(Layout::THD, "thd",
+                            "[T, H, D]: the tokens of a batch of 1, as "
+                            "packed sequences are (key scores [Hkv, T], lse "
+                            "[H, T])")));
   cl::opt<double> scale("scale", cl::desc("Softmax scale (default 1/sqrt(D))"),
                         cl::init(0.0));
   PackedOptions packedOptions;
@@ -179,18 +184,20 @@ int main(int argc, char **argv) {
     exitOnError(kTool, llvm::createStringError("--dtype must be f32, f16 or "
                                                "bf16, got '" +
                                                dtypeName + "'"));
-  if (layout == Layout::BSHD && (inputOptions.llm() || inputOptions.random()))
-    exitOnError(kTool, llvm::createStringError(
-                           "--layout bshd describes input files; generated "
-                           "inputs are [B, H, S, D]"));
+  if (layout != Layout::BHSD && (inputOptions.llm() || inputOptions.random()))
+    exitOnError(kTool,
+                llvm::createStringError(
+                    "--layout " +
+                    std::string(layout == Layout::BSHD ? "bshd" : "thd") +
+                    " describes input files; generated inputs are "
+                    "[B, H, S, D]"));
   if (scale.getNumOccurrences() && !(scale > 0.0))
     exitOnError(kTool, llvm::createStringError("--scale must be positive"));
   std::optional<SlowStep> preparing;
   preparing.emplace(kTool, "reading or generating the inputs");
   auto prepared =
       prepareInputs(inputOptions, shapeOptions, loaded.spec,
-                    InputNeeds{true, true, true, false, false, kTool},
-                    layout == Layout::BSHD);
+                    InputNeeds{true, true, true, false, false, kTool}, layout);
   preparing.reset();
   if (!prepared)
     exitOnError(kTool, prepared.takeError());
@@ -339,15 +346,20 @@ int main(int argc, char **argv) {
   std::vector<int64_t> outShape =
       layout == Layout::BSHD ? std::vector<int64_t>{shape.batch, shape.seqQ,
                                                     shape.heads, shape.headDim}
-                             : std::vector<int64_t>{shape.batch, shape.heads,
-                                                    shape.seqQ, shape.headDim};
+      : layout == Layout::THD
+          ? std::vector<int64_t>{shape.seqQ, shape.heads, shape.headDim}
+          : std::vector<int64_t>{shape.batch, shape.heads, shape.seqQ,
+                                 shape.headDim};
+  std::vector<int64_t> lseShape =
+      layout == Layout::THD
+          ? std::vector<int64_t>{shape.heads, shape.seqQ}
+          : std::vector<int64_t>{shape.batch, shape.heads, shape.seqQ};
   if (llvm::Error e =
           writeNpy(output, NpyDtype::Float32, outShape, out32.data()))
     exitOnError(kTool, std::move(e));
   if (!lseOutput.empty())
     if (llvm::Error e =
-            writeNpy(lseOutput, NpyDtype::Float32,
-                     {shape.batch, shape.heads, shape.seqQ}, lse.data()))
+            writeNpy(lseOutput, NpyDtype::Float32, lseShape, lse.data()))
       exitOnError(kTool, std::move(e));
   return checkFailed ? 1 : 0;
 }

@@ -7,6 +7,9 @@ npy_close.py A.npy B.npy [--to-bshd] [--rel TOL] [--min-rel TOL]
     [B, H, S, D] to [B, S, H, D] first.
 npy_close.py --write-bshd IN.npy OUT.npy
     Writes IN ([B, H, S, D]) rearranged to [B, S, H, D].
+npy_close.py --write-thd IN.npy OUT.npy
+    Writes IN ([1, H, S, D]) as the tokens [S, H, D].
+A or B of shape [T, ...] is compared with the other's [1, T, ...].
 """
 import argparse
 import ast
@@ -55,6 +58,11 @@ def main():
     if len(sys.argv) == 4 and sys.argv[1] == "--write-bshd":
         write(sys.argv[3], *to_bshd(*read(sys.argv[2])))
         return 0
+    if len(sys.argv) == 4 and sys.argv[1] == "--write-thd":
+        shape, values = to_bshd(*read(sys.argv[2]))
+        assert shape[0] == 1, "--write-thd takes a batch of 1"
+        write(sys.argv[3], shape[1:], values)
+        return 0
     ap = argparse.ArgumentParser()
     ap.add_argument("a")
     ap.add_argument("b")
@@ -66,6 +74,10 @@ def main():
     sb, vb = read(args.b)
     if args.to_bshd:
         sa, va = to_bshd(sa, va)
+    if len(sa) + 1 == len(sb) and sb[0] == 1:
+        sb = sb[1:]
+    if len(sb) + 1 == len(sa) and sa[0] == 1:
+        sa = sa[1:]
     if sa != sb:
         print("shapes differ: %s vs %s" % (sa, sb))
         return 1
