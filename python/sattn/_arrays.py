@@ -248,8 +248,36 @@ def physical_shape(batch, heads, seq, head_dim, layout):
 def check_layout(layout):
     if layout not in LAYOUTS:
         raise ValueError(
-            f"layout must be 'bhsd' ({LAYOUTS['bhsd']}) or 'bshd' "
-            f"({LAYOUTS['bshd']}), got {layout!r}")
+            f"layout must be 'bhsd' ({LAYOUTS['bhsd']}), 'bshd' "
+            f"({LAYOUTS['bshd']}) or 'thd' ([T, H, D]), got {layout!r}")
+
+
+def from_tokens(layout, q, k, v, key_score):
+    """Layout "thd" ([T, H, D] tensors: the tokens of a batch of 1, as
+    packed sequences come, with key_score [Hkv, T]) as "bshd" views with
+    a batch of 1: (layout, q, k, v, key_score, whether it was "thd")."""
+    if layout != "thd":
+        return layout, q, k, v, key_score, False
+    for name, x, dims in (("q", q, "[T, Hq, D]"), ("k", k, "[T, Hkv, D]"),
+                          ("v", v, "[T, Hkv, D]"),
+                          ("key_score", key_score, "[Hkv, T]")):
+        if x is None and name == "key_score":
+            continue
+        shape = tuple(getattr(x, "shape", ()))
+        if len(shape) != len(dims.split(",")):
+            raise ValueError(f"{name} must have {len(dims.split(','))} dims "
+                             f"{dims} (layout='thd'), got shape {shape}")
+    return ("bshd", q[None], k[None], v[None],
+            None if key_score is None else key_score[None], True)
+
+
+def to_tokens(result, return_lse):
+    """A "bshd" call's out (and lse) without their batch of 1: out
+    [T, H, D], lse [H, T]."""
+    if return_lse:
+        out, lse = result
+        return out[0], lse[0]
+    return result[0]
 
 
 def check_kinds(named):

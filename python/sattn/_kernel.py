@@ -214,7 +214,17 @@ class Kernel:
         return_lse the log-sum-exp [B, Hq, Sq] (float32, natural log).
         cu_seqlens_q and cu_seqlens_k (host offsets, n + 1 each) pack n
         sequences along S of a batch of 1 (FlashAttention's varlen; on
-        CUDA, not with key_score)."""
+        CUDA, not with key_score); layout "thd" takes q [T, Hq, D], k and v
+        [T, Hkv, D], key_score [Hkv, T] and returns out [T, Hq, D] (lse
+        [Hq, T])."""
+        layout, q, k, v, key_score, tokens = _arrays.from_tokens(
+            layout, q, k, v, key_score)
+        if tokens:
+            return _arrays.to_tokens(
+                self(q, k, v, key_score=key_score, score_weights=score_weights,
+                     layout=layout, return_lse=return_lse,
+                     cu_seqlens_q=cu_seqlens_q, cu_seqlens_k=cu_seqlens_k),
+                return_lse)
         packed, keep = _capi.packed_sequences(cu_seqlens_q, cu_seqlens_k)
         if packed is not None:
             kind, shape = self._check(q, k, v, key_score, score_weights,

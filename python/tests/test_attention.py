@@ -122,6 +122,47 @@ class PackedSequences(TestCase):
                 np.testing.assert_array_equal(lse[:, :, 41:60], -np.inf)
                 self.assertTrue(np.all(np.isfinite(lse[:, :, 40])))
 
+    def test_thd_layout(self):
+        # FlashAttention's own [total, H, D] tensors (layout "thd"): the
+        # same call as bshd with a batch of 1, out [T, H, D], lse [H, T];
+        # key_score [Hkv, T]; through attention, reference and a Kernel.
+        cu = [0, 50, 51, 130]
+        q, k, v, scores = random_inputs(1, 4, 2, cu[-1], cu[-1], 32,
+                                        seed=4, key_score=True)
+        q, k, v = (x.transpose(0, 2, 1, 3).copy() for x in (q, k, v))
+        extra = {"key_score": scores}
+        params = STOCK["sparsek"]
+        out, lse = sattn.attention(
+            q, k, v, "sparsek", enable_gqa=True, layout="bshd",
+            cu_seqlens_q=cu, cu_seqlens_k=cu, return_lse=True, **extra,
+            **params)
+        tq, tk, tv = q[0], k[0], v[0]
+        t_out, t_lse = sattn.attention(
+            tq, tk, tv, "sparsek", enable_gqa=True, layout="thd",
+            cu_seqlens_q=cu, cu_seqlens_k=cu, return_lse=True,
+            key_score=scores[0], **params)
+        self.assertEqual(t_out.shape, tq.shape)
+        self.assertEqual(t_lse.shape, (4, cu[-1]))
+        np.testing.assert_array_equal(t_out, out[0])
+        np.testing.assert_array_equal(t_lse, lse[0])
+        ref = sattn.reference(tq, tk, tv, "sparsek", enable_gqa=True,
+                              layout="thd", cu_seqlens_q=cu,
+                              cu_seqlens_k=cu, key_score=scores[0],
+                              **params)
+        self.assertEqual(ref.shape, tq.shape)
+        self.assertMatchesReference(t_out, ref, np.float32)
+        kernel = sattn.Pattern.stock("streaming").bind(
+            **STOCK["streaming"]).compile(heads=4, kv_heads=2, head_dim=32)
+        np.testing.assert_array_equal(
+            kernel(tq, tk, tv, layout="thd", cu_seqlens_q=cu,
+                   cu_seqlens_k=cu),
+            kernel(q, k, v, layout="bshd", cu_seqlens_q=cu,
+                   cu_seqlens_k=cu)[0])
+        with self.assertRaisesRegex(ValueError,
+                                    r"q must have 3 dims \[T, Hq, D\]"):
+            sattn.attention(q, tk, tv, "streaming", layout="thd",
+                            enable_gqa=True)
+
     def test_bad_offsets(self):
         q, k, v, _ = random_inputs(1, 2, 2, 10, 10, 32)
         with self.assertRaisesRegex(ValueError, "need both"):

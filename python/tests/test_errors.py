@@ -51,9 +51,9 @@ class BadCalls(TestCase):
                      self.k, self.v, "power")
 
     def test_layout(self):
-        self.refused(ValueError, "layout must be 'bhsd' ([B, H, S, D]) or "
-                     "'bshd' ([B, S, H, D]), got 'bsdh'", self.q, self.k,
-                     self.v, "power", layout="bsdh")
+        self.refused(ValueError, "layout must be 'bhsd' ([B, H, S, D]), "
+                     "'bshd' ([B, S, H, D]) or 'thd' ([T, H, D]), got 'bsdh'",
+                     self.q, self.k, self.v, "power", layout="bsdh")
 
     def test_dtypes(self):
         self.refused(TypeError, "q has dtype float64; sattn takes float32, "
