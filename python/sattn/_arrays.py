@@ -7,6 +7,7 @@ own; arrays of ml_dtypes.bfloat16 (dtype name "bfloat16") are taken as bf16.
 """
 
 import ctypes
+import functools
 import math
 import sys
 from collections import namedtuple
@@ -252,32 +253,47 @@ def check_layout(layout):
             f"({LAYOUTS['bshd']}) or 'thd' ([T, H, D]), got {layout!r}")
 
 
-def from_tokens(layout, q, k, v, key_score):
+def from_tokens(q, k, v, key_score):
     """Layout "thd" ([T, H, D] tensors: the tokens of a batch of 1, as
     packed sequences come, with key_score [Hkv, T]) as "bshd" views with
-    a batch of 1: (layout, q, k, v, key_score, whether it was "thd")."""
-    if layout != "thd":
-        return layout, q, k, v, key_score, False
+    a batch of 1."""
     for name, x, dims in (("q", q, "[T, Hq, D]"), ("k", k, "[T, Hkv, D]"),
                           ("v", v, "[T, Hkv, D]"),
                           ("key_score", key_score, "[Hkv, T]")):
         if x is None and name == "key_score":
             continue
         shape = tuple(getattr(x, "shape", ()))
-        if len(shape) != len(dims.split(",")):
-            raise ValueError(f"{name} must have {len(dims.split(','))} dims "
-                             f"{dims} (layout='thd'), got shape {shape}")
-    return ("bshd", q[None], k[None], v[None],
-            None if key_score is None else key_score[None], True)
+        rank = dims.count(",") + 1
+        if len(shape) != rank:
+            raise ValueError(f"{name} must have {rank} dims {dims} "
+                             f"(layout='thd'), got shape {shape}")
+    return (q[None], k[None], v[None],
+            None if key_score is None else key_score[None])
 
 
-def to_tokens(result, return_lse):
-    """A "bshd" call's out (and lse) without their batch of 1: out
-    [T, H, D], lse [H, T]."""
-    if return_lse:
-        out, lse = result
-        return out[0], lse[0]
-    return result[0]
+def accepts_tokens(first=0):
+    """Lets an attention-like callable take layout "thd": its positional q,
+    k and v start at argument `first` (1 for methods), its keywords include
+    layout, key_score and return_lse. It is called with "bshd" views of a
+    batch of 1; its out comes back [T, H, D] and its lse [H, T]."""
+    def decorate(fn):
+        @functools.wraps(fn)
+        def call(*args, layout="bhsd", key_score=None, return_lse=False,
+                 **kwargs):
+            if layout != "thd" or len(args) < first + 3:
+                return fn(*args, layout=layout, key_score=key_score,
+                          return_lse=return_lse, **kwargs)
+            q, k, v, key_score = from_tokens(*args[first:first + 3],
+                                             key_score)
+            result = fn(*args[:first], q, k, v, *args[first + 3:],
+                        layout="bshd", key_score=key_score,
+                        return_lse=return_lse, **kwargs)
+            if return_lse:
+                out, lse = result
+                return out[0], lse[0]
+            return result[0]
+        return call
+    return decorate
 
 
 def check_kinds(named):

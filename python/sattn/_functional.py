@@ -18,6 +18,7 @@ _calls = {}
 MAX_CALLS = 256
 
 
+@_arrays.accepts_tokens()
 def attention(q, k, v, pattern, /, *, scale=None, enable_gqa=False,
               return_lse=False, key_score=None, layout="bhsd",
               score_weights=None, cu_seqlens_q=None, cu_seqlens_k=None,
@@ -53,15 +54,6 @@ def attention(q, k, v, pattern, /, *, scale=None, enable_gqa=False,
     FlashAttention does: q [T, Hq, D], k and v [T, Hkv, D], key_score
     [Hkv, T]; out [T, Hq, D] and lse [Hq, T].
     """
-    layout, q, k, v, key_score, tokens = _arrays.from_tokens(
-        layout, q, k, v, key_score)
-    if tokens:
-        return _arrays.to_tokens(
-            attention(q, k, v, pattern, scale=scale, enable_gqa=enable_gqa,
-                      return_lse=return_lse, key_score=key_score,
-                      layout=layout, score_weights=score_weights,
-                      cu_seqlens_q=cu_seqlens_q, cu_seqlens_k=cu_seqlens_k,
-                      **params), return_lse)
     packed, keep = _capi.packed_sequences(cu_seqlens_q, cu_seqlens_k)
     if packed is not None:
         kind, shape, resolved, scale = check_attention(
@@ -240,6 +232,7 @@ def kernel_for(pattern, shape, scale):
         return _kernels.setdefault(key, kernel)
 
 
+@_arrays.accepts_tokens()
 def reference(q, k, v, pattern, /, *, scale=None, enable_gqa=False,
               return_lse=False, key_score=None, layout="bhsd",
               score_weights=None, cu_seqlens_q=None, cu_seqlens_k=None,
@@ -248,15 +241,6 @@ def reference(q, k, v, pattern, /, *, scale=None, enable_gqa=False,
     every kernel is held to, docs/patterns.md), any head dim. Takes and
     returns the same kinds; CUDA tensors are copied to the host and the
     results back."""
-    layout, q, k, v, key_score, tokens = _arrays.from_tokens(
-        layout, q, k, v, key_score)
-    if tokens:
-        return _arrays.to_tokens(
-            reference(q, k, v, pattern, scale=scale, enable_gqa=enable_gqa,
-                      return_lse=return_lse, key_score=key_score,
-                      layout=layout, score_weights=score_weights,
-                      cu_seqlens_q=cu_seqlens_q, cu_seqlens_k=cu_seqlens_k,
-                      **params), return_lse)
     packed, keep_offsets = _capi.packed_sequences(cu_seqlens_q, cu_seqlens_k)
     kind, shape, resolved, scale = check_attention(
         q, k, v, pattern, scale, enable_gqa, key_score, score_weights, layout,

@@ -206,6 +206,7 @@ class Kernel:
             raise ValueError(f"{self!r} is closed")
         return self._handle
 
+    @_arrays.accepts_tokens(first=1)
     def __call__(self, q, k, v, /, *, key_score=None, score_weights=None,
                  layout="bhsd", return_lse=False, cu_seqlens_q=None,
                  cu_seqlens_k=None):
@@ -217,14 +218,6 @@ class Kernel:
         CUDA, not with key_score); layout "thd" takes q [T, Hq, D], k and v
         [T, Hkv, D], key_score [Hkv, T] and returns out [T, Hq, D] (lse
         [Hq, T])."""
-        layout, q, k, v, key_score, tokens = _arrays.from_tokens(
-            layout, q, k, v, key_score)
-        if tokens:
-            return _arrays.to_tokens(
-                self(q, k, v, key_score=key_score, score_weights=score_weights,
-                     layout=layout, return_lse=return_lse,
-                     cu_seqlens_q=cu_seqlens_q, cu_seqlens_k=cu_seqlens_k),
-                return_lse)
         packed, keep = _capi.packed_sequences(cu_seqlens_q, cu_seqlens_k)
         if packed is not None:
             kind, shape = self._check(q, k, v, key_score, score_weights,
