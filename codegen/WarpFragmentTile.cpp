@@ -87,15 +87,19 @@ void WarpFragmentTile::pv(ValueRange probabilities) {
   // Only masked chunks have p = 0 for keys a row does not see.
   Value nonFinite;
   if (maskNeeds)
-    nonFinite = kb.ifThenElse(
-        maskNeeds, {b().getI1Type()},
-        [&] { return SmallVector<Value>{clearNonFiniteValues()}; },
-        [&] { return SmallVector<Value>{kb.boolean(false)}; })[0];
+    nonFinite = clearNonFiniteValuesIf(maskNeeds);
   accumulateValues(p);
   if (nonFinite)
     kb.ifThen(nonFinite,
               [&] { addNonFiniteValues(positiveSlots(p), maskChunk); });
   maskNeeds = Value();
+}
+
+Value WarpFragmentTile::clearNonFiniteValuesIf(Value needs) {
+  return kb.ifThenElse(
+      needs, {b().getI1Type()},
+      [&] { return SmallVector<Value>{clearNonFiniteValues()}; },
+      [&] { return SmallVector<Value>{kb.boolean(false)}; })[0];
 }
 
 void WarpFragmentTile::withAlignedRows(function_ref<void()> async,

@@ -102,6 +102,9 @@ protected:
   /// infinity (the same answer in every thread); each thread first sets the
   /// non-finite values it checked to 0. One barrier.
   Value clearNonFiniteValues();
+  /// clearNonFiniteValues() when `needs` (the chunk was masked: only then
+  /// may p = 0 meet a non-finite value), else false.
+  Value clearNonFiniteValuesIf(Value needs);
   /// O += v for every non-finite value v of chunk `ch` (read again from V)
   /// whose key has p > 0 in the row: for p > 0, p * v is v's own infinity
   /// or NaN, which the product on the zeroed tile left out.

@@ -136,26 +136,22 @@ void pipeline(ForChunksOp loop, ChunkBody &m) {
   OpBuilder b(loop);
   RangeChunks range(b, loop, m.chunk);
   Location loc = range.loc;
-  Value tile = range.tile, step = range.step, lo = range.lo, hi = range.hi;
-  auto chunkType = range.chunkType;
+  Value tile = range.tile, step = range.step, lo = range.lo;
 
   // The first chunk's copies, when there is a first chunk.
   scf::IfOp guard = range.guardNonEmpty(b);
   loop->moveBefore(guard.thenBlock()->getTerminator());
   b.setInsertionPoint(loop);
-  Value first =
-      RangeChunkOp::create(b, loc, chunkType, tile, lo, range.countFrom(b, lo));
+  Value first = RangeChunkOp::create(b, loc, range.chunkType, tile, lo,
+                                     range.countFrom(b, lo));
   CopyOp::create(b, loc, tile, first, Operand::keys, Value());
   CopyOp::create(b, loc, tile, first, Operand::values, Value());
 
   // The next chunk of every iteration.
   b.setInsertionPointAfter(m.chunk);
   Value c0 = m.chunk.getStart();
-  Value nextStart = arith::AddIOp::create(b, loc, c0, step);
-  Value hasNext =
-      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, nextStart, hi);
-  Value next = RangeChunkOp::create(b, loc, chunkType, tile, nextStart,
-                                    range.countFrom(b, nextStart));
+  auto [next, hasNext] =
+      range.chunkAt(b, arith::AddIOp::create(b, loc, c0, step));
   m.copyKeys.erase();
   m.copyValues.erase();
   // Every warp is done with K: the next chunk's K may load.

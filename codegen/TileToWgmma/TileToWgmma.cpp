@@ -443,10 +443,7 @@ LogicalResult WgmmaTile::pvStaged(ValueRange probabilities,
   Value needs = probabilities.back();
   pending.chunk = of ? *of : maskChunk;
   stagingOffset = slot ? kb.mul(slot, kb.idx(chunk * d)) : Value();
-  pending.nonFinite = kb.ifThenElse(
-      needs, {b().getI1Type()},
-      [&] { return SmallVector<Value>{clearNonFiniteValues()}; },
-      [&] { return SmallVector<Value>{kb.boolean(false)}; })[0];
+  pending.nonFinite = clearNonFiniteValuesIf(needs);
   stagingOffset = Value();
   pending.acc = issueValues(pending.words, slot);
   inFlight.push_back(Product::pv);
