@@ -111,6 +111,13 @@ using TileLoweringFactory = function_ref<std::unique_ptr<TileLayoutLowering>(
 LogicalResult lowerTileOps(func::FuncOp fn, tile::Layout layout,
                            TileLoweringFactory make);
 
+/// Lowers the `sattn_tile.dots` ops of layout `row` in `fn`: each result
+/// by one thread, its products added in order over d (TileToRows/).
+LogicalResult lowerRowDots(func::FuncOp fn);
+/// Lowers the `sattn_tile.dots` ops of layout `mma_sync` in `fn`: m16n8k16
+/// products spread over the work item's warps (TileToMmaSync/).
+LogicalResult lowerMmaSyncDots(func::FuncOp fn);
+
 /// Clones `region`'s block with its arguments bound to `args` at the
 /// builder's insertion point; returns the value it yields (if any).
 Value inlineRegion(OpBuilder &b, Region &region, ValueRange args);

@@ -37,6 +37,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/Passes.h"
+#include "codegen/TileToMmaSync/MmaSyncProduct.h"
 #include "codegen/WarpFragmentTile.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -125,37 +126,9 @@ private:
     Value loBits = truncate(arith::BitcastOp::create(b(), loc(), i32(), rest));
     return {hiBits, loBits};
   }
-  /// An i32 register as the mma operand type (f16 operands are typed pairs).
-  Value operand(Value word) {
-    if (!elem.isF16())
-      return word;
-    Value v = vector::FromElementsOp::create(
-        b(), loc(), VectorType::get({1}, i32()), ValueRange{word});
-    return vector::BitCastOp::create(b(), loc(), VectorType::get({2}, elem), v);
-  }
   /// c += a · b on the tensor cores.
   Frag mma(ArrayRef<Value> a, ArrayRef<Value> bFrag, const Frag &c) {
-    MLIRContext *ctx = b().getContext();
-    Type f = f32();
-    auto result = LLVM::LLVMStructType::getLiteral(ctx, {f, f, f, f});
-    NVVM::MMATypes type = tf32            ? NVVM::MMATypes::tf32
-                          : elem.isBF16() ? NVVM::MMATypes::bf16
-                                          : NVVM::MMATypes::f16;
-    SmallVector<Value> aOps, bOps;
-    for (Value x : a)
-      aOps.push_back(operand(x));
-    for (Value x : bFrag)
-      bOps.push_back(operand(x));
-    auto op = NVVM::MmaOp::create(
-        b(), loc(), result, aOps, bOps, ValueRange(c),
-        ArrayRef<int64_t>{16, 8, tf32 ? 8 : 16}, std::nullopt, std::nullopt,
-        std::array<NVVM::MMATypes, 2>{type, type},
-        std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
-                                       NVVM::MMALayout::col});
-    Frag out;
-    for (int64_t i = 0; i < 4; ++i)
-      out[i] = LLVM::ExtractValueOp::create(b(), loc(), op, i);
-    return out;
+    return mmaSyncProduct(b(), loc(), tf32 ? f32() : elem, a, bFrag, c);
   }
   /// f32 values split into their tf32 high parts and rests.
   struct Split {
@@ -277,7 +250,8 @@ struct ConvertTileToMmaSyncPass
       return std::unique_ptr<TileLayoutLowering>(new MmaSyncTile(kb, type));
     };
     for (auto fn : getOperation().getOps<func::FuncOp>())
-      if (failed(lowerTileOps(fn, tile::Layout::mma_sync, make)))
+      if (failed(lowerTileOps(fn, tile::Layout::mma_sync, make)) ||
+          failed(lowerMmaSyncDots(fn)))
         return signalPassFailure();
   }
 };

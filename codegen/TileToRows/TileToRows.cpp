@@ -282,7 +282,8 @@ struct ConvertTileToRowsPass
           new RowTile(kb, type.getRows(), type.getChunk()));
     };
     for (auto fn : getOperation().getOps<func::FuncOp>())
-      if (failed(lowerTileOps(fn, tile::Layout::row, make)))
+      if (failed(lowerTileOps(fn, tile::Layout::row, make)) ||
+          failed(lowerRowDots(fn)))
         return signalPassFailure();
   }
 };

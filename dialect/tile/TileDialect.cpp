@@ -140,6 +140,53 @@ LogicalResult AllocSharedOp::verify() {
   return success();
 }
 
+LogicalResult DotsOp::verify() {
+  auto shared = [](MemRefType type) {
+    auto space =
+        dyn_cast_if_present<gpu::AddressSpaceAttr>(type.getMemorySpace());
+    return space && space.getValue() == gpu::AddressSpace::Workgroup;
+  };
+  MemRefType lhs = getLhs().getType(), rhs = getRhs().getType(),
+             result = getResult().getType();
+  for (MemRefType type : {lhs, rhs, result}) {
+    if (type.getRank() != 2)
+      return emitOpError("operands must be 2-D buffers, got ") << type;
+    if (!shared(type))
+      return emitOpError("operands must be in #gpu.address_space<workgroup>");
+  }
+  if (lhs.getElementType() != rhs.getElementType())
+    return emitOpError("lhs and rhs must have one element type");
+  if (!lhs.getElementType().isF32() && !lhs.getElementType().isF16() &&
+      !lhs.getElementType().isBF16())
+    return emitOpError("operands must be f32, f16 or bf16, got ")
+           << lhs.getElementType();
+  if (!result.getElementType().isF32())
+    return emitOpError("result must be f32");
+  const int64_t m = lhs.getDimSize(0), n = rhs.getDimSize(0);
+  const int64_t depth = getDepth();
+  if (depth < 1 || depth > lhs.getDimSize(1) || depth > rhs.getDimSize(1))
+    return emitOpError("depth ")
+           << depth << " must be in [1, the operands' row lengths]";
+  if (result.getDimSize(0) != m || result.getDimSize(1) < n)
+    return emitOpError("result must be [")
+           << m << ", >= " << n << "], got " << result;
+  if (getLayout() == Layout::mma_sync) {
+    if (lhs.getElementType().isF32())
+      return emitOpError("layout mma_sync needs f16 or bf16 operands");
+    if (m % 16 || n % 8 || depth % 16)
+      return emitOpError("layout mma_sync needs M and depth multiples of 16 "
+                         "and N of 8, got M = ")
+             << m << ", N = " << n << ", depth = " << depth;
+    // Operands are read and results written as 32-bit / 64-bit pairs.
+    if (lhs.getDimSize(1) % 2 || rhs.getDimSize(1) % 2 ||
+        result.getDimSize(1) % 2)
+      return emitOpError("layout mma_sync needs rows of even length");
+  } else if (getLayout() != Layout::row) {
+    return emitOpError("layout must be row or mma_sync");
+  }
+  return success();
+}
+
 LogicalResult BeginOp::verify() {
   if (!(getScale().convertToDouble() > 0))
     return emitOpError("scale must be positive");

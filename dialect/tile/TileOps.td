@@ -142,6 +142,39 @@ def SattnTile_AllocPrivateOp : SattnTile_Op<"alloc_private"> {
   let assemblyFormat = "attr-dict `:` type($buffer)";
 }
 
+def SattnTile_DotsOp : SattnTile_Op<"dots"> {
+  let summary = "S = A · Bᵀ of rows staged in shared memory (selection scores).";
+  let description = [{
+    The fp32 dot products of every row of `lhs` ([M, *], shared) with every
+    row of `rhs` ([N, *], shared) over their first `depth` elements:
+    `result[r][c] = sum_{d < depth} lhs[r][d] * rhs[c][d]` for r < M, c < N
+    (`result` is [M, >= N] f32, shared). Selection stages score keys against
+    sampled query rows with it. It is cooperative: every thread of the work
+    item reaches it, it reads what an earlier barrier published, and it ends
+    with a barrier, so the results are readable and the operands free after
+    it.
+
+    The layout says how the products are computed, and so the order in which
+    each dot is added: `row` gives each result to one thread (one loop
+    iteration on the CPU) that adds the products in order over d, as the
+    oracle does; `mma_sync` (f16 and bf16 operands, M and `depth` multiples
+    of 16, N a multiple of 8) uses the warps' m16n8k16 tensor-core products
+    with fp32 accumulation, whose order of addition is the hardware's
+    (docs/patterns.md allows the near-ties this can flip).
+
+    Example:
+    `sattn_tile.dots %q, %k into %s depth 128 layout <mma_sync> : memref<32x136xbf16, #gpu.address_space<workgroup>>, memref<64x136xbf16, #gpu.address_space<workgroup>>, memref<32x68xf32, #gpu.address_space<workgroup>>`
+  }];
+  let arguments = (ins AnyStaticShapeMemRef:$lhs, AnyStaticShapeMemRef:$rhs,
+                       AnyStaticShapeMemRef:$result, I64Attr:$depth,
+                       SattnTile_LayoutAttr:$layout);
+  let assemblyFormat = [{
+    $lhs `,` $rhs `into` $result `depth` $depth `layout` $layout attr-dict `:`
+    type($lhs) `,` type($rhs) `,` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Attention tiles
 //===----------------------------------------------------------------------===//

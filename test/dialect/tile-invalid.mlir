@@ -226,3 +226,72 @@ func.func @carry_args(%t: !tile, %lo: index, %p0: !scores) {
   }
   return
 }
+
+// -----
+
+!w16 = memref<32x72xbf16, #gpu.address_space<workgroup>>
+func.func @dots_depth(%q: !w16, %k: !w16, %s: memref<32x32xf32, #gpu.address_space<workgroup>>) {
+  // expected-error @+1 {{depth 80 must be in [1, the operands' row lengths]}}
+  sattn_tile.dots %q, %k into %s depth 80 layout <row> : !w16, !w16, memref<32x32xf32, #gpu.address_space<workgroup>>
+  return
+}
+
+// -----
+
+!w16 = memref<32x72xbf16, #gpu.address_space<workgroup>>
+func.func @dots_result(%q: !w16, %k: !w16, %s: memref<32x16xf32, #gpu.address_space<workgroup>>) {
+  // expected-error @+1 {{result must be [32, >= 32], got 'memref<32x16xf32, #gpu.address_space<workgroup>>'}}
+  sattn_tile.dots %q, %k into %s depth 64 layout <row> : !w16, !w16, memref<32x16xf32, #gpu.address_space<workgroup>>
+  return
+}
+
+// -----
+
+func.func @dots_types(%q: memref<16x64xbf16, #gpu.address_space<workgroup>>, %k: memref<8x64xf16, #gpu.address_space<workgroup>>, %s: memref<16x8xf32, #gpu.address_space<workgroup>>) {
+  // expected-error @+1 {{lhs and rhs must have one element type}}
+  sattn_tile.dots %q, %k into %s depth 64 layout <row> : memref<16x64xbf16, #gpu.address_space<workgroup>>, memref<8x64xf16, #gpu.address_space<workgroup>>, memref<16x8xf32, #gpu.address_space<workgroup>>
+  return
+}
+
+// -----
+
+func.func @dots_global(%q: memref<16x64xbf16>, %k: memref<8x64xbf16, #gpu.address_space<workgroup>>, %s: memref<16x8xf32, #gpu.address_space<workgroup>>) {
+  // expected-error @+1 {{operands must be in #gpu.address_space<workgroup>}}
+  sattn_tile.dots %q, %k into %s depth 64 layout <row> : memref<16x64xbf16>, memref<8x64xbf16, #gpu.address_space<workgroup>>, memref<16x8xf32, #gpu.address_space<workgroup>>
+  return
+}
+
+// -----
+
+!f = memref<16x64xf32, #gpu.address_space<workgroup>>
+func.func @dots_mma_f32(%q: !f, %k: !f, %s: memref<16x16xf32, #gpu.address_space<workgroup>>) {
+  // expected-error @+1 {{layout mma_sync needs f16 or bf16 operands}}
+  sattn_tile.dots %q, %k into %s depth 64 layout <mma_sync> : !f, !f, memref<16x16xf32, #gpu.address_space<workgroup>>
+  return
+}
+
+// -----
+
+func.func @dots_mma_shape(%q: memref<24x64xbf16, #gpu.address_space<workgroup>>, %k: memref<8x64xbf16, #gpu.address_space<workgroup>>, %s: memref<24x8xf32, #gpu.address_space<workgroup>>) {
+  // expected-error @+1 {{layout mma_sync needs M and depth multiples of 16 and N of 8, got M = 24, N = 8, depth = 64}}
+  sattn_tile.dots %q, %k into %s depth 64 layout <mma_sync> : memref<24x64xbf16, #gpu.address_space<workgroup>>, memref<8x64xbf16, #gpu.address_space<workgroup>>, memref<24x8xf32, #gpu.address_space<workgroup>>
+  return
+}
+
+// -----
+
+!h = memref<16x65xf16, #gpu.address_space<workgroup>>
+func.func @dots_mma_odd(%q: !h, %k: !h, %s: memref<16x16xf32, #gpu.address_space<workgroup>>) {
+  // expected-error @+1 {{layout mma_sync needs rows of even length}}
+  sattn_tile.dots %q, %k into %s depth 64 layout <mma_sync> : !h, !h, memref<16x16xf32, #gpu.address_space<workgroup>>
+  return
+}
+
+// -----
+
+!h = memref<16x64xf16, #gpu.address_space<workgroup>>
+func.func @dots_wgmma(%q: !h, %k: !h, %s: memref<16x16xf32, #gpu.address_space<workgroup>>) {
+  // expected-error @+1 {{layout must be row or mma_sync}}
+  sattn_tile.dots %q, %k into %s depth 64 layout <wgmma> : !h, !h, memref<16x16xf32, #gpu.address_space<workgroup>>
+  return
+}

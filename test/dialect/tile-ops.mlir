@@ -91,3 +91,18 @@ func.func @overlapped(%t: !wtile, %lo: index, %hi: index, %p0: !wscores, %more: 
   sattn_tile.pv %t, %last : !wtile, !wscores
   return
 }
+
+// CHECK-LABEL: func.func @dots(
+// CHECK: sattn_tile.dots %{{.*}}, %{{.*}} into %{{.*}} depth 64 layout <mma_sync> : memref<32x72xbf16, #gpu.address_space<workgroup>>, memref<64x72xbf16, #gpu.address_space<workgroup>>, memref<32x72xf32, #gpu.address_space<workgroup>>
+// CHECK: sattn_tile.dots %{{.*}}, %{{.*}} into %{{.*}} depth 64 layout <row> : memref<16x65xf32, #gpu.address_space<workgroup>>, memref<8x65xf32, #gpu.address_space<workgroup>>, memref<16x8xf32, #gpu.address_space<workgroup>>
+func.func @dots() attributes {sattn_tile.threads = 128 : i64} {
+  %q = sattn_tile.alloc_shared : memref<32x72xbf16, #gpu.address_space<workgroup>>
+  %k = sattn_tile.alloc_shared : memref<64x72xbf16, #gpu.address_space<workgroup>>
+  %s = sattn_tile.alloc_shared : memref<32x72xf32, #gpu.address_space<workgroup>>
+  sattn_tile.dots %q, %k into %s depth 64 layout <mma_sync> : memref<32x72xbf16, #gpu.address_space<workgroup>>, memref<64x72xbf16, #gpu.address_space<workgroup>>, memref<32x72xf32, #gpu.address_space<workgroup>>
+  %a = sattn_tile.alloc_shared : memref<16x65xf32, #gpu.address_space<workgroup>>
+  %b = sattn_tile.alloc_shared : memref<8x65xf32, #gpu.address_space<workgroup>>
+  %r = sattn_tile.alloc_shared : memref<16x8xf32, #gpu.address_space<workgroup>>
+  sattn_tile.dots %a, %b into %r depth 64 layout <row> : memref<16x65xf32, #gpu.address_space<workgroup>>, memref<8x65xf32, #gpu.address_space<workgroup>>, memref<16x8xf32, #gpu.address_space<workgroup>>
+  return
+}

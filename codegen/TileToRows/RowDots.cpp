@@ -1,0 +1,49 @@
+//===- RowDots.cpp - sattn_tile.dots in the row layout --------------------===//
+//
+// Each result of `sattn_tile.dots` is one iteration of a cooperative loop
+// (results of one lhs row are consecutive, so a warp reads one lhs element
+// and consecutive rhs rows): an fp32 dot added in order over d, the order
+// the oracle uses. Then the op's barrier.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/TileLowering.h"
+
+using namespace mlir;
+using namespace mlir::sattn;
+
+LogicalResult mlir::sattn::lowerRowDots(func::FuncOp fn) {
+  SmallVector<tile::DotsOp> ops;
+  fn.walk([&](tile::DotsOp op) {
+    if (op.getLayout() == tile::Layout::row)
+      ops.push_back(op);
+  });
+  OpBuilder builder(fn.getContext());
+  for (tile::DotsOp op : ops) {
+    builder.setInsertionPoint(op);
+    Type element = op.getLhs().getType().getElementType();
+    KernelBuilder kb(builder, fn, KernelShape(), element);
+    const int64_t m = op.getLhs().getType().getDimSize(0);
+    const int64_t n = op.getRhs().getType().getDimSize(0);
+    Type f32 = builder.getF32Type();
+    auto widen = [&](Value v) -> Value {
+      return element.isF32() ? v
+                             : arith::ExtFOp::create(builder, kb.loc(), f32, v);
+    };
+    kb.coopLoop(kb.idx(m * n), [&](Value x) {
+      Value r = arith::DivUIOp::create(builder, kb.loc(), x, kb.idx(n));
+      Value c = arith::RemUIOp::create(builder, kb.loc(), x, kb.idx(n));
+      Value dot = kb.forRangeCarry(
+          kb.idx(0), kb.idx(op.getDepth()), kb.idx(1), {kb.f32(0)},
+          [&](Value d, ValueRange acc) {
+            Value a = widen(kb.load(op.getLhs(), {r, d}));
+            Value b = widen(kb.load(op.getRhs(), {c, d}));
+            return SmallVector<Value>{kb.fadd(acc[0], kb.fmul(a, b))};
+          })[0];
+      kb.store(dot, op.getResult(), {r, c});
+    });
+    kb.barrier();
+    op.erase();
+  }
+  return success();
+}
