@@ -19,14 +19,22 @@
 //     alternate between rounds so that a reset never races a read).
 //   Score of block blk: max over sampled rows r (rows first + r qs of the
 //   block) and tokens t of [sink + blk Bk, sink + (blk + 1) Bk) with
-//   t <= p(row) of the raw fp32 dot product q . k, accumulated in order over
-//   d as the oracle does; -inf when no pair is allowed.
+//   t <= p(row) of the fp32 dot product q . k; -inf when no pair is
+//   allowed. A round first lists each child's representative block (-1
+//   when its score is known or it is empty), then scores the listed blocks'
+//   tokens kChunkTokens at a time: the tokens are staged in shared memory
+//   and one `sattn_tile.dots` gives their dots with the sampled rows (staged
+//   once per item in groups of up to kGroupRows rows, restaged per chunk
+//   when there are more): on the GPU for f16/bf16 with the `mma_sync`
+//   layout (tensor cores; the order of addition is the hardware's, which
+//   docs/patterns.md allows to flip near-ties), else in order over d as the
+//   oracle does. Each token's max over its rows, then each child's over its
+//   tokens, finish the score.
 // Workspace: ListCount[item] = number of selected blocks, ListItems[item K + c]
 // = selected block index (unordered). Branch and child arrays live in shared
-// memory when they fit (36 K bytes), else per item in HeadInts
-// ([bStart K][bSize K][cStart 2K][cSize 2K]) and HeadFloats
-// ([bScore K][cScore 2K]). The sampled query rows are staged in shared
-// memory when they fit.
+// memory when they fit (kMaxSharedScratchBytes), else per item in HeadInts
+// ([bStart K][bSize K][cStart 2K][cSize 2K][cRep 2K]) and HeadFloats
+// ([bScore K][cScore 2K]).
 //
 // Attention sources, in order: the sink [0, sink), the token window
 // (p - window, p], then the selected blocks of the tile's query block
@@ -34,6 +42,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "dialect/tile/TileDialect.h"
 #include "passes/PrimitiveInterfaces.h"
 #include "passes/Schedule.h"
 #include "passes/primitives/Models.h"
@@ -50,11 +59,13 @@ namespace {
 
 /// Branch and child arrays fit in shared memory up to this size.
 constexpr int64_t kMaxSharedScratchBytes = 24 * 1024;
-/// Sampled query rows are staged in shared memory up to this size.
-constexpr int64_t kMaxSharedQueryBytes = 16 * 1024;
-/// Sampled rows scored together against one key token: each k element is
-/// loaded once for the group, and the group's dots are independent chains.
-constexpr int64_t kScoreRows = 16;
+/// Representative tokens scored by one `sattn_tile.dots`.
+constexpr int64_t kChunkTokens = 64;
+/// Sampled rows staged at once (the rows of one `sattn_tile.dots`).
+constexpr int64_t kGroupRows = 64;
+/// Elements of each key chunk staged by one iteration: independent loads
+/// in flight before their stores.
+constexpr int64_t kStageVector = 8;
 
 /// The bound arguments of a tree_search op.
 struct TreeParams {
@@ -75,7 +86,8 @@ TreeParams treeParams(const KernelRequest &req, int64_t primitive) {
 
 int64_t branchCount(const TreeParams &tp) { return tp.budget / tp.blockK; }
 
-bool scratchInShared(int64_t k) { return 36 * k <= kMaxSharedScratchBytes; }
+/// Bytes of one item's branch and child arrays (8 K ints, 3 K floats).
+bool scratchInShared(int64_t k) { return 44 * k <= kMaxSharedScratchBytes; }
 
 /// An index (or f32) array of one work item: shared memory, or a region of a
 /// workspace slot.
@@ -147,9 +159,18 @@ static void addTreeWorkspace(const KernelRequest &req, StageAttr stage,
   slot(WorkspaceSlot::ListCount) += items;
   slot(WorkspaceSlot::ListItems) += items * k;
   if (k > 0 && !scratchInShared(k)) {
-    slot(WorkspaceSlot::HeadInts) += items * (6 * k);
+    slot(WorkspaceSlot::HeadInts) += items * (8 * k);
     slot(WorkspaceSlot::HeadFloats) += items * (3 * k);
   }
+}
+
+/// Whether the stage's products run on tensor cores: GPU, 16-bit
+/// operands, and the shapes `mma_sync` takes.
+static bool useTensorCores(KernelBuilder &kb, const KernelRequest &req,
+                           int64_t rows) {
+  Type elem = kb.elementType();
+  return req.isGpu() && (elem.isF16() || elem.isBF16()) && rows % 16 == 0 &&
+         kb.shape().headDim % 16 == 0;
 }
 
 static LogicalResult emitTreeStage(KernelBuilder &kb, const KernelRequest &req,
@@ -161,10 +182,19 @@ static LogicalResult emitTreeStage(KernelBuilder &kb, const KernelRequest &req,
   const int64_t heads = kb.shape().heads;
   const int64_t group = heads / kb.shape().kvHeads;
   const int64_t maxSampled = llvm::divideCeil(bq, qs);
-  // Rows of whole score groups; those past the sampled ones hold zeros.
-  const int64_t paddedSampled = llvm::alignTo(maxSampled, kScoreRows);
+  // Staged rows: whole mma row tiles; rows past the sampled ones are zeros
+  // and never counted.
+  const int64_t groupRows =
+      std::min<int64_t>(kGroupRows, llvm::alignTo(maxSampled, 16));
+  const bool oneGroup = maxSampled <= groupRows;
   const bool sharedScratch = scratchInShared(k);
-  const bool sharedQuery = paddedSampled * d * 4 <= kMaxSharedQueryBytes;
+  const bool tensorCores = useTensorCores(kb, req, groupRows);
+  Type elem = kb.elementType();
+  // Row lengths: 16-bit rows of 4 mod 8 words spread mma_sync's fragment
+  // loads over the banks; f32 rows of an odd number of words the row
+  // layout's reads of one d across consecutive keys.
+  const int64_t rowLength = d + (elem.isF32() ? 1 : 8);
+  const int64_t scoreLength = kChunkTokens + 8;
 
   kb.beginFunction(stage.getFunction(), stage.getThreads());
   OpBuilder &b = kb.b();
@@ -175,11 +205,13 @@ static LogicalResult emitTreeStage(KernelBuilder &kb, const KernelRequest &req,
   Value numBlocks = kb.ceilDiv(seqQ, kb.idx(bq));
 
   // Static shared buffers (allocated once per function).
-  Value qShared, flags;
-  Value sh[6];
+  Value queryTile, keyTile, scoreTile, columnMax, flags;
+  Value sh[7];
   if (k > 0) {
-    if (sharedQuery)
-      qShared = kb.sharedAlloc({paddedSampled, d}, f32);
+    queryTile = kb.sharedAlloc({groupRows, rowLength}, elem);
+    keyTile = kb.sharedAlloc({kChunkTokens, rowLength}, elem);
+    scoreTile = kb.sharedAlloc({groupRows, scoreLength}, f32);
+    columnMax = kb.sharedAlloc({kChunkTokens}, f32);
     flags = kb.sharedAlloc({2}, i32);
     if (sharedScratch) {
       sh[0] = kb.sharedAlloc({k}, i32);     // bStart
@@ -188,6 +220,7 @@ static LogicalResult emitTreeStage(KernelBuilder &kb, const KernelRequest &req,
       sh[3] = kb.sharedAlloc({2 * k}, i32); // cStart
       sh[4] = kb.sharedAlloc({2 * k}, i32); // cSize
       sh[5] = kb.sharedAlloc({2 * k}, f32); // cScore
+      sh[6] = kb.sharedAlloc({2 * k}, i32); // cRep
     }
   }
 
@@ -223,11 +256,11 @@ static LogicalResult emitTreeStage(KernelBuilder &kb, const KernelRequest &req,
 
     // n > K: the search (uniform per item, so barriers are reached by all).
     kb.ifThen(kb.notI(few), [&] {
-      ItemArray bStart, bSize, bScore, cStart, cSize, cScore;
-      ItemArray *arrays[6] = {&bStart, &bSize, &bScore,
-                              &cStart, &cSize, &cScore};
-      int64_t wsOffsets[6] = {0, k, 0, 2 * k, 4 * k, k};
-      for (int a = 0; a < 6; ++a) {
+      ItemArray bStart, bSize, bScore, cStart, cSize, cScore, cRep;
+      ItemArray *arrays[7] = {&bStart, &bSize,  &bScore, &cStart,
+                              &cSize,  &cScore, &cRep};
+      int64_t wsOffsets[7] = {0, k, 0, 2 * k, 4 * k, k, 6 * k};
+      for (int a = 0; a < 7; ++a) {
         ItemArray &arr = *arrays[a];
         arr.kb = &kb;
         arr.isFloat = a == 2 || a == 5;
@@ -237,74 +270,35 @@ static LogicalResult emitTreeStage(KernelBuilder &kb, const KernelRequest &req,
         }
         arr.slot =
             arr.isFloat ? WorkspaceSlot::HeadFloats : WorkspaceSlot::HeadInts;
-        arr.base = kb.add(kb.mul(item, kb.idx(arr.isFloat ? 3 * k : 6 * k)),
+        arr.base = kb.add(kb.mul(item, kb.idx(arr.isFloat ? 3 * k : 8 * k)),
                           kb.idx(wsOffsets[a]));
       }
 
       Value numSampled =
           kb.ceilDiv(kb.add(kb.sub(last, first), kb.idx(1)), kb.idx(qs));
-      auto rowOf = [&](Value r) {
-        return kb.add(first, kb.mul(r, kb.idx(qs)));
+      auto narrow = [&](Value v) -> Value {
+        return elem.isF32() ? v : arith::TruncFOp::create(b, kb.loc(), elem, v);
       };
-      if (sharedQuery) {
-        kb.coopLoop(kb.idx(paddedSampled * d), [&](Value e) {
-          Value r = kb.floorDiv(e, kb.idx(d));
-          Value dd = kb.sub(e, kb.mul(r, kb.idx(d)));
+      // Sampled rows [r0, r0 + groupRows) into the query tile (zeros past
+      // the sampled ones); ends with a barrier.
+      auto stageQueries = [&](Value r0) {
+        kb.coopLoop(kb.idx(groupRows * d), [&](Value e) {
+          Value r = arith::DivUIOp::create(b, kb.loc(), e, kb.idx(d));
+          Value dd = arith::RemUIOp::create(b, kb.loc(), e, kb.idx(d));
+          Value row = kb.add(r0, r);
           Value v = kb.ifThenElse(
-              kb.lt(r, numSampled), {f32},
-              [&] { return SmallVector<Value>{kb.loadQ(bb, h, rowOf(r), dd)}; },
+              kb.lt(row, numSampled), {f32},
+              [&] {
+                Value i = kb.add(first, kb.mul(row, kb.idx(qs)));
+                return SmallVector<Value>{kb.loadQ(bb, h, i, dd)};
+              },
               [&] { return SmallVector<Value>{kb.f32(0)}; })[0];
-          kb.store(v, qShared, {r, dd});
+          kb.store(narrow(v), queryTile, {r, dd});
         });
-      }
-      // Row r of a score group may lie past the sampled rows: zeros in
-      // shared memory, the last sampled row in place (never counted).
-      auto qAt = [&](Value r, Value dd) {
-        if (sharedQuery)
-          return kb.load(qShared, {r, dd});
-        Value row = rowOf(kb.min(r, kb.sub(numSampled, kb.idx(1))));
-        return kb.loadQ(bb, h, row, dd);
+        kb.barrier();
       };
-
-      // Score of block blk: for each token, the sampled rows that may see
-      // it in groups of kScoreRows, one pass over d per group (each dot in
-      // order over d, as the oracle's).
-      auto scoreOf = [&](Value blk) {
-        Value t0 = kb.add(kb.idx(tp.sink), kb.mul(blk, kb.idx(bk)));
-        return kb.forRangeCarry(
-            t0, kb.add(t0, kb.idx(bk)), kb.idx(1), {kb.negInf()},
-            [&](Value t, ValueRange best) {
-              // Sampled rows with p >= t: r >= ceil((t - firstPos) / qs).
-              Value from = kb.max(kb.idx(0),
-                                  kb.ceilDiv(kb.sub(t, firstPos), kb.idx(qs)));
-              Value groupStart = kb.mul(kb.floorDiv(from, kb.idx(kScoreRows)),
-                                        kb.idx(kScoreRows));
-              return kb.forRangeCarry(
-                  groupStart, numSampled, kb.idx(kScoreRows), {best[0]},
-                  [&](Value r0, ValueRange rowBest) {
-                    SmallVector<Value> init(kScoreRows, kb.f32(0));
-                    SmallVector<Value> dots = kb.forRangeCarry(
-                        kb.idx(0), kb.idx(d), kb.idx(1), init,
-                        [&](Value dd, ValueRange acc) {
-                          Value kv = kb.loadK(bb, g, t, dd);
-                          SmallVector<Value> next;
-                          for (int64_t i = 0; i < kScoreRows; ++i)
-                            next.push_back(kb.fadd(
-                                acc[i],
-                                kb.fmul(qAt(kb.add(r0, kb.idx(i)), dd), kv)));
-                          return next;
-                        });
-                    Value m = rowBest[0];
-                    for (int64_t i = 0; i < kScoreRows; ++i) {
-                      Value r = kb.add(r0, kb.idx(i));
-                      Value counted =
-                          kb.andI(kb.ge(r, from), kb.lt(r, numSampled));
-                      m = kb.select(counted, kb.fmax(m, dots[i]), m);
-                    }
-                    return SmallVector<Value>{m};
-                  });
-            })[0];
-      };
+      if (oneGroup)
+        stageQueries(kb.idx(0));
 
       // Initial branches.
       kb.coopLoop(kb.idx(k), [&](Value c) {
@@ -315,6 +309,88 @@ static LogicalResult emitTreeStage(KernelBuilder &kb, const KernelRequest &req,
       });
       kb.barrier();
 
+      // Token x of the round's flat list (child x / Bk, token x % Bk of its
+      // representative block), or -1 when the child needs no score.
+      const int64_t flatTokens = 2 * k * bk;
+      auto tokenOf = [&](Value x) {
+        Value child = arith::DivUIOp::create(b, kb.loc(), x, kb.idx(bk));
+        Value o = arith::RemUIOp::create(b, kb.loc(), x, kb.idx(bk));
+        Value rep = cRep.load(child);
+        Value t = kb.add(kb.add(kb.idx(tp.sink), kb.mul(rep, kb.idx(bk))), o);
+        return kb.select(kb.ge(rep, kb.idx(0)), t, kb.idx(-1));
+      };
+      // The scores of the children listed in tokens [x0, x0 + kChunkTokens).
+      auto scoreChunk = [&](Value x0) {
+        Value count =
+            kb.min(kb.idx(kChunkTokens), kb.sub(kb.idx(flatTokens), x0));
+        kb.coopLoop(kb.idx(kChunkTokens * d / kStageVector), [&](Value e) {
+          Value c =
+              arith::DivUIOp::create(b, kb.loc(), e, kb.idx(d / kStageVector));
+          Value d0 = kb.mul(
+              arith::RemUIOp::create(b, kb.loc(), e, kb.idx(d / kStageVector)),
+              kb.idx(kStageVector));
+          kb.ifThen(kb.lt(c, count), [&] {
+            Value t = tokenOf(kb.add(x0, c));
+            kb.ifThen(kb.ge(t, kb.idx(0)), [&] {
+              SmallVector<Value> values;
+              for (int64_t v = 0; v < kStageVector; ++v)
+                values.push_back(kb.loadK(bb, g, t, kb.add(d0, kb.idx(v))));
+              for (int64_t v = 0; v < kStageVector; ++v)
+                kb.store(narrow(values[v]), keyTile,
+                         {c, kb.add(d0, kb.idx(v))});
+            });
+          });
+        });
+        kb.barrier();
+        Value groups =
+            oneGroup ? kb.idx(1) : kb.ceilDiv(numSampled, kb.idx(groupRows));
+        kb.forRange(kb.idx(0), groups, kb.idx(1), [&](Value gi) {
+          Value r0 = kb.mul(gi, kb.idx(groupRows));
+          if (!oneGroup)
+            stageQueries(r0);
+          tile::DotsOp::create(
+              b, kb.loc(), queryTile, keyTile, scoreTile, uint64_t(d),
+              tensorCores ? tile::Layout::mma_sync : tile::Layout::row);
+          // Each token's max over the group's rows that may see it: the
+          // sampled rows with p >= t, r >= ceil((t - firstPos) / qs).
+          Value rowEnd = kb.min(numSampled, kb.add(r0, kb.idx(groupRows)));
+          kb.coopLoop(kb.idx(kChunkTokens), [&](Value c) {
+            Value t = kb.ifThenElse(
+                kb.lt(c, count), {b.getIndexType()},
+                [&] { return SmallVector<Value>{tokenOf(kb.add(x0, c))}; },
+                [&] { return SmallVector<Value>{kb.idx(-1)}; })[0];
+            Value from =
+                kb.max(r0, kb.ceilDiv(kb.sub(t, firstPos), kb.idx(qs)));
+            Value m = kb.forRangeCarry(
+                from, kb.select(kb.ge(t, kb.idx(0)), rowEnd, from), kb.idx(1),
+                {kb.negInf()}, [&](Value r, ValueRange best) {
+                  Value sc = kb.load(scoreTile, {kb.sub(r, r0), c});
+                  return SmallVector<Value>{kb.fmax(best[0], sc)};
+                })[0];
+            kb.store(m, columnMax, {c});
+          });
+          kb.barrier();
+          // Each listed child's max over its tokens in the chunk.
+          Value c0 = arith::DivUIOp::create(b, kb.loc(), x0, kb.idx(bk));
+          Value c1 = kb.ceilDiv(kb.add(x0, count), kb.idx(bk));
+          kb.coopLoop(kb.sub(c1, c0), [&](Value ci) {
+            Value child = kb.add(c0, ci);
+            kb.ifThen(kb.ge(cRep.load(child), kb.idx(0)), [&] {
+              Value lo = kb.max(x0, kb.mul(child, kb.idx(bk)));
+              Value hi = kb.min(kb.add(x0, count),
+                                kb.mul(kb.add(child, kb.idx(1)), kb.idx(bk)));
+              Value m = kb.forRangeCarry(
+                  lo, hi, kb.idx(1), {cScore.load(child)},
+                  [&](Value x, ValueRange best) {
+                    Value cm = kb.load(columnMax, {kb.sub(x, x0)});
+                    return SmallVector<Value>{kb.fmax(best[0], cm)};
+                  })[0];
+              cScore.store(child, m);
+            });
+          });
+        });
+      };
+
       Value one = kb.idx(1), two = kb.idx(2);
       kb.whileLoop(
           {kb.idx(0), kb.boolean(true)}, [&](ValueRange v) { return v[1]; },
@@ -322,7 +398,7 @@ static LogicalResult emitTreeStage(KernelBuilder &kb, const KernelRequest &req,
             Value round = v[0];
             Value parity = kb.floorMod(round, two);
             kb.singleThread([&] { kb.store(kb.i32(0), flags, {parity}); });
-            // Children and their scores.
+            // Children, their known scores and the blocks to score.
             kb.coopLoop(kb.idx(2 * k), [&](Value x) {
               Value c = kb.floorDiv(x, two);
               Value upper = kb.eq(kb.sub(x, kb.mul(c, two)), one);
@@ -336,20 +412,20 @@ static LogicalResult emitTreeStage(KernelBuilder &kb, const KernelRequest &req,
               cStart.store(x, start);
               cSize.store(x, size);
               Value known = kb.andI(kb.notI(wide), kb.gt(round, kb.idx(0)));
+              Value empty = kb.eq(size, kb.idx(0));
+              Value scored = kb.notI(kb.orI(empty, known));
+              cRep.store(x, kb.select(scored,
+                                      kb.add(start, kb.floorDiv(size, two)),
+                                      kb.idx(-1)));
               Value score = kb.ifThenElse(
-                  kb.eq(size, kb.idx(0)), {f32},
-                  [&] { return SmallVector<Value>{kb.negInf()}; },
-                  [&] {
-                    return kb.ifThenElse(
-                        known, {f32},
-                        [&] { return SmallVector<Value>{bScore.load(c)}; },
-                        [&] {
-                          return SmallVector<Value>{
-                              scoreOf(kb.add(start, kb.floorDiv(size, two)))};
-                        });
-                  })[0];
+                  known, {f32},
+                  [&] { return SmallVector<Value>{bScore.load(c)}; },
+                  [&] { return SmallVector<Value>{kb.negInf()}; })[0];
               cScore.store(x, score);
             });
+            kb.barrier();
+            kb.forRange(kb.idx(0), kb.idx(flatTokens), kb.idx(kChunkTokens),
+                        scoreChunk);
             kb.barrier();
             // Keep the K best children: child x goes to branch slot rank(x).
             kb.coopLoop(kb.idx(2 * k), [&](Value x) {

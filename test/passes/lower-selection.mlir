@@ -70,16 +70,45 @@ sattn.kernel @sample_cpu {heads = 2, kv_heads = 2, head_dim = 32, element_type =
 // -----
 
 // tree_search: one work item per (batch, head, query block of local rows);
-// branch arrays in shared memory when they fit.
+// branch arrays in shared memory when they fit. The 32 sampled rows
+// (64 / q_stride) and 64 representative tokens at a time, in rows padded by
+// 8 elements, scored by one sattn_tile.dots: on tensor cores for a bf16 GPU
+// kernel, in order over d for f32 (and on the CPU: the next case).
 sattn.pattern @hip() block = 64 causal {
   sattn.tree_search block_q = 64, block_k = 2, k = 64, q_stride = 2, sink = 16, window = 64
 }
 sattn.kernel @hip {heads = 2, kv_heads = 1, head_dim = 64, element_type = bf16, target = #sattn.target<gpu>}
 // CHECK-LABEL: func.func @sattn_select_tree_search_0(
 // CHECK-SAME: attributes {sattn_tile.threads = 128 : i64}
-// CHECK: sattn_tile.alloc_shared : memref<32xi32, #gpu.address_space<workgroup>>
+// CHECK-DAG: %[[Q:.+]] = sattn_tile.alloc_shared : memref<32x72xbf16, #gpu.address_space<workgroup>>
+// CHECK-DAG: %[[K:.+]] = sattn_tile.alloc_shared : memref<64x72xbf16, #gpu.address_space<workgroup>>
+// CHECK-DAG: %[[S:.+]] = sattn_tile.alloc_shared : memref<32x72xf32, #gpu.address_space<workgroup>>
+// CHECK-DAG: sattn_tile.alloc_shared : memref<32xi32, #gpu.address_space<workgroup>>
 // CHECK: sattn_tile.for_items
+// CHECK: memref.store %{{.*}}, %[[Q]]
 // CHECK: scf.while
+// CHECK: memref.store %{{.*}}, %[[K]]
+// CHECK: sattn_tile.dots %[[Q]], %[[K]] into %[[S]] depth 64 layout <mma_sync>
+// CHECK: memref.load %[[S]]
+// CHECK: arith.maximumf
+
+// -----
+
+sattn.pattern @hip() block = 64 causal {
+  sattn.tree_search block_q = 64, block_k = 2, k = 64, q_stride = 2, sink = 16, window = 64
+}
+sattn.kernel @hip {heads = 2, kv_heads = 1, head_dim = 64, element_type = bf16, target = #sattn.target<cpu>}
+// CHECK-LABEL: func.func @sattn_select_tree_search_0(
+// CHECK: sattn_tile.dots %{{.*}}, %{{.*}} into %{{.*}} depth 64 layout <row> : memref<32x72xbf16, {{.*}}>, memref<64x72xbf16, {{.*}}>, memref<32x72xf32, {{.*}}>
+
+// -----
+
+sattn.pattern @hip() block = 64 causal {
+  sattn.tree_search block_q = 64, block_k = 2, k = 64, q_stride = 2, sink = 16, window = 64
+}
+sattn.kernel @hip {heads = 2, kv_heads = 1, head_dim = 64, element_type = f32, target = #sattn.target<gpu>}
+// CHECK-LABEL: func.func @sattn_select_tree_search_0(
+// CHECK: sattn_tile.dots %{{.*}}, %{{.*}} into %{{.*}} depth 64 layout <row> : memref<32x65xf32, {{.*}}>, memref<64x65xf32, {{.*}}>, memref<32x72xf32, {{.*}}>
 
 // -----
 

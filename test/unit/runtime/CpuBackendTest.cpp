@@ -357,6 +357,22 @@ TEST(CpuKernelStripes, HugeSegmentsAreBoundedBySq) {
       [](Kernel &k, AttentionArgs &args) { return k.run(args); });
 }
 
+/// tree_search scores children in chunks of 64 representative tokens
+/// against at most 64 staged sampled rows: 128 sampled rows (block_q 256)
+/// take two row groups per chunk, and 3-token blocks put children across
+/// chunk boundaries. Both equal the oracle.
+TEST(CpuKernelTreeSearch, RowGroupsAndChildrenAcrossChunks) {
+  setenv("SATTN_CACHE_DIR", "off", 1);
+  for (DType dtype : {DType::F32, DType::BF16}) {
+    checkAgainstOracle(
+        Backend::Cpu, kTreeSearchRowGroups, /*seed=*/3, dtype, kShapes[0],
+        [](Kernel &k, AttentionArgs &args) { return k.run(args); });
+    checkAgainstOracle(
+        Backend::Cpu, kTreeSearchOddBlocks, /*seed=*/4, dtype, kShapes[1],
+        [](Kernel &k, AttentionArgs &args) { return k.run(args); });
+  }
+}
+
 /// permute's five stages share one workspace: it is counted once (it was
 /// counted per stage, five times the layout of passes/primitives/Permute.cpp).
 TEST(CpuKernelPermute, WorkspaceIsTheLayoutCountedOnce) {

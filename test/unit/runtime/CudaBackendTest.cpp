@@ -377,6 +377,17 @@ const ShapeCase kStockShapes[] = {
 };
 const DType kHalfTypes[] = {DType::BF16, DType::F16};
 
+/// tree_search's chunked scoring on the GPU (tensor cores for f16/bf16):
+/// two row groups of sampled rows per chunk, and 3-token blocks whose
+/// children cross chunk boundaries (as CpuKernelTreeSearch).
+TEST(CudaTreeSearch, RowGroupsAndChildrenAcrossChunks) {
+  setenv("SATTN_CACHE_DIR", "off", 1);
+  for (DType dtype : {DType::F32, DType::F16, DType::BF16}) {
+    checkOnDevice(kTreeSearchRowGroups, /*seed=*/3, dtype, kGpuShapes[2]);
+    checkOnDevice(kTreeSearchOddBlocks, /*seed=*/4, dtype, kGpuShapes[3]);
+  }
+}
+
 class CudaStockParameters
     : public ::testing::TestWithParam<std::tuple<int, int, int>> {
 protected:

@@ -41,6 +41,14 @@ inline const PatternCase kPatterns[] = {
     {"pbs", {"segment=64", "probe=32", "block=16"}},
 };
 
+/// tree_search's chunked scoring (CpuKernelTreeSearch, CudaTreeSearch):
+/// 128 sampled rows (block_q 256), two row groups per chunk of
+/// representative tokens; 3-token blocks, children across chunk boundaries.
+inline const PatternCase kTreeSearchRowGroups{
+    "hip", {"block_q=256", "q_stride=2", "k=64", "sink=8", "window=32"}};
+inline const PatternCase kTreeSearchOddBlocks{
+    "hip", {"block_q=32", "block_k=3", "k=96", "sink=8", "window=32"}};
+
 struct ShapeCase {
   const char *name;
   int64_t batch, heads, kvHeads, seqQ, seqK, headDim;

@@ -1,0 +1,20 @@
+// RUN: sattn-opt %s --sattn-build-schedule --sattn-lower-selection --sattn-convert-tile-to-rows --sattn-convert-kernels-to-cpu | FileCheck %s
+// sattn_tile.dots in the row layout on the CPU (tree_search's stage): each
+// of the 32 x 64 results is one iteration, its products added in order over
+// d; no dots op is left (dots-mma-sync.mlir: the GPU).
+sattn.pattern @hip() block = 64 causal {
+  sattn.tree_search block_q = 64, block_k = 2, k = 64, q_stride = 2, sink = 16, window = 64
+}
+sattn.kernel @hip {heads = 2, kv_heads = 1, head_dim = 64, element_type = bf16, target = #sattn.target<cpu>}
+// CHECK-LABEL: func.func @sattn_select_tree_search_0(
+// CHECK-NOT: sattn_tile.dots
+// CHECK: %[[S:.+]] = memref.alloca() : memref<32x72xf32>
+// CHECK: scf.for %{{.*}} = %c0{{.*}} to %c2048
+// CHECK: arith.divui %{{.*}}, %c64
+// CHECK: arith.remui %{{.*}}, %c64
+// CHECK: scf.for {{.*}} iter_args
+// CHECK: arith.extf %{{.*}} : bf16 to f32
+// CHECK: arith.mulf
+// CHECK: arith.addf
+// CHECK: memref.store %{{.*}}, %[[S]]
+// CHECK-NOT: sattn_tile.dots
