@@ -2,6 +2,8 @@
 
 #include "passes/primitives/LogitTile.h"
 
+#include "dialect/tile/TileDialect.h"
+
 #include "mlir/Dialect/Math/IR/Math.h"
 
 using namespace mlir;
@@ -72,23 +74,51 @@ static int64_t chunkKeys(KernelBuilder &kb) {
   return std::min<int64_t>(256, 32768 / (kb.shape().headDim * bytes));
 }
 
-LogitTile::LogitTile(KernelBuilder &kb, const KernelRequest &req, int64_t rows)
+LogitTile::LogitTile(KernelBuilder &kb, const KernelRequest &req, int64_t rows,
+                     bool product)
     : kb(kb), staged(req.isGpu()), chunk(chunkKeys(kb)), rows(rows) {
   Type elem = kb.elementType();
   int64_t bytes = elem.getIntOrFloatBitWidth() / 8;
   q = kb.sharedAlloc({rows, kb.shape().headDim}, kb.b().getF32Type());
   if (!staged)
     return;
+  const int64_t d = kb.shape().headDim;
+  if (product && bytes == 2 && d % 16 == 0 && chunk % 8 == 0) {
+    // Rows of 4 mod 8 words: mma_sync's fragment loads in 32 banks.
+    keys = kb.sharedAlloc({chunk, d + 8}, elem);
+    rowTile = kb.sharedAlloc({llvm::alignTo(rows, 16), d + 8}, elem);
+    scores = kb.sharedAlloc({llvm::alignTo(rows, 16), chunk + 8},
+                            kb.b().getF32Type());
+    return;
+  }
   // Rows of an odd number of words: the threads' reads of one d (a row
   // apart) go to different banks.
-  int64_t stride = kb.shape().headDim + std::max<int64_t>(1, 4 / bytes);
+  int64_t stride = d + std::max<int64_t>(1, 4 / bytes);
   keys = kb.sharedAlloc({chunk, stride}, elem);
+}
+
+void LogitTile::product() {
+  if (!scores)
+    return;
+  tile::DotsOp::create(kb.b(), kb.loc(), rowTile, keys, scores,
+                       uint64_t(kb.shape().headDim), tile::Layout::mma_sync);
+}
+
+/// `v` (f32) as `elem`; exact for values loaded from a tensor of `elem`.
+static Value narrowTo(KernelBuilder &kb, Type elem, Value v) {
+  return elem == v.getType()
+             ? v
+             : arith::TruncFOp::create(kb.b(), kb.loc(), elem, v).getResult();
 }
 
 void LogitTile::stageQuery(const ItemHead &ih, Value t) {
   kb.coopLoop(kb.idx(kb.shape().headDim), [&](Value d) {
-    kb.store(kb.loadQ(ih.bb, ih.h, t, d), q, {kb.idx(0), d});
+    Value v = kb.loadQ(ih.bb, ih.h, t, d);
+    kb.store(v, q, {kb.idx(0), d});
+    if (rowTile)
+      kb.store(narrowTo(kb, kb.elementType(), v), rowTile, {kb.idx(0), d});
   });
+  clearPaddingRows();
   kb.barrier();
 }
 
@@ -98,24 +128,49 @@ void LogitTile::stageQueries(const ItemHead &ih,
   kb.coopLoop(kb.idx(rows * kb.shape().headDim), [&](Value x) {
     Value r = arith::DivUIOp::create(kb.b(), kb.loc(), x, dim);
     Value d = arith::RemUIOp::create(kb.b(), kb.loc(), x, dim);
-    kb.store(kb.loadQ(ih.bb, ih.h, rowOf(r), d), q, {r, d});
+    Value v = kb.loadQ(ih.bb, ih.h, rowOf(r), d);
+    kb.store(v, q, {r, d});
+    if (rowTile)
+      kb.store(narrowTo(kb, kb.elementType(), v), rowTile, {r, d});
   });
+  clearPaddingRows();
   kb.barrier();
+}
+
+void LogitTile::clearPaddingRows() {
+  if (!rowTile)
+    return;
+  const int64_t d = kb.shape().headDim;
+  const int64_t padding = cast<MemRefType>(rowTile.getType()).getDimSize(0);
+  kb.coopLoop(kb.idx((padding - rows) * d), [&](Value x) {
+    Value r = arith::DivUIOp::create(kb.b(), kb.loc(), x, kb.idx(d));
+    Value dd = arith::RemUIOp::create(kb.b(), kb.loc(), x, kb.idx(d));
+    Value zero = narrowTo(kb, kb.elementType(), kb.f32(0));
+    kb.store(zero, rowTile, {kb.add(r, kb.idx(rows)), dd});
+  });
 }
 
 void LogitTile::stageKeys(const ItemHead &ih, Value j0, Value count) {
   if (!staged)
     return;
-  Value dim = kb.idx(kb.shape().headDim);
-  // x >= 0: unsigned division (a shift and a mask for the supported head
-  // dims, powers of two) rather than floor division.
-  kb.coopLoop(kb.mul(count, dim), [&](Value x) {
-    Value jj = arith::DivUIOp::create(kb.b(), kb.loc(), x, dim);
-    Value d = arith::RemUIOp::create(kb.b(), kb.loc(), x, dim);
-    Value v = kb.loadK(ih.bb, ih.g, kb.add(j0, jj), d);
-    if (kb.elementType() != v.getType())
-      v = arith::TruncFOp::create(kb.b(), kb.loc(), kb.elementType(), v);
-    kb.store(v, keys, {jj, d});
+  // Eight elements per iteration, their loads before their stores, so that
+  // each thread has eight loads in flight; consecutive threads read
+  // consecutive elements of a key. x >= 0: unsigned division (a shift and a
+  // mask for the supported head dims) rather than floor division.
+  const int64_t d = kb.shape().headDim;
+  const int64_t vec = d % 8 == 0 ? 8 : 1;
+  Value groups = kb.idx(d / vec);
+  kb.coopLoop(kb.mul(count, groups), [&](Value x) {
+    Value jj = arith::DivUIOp::create(kb.b(), kb.loc(), x, groups);
+    Value d0 = kb.mul(arith::RemUIOp::create(kb.b(), kb.loc(), x, groups),
+                      kb.idx(vec));
+    SmallVector<Value> values;
+    for (int64_t v = 0; v < vec; ++v)
+      values.push_back(
+          kb.loadK(ih.bb, ih.g, kb.add(j0, jj), kb.add(d0, kb.idx(v))));
+    for (int64_t v = 0; v < vec; ++v)
+      kb.store(narrowTo(kb, kb.elementType(), values[v]), keys,
+               {jj, kb.add(d0, kb.idx(v))});
   });
   kb.barrier();
 }
@@ -155,7 +210,13 @@ Value LogitTile::logit(const ItemHead &ih, Value j0, Value jj) {
 }
 
 SmallVector<Value> LogitTile::logits(const ItemHead &ih, Value j0, Value jj) {
-  return rowLogits(kb, staged, keys, q, rows, ih, j0, jj);
+  if (!scores)
+    return rowLogits(kb, staged, keys, q, rows, ih, j0, jj);
+  Value scale = kb.f32(kb.shape().effectiveScale());
+  SmallVector<Value> out;
+  for (int64_t r = 0; r < rows; ++r)
+    out.push_back(kb.fmul(scale, kb.load(scores, {kb.idx(r), jj})));
+  return out;
 }
 
 Value LogitTile::shiftedExp(const ItemHead &ih, Value j0, Value jj, Value mx) {
@@ -198,7 +259,7 @@ void mlir::sattn::addInOrder(KernelBuilder &kb, Value acc, Value buffer,
 //===----------------------------------------------------------------------===//
 
 RowStatistics::RowStatistics(KernelBuilder &kb, const KernelRequest &req)
-    : kb(kb), tile(kb, req, kGroupRows) {
+    : kb(kb), tile(kb, req, kGroupRows, /*product=*/true) {
   Type f32 = kb.b().getF32Type(), f64 = kb.b().getF64Type();
   exps = kb.sharedAlloc({kGroupRows, tile.chunkSize()}, f64);
   maxima = kb.sharedAlloc({kGroupRows, kb.threads()}, f32);
@@ -236,6 +297,7 @@ void RowStatistics::emit(
   kb.forRange(kb.idx(0), groupEnd, chunk, [&](Value j0) {
     Value count = kb.min(chunk, kb.sub(groupEnd, j0));
     tile.stageKeys(ih, j0, count);
+    tile.product();
     forThreadKeys(kb, count, [&](Value jj, Value slot, Value) {
       SmallVector<Value> ls = tile.logits(ih, j0, jj);
       Value j = kb.add(j0, jj);
@@ -269,6 +331,7 @@ void RowStatistics::emit(
   kb.forRange(kb.idx(0), groupEnd, chunk, [&](Value j0) {
     Value count = kb.min(chunk, kb.sub(groupEnd, j0));
     tile.stageKeys(ih, j0, count);
+    tile.product();
     forThreadKeys(kb, count, [&](Value jj, Value, Value) {
       SmallVector<Value> ls = tile.logits(ih, j0, jj);
       for (int64_t r = 0; r < rows; ++r) {

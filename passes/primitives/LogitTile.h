@@ -49,7 +49,12 @@ ItemHead itemHead(KernelBuilder &kb, Value head, Value floatsPerHead,
 /// logit is the same fp32 dot.
 class LogitTile {
 public:
-  LogitTile(KernelBuilder &kb, const KernelRequest &req, int64_t rows = 1);
+  /// With `product`, a GPU kernel with f16 or bf16 operands computes the
+  /// logits of a chunk for all rows at once on tensor cores
+  /// (`sattn_tile.dots`, mma_sync; the order of addition is the
+  /// hardware's): call product() once the rows and the chunk are staged.
+  LogitTile(KernelBuilder &kb, const KernelRequest &req, int64_t rows = 1,
+            bool product = false);
 
   int64_t chunkSize() const { return chunk; }
   int64_t rowCount() const { return rows; }
@@ -69,12 +74,23 @@ public:
   SmallVector<Value> logits(const ItemHead &ih, Value j0, Value jj);
   /// exp(l - mx) in float64 for the logit l of row 0.
   Value shiftedExp(const ItemHead &ih, Value j0, Value jj, Value mx);
+  /// Whether the logits come from product() (see the constructor).
+  bool usesProduct() const { return bool(scores); }
+  /// The dots of the staged rows with the staged chunk into shared memory
+  /// (nothing unless usesProduct()); ends with a barrier.
+  void product();
 
 private:
+  /// Zeros the rows of rowTile past `rows` (their dots are never read).
+  void clearPaddingRows();
+
   KernelBuilder &kb;
   bool staged;
   int64_t chunk, rows;
   Value q, keys;
+  // With product(): the rows in the element type (whole 16-row tiles) and
+  // the chunk's dots [rows][chunk].
+  Value rowTile, scores;
 };
 
 /// Thread x's keys of a chunk of `count`: x, x + threads, ...; `slot`
