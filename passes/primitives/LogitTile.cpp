@@ -86,9 +86,9 @@ LogitTile::LogitTile(KernelBuilder &kb, const KernelRequest &req, int64_t rows,
   if (product && bytes == 2 && d % 16 == 0 && chunk % 8 == 0) {
     // Rows of 4 mod 8 words: mma_sync's fragment loads in 32 banks.
     keys = kb.sharedAlloc({chunk, d + 8}, elem);
-    rowTile = kb.sharedAlloc({llvm::alignTo(rows, 16), d + 8}, elem);
-    scores = kb.sharedAlloc({llvm::alignTo(rows, 16), chunk + 8},
-                            kb.b().getF32Type());
+    const int64_t tileRows = llvm::alignTo(rows, 16);
+    rowTile = kb.sharedAlloc({tileRows, d + 8}, elem);
+    scores = kb.sharedAlloc({tileRows, chunk + 8}, kb.b().getF32Type());
     return;
   }
   // Rows of an odd number of words: the threads' reads of one d (a row
