@@ -1,6 +1,7 @@
 //===- LogitTile.cpp - Exact selection logits of sampled query rows -------===//
 
 #include "passes/primitives/LogitTile.h"
+#include "passes/primitives/SelectionHelpers.h"
 
 #include "dialect/tile/TileDialect.h"
 
@@ -83,7 +84,7 @@ LogitTile::LogitTile(KernelBuilder &kb, const KernelRequest &req, int64_t rows,
   if (!staged)
     return;
   const int64_t d = kb.shape().headDim;
-  if (product && bytes == 2 && d % 16 == 0 && chunk % 8 == 0) {
+  if (product && selectionTensorCores(req) && chunk % 8 == 0) {
     // Rows of 4 mod 8 words: mma_sync's fragment loads in 32 banks.
     keys = kb.sharedAlloc({chunk, d + 8}, elem);
     const int64_t tileRows = llvm::alignTo(rows, 16);
@@ -102,13 +103,6 @@ void LogitTile::product() {
     return;
   tile::DotsOp::create(kb.b(), kb.loc(), rowTile, keys, scores,
                        uint64_t(kb.shape().headDim), tile::Layout::mma_sync);
-}
-
-/// `v` (f32) as `elem`; exact for values loaded from a tensor of `elem`.
-static Value narrowTo(KernelBuilder &kb, Type elem, Value v) {
-  return elem == v.getType()
-             ? v
-             : arith::TruncFOp::create(kb.b(), kb.loc(), elem, v).getResult();
 }
 
 void LogitTile::stageQuery(const ItemHead &ih, Value t) {

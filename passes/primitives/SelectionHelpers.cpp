@@ -18,6 +18,18 @@ Value mlir::sattn::rankedBefore(KernelBuilder &kb, Value sa, Value a, Value sb,
   return kb.orI(kb.orI(gt, numberOverNaN), kb.andI(tie, kb.lt(a, b)));
 }
 
+bool mlir::sattn::selectionTensorCores(const KernelRequest &req) {
+  Type elem = req.elementType;
+  return req.isGpu() && (elem.isF16() || elem.isBF16()) &&
+         req.shape.headDim % 16 == 0;
+}
+
+Value mlir::sattn::narrowTo(KernelBuilder &kb, Type elem, Value v) {
+  return elem == v.getType()
+             ? v
+             : arith::TruncFOp::create(kb.b(), kb.loc(), elem, v).getResult();
+}
+
 void mlir::sattn::storeQueryMean(KernelBuilder &kb, Value mean, Value bb,
                                  Value h, Value first, Value last) {
   Value rows = kb.sitofp(kb.add(kb.sub(last, first), kb.idx(1)));

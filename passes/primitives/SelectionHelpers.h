@@ -17,6 +17,15 @@ Value rankedBefore(KernelBuilder &kb, Value sa, Value a, Value sb, Value b);
 void storeQueryMean(KernelBuilder &kb, Value mean, Value bb, Value h,
                     Value first, Value last);
 
+/// Whether a stage's `sattn_tile.dots` products may use tensor cores
+/// (`mma_sync`): a GPU kernel with f16 or bf16 operands and a head dim that
+/// is a multiple of 16 (the product's row and column counts are the
+/// stage's to choose).
+bool selectionTensorCores(const KernelRequest &req);
+
+/// `v` (f32) as `elem`; exact for values loaded from a tensor of `elem`.
+Value narrowTo(KernelBuilder &kb, Type elem, Value v);
+
 /// A stage launched over (batch, query head), `split` items each, with
 /// `threads` threads.
 StageAttr headsStage(MLIRContext *ctx, StringRef function, int64_t primitive,

@@ -164,15 +164,6 @@ static void addTreeWorkspace(const KernelRequest &req, StageAttr stage,
   }
 }
 
-/// Whether the stage's products run on tensor cores: GPU, 16-bit
-/// operands, and the shapes `mma_sync` takes.
-static bool useTensorCores(KernelBuilder &kb, const KernelRequest &req,
-                           int64_t rows) {
-  Type elem = kb.elementType();
-  return req.isGpu() && (elem.isF16() || elem.isBF16()) && rows % 16 == 0 &&
-         kb.shape().headDim % 16 == 0;
-}
-
 static LogicalResult emitTreeStage(KernelBuilder &kb, const KernelRequest &req,
                                    StageAttr stage) {
   TreeParams tp = treeParams(req, stage.getPrimitive());
@@ -188,7 +179,8 @@ static LogicalResult emitTreeStage(KernelBuilder &kb, const KernelRequest &req,
       std::min<int64_t>(kGroupRows, llvm::alignTo(maxSampled, 16));
   const bool oneGroup = maxSampled <= groupRows;
   const bool sharedScratch = scratchInShared(k);
-  const bool tensorCores = useTensorCores(kb, req, groupRows);
+  // groupRows is whole 16-row tiles, which mma_sync takes.
+  const bool tensorCores = selectionTensorCores(req);
   Type elem = kb.elementType();
   // Row lengths: 16-bit rows of 4 mod 8 words spread mma_sync's fragment
   // loads over the banks; f32 rows of an odd number of words the row
@@ -276,9 +268,6 @@ static LogicalResult emitTreeStage(KernelBuilder &kb, const KernelRequest &req,
 
       Value numSampled =
           kb.ceilDiv(kb.add(kb.sub(last, first), kb.idx(1)), kb.idx(qs));
-      auto narrow = [&](Value v) -> Value {
-        return elem.isF32() ? v : arith::TruncFOp::create(b, kb.loc(), elem, v);
-      };
       // Sampled rows [r0, r0 + groupRows) into the query tile (zeros past
       // the sampled ones); ends with a barrier.
       auto stageQueries = [&](Value r0) {
@@ -293,7 +282,7 @@ static LogicalResult emitTreeStage(KernelBuilder &kb, const KernelRequest &req,
                 return SmallVector<Value>{kb.loadQ(bb, h, i, dd)};
               },
               [&] { return SmallVector<Value>{kb.f32(0)}; })[0];
-          kb.store(narrow(v), queryTile, {r, dd});
+          kb.store(narrowTo(kb, elem, v), queryTile, {r, dd});
         });
         kb.barrier();
       };
@@ -336,7 +325,7 @@ static LogicalResult emitTreeStage(KernelBuilder &kb, const KernelRequest &req,
               for (int64_t v = 0; v < kStageVector; ++v)
                 values.push_back(kb.loadK(bb, g, t, kb.add(d0, kb.idx(v))));
               for (int64_t v = 0; v < kStageVector; ++v)
-                kb.store(narrow(values[v]), keyTile,
+                kb.store(narrowTo(kb, elem, values[v]), keyTile,
                          {c, kb.add(d0, kb.idx(v))});
             });
           });
