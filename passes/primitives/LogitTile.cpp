@@ -69,22 +69,27 @@ ItemHead mlir::sattn::itemHead(KernelBuilder &kb, Value head,
 //===----------------------------------------------------------------------===//
 
 /// Keys staged per chunk: up to 32 KB of them in the element type, at most
-/// 256.
-static int64_t chunkKeys(KernelBuilder &kb) {
-  int64_t bytes = kb.elementType().getIntOrFloatBitWidth() / 8;
-  return std::min<int64_t>(256, 32768 / (kb.shape().headDim * bytes));
+/// 256, a multiple of 8 (whole n8 tiles of a product).
+static int64_t chunkKeys(Type elem, int64_t headDim) {
+  int64_t bytes = elem.getIntOrFloatBitWidth() / 8;
+  return std::min<int64_t>(256, 32768 / (headDim * bytes) / 8 * 8);
+}
+
+bool LogitTile::takesProduct(const KernelRequest &req) {
+  return selectionTensorCores(req);
 }
 
 LogitTile::LogitTile(KernelBuilder &kb, const KernelRequest &req, int64_t rows,
                      bool product)
-    : kb(kb), staged(req.isGpu()), chunk(chunkKeys(kb)), rows(rows) {
+    : kb(kb), staged(req.isGpu()),
+      chunk(chunkKeys(kb.elementType(), kb.shape().headDim)), rows(rows) {
   Type elem = kb.elementType();
   int64_t bytes = elem.getIntOrFloatBitWidth() / 8;
   q = kb.sharedAlloc({rows, kb.shape().headDim}, kb.b().getF32Type());
   if (!staged)
     return;
   const int64_t d = kb.shape().headDim;
-  if (product && selectionTensorCores(req) && chunk % 8 == 0) {
+  if (product && takesProduct(req)) {
     // Rows of 4 mod 8 words: mma_sync's fragment loads in 32 banks.
     keys = kb.sharedAlloc({chunk, d + 8}, elem);
     const int64_t tileRows = llvm::alignTo(rows, 16);
@@ -252,20 +257,26 @@ void mlir::sattn::addInOrder(KernelBuilder &kb, Value acc, Value buffer,
 // RowStatistics
 //===----------------------------------------------------------------------===//
 
+int64_t RowStatistics::groupRows(const KernelRequest &req) {
+  // Tensor-core logits cost the same for 1 to 16 rows: 16 rows share each
+  // staged key chunk, a quarter of the staging of 4.
+  return LogitTile::takesProduct(req) ? 16 : 4;
+}
+
 RowStatistics::RowStatistics(KernelBuilder &kb, const KernelRequest &req)
-    : kb(kb), tile(kb, req, kGroupRows, /*product=*/true) {
+    : kb(kb), rows(groupRows(req)), tile(kb, req, rows, /*product=*/true) {
   Type f32 = kb.b().getF32Type(), f64 = kb.b().getF64Type();
-  exps = kb.sharedAlloc({kGroupRows, tile.chunkSize()}, f64);
-  maxima = kb.sharedAlloc({kGroupRows, kb.threads()}, f32);
-  rowMaxima = kb.sharedAlloc({kGroupRows}, f32);
-  sums = kb.sharedAlloc({kGroupRows}, f64);
-  rowMax = kb.privateAlloc({kGroupRows}, f32);
+  exps = kb.sharedAlloc({rows, tile.chunkSize()}, f64);
+  maxima = kb.sharedAlloc({rows, kb.threads()}, f32);
+  rowMaxima = kb.sharedAlloc({rows}, f32);
+  sums = kb.sharedAlloc({rows}, f64);
+  rowMax = kb.privateAlloc({rows}, f32);
 }
 
 void RowStatistics::emit(
     const ItemHead &ih, function_ref<GroupRow(Value r)> rowOf,
     function_ref<void(Value r, Value max, Value sum)> store) {
-  const int64_t rows = kGroupRows, threads = kb.threads();
+  const int64_t threads = kb.threads();
   Value chunk = kb.idx(tile.chunkSize());
   // Each row's end (0 for an inactive slot) and the group's.
   auto endOf = [&](Value r) {

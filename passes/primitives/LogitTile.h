@@ -56,6 +56,10 @@ public:
   LogitTile(KernelBuilder &kb, const KernelRequest &req, int64_t rows = 1,
             bool product = false);
 
+  /// Whether `product` takes effect for `req`: a GPU kernel with 16-bit
+  /// operands and a head dim that is a multiple of 16.
+  static bool takesProduct(const KernelRequest &req);
+
   int64_t chunkSize() const { return chunk; }
   int64_t rowCount() const { return rows; }
 
@@ -109,7 +113,7 @@ struct GroupRow {
   Value t, end, active;
 };
 
-/// The softmax statistics of a group of up to kGroupRows query rows over
+/// The softmax statistics of a group of up to groupRows() query rows over
 /// their C(t), computed together so that each chunk of keys is staged once
 /// for the group: the fp32 max of each row's logits and the float64 sum of
 /// exp(l - max) in key order (the sums of the rows are added in parallel,
@@ -119,7 +123,9 @@ struct GroupRow {
 /// loop.
 class RowStatistics {
 public:
-  static constexpr int64_t kGroupRows = 4;
+  /// Rows per group: 16 when the logits are a tensor-core product
+  /// (LogitTile::takesProduct), else 4.
+  static int64_t groupRows(const KernelRequest &req);
 
   RowStatistics(KernelBuilder &kb, const KernelRequest &req);
   void emit(const ItemHead &ih, function_ref<GroupRow(Value r)> rowOf,
@@ -127,6 +133,7 @@ public:
 
 private:
   KernelBuilder &kb;
+  int64_t rows;
   LogitTile tile;
   Value exps, maxima, rowMaxima, sums, rowMax;
 };

@@ -19,6 +19,8 @@
 #include "passes/primitives/LogitTile.h"
 #include "passes/primitives/SelectionHelpers.h"
 
+#include "mlir/Dialect/Math/IR/Math.h"
+
 #include <limits>
 
 using namespace mlir;
@@ -33,9 +35,8 @@ Params permute::params(const KernelRequest &req, int64_t primitive) {
           req.intParam(op.getBlock()), req.floatParam(op.getCover())};
 }
 
-int64_t Params::probeItems() const {
-  return std::min(kMaxProbeItems,
-                  int64_t(llvm::divideCeil(probe, RowStatistics::kGroupRows)));
+int64_t Params::probeItems(int64_t groupRows) const {
+  return std::min(kMaxProbeItems, int64_t(llvm::divideCeil(probe, groupRows)));
 }
 
 Geometry permute::geometry(KernelBuilder &kb, const Params &pp) {
@@ -82,7 +83,8 @@ void permute::planStages(MLIRContext *ctx, const KernelRequest &req,
     stages.push_back(headsStage(ctx, (function + suffix).str(), primitive,
                                 kStageThreads, split));
   };
-  stage(kProbeSuffix, params(req, primitive).probeItems());
+  stage(kProbeSuffix,
+        params(req, primitive).probeItems(RowStatistics::groupRows(req)));
   stage(kImportanceSuffix, kImportanceSplit);
   stage(kSortSuffix, kSortSplit);
   stage(kBlocksSuffix, kBlockSplit);
@@ -147,8 +149,8 @@ const auto HF = WorkspaceSlot::HeadFloats, HI = WorkspaceSlot::HeadInts;
 void emitProbe(KernelBuilder &kb, const KernelRequest &req, const Params &pp,
                const Geometry &geo) {
   RowStatistics stats(kb, req);
-  const int64_t group = RowStatistics::kGroupRows;
-  const int64_t split = pp.probeItems();
+  const int64_t group = RowStatistics::groupRows(req);
+  const int64_t split = pp.probeItems(group);
   Value groups = kb.ceilDiv(geo.numProbe, kb.idx(group));
   forEachItem(kb, geo, split, [&](Item &it) {
     kb.forRange(it.part, groups, kb.idx(split), [&](Value gi) {
@@ -178,13 +180,17 @@ void emitProbe(KernelBuilder &kb, const KernelRequest &req, const Params &pp,
 
 void emitImportance(KernelBuilder &kb, const KernelRequest &req,
                     const Geometry &geo) {
-  LogitTile tile(kb, req);
+  // Probe rows per pass over a staged key chunk: 16 when their logits are
+  // one tensor-core product, else one.
+  const int64_t passRows = LogitTile::takesProduct(req) ? 16 : 1;
+  LogitTile tile(kb, req, passRows, /*product=*/true);
   const int64_t chunk = tile.chunkSize();
   const int64_t perThread = (chunk + kb.threads() - 1) / kb.threads();
   Type f32 = kb.b().getF32Type(), f64 = kb.b().getF64Type();
   Value acc = kb.privateAlloc({perThread}, f64);
   Value probeRows =
       arith::SIToFPOp::create(kb.b(), kb.loc(), f64, kb.toI64(geo.numProbe));
+  Value lastProbe = kb.sub(geo.numProbe, kb.idx(1));
   forEachItem(kb, geo, kImportanceSplit, [&](Item &it) {
     Value step = kb.idx(kImportanceSplit * chunk);
     kb.forRange(kb.mul(it.part, kb.idx(chunk)), geo.seqK, step, [&](Value j0) {
@@ -195,24 +201,43 @@ void emitImportance(KernelBuilder &kb, const KernelRequest &req,
       });
       // Row t reaches key j iff j < end(t); end grows with t, so those rows
       // form a suffix, the first of which reaches j0. Summing them in order
-      // is the oracle's order.
+      // (rows ascending within and across passes) is the oracle's order.
       Value tStart = kb.idx(0);
       if (req.causal)
         tStart =
             kb.max(kb.idx(0), kb.sub(j0, kb.add(geo.firstProbe, geo.offset)));
-      kb.forRange(tStart, geo.numProbe, [&](Value t) {
-        Value row = kb.add(geo.firstProbe, t);
-        tile.stageQuery(it.ih, row);
-        Value end = it.causalEnd(row, req.causal);
-        Value mx = toF64(kb, kb.loadWs(HF, it.probeMaxAt(t)));
-        Value sum = loadF64Ws(kb, HI, it.probeSumAt(t));
+      kb.forRange(tStart, geo.numProbe, kb.idx(passRows), [&](Value t0) {
+        // Probe t0 + r of the pass; past the last, the last stands in (its
+        // probabilities are not added).
+        auto probeOf = [&](Value r) {
+          return kb.min(kb.add(t0, r), lastProbe);
+        };
+        tile.stageQueries(
+            it.ih, [&](Value r) { return kb.add(geo.firstProbe, probeOf(r)); });
+        tile.product();
+        SmallVector<Value> active, end, mx, sum;
+        for (int64_t r = 0; r < passRows; ++r) {
+          Value t = probeOf(kb.idx(r));
+          active.push_back(kb.lt(kb.add(t0, kb.idx(r)), geo.numProbe));
+          end.push_back(it.causalEnd(kb.add(geo.firstProbe, t), req.causal));
+          mx.push_back(toF64(kb, kb.loadWs(HF, it.probeMaxAt(t))));
+          sum.push_back(loadF64Ws(kb, HI, it.probeSumAt(t)));
+        }
         forThreadKeys(kb, count, [&](Value jj, Value slot, Value n) {
-          kb.ifThen(kb.lt(kb.add(j0, jj), end), [&] {
-            Value p = kb.fdiv(tile.shiftedExp(it.ih, j0, jj, mx), sum);
-            kb.store(kb.fadd(kb.load(acc, {slot, n}), p), acc, {slot, n});
-          });
+          SmallVector<Value> logits = tile.logits(it.ih, j0, jj);
+          Value j = kb.add(j0, jj);
+          Value a = kb.load(acc, {slot, n});
+          for (int64_t r = 0; r < passRows; ++r) {
+            Value kept = kb.andI(active[r], kb.lt(j, end[r]));
+            Value e = math::ExpOp::create(
+                kb.b(), kb.loc(),
+                arith::SubFOp::create(kb.b(), kb.loc(), toF64(kb, logits[r]),
+                                      mx[r]));
+            a = kb.select(kept, kb.fadd(a, kb.fdiv(e, sum[r])), a);
+          }
+          kb.store(a, acc, {slot, n});
         });
-        kb.barrier(); // q_t is read until here
+        kb.barrier(); // the pass's rows are read until here
       });
       forThreadKeys(kb, count, [&](Value jj, Value slot, Value n) {
         Value mean = arith::TruncFOp::create(

@@ -23,9 +23,9 @@ struct Params {
   double alpha = 0.9;
 
   /// Work items per head of the probe stage: one per group of
-  /// RowStatistics::kGroupRows probe rows, up to kMaxProbeItems (the items
+  /// RowStatistics::groupRows() probe rows, up to kMaxProbeItems (the items
   /// then loop over the groups).
-  int64_t probeItems() const;
+  int64_t probeItems(int64_t groupRows) const;
 };
 
 Params params(const KernelRequest &req, int64_t primitive);

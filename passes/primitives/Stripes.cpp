@@ -47,6 +47,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "passes/PrimitiveInterfaces.h"
+#include "passes/primitives/LogitTile.h"
 #include "passes/primitives/Models.h"
 #include "passes/primitives/SelectionHelpers.h"
 #include "passes/primitives/StripesStages.h"
@@ -202,9 +203,9 @@ struct StripesSelection
   void planStages(Operation *op, const KernelRequest &req, StringRef function,
                   int64_t primitive, SmallVectorImpl<StageAttr> &stages) const {
     MLIRContext *ctx = op->getContext();
-    stages.push_back(headsStage(ctx, (function + kRowsSuffix).str(), primitive,
-                                kRowsThreads,
-                                params(req, primitive).rowItems()));
+    stages.push_back(headsStage(
+        ctx, (function + kRowsSuffix).str(), primitive, kRowsThreads,
+        params(req, primitive).rowItems(RowStatistics::groupRows(req))));
     stages.push_back(headsStage(ctx, (function + kScoresSuffix).str(),
                                 primitive, kScoresThreads, kScoreSplit));
     stages.push_back(headsStage(ctx, (function + kRankSuffix).str(), primitive,

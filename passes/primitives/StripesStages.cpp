@@ -32,11 +32,10 @@ Params stripes::params(const KernelRequest &req, int64_t primitive) {
           req.floatParam(op.getCover()), req.floatParam(op.getWindowFrac())};
 }
 
-int64_t Params::rowItems() const {
+int64_t Params::rowItems(int64_t groupRows) const {
   int64_t slots =
       std::min(segments, kMaxRowItems) * std::min(rows, kMaxRowItems);
-  return std::min(kMaxRowItems,
-                  int64_t(llvm::divideCeil(slots, RowStatistics::kGroupRows)));
+  return std::min(kMaxRowItems, int64_t(llvm::divideCeil(slots, groupRows)));
 }
 
 Geometry stripes::geometry(KernelBuilder &kb, const Params &sp, Value seqQ,
@@ -127,10 +126,10 @@ LogicalResult stripes::emitRowsStage(KernelBuilder &kb,
   Geometry geo = geometry(kb, sp, kb.scalar(KernelScalar::SeqQ),
                           kb.scalar(KernelScalar::SeqK));
   RowStatistics stats(kb, req);
-  const int64_t group = RowStatistics::kGroupRows;
+  const int64_t group = RowStatistics::groupRows(req);
   Value groups = kb.ceilDiv(geo.slots, kb.idx(group));
 
-  const int64_t items = sp.rowItems();
+  const int64_t items = sp.rowItems(group);
   kb.forEachWorkItem([&](Value item) {
     ItemHead ih = headOf(kb, geo, kb.floorDiv(item, kb.idx(items)));
     kb.forRange(

@@ -24,9 +24,9 @@ struct Params {
   double windowFraction = 0.05;
 
   /// Work items per head of the rows stage: one per group of
-  /// RowStatistics::kGroupRows sample slots, up to kMaxRowItems (the items
+  /// RowStatistics::groupRows() sample slots, up to kMaxRowItems (the items
   /// then loop over the groups).
-  int64_t rowItems() const;
+  int64_t rowItems(int64_t groupRows) const;
 };
 
 /// The most rows-stage work items per (batch, head).

@@ -164,6 +164,29 @@ static void addTreeWorkspace(const KernelRequest &req, StageAttr stage,
   }
 }
 
+/// A child's place in the ranking as one unsigned 64-bit key, larger
+/// ranking first (rankedBefore's order): the high word orders the scores
+/// (numbers by value, -0 as +0, then NaN, then an empty child), the low
+/// word the start descending, so that ties go to the smaller start.
+static Value rankKey(KernelBuilder &kb, Value score, Value start, Value used) {
+  OpBuilder &b = kb.b();
+  Location loc = kb.loc();
+  Type i32 = b.getI32Type(), i64 = b.getI64Type();
+  Value bits = arith::BitcastOp::create(
+      b, loc, i32, kb.fadd(score, kb.f32(0))); // -0 + 0 = +0
+  Value negative = kb.cmp(arith::CmpIPredicate::slt, bits, kb.i32(0));
+  Value ordered =
+      kb.select(negative, arith::XOrIOp::create(b, loc, bits, kb.i32(-1)),
+                arith::OrIOp::create(b, loc, bits, kb.i32(INT32_MIN)));
+  Value nan = kb.fcmp(arith::CmpFPredicate::UNO, score, score);
+  Value high = kb.select(used, kb.select(nan, kb.i32(1), ordered), kb.i32(0));
+  Value low = arith::XOrIOp::create(b, loc, kb.toI32(start), kb.i32(-1));
+  Value key = arith::ShLIOp::create(
+      b, loc, arith::ExtUIOp::create(b, loc, i64, high), kb.i64(32));
+  return arith::OrIOp::create(b, loc, key,
+                              arith::ExtUIOp::create(b, loc, i64, low));
+}
+
 static LogicalResult emitTreeStage(KernelBuilder &kb, const KernelRequest &req,
                                    StageAttr stage) {
   TreeParams tp = treeParams(req, stage.getPrimitive());
@@ -197,7 +220,7 @@ static LogicalResult emitTreeStage(KernelBuilder &kb, const KernelRequest &req,
   Value numBlocks = kb.ceilDiv(seqQ, kb.idx(bq));
 
   // Static shared buffers (allocated once per function).
-  Value queryTile, keyTile, scoreTile, columnMax, flags;
+  Value queryTile, keyTile, scoreTile, columnMax, flags, rankKeys;
   Value sh[7];
   if (k > 0) {
     queryTile = kb.sharedAlloc({groupRows, rowLength}, elem);
@@ -213,6 +236,7 @@ static LogicalResult emitTreeStage(KernelBuilder &kb, const KernelRequest &req,
       sh[4] = kb.sharedAlloc({2 * k}, i32); // cSize
       sh[5] = kb.sharedAlloc({2 * k}, f32); // cScore
       sh[6] = kb.sharedAlloc({2 * k}, i32); // cRep
+      rankKeys = kb.sharedAlloc({2 * k}, b.getI64Type());
     }
   }
 
@@ -416,31 +440,61 @@ static LogicalResult emitTreeStage(KernelBuilder &kb, const KernelRequest &req,
             kb.forRange(kb.idx(0), kb.idx(flatTokens), kb.idx(kChunkTokens),
                         scoreChunk);
             kb.barrier();
-            // Keep the K best children: child x goes to branch slot rank(x).
-            kb.coopLoop(kb.idx(2 * k), [&](Value x) {
-              Value size = cSize.load(x);
-              kb.ifThen(kb.gt(size, kb.idx(0)), [&] {
-                Value score = cScore.load(x), start = cStart.load(x);
-                Value rank = kb.forRangeCarry(
-                    kb.idx(0), kb.idx(2 * k), one, {kb.idx(0)},
-                    [&](Value y, ValueRange cnt) {
-                      Value sy = cScore.load(y);
-                      // A NaN score ranks below every number.
-                      Value better =
-                          rankedBefore(kb, sy, cStart.load(y), score, start);
-                      better = kb.andI(better, kb.gt(cSize.load(y), kb.idx(0)));
-                      return SmallVector<Value>{
-                          kb.add(cnt[0], kb.select(better, one, kb.idx(0)))};
-                    })[0];
-                kb.ifThen(kb.lt(rank, kb.idx(k)), [&] {
-                  bStart.store(rank, start);
-                  bSize.store(rank, size);
-                  bScore.store(rank, score);
-                  kb.ifThen(kb.gt(size, one),
-                            [&] { kb.store(kb.i32(1), flags, {parity}); });
+            // Keep the K best children: child x goes to branch slot rank(x),
+            // the number of children that rank before it. With the child
+            // arrays in shared memory each child's order is first folded
+            // into one 64-bit key (one load and one compare per pair).
+            auto keepRanked = [&](Value x, Value rank) {
+              kb.ifThen(kb.lt(rank, kb.idx(k)), [&] {
+                Value size = cSize.load(x);
+                bStart.store(rank, cStart.load(x));
+                bSize.store(rank, size);
+                bScore.store(rank, cScore.load(x));
+                kb.ifThen(kb.gt(size, one),
+                          [&] { kb.store(kb.i32(1), flags, {parity}); });
+              });
+            };
+            if (rankKeys) {
+              kb.coopLoop(kb.idx(2 * k), [&](Value x) {
+                kb.store(rankKey(kb, cScore.load(x), cStart.load(x),
+                                 kb.gt(cSize.load(x), kb.idx(0))),
+                         rankKeys, {x});
+              });
+              kb.barrier();
+              kb.coopLoop(kb.idx(2 * k), [&](Value x) {
+                kb.ifThen(kb.gt(cSize.load(x), kb.idx(0)), [&] {
+                  Value key = kb.load(rankKeys, {x});
+                  Value rank = kb.forRangeCarry(
+                      kb.idx(0), kb.idx(2 * k), one, {kb.idx(0)},
+                      [&](Value y, ValueRange cnt) {
+                        Value better = kb.cmp(arith::CmpIPredicate::ugt,
+                                              kb.load(rankKeys, {y}), key);
+                        return SmallVector<Value>{
+                            kb.add(cnt[0], kb.select(better, one, kb.idx(0)))};
+                      })[0];
+                  keepRanked(x, rank);
                 });
               });
-            });
+            } else {
+              kb.coopLoop(kb.idx(2 * k), [&](Value x) {
+                Value size = cSize.load(x);
+                kb.ifThen(kb.gt(size, kb.idx(0)), [&] {
+                  Value score = cScore.load(x), start = cStart.load(x);
+                  Value rank = kb.forRangeCarry(
+                      kb.idx(0), kb.idx(2 * k), one, {kb.idx(0)},
+                      [&](Value y, ValueRange cnt) {
+                        // A NaN score ranks below every number.
+                        Value better = rankedBefore(
+                            kb, cScore.load(y), cStart.load(y), score, start);
+                        better =
+                            kb.andI(better, kb.gt(cSize.load(y), kb.idx(0)));
+                        return SmallVector<Value>{
+                            kb.add(cnt[0], kb.select(better, one, kb.idx(0)))};
+                      })[0];
+                  keepRanked(x, rank);
+                });
+              });
+            }
             kb.barrier();
             Value again = kb.ne(kb.load(flags, {parity}), kb.i32(0));
             return SmallVector<Value>{kb.add(round, one), again};
