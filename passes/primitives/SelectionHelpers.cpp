@@ -18,6 +18,25 @@ Value mlir::sattn::rankedBefore(KernelBuilder &kb, Value sa, Value a, Value sb,
   return kb.orI(kb.orI(gt, numberOverNaN), kb.andI(tie, kb.lt(a, b)));
 }
 
+Value mlir::sattn::rankKey(KernelBuilder &kb, Value score, Value index) {
+  OpBuilder &b = kb.b();
+  Location loc = kb.loc();
+  Type i32 = b.getI32Type(), i64 = b.getI64Type();
+  Value bits = arith::BitcastOp::create(b, loc, i32,
+                                        kb.fadd(score, kb.f32(0))); // -0 -> +0
+  Value negative = kb.cmp(arith::CmpIPredicate::slt, bits, kb.i32(0));
+  Value ordered =
+      kb.select(negative, arith::XOrIOp::create(b, loc, bits, kb.i32(-1)),
+                arith::OrIOp::create(b, loc, bits, kb.i32(INT32_MIN)));
+  Value nan = kb.fcmp(arith::CmpFPredicate::UNO, score, score);
+  Value high = kb.select(nan, kb.i32(1), ordered);
+  Value low = arith::XOrIOp::create(b, loc, kb.toI32(index), kb.i32(-1));
+  Value key = arith::ShLIOp::create(
+      b, loc, arith::ExtUIOp::create(b, loc, i64, high), kb.i64(32));
+  return arith::OrIOp::create(b, loc, key,
+                              arith::ExtUIOp::create(b, loc, i64, low));
+}
+
 bool mlir::sattn::selectionTensorCores(const KernelRequest &req) {
   Type elem = req.elementType;
   return req.isGpu() && (elem.isF16() || elem.isBF16()) &&

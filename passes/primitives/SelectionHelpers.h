@@ -23,6 +23,12 @@ void storeQueryMean(KernelBuilder &kb, Value mean, Value bb, Value h,
 /// stage's to choose).
 bool selectionTensorCores(const KernelRequest &req);
 
+/// rankedBefore's order as one unsigned 64-bit key (i64), larger ranking
+/// first: the high word orders the scores (numbers by value, -0 as +0, a
+/// NaN as 1, below every number), the low word is the complemented index
+/// (ties to the smaller index; index < 2^31). No key is 0.
+Value rankKey(KernelBuilder &kb, Value score, Value index);
+
 /// `v` (f32) as `elem`; exact for values loaded from a tensor of `elem`.
 Value narrowTo(KernelBuilder &kb, Type elem, Value v);
 

@@ -164,27 +164,13 @@ static void addTreeWorkspace(const KernelRequest &req, StageAttr stage,
   }
 }
 
-/// A child's place in the ranking as one unsigned 64-bit key, larger
-/// ranking first (rankedBefore's order): the high word orders the scores
-/// (numbers by value, -0 as +0, then NaN, then an empty child), the low
-/// word the start descending, so that ties go to the smaller start.
-static Value rankKey(KernelBuilder &kb, Value score, Value start, Value used) {
-  OpBuilder &b = kb.b();
-  Location loc = kb.loc();
-  Type i32 = b.getI32Type(), i64 = b.getI64Type();
-  Value bits = arith::BitcastOp::create(
-      b, loc, i32, kb.fadd(score, kb.f32(0))); // -0 + 0 = +0
-  Value negative = kb.cmp(arith::CmpIPredicate::slt, bits, kb.i32(0));
-  Value ordered =
-      kb.select(negative, arith::XOrIOp::create(b, loc, bits, kb.i32(-1)),
-                arith::OrIOp::create(b, loc, bits, kb.i32(INT32_MIN)));
-  Value nan = kb.fcmp(arith::CmpFPredicate::UNO, score, score);
-  Value high = kb.select(used, kb.select(nan, kb.i32(1), ordered), kb.i32(0));
-  Value low = arith::XOrIOp::create(b, loc, kb.toI32(start), kb.i32(-1));
-  Value key = arith::ShLIOp::create(
-      b, loc, arith::ExtUIOp::create(b, loc, i64, high), kb.i64(32));
-  return arith::OrIOp::create(b, loc, key,
-                              arith::ExtUIOp::create(b, loc, i64, low));
+/// A child's place in the ranking (rankKey), or below every child with a
+/// score when it is empty (the low word still orders the empty ones).
+static Value childKey(KernelBuilder &kb, Value score, Value start, Value used) {
+  Value low = arith::ExtUIOp::create(
+      kb.b(), kb.loc(), kb.b().getI64Type(),
+      arith::XOrIOp::create(kb.b(), kb.loc(), kb.toI32(start), kb.i32(-1)));
+  return kb.select(used, rankKey(kb, score, start), low);
 }
 
 static LogicalResult emitTreeStage(KernelBuilder &kb, const KernelRequest &req,
@@ -456,8 +442,8 @@ static LogicalResult emitTreeStage(KernelBuilder &kb, const KernelRequest &req,
             };
             if (rankKeys) {
               kb.coopLoop(kb.idx(2 * k), [&](Value x) {
-                kb.store(rankKey(kb, cScore.load(x), cStart.load(x),
-                                 kb.gt(cSize.load(x), kb.idx(0))),
+                kb.store(childKey(kb, cScore.load(x), cStart.load(x),
+                                  kb.gt(cSize.load(x), kb.idx(0))),
                          rankKeys, {x});
               });
               kb.barrier();
