@@ -239,20 +239,6 @@ void mlir::sattn::forThreadKeys(
   });
 }
 
-void mlir::sattn::addInOrder(KernelBuilder &kb, Value acc, Value buffer,
-                             Value count) {
-  kb.singleThread([&] {
-    Value sum = kb.forRangeCarry(
-        kb.idx(0), count, kb.idx(1), {kb.load(acc, {kb.idx(0)})},
-        [&](Value jj, ValueRange s) {
-          return SmallVector<Value>{arith::AddFOp::create(
-              kb.b(), kb.loc(), s[0], kb.load(buffer, {jj}))};
-        })[0];
-    kb.store(sum, acc, {kb.idx(0)});
-  });
-  kb.barrier();
-}
-
 //===----------------------------------------------------------------------===//
 // RowStatistics
 //===----------------------------------------------------------------------===//
@@ -266,11 +252,12 @@ int64_t RowStatistics::groupRows(const KernelRequest &req) {
 RowStatistics::RowStatistics(KernelBuilder &kb, const KernelRequest &req)
     : kb(kb), rows(groupRows(req)), tile(kb, req, rows, /*product=*/true) {
   Type f32 = kb.b().getF32Type(), f64 = kb.b().getF64Type();
-  exps = kb.sharedAlloc({rows, tile.chunkSize()}, f64);
+  partialSums = kb.sharedAlloc({rows, kb.threads()}, f64);
   maxima = kb.sharedAlloc({rows, kb.threads()}, f32);
   rowMaxima = kb.sharedAlloc({rows}, f32);
   sums = kb.sharedAlloc({rows}, f64);
   rowMax = kb.privateAlloc({rows}, f32);
+  rowSum = kb.privateAlloc({rows}, f64);
 }
 
 void RowStatistics::emit(
@@ -327,39 +314,52 @@ void RowStatistics::emit(
           return SmallVector<Value>{kb.fmax(acc[0], kb.load(maxima, {r, x}))};
         })[0];
     kb.store(mx, rowMaxima, {r});
-    kb.store(f64Const(kb, 0), sums, {r});
   });
   kb.barrier();
 
-  // float64 sums of exp(l - max) in key order: every thread computes the
-  // exponentials of its keys, thread r adds row r's in order.
+  // float64 sums of exp(l - max): each thread adds its keys' exponentials
+  // over every chunk, then thread r adds row r's partial sums in thread
+  // order (one serial sum per row, not one per chunk).
+  kb.rowLoop(threads, [&](Value, Value slot) {
+    for (int64_t r = 0; r < rows; ++r)
+      kb.store(f64Const(kb, 0), rowSum, {slot, kb.idx(r)});
+  });
   kb.forRange(kb.idx(0), groupEnd, chunk, [&](Value j0) {
     Value count = kb.min(chunk, kb.sub(groupEnd, j0));
     tile.stageKeys(ih, j0, count);
     tile.product();
-    forThreadKeys(kb, count, [&](Value jj, Value, Value) {
+    forThreadKeys(kb, count, [&](Value jj, Value slot, Value) {
       SmallVector<Value> ls = tile.logits(ih, j0, jj);
+      Value j = kb.add(j0, jj);
       for (int64_t r = 0; r < rows; ++r) {
         Value mx = toF64(kb, kb.load(rowMaxima, {kb.idx(r)}));
         Value e = math::ExpOp::create(
             kb.b(), kb.loc(),
             arith::SubFOp::create(kb.b(), kb.loc(), toF64(kb, ls[r]), mx));
-        kb.store(e, exps, {kb.idx(r), jj});
+        Value acc = kb.load(rowSum, {slot, kb.idx(r)});
+        kb.store(kb.select(kb.lt(j, ends[r]),
+                           arith::AddFOp::create(kb.b(), kb.loc(), acc, e),
+                           acc),
+                 rowSum, {slot, kb.idx(r)});
       }
     });
     kb.barrier();
-    kb.coopLoop(kb.idx(rows), [&](Value r) {
-      Value n = kb.max(kb.idx(0), kb.min(count, kb.sub(endOf(r), j0)));
-      Value sum = kb.forRangeCarry(
-          kb.idx(0), n, kb.idx(1), {kb.load(sums, {r})},
-          [&](Value jj, ValueRange s) {
-            return SmallVector<Value>{arith::AddFOp::create(
-                kb.b(), kb.loc(), s[0], kb.load(exps, {r, jj}))};
-          })[0];
-      kb.store(sum, sums, {r});
-    });
-    kb.barrier();
   });
+  kb.rowLoop(threads, [&](Value x, Value slot) {
+    for (int64_t r = 0; r < rows; ++r)
+      kb.store(kb.load(rowSum, {slot, kb.idx(r)}), partialSums, {kb.idx(r), x});
+  });
+  kb.barrier();
+  kb.coopLoop(kb.idx(rows), [&](Value r) {
+    Value sum = kb.forRangeCarry(
+        kb.idx(0), kb.idx(threads), kb.idx(1), {f64Const(kb, 0)},
+        [&](Value x, ValueRange s) {
+          return SmallVector<Value>{arith::AddFOp::create(
+              kb.b(), kb.loc(), s[0], kb.load(partialSums, {r, x}))};
+        })[0];
+    kb.store(sum, sums, {r});
+  });
+  kb.barrier();
   kb.coopLoop(kb.idx(rows), [&](Value r) {
     kb.ifThen(kb.gt(endOf(r), kb.idx(0)),
               [&] { store(r, kb.load(rowMaxima, {r}), kb.load(sums, {r})); });

@@ -4,15 +4,16 @@
 // (stripes' sampled rows, permute's probe rows) share: the fp32 logits
 // scale * dot(q_t, k_j) accumulated in order over d, as the oracle computes
 // them; a row's softmax statistics over C(t) (fp32 max, float64 sum of
-// exp(l - max) in key order); float64 values kept in the i32 workspace; the
-// (batch, head) of a work item.
+// exp(l - max)); float64 values kept in the i32 workspace; the (batch,
+// head) of a work item.
 //
 // On the GPU, keys are staged in shared memory ([key][d], rows padded to an
 // odd number of 32-bit words so that the threads' reads of one d, a row
 // apart, fall into different banks), one chunk of up to chunkSize() keys at
-// a time; on the CPU they are read in place. Sums the oracle adds in key
-// order are added by the item's first thread from a shared buffer in the
-// same order, so the float64 values follow the oracle's order of addition.
+// a time; on the CPU they are read in place. float64 sums are added per
+// thread, then over the threads in thread order: deterministic, not the
+// oracle's key order; the difference (about 1e-16 relative) is far below
+// the 1e-5 by which docs/patterns.md lets near-ties flip.
 //
 //===----------------------------------------------------------------------===//
 
@@ -102,10 +103,6 @@ private:
 void forThreadKeys(KernelBuilder &kb, Value count,
                    function_ref<void(Value jj, Value slot, Value n)> body);
 
-/// Adds `buffer[0..count)` in order to the float64 in `acc[0]` (first
-/// thread), then a barrier.
-void addInOrder(KernelBuilder &kb, Value acc, Value buffer, Value count);
-
 /// A query row of a group: its index t, the end of C(t) = [0, end), and
 /// whether the group slot holds a row at all (an inactive slot's t and end
 /// are not used).
@@ -116,10 +113,10 @@ struct GroupRow {
 /// The softmax statistics of a group of up to groupRows() query rows over
 /// their C(t), computed together so that each chunk of keys is staged once
 /// for the group: the fp32 max of each row's logits and the float64 sum of
-/// exp(l - max) in key order (the sums of the rows are added in parallel,
-/// each in order by one thread). `store(r, max, sum)` runs once per active
-/// row with a non-empty C(t); the call ends with a barrier. Allocates its
-/// shared buffers once per function: construct it before the work-item
+/// exp(l - max) (each thread adds its keys over every chunk; thread r adds
+/// row r's partial sums once, at the end). `store(r, max, sum)` runs once per
+/// active row with a non-empty C(t); the call ends with a barrier. Allocates
+/// its shared buffers once per function: construct it before the work-item
 /// loop.
 class RowStatistics {
 public:
@@ -135,7 +132,7 @@ private:
   KernelBuilder &kb;
   int64_t rows;
   LogitTile tile;
-  Value exps, maxima, rowMaxima, sums, rowMax;
+  Value partialSums, maxima, rowMaxima, sums, rowMax, rowSum;
 };
 
 } // namespace mlir::sattn

@@ -4,7 +4,7 @@
 // each a grid of work items per (batch, query head), computing what
 // MaskOracle::Impl::buildPermute computes:
 //   1. probe: each probe row t (the last min(n, Sq) query rows) gets its
-//      exact causal softmax max (fp32 logits) and sum (fp64, key order).
+//      exact causal softmax max (fp32 logits) and sum (fp64; RowStatistics).
 //   2. importance: one thread per key j sums exp(l - max) / sum over the
 //      probe rows in row order (fp64) and stores a_j = float(acc / #rows).
 //   3. sort: stable descending sort of each complete segment of S keys, by

@@ -4,17 +4,21 @@
 // and block diagonals; the cover-alpha prefix of each ranking is kept, plus
 // a token window of max(B, round(f Sk)) tokens.
 //
-// Selection, three stages (StripesStages.cpp), as the oracle
-// (reference/lib/Oracle.cpp, buildStripes) computes it:
-//   1. rows, one work item per (batch, query head, sample slot): the fp32
-//      logits scale * dot(q_t, k_j) over C(t) (dot accumulated in order over
-//      d), their fp32 max and the float64 sum of exp(l - max) in key order.
-//   2. scores, kScoreSplit work items per (batch, query head), each scoring
-//      every kScoreSplit-th column or diagonal, in float64: the
-//      probabilities exp(l - max) / sum of each sampled row (rows ascending,
-//      keys ascending, the oracle's order of addition) whose key block is
-//      the column, or whose block lies on the diagonal qb(t) - kb(j) = d.
-//   3. rank, one work item per (batch, query head): totals of both kinds (in
+// Selection, three stages (StripesStages.cpp), computing what the oracle
+// (reference/lib/Oracle.cpp, buildStripes) computes, float64 sums in
+// another (fixed) order:
+//   1. rows, one work item per (batch, query head, group of sample slots):
+//      the fp32 logits scale * dot(q_t, k_j) over C(t), their fp32 max and
+//      the float64 sum of exp(l - max) (RowStatistics, LogitTile.h).
+//   2. scores, kScoreSplit work items per (batch, query head), each over
+//      every kScoreSplit-th key block c: each sampled row's mass in c,
+//      sum_{j in c, j in C(t)} exp(l - max) / sum (groups of rows, their
+//      logits one product per key chunk), added in row order into the
+//      column's raw score and into the row's run's mass in c. A run groups
+//      the sampled rows of one query block (Geometry::runs), so diagonal
+//      d's raw score is the sum over runs of their mass in block qb - d.
+//   3. rank, one work item per (batch, query head): the diagonals' raw
+//      scores from the runs' masses (runs in order); totals of both kinds (in
 //      index order); fp32 scores raw / total; each entry's rank among its
 //      kind (descending, ties to the smaller index, by counting, one thread
 //      per entry) gives order[rank] = entry; one thread walks each order,
@@ -29,13 +33,17 @@
 // m holds one row, as every non-empty one of `segments` does: the same
 // sampled rows, and a workspace bounded by the call, not the parameter. The
 // rows stage has at most kMaxRowItems items per head, each looping over
-// slots. Workspace per (batch, head), head = b * Hq + h
-// (rows writes the row statistics, scores the raw scores, rank the rest):
+// groups of slots. Workspace per (batch, head), head = b * Hq + h (rows
+// writes the row statistics, scores the column raw scores and the masses,
+// rank the rest):
 //   HeadFloats [S + N]:        row max [S] | fp32 score [N]
-//   HeadInts   [2S + 4N + 4]:  row sum f64 [S] | raw f64 [N] | totals f64
-//                              [2] | order [N] | kept flags [N]
-// (float64 values are stored as two i32 words, low word first). At 128K
-// tokens, B = 128: N = 3071, 68 KB per head.
+//   HeadInts   [2S + 4N + 4 + 2 nkb R]:
+//                              row sum f64 [S] | raw f64 [N] | totals f64
+//                              [2] | order [N] | kept flags [N] | mass f64
+//                              [nkb][R]
+// (float64 values are stored as two i32 words, low word first). R runs:
+// min(m * runsPerSegment, number of query blocks). At 128K tokens, B = 128,
+// stock parameters: N = 3071, R = 16, 196 KB per head.
 //
 // Attention source: key blocks kb < ceil(keyEnd / B) are visited whole when
 // the column or the tile's diagonal qb - kb is kept, else only the part of
@@ -78,9 +86,12 @@ static void addStripesWorkspace(const KernelRequest &req, StageAttr stage,
   SizeExpr n = nkb + (dHi - dLo + 1);
   // m = min(segments, Sq) segments of sampled rows (see the header).
   SizeExpr s = min(SizeExpr(sp.segments), sq) * sp.rows;
+  SizeExpr runs = min(min(SizeExpr(sp.segments), sq) * sp.runsPerSegment(),
+                      dHi - floorDiv(sk - sq, B) + 1);
   SizeExpr heads = SizeExpr::batch() * req.shape.heads;
   slots[unsigned(WorkspaceSlot::HeadFloats)] += heads * (n + s);
-  slots[unsigned(WorkspaceSlot::HeadInts)] += heads * (n * 4 + (2 * s + 4));
+  slots[unsigned(WorkspaceSlot::HeadInts)] +=
+      heads * (n * 4 + (2 * s + 4) + nkb * runs * 2);
 }
 
 //===----------------------------------------------------------------------===//

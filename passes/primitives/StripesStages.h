@@ -23,6 +23,10 @@ struct Params {
   double alpha = 0.95;
   double windowFraction = 0.05;
 
+  /// Query blocks a segment's sampled rows can span: rows consecutive
+  /// positions meet at most (rows - 1) / block + 2 blocks.
+  int64_t runsPerSegment() const;
+
   /// Work items per head of the rows stage: one per group of
   /// RowStatistics::groupRows() sample slots, up to kMaxRowItems (the items
   /// then loop over the groups).
@@ -41,9 +45,14 @@ struct Geometry {
   Value dLo;     // smallest diagonal
   Value entries; // N = nkb + number of diagonals
   Value slots;   // S
+  // Runs: the sampled rows grouped by query block, R of them. With
+  // runsBySegment, run s * runsPerSegment() + w holds segment s's rows in
+  // the w-th query block from its first sampled row's; else run
+  // qb - qbLo holds the rows of query block qb.
+  Value runs, runsBySegment, qbLo;
   Value floatsPerHead, intsPerHead;
   // Offsets within a head.
-  Value scoreAt, rawAt, totalAt, orderAt, flagAt;
+  Value scoreAt, rawAt, totalAt, orderAt, flagAt, massAt;
 };
 
 Geometry geometry(KernelBuilder &kb, const Params &sp, Value seqQ, Value seqK);

@@ -6,10 +6,13 @@
 
 // Stripes: three stages. rows, one work item per (batch, head, group of
 // four sample slots): the group's q rows and key chunks staged in shared
-// memory, each row's max over the threads, each row's float64 sum added in
-// key order by one thread;
-// scores, 256 items per (batch, head), each over every 256th column or
-// diagonal; rank, one item per (batch, head): totals, ranks, cover flags.
+// memory, each row's max over the threads, then each thread's float64 sum
+// of its keys' exponentials over every chunk, added over the threads once;
+// scores, 256 items per (batch, head), each over every 256th key block:
+// the block's mass of each sampled row (float64 exponentials over the
+// row's denominator), into the column and the row's run; rank, one item
+// per (batch, head): diagonal scores from the runs, totals, ranks, cover
+// flags.
 // (On the CPU keys are read in place: the next case.)
 sattn.pattern @sample() block = 64 causal {
   sattn.stripes segments = 2, rows = 4, cover = 0.95, window_frac = 0.05
@@ -22,7 +25,8 @@ sattn.kernel @sample {heads = 2, kv_heads = 2, head_dim = 32, element_type = f32
 // CHECK-SAME: attributes {sattn_tile.threads = 128 : i64}
 // CHECK-DAG: %[[Q:.+]] = sattn_tile.alloc_shared : memref<4x32xf32, #gpu.address_space<workgroup>>
 // CHECK-DAG: %[[KEYS:.+]] = sattn_tile.alloc_shared : memref<256x33xf32, #gpu.address_space<workgroup>>
-// CHECK-DAG: %[[EXPS:.+]] = sattn_tile.alloc_shared : memref<4x256xf64, #gpu.address_space<workgroup>>
+// CHECK-DAG: %[[PARTIAL:.+]] = sattn_tile.alloc_shared : memref<4x128xf64, #gpu.address_space<workgroup>>
+// CHECK-DAG: %[[THREADSUM:.+]] = sattn_tile.alloc_private : memref<128x4xf64>
 // CHECK: sattn_tile.for_items
 // CHECK: sattn_tile.coop_for
 // CHECK: memref.store %{{.*}}, %[[Q]]
@@ -33,20 +37,35 @@ sattn.kernel @sample {heads = 2, kv_heads = 2, head_dim = 32, element_type = f32
 // CHECK: sattn_tile.for_rows
 // CHECK: arith.maximumf
 // CHECK: math.exp %{{.*}} : f64
-// CHECK: memref.store %{{.*}}, %[[EXPS]]
-// CHECK: memref.load %[[EXPS]]
 // CHECK: arith.addf %{{.*}} : f64
+// CHECK: memref.store %{{.*}}, %[[THREADSUM]]
+// CHECK: sattn_tile.for_rows
+// CHECK: memref.store %{{.*}}, %[[PARTIAL]]
+// CHECK: sattn_tile.barrier
+// CHECK: memref.load %[[PARTIAL]]
 // CHECK: memref.store %{{.*}}, %[[WSF]]
 // CHECK: memref.store %{{.*}}, %[[WSI]]
 // CHECK-LABEL: func.func @sattn_select_stripes_0_scores(
+// CHECK-DAG: %[[SPARTIAL:.+]] = sattn_tile.alloc_shared : memref<4x128xf64, #gpu.address_space<workgroup>>
 // CHECK: sattn_tile.for_items
 // CHECK: scf.for
-// CHECK: math.exp %{{.*}} : f64
-// CHECK: arith.divf %{{.*}} : f64
+// CHECK: sattn_tile.coop_for
 // CHECK: sattn_tile.barrier
+// CHECK: scf.for {{.*}} iter_args
+// CHECK: math.exp %{{.*}} : f64
+// CHECK: memref.store %{{.*}}, %[[SPARTIAL]]
+// CHECK: sattn_tile.barrier
+// CHECK: %[[MASS:.+]] = arith.divf %{{.*}} : f64
+// CHECK: memref.store %[[MASS]], %[[MASSES:[0-9]+]]
+// CHECK: sattn_tile.barrier
+// CHECK: memref.load %[[MASSES]]
 // CHECK: arith.addf %{{.*}} : f64
 // CHECK-LABEL: func.func @sattn_select_stripes_0_rank(
 // CHECK: sattn_tile.for_items
+// CHECK: sattn_tile.coop_for
+// CHECK: scf.for {{.*}} iter_args
+// CHECK: arith.addf %{{.*}} : f64
+// CHECK: sattn_tile.barrier
 // CHECK: sattn_tile.coop_for
 // CHECK: sattn_tile.barrier
 // CHECK: scf.while

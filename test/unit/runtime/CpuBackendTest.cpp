@@ -350,11 +350,26 @@ TEST(CpuKernelStripes, HugeSegmentsAreBoundedBySq) {
     source.set(o);
   auto kernel = compile(source, config);
   ASSERT_TRUE(bool(kernel)) << llvm::toString(kernel.takeError());
-  // [Sq + N] floats and [2 Sq + 4 N + 4] ints per head at most, plus lse.
+  // [Sq + N] floats and [2 Sq + 4 N + 4 + 2 nkb R] ints per head at most
+  // (R <= nkb runs), plus lse.
   EXPECT_LT((*kernel)->workspaceBytes(1, 300, 300), size_t(1) << 20);
   checkAgainstOracle(
       Backend::Cpu, huge, /*seed=*/0, DType::F32, kShapes[0],
       [](Kernel &k, AttentionArgs &args) { return k.run(args); });
+}
+
+/// stripes' key-block masses go to runs of sampled rows: by (segment, query
+/// block) when a segment's rows span several blocks, by query block when
+/// segments outnumber the blocks. Both equal the oracle on every shape.
+TEST(CpuKernelStripes, RunsBySegmentAndByQueryBlock) {
+  setenv("SATTN_CACHE_DIR", "off", 1);
+  for (const PatternCase *pc : {&kStripesRunsBySegment, &kStripesRunsByBlock})
+    for (const ShapeCase &shape : kShapes) {
+      SCOPED_TRACE(std::string(pc->overrides[2]) + " " + shape.name);
+      checkAgainstOracle(
+          Backend::Cpu, *pc, /*seed=*/5, DType::F32, shape,
+          [](Kernel &k, AttentionArgs &args) { return k.run(args); });
+    }
 }
 
 /// tree_search scores children in chunks of 64 representative tokens

@@ -388,6 +388,17 @@ TEST(CudaTreeSearch, RowGroupsAndChildrenAcrossChunks) {
   }
 }
 
+/// stripes' runs on the GPU (tensor-core logits for f16/bf16), as
+/// CpuKernelStripes.RunsBySegmentAndByQueryBlock.
+TEST(CudaStripes, RunsBySegmentAndByQueryBlock) {
+  setenv("SATTN_CACHE_DIR", "off", 1);
+  for (DType dtype : {DType::F32, DType::F16, DType::BF16}) {
+    checkOnDevice(kStripesRunsBySegment, /*seed=*/5, dtype, kGpuShapes[1]);
+    checkOnDevice(kStripesRunsBySegment, /*seed=*/6, dtype, kGpuShapes[3]);
+    checkOnDevice(kStripesRunsByBlock, /*seed=*/7, dtype, kGpuShapes[2]);
+  }
+}
+
 class CudaStockParameters
     : public ::testing::TestWithParam<std::tuple<int, int, int>> {
 protected:

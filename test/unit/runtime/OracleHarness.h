@@ -49,6 +49,14 @@ inline const PatternCase kTreeSearchRowGroups{
 inline const PatternCase kTreeSearchOddBlocks{
     "hip", {"block_q=32", "block_k=3", "k=96", "sink=8", "window=32"}};
 
+/// stripes' runs (CpuKernelStripes, CudaStripes): 40 sampled rows of 16-row
+/// blocks span up to four query blocks per segment (runs by segment); 100
+/// segments of 2 rows outnumber the query blocks (runs by query block).
+inline const PatternCase kStripesRunsBySegment{
+    "sample", {"block=16", "alpha=0.8", "segments=3", "rows=40"}};
+inline const PatternCase kStripesRunsByBlock{
+    "sample", {"block=16", "alpha=0.8", "segments=100", "rows=2"}};
+
 struct ShapeCase {
   const char *name;
   int64_t batch, heads, kvHeads, seqQ, seqK, headDim;
