@@ -51,7 +51,7 @@ struct TopkSelection
   void planStages(Operation *op, const KernelRequest &req, StringRef function,
                   int64_t primitive, SmallVectorImpl<StageAttr> &stages) const {
     if (byTokens(req, op))
-      stages.push_back(headsStage(op->getContext(), function, primitive));
+      planTopkTokenStages(op->getContext(), req, function, primitive, stages);
     else
       stages.push_back(StageAttr::get(op->getContext(), function, primitive,
                                       GridKind::query_blocks, req.block,

@@ -26,6 +26,11 @@ TopkParams topkParams(const KernelRequest &req, int64_t primitive);
 
 void appendTopkTokenSources(const KernelRequest &req, int64_t primitive,
                             KeySourceList &sources);
+/// The token top-k's stages (TopkTokens.cpp's header), named `function`
+/// with a suffix each.
+void planTopkTokenStages(MLIRContext *ctx, const KernelRequest &req,
+                         StringRef function, int64_t primitive,
+                         SmallVectorImpl<StageAttr> &stages);
 void addTopkTokenWorkspace(const KernelRequest &req, StageAttr stage,
                            WorkspaceSizes &slots);
 LogicalResult emitTopkTokenStage(KernelBuilder &kb, const KernelRequest &req,

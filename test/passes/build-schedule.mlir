@@ -34,7 +34,7 @@ sattn.pattern @sparsek() block = 128 causal {
 sattn.kernel @sparsek {heads = 4, kv_heads = 1, head_dim = 64, element_type = f16, target = #sattn.target<cpu>}
 // CHECK-LABEL: sattn.pattern @sparsek
 // CHECK: sources = [1, 0]
-// CHECK-SAME: stages = [<"sattn_select_topk_0", primitive = 0, grid = heads, threads = 128>]
+// CHECK-SAME: stages = [<"sattn_select_topk_0_checkpoints", primitive = 0, grid = heads, threads = 128, split = 64>, <"sattn_select_topk_0_chunks", primitive = 0, grid = heads, threads = 128, split = 64>, <"sattn_select_topk_0_lists", primitive = 0, grid = heads, threads = 128, split = 64>]
 
 // -----
 

@@ -131,17 +131,36 @@ sattn.kernel @hip {heads = 2, kv_heads = 1, head_dim = 64, element_type = f32, t
 
 // -----
 
-// Token top-k: per (batch, kv head) a k-best heap over the key prefix, in
-// shared memory for small k.
+// Token top-k: three stages over (batch, head) x 64 items, the heads of a
+// KV group sharing its tasks: the checkpoints' k-th best keys by a counting
+// search (15 candidates per round, counted per thread, then over the
+// threads), each chunk's thresholds from a heap of its prefix's worst kept
+// keys (64-bit rank keys, unsigned comparisons), and each tile's list.
 sattn.pattern @sparsek() block = 128 causal {
   sattn.window 64 tokens
   sattn.topk k = 32 tokens by key_score
 }
 sattn.kernel @sparsek {heads = 2, kv_heads = 1, head_dim = 64, element_type = f16, target = #sattn.target<cpu>}
-// CHECK-LABEL: func.func @sattn_select_topk_1(
-// CHECK: sattn_tile.alloc_shared : memref<32xf32, #gpu.address_space<workgroup>>
-// CHECK: sattn_tile.alloc_shared : memref<32xi32, #gpu.address_space<workgroup>>
+// CHECK-LABEL: func.func @sattn_select_topk_1_checkpoints(
+// CHECK-DAG: %[[COUNTS:.+]] = sattn_tile.alloc_shared : memref<15x128xi32, #gpu.address_space<workgroup>>
+// CHECK-DAG: %[[MINE:.+]] = sattn_tile.alloc_private : memref<128x15xi32>
 // CHECK: sattn_tile.for_items
+// CHECK: scf.for
+// CHECK: arith.cmpi uge, %{{.*}} : i64
+// CHECK: memref.store %{{.*}}, %[[MINE]]
+// CHECK: memref.store %{{.*}}, %[[COUNTS]]
+// CHECK: sattn_tile.barrier
+// CHECK-LABEL: func.func @sattn_select_topk_1_chunks(
+// CHECK-DAG: %[[HEAP:.+]] = sattn_tile.alloc_shared : memref<2050xi64, #gpu.address_space<workgroup>>
+// CHECK: sattn_tile.for_items
+// CHECK: scf.while
+// CHECK: arith.cmpi ugt, %{{.*}} : i64
+// CHECK: memref.store %{{.*}}, %[[HEAP]]
+// CHECK-LABEL: func.func @sattn_select_topk_1_lists(
+// CHECK: sattn_tile.for_items
+// CHECK: sattn_tile.for_rows
+// CHECK: arith.cmpi uge, %{{.*}} : i64
+// CHECK: sattn_tile.barrier
 
 // -----
 

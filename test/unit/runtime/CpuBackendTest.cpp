@@ -372,6 +372,19 @@ TEST(CpuKernelStripes, RunsBySegmentAndByQueryBlock) {
     }
 }
 
+/// Token top-k's checkpoints, heaps and lists over several chunks of keys,
+/// for a k below a chunk, between chunks and above every key.
+TEST(CpuKernelSparsek, ChunksAndCheckpoints) {
+  setenv("SATTN_CACHE_DIR", "off", 1);
+  for (const PatternCase &pc : kSparsekChunks)
+    for (const ShapeCase &shape : kLongShapes) {
+      SCOPED_TRACE(pc.overrides[0] + " " + shape.name);
+      checkAgainstOracle(
+          Backend::Cpu, pc, /*seed=*/8, DType::F32, shape,
+          [](Kernel &k, AttentionArgs &args) { return k.run(args); });
+    }
+}
+
 /// tree_search scores children in chunks of 64 representative tokens
 /// against at most 64 staged sampled rows: 128 sampled rows (block_q 256)
 /// take two row groups per chunk, and 3-token blocks put children across

@@ -399,6 +399,16 @@ TEST(CudaStripes, RunsBySegmentAndByQueryBlock) {
   }
 }
 
+/// Token top-k over several chunks of keys on the GPU, as
+/// CpuKernelSparsek.ChunksAndCheckpoints.
+TEST(CudaSparsek, ChunksAndCheckpoints) {
+  setenv("SATTN_CACHE_DIR", "off", 1);
+  for (const PatternCase &pc : kSparsekChunks)
+    for (const ShapeCase &shape : kLongShapes)
+      for (DType dtype : {DType::F32, DType::BF16})
+        checkOnDevice(pc, /*seed=*/8, dtype, shape);
+}
+
 class CudaStockParameters
     : public ::testing::TestWithParam<std::tuple<int, int, int>> {
 protected:

@@ -57,6 +57,16 @@ inline const PatternCase kStripesRunsBySegment{
 inline const PatternCase kStripesRunsByBlock{
     "sample", {"block=16", "alpha=0.8", "segments=100", "rows=2"}};
 
+/// Token top-k over several chunks of TopkTokens.cpp's kChunkKeys (1024)
+/// keys (CpuKernelSparsek, CudaSparsek): a k below one chunk (the heap
+/// holds every kept key), a k between chunks (checkpoints first take all,
+/// then the heap holds the 1025 worst kept keys) and a k above the keys.
+inline const PatternCase kSparsekChunks[] = {
+    {"sparsek", {"k=64", "window=64"}},
+    {"sparsek", {"k=1500", "window=32"}},
+    {"sparsek", {"k=5000", "window=16"}},
+};
+
 struct ShapeCase {
   const char *name;
   int64_t batch, heads, kvHeads, seqQ, seqK, headDim;
@@ -71,6 +81,12 @@ inline const ShapeCase kShapes[] = {
     {"gqa4_multiple_256", 1, 4, 1, 256, 256, 32},
     {"mha_decode", 1, 2, 2, 3, 290, 64},
     {"mha_padded_kv_150", 1, 2, 2, 150, 170, 32, /*rowPad=*/3},
+};
+
+/// Sequences past three chunks of token top-k keys.
+inline const ShapeCase kLongShapes[] = {
+    {"gqa2_3500", 1, 4, 2, 3500, 3500, 32},
+    {"mha_sq_lt_sk_3300", 1, 2, 2, 700, 3300, 32},
 };
 
 inline const DType kDTypes[] = {DType::F32, DType::F16, DType::BF16};
