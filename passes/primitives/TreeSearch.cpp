@@ -30,8 +30,12 @@
 //   docs/patterns.md allows to flip near-ties), else in order over d as the
 //   oracle does. Each token's max over its rows, then each child's over its
 //   tokens, finish the score.
-// Workspace: ListCount[item] = number of selected blocks, ListItems[item K + c]
-// = selected block index (unordered). Branch and child arrays live in shared
+// Workspace: ListCount[item] = number of selected blocks, ListItems[item W +
+// w] the selected block indices (unordered): two 16-bit indices per word
+// (W = ceil(K / 2), entry c in the low half of word c / 2 when c is even)
+// when every block index of the call fits, i.e. n <= 2^16 for the largest
+// n = floor((Sk - window - sink) / Bk) (128K tokens at the stock Bk = 2),
+// else one per word (W = K). Branch and child arrays live in shared
 // memory when they fit (kMaxSharedScratchBytes), else per item in HeadInts
 // ([bStart K][bSize K][cStart 2K][cSize 2K][cRep 2K]) and HeadFloats
 // ([bScore K][cScore 2K]).
@@ -84,6 +88,63 @@ TreeParams treeParams(const KernelRequest &req, int64_t primitive) {
           req.intParam(op.getSink()),   req.intParam(op.getWindow())};
 }
 
+/// Lists are packed while no block index reaches this (16 bits).
+constexpr int64_t kPackedLimit = int64_t(1) << 16;
+
+/// Whether the call's lists hold two 16-bit block indices per word (the
+/// header): every index is below floor((Sk - window - sink) / Bk).
+Value packedLists(KernelBuilder &kb, const TreeParams &tp, Value seqK) {
+  Value most =
+      kb.floorDiv(kb.sub(seqK, kb.idx(tp.window + tp.sink)), kb.idx(tp.blockK));
+  return kb.le(most, kb.idx(kPackedLimit));
+}
+
+/// Words per list: ceil(K / 2) when packed, else K.
+Value listWords(KernelBuilder &kb, int64_t k, Value packed) {
+  return kb.select(packed, kb.idx((k + 1) / 2), kb.idx(k));
+}
+
+/// Block index c of the list whose words start at `base`.
+Value listEntry(KernelBuilder &kb, Value packed, Value base, Value c) {
+  OpBuilder &b = kb.b();
+  Location loc = kb.loc();
+  Value mem = kb.memref(::sattn::KernelMemref::WorkspaceI32);
+  Value start = kb.add(kb.workspaceOffset(WorkspaceSlot::ListItems), base);
+  Value word = kb.load(
+      mem, kb.add(start, kb.select(packed, kb.floorDiv(c, kb.idx(2)), c)));
+  Value shift = kb.toI32(kb.mul(kb.floorMod(c, kb.idx(2)), kb.idx(16)));
+  Value half = arith::AndIOp::create(
+      b, loc, arith::ShRUIOp::create(b, loc, word, shift), kb.i32(0xffff));
+  return kb.toIndex(kb.select(packed, half, word));
+}
+
+/// Writes the `count` block indices entry(c) of the list whose words start
+/// at `base`: cooperatively, one whole word per thread.
+void storeList(KernelBuilder &kb, Value packed, Value base, Value count,
+               function_ref<Value(Value c)> entry) {
+  OpBuilder &b = kb.b();
+  Location loc = kb.loc();
+  Type i32 = b.getI32Type();
+  Value words = kb.select(packed, kb.ceilDiv(count, kb.idx(2)), count);
+  kb.coopLoop(words, [&](Value w) {
+    Value word = kb.ifThenElse(
+        packed, {i32},
+        [&] {
+          Value c = kb.mul(w, kb.idx(2));
+          Value next = kb.add(c, kb.idx(1));
+          Value high = kb.ifThenElse(
+              kb.lt(next, count), {i32},
+              [&] { return SmallVector<Value>{kb.toI32(entry(next))}; },
+              [&] { return SmallVector<Value>{kb.i32(0)}; })[0];
+          return SmallVector<Value>{arith::OrIOp::create(
+              b, loc, kb.toI32(entry(c)),
+              arith::ShLIOp::create(b, loc, high, kb.i32(16)))};
+        },
+        [&] { return SmallVector<Value>{kb.toI32(entry(w))}; })[0];
+    kb.storeWs(WorkspaceSlot::ListItems, kb.add(base, w), word);
+  });
+}
+
 int64_t branchCount(const TreeParams &tp) { return tp.budget / tp.blockK; }
 
 /// Bytes of one item's branch and child arrays (8 K ints, 3 K floats).
@@ -128,11 +189,12 @@ public:
     Value list = kb.add(kb.mul(bh, numBlocks),
                         kb.floorDiv(tile.firstRow, kb.idx(tp.blockQ)));
     Value count = kb.loadWs(WorkspaceSlot::ListCount, list);
-    Value base = kb.mul(list, kb.idx(k));
+    Value packed = packedLists(kb, tp, tile.seqK);
+    Value base = kb.mul(list, listWords(kb, k, packed));
     cx.visitKeys(tile, self, kb.mul(count, kb.idx(bk)), [&](Value c) {
       Value slot = bk == 1 ? c : kb.floorDiv(c, kb.idx(bk));
       Value within = bk == 1 ? kb.idx(0) : kb.sub(c, kb.mul(slot, kb.idx(bk)));
-      Value blk = kb.loadWs(WorkspaceSlot::ListItems, kb.add(base, slot));
+      Value blk = listEntry(kb, packed, base, slot);
       return kb.add(kb.add(kb.idx(tp.sink), kb.mul(blk, kb.idx(bk))), within);
     });
   }
@@ -157,7 +219,12 @@ static void addTreeWorkspace(const KernelRequest &req, StageAttr stage,
     return slots[unsigned(s)];
   };
   slot(WorkspaceSlot::ListCount) += items;
-  slot(WorkspaceSlot::ListItems) += items * k;
+  // ceil(K / 2) words when packed (packedLists), else K:
+  // K - floor(K / 2) * [floor((Sk - window - sink) / Bk) <= 2^16].
+  ::sattn::SizeExpr most =
+      floorDiv(::sattn::SizeExpr::seqK() - (tp.window + tp.sink), tp.blockK);
+  ::sattn::SizeExpr packed = min(1, max(0, kPackedLimit + 1 - most));
+  slot(WorkspaceSlot::ListItems) += items * (k - packed * (k / 2));
   if (k > 0 && !scratchInShared(k)) {
     slot(WorkspaceSlot::HeadInts) += items * (8 * k);
     slot(WorkspaceSlot::HeadFloats) += items * (3 * k);
@@ -239,7 +306,8 @@ static LogicalResult emitTreeStage(KernelBuilder &kb, const KernelRequest &req,
     Value n = kb.max(kb.idx(0), kb.floorDiv(kb.sub(kb.add(lastPos, kb.idx(1)),
                                                    kb.idx(tp.window + tp.sink)),
                                             kb.idx(bk)));
-    Value listBase = kb.mul(item, kb.idx(k));
+    Value packed = packedLists(kb, tp, kb.scalar(KernelScalar::SeqK));
+    Value listBase = kb.mul(item, listWords(kb, k, packed));
 
     if (k == 0) {
       kb.singleThread(
@@ -250,9 +318,7 @@ static LogicalResult emitTreeStage(KernelBuilder &kb, const KernelRequest &req,
     // n <= K: every searchable block.
     Value few = kb.le(n, kb.idx(k));
     kb.ifThen(few, [&] {
-      kb.coopLoop(n, [&](Value c) {
-        kb.storeWs(WorkspaceSlot::ListItems, kb.add(listBase, c), c);
-      });
+      storeList(kb, packed, listBase, n, [](Value c) { return c; });
       kb.singleThread([&] { kb.storeWs(WorkspaceSlot::ListCount, item, n); });
     });
 
@@ -486,10 +552,8 @@ static LogicalResult emitTreeStage(KernelBuilder &kb, const KernelRequest &req,
             return SmallVector<Value>{kb.add(round, one), again};
           });
 
-      kb.coopLoop(kb.idx(k), [&](Value c) {
-        kb.storeWs(WorkspaceSlot::ListItems, kb.add(listBase, c),
-                   bStart.load(c));
-      });
+      storeList(kb, packed, listBase, kb.idx(k),
+                [&](Value c) { return bStart.load(c); });
       kb.singleThread(
           [&] { kb.storeWs(WorkspaceSlot::ListCount, item, kb.idx(k)); });
       // The next item (CPU) or nothing (GPU) reuses the shared buffers.

@@ -401,6 +401,32 @@ TEST(CpuKernelTreeSearch, RowGroupsAndChildrenAcrossChunks) {
   }
 }
 
+/// tree_search packs two 16-bit block indices per list word while every
+/// index fits (floor((Sk - window - sink) / Bk) <= 2^16), one per word past
+/// that; 1-token blocks reach the limit at 64K keys. Both equal the oracle,
+/// and the packed lists take half the words.
+TEST(CpuKernelTreeSearch, ListsPackedAndUnpacked) {
+  setenv("SATTN_CACHE_DIR", "off", 1);
+  const PatternCase &hip = kTreeSearchUnitBlocks;
+  const int64_t limit = kTreeSearchPackedKeys;
+  for (const ShapeCase &shape :
+       {kTreeSearchPackedShape, kTreeSearchUnpackedShape}) {
+    SCOPED_TRACE(shape.name);
+    checkAgainstOracle(
+        Backend::Cpu, hip, /*seed=*/9, DType::F32, shape,
+        [](Kernel &k, AttentionArgs &args) { return k.run(args); });
+  }
+  PatternSource source = PatternSource::file(sourcePath("hip"));
+  for (const std::string &o : hip.overrides)
+    source.set(o);
+  auto kernel = compile(source, AttentionConfig{1, 1, 32, DType::F32, 0});
+  ASSERT_TRUE(bool(kernel)) << llvm::toString(kernel.takeError());
+  // 2 query blocks x 64 branches: 64 words packed, 128 not.
+  size_t small = (*kernel)->workspaceBytes(1, 100, limit);
+  size_t large = (*kernel)->workspaceBytes(1, 100, limit + 1);
+  EXPECT_EQ(large - small, size_t(64 * 4));
+}
+
 /// permute's five stages share one workspace: it is counted once (it was
 /// counted per stage, five times the layout of passes/primitives/Permute.cpp).
 TEST(CpuKernelPermute, WorkspaceIsTheLayoutCountedOnce) {

@@ -409,6 +409,16 @@ TEST(CudaSparsek, ChunksAndCheckpoints) {
         checkOnDevice(pc, /*seed=*/8, dtype, shape);
 }
 
+/// tree_search's lists packed two block indices to a word and not, as
+/// CpuKernelTreeSearch.ListsPackedAndUnpacked.
+TEST(CudaTreeSearch, ListsPackedAndUnpacked) {
+  setenv("SATTN_CACHE_DIR", "off", 1);
+  for (DType dtype : {DType::F32, DType::BF16})
+    for (const ShapeCase &shape :
+         {kTreeSearchPackedShape, kTreeSearchUnpackedShape})
+      checkOnDevice(kTreeSearchUnitBlocks, /*seed=*/9, dtype, shape);
+}
+
 class CudaStockParameters
     : public ::testing::TestWithParam<std::tuple<int, int, int>> {
 protected:

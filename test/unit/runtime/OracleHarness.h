@@ -67,6 +67,13 @@ inline const PatternCase kSparsekChunks[] = {
     {"sparsek", {"k=5000", "window=16"}},
 };
 
+/// tree_search's lists (CpuKernelTreeSearch, CudaTreeSearch): with 1-token
+/// blocks, 2^16 + window + sink keys are the most whose block indices pack
+/// two to a word (kTreeSearchPackedShape), one more key is past it.
+inline const PatternCase kTreeSearchUnitBlocks{
+    "hip", {"block_q=64", "block_k=1", "k=64", "sink=8", "window=32"}};
+constexpr int64_t kTreeSearchPackedKeys = (int64_t(1) << 16) + 32 + 8;
+
 struct ShapeCase {
   const char *name;
   int64_t batch, heads, kvHeads, seqQ, seqK, headDim;
@@ -88,6 +95,11 @@ inline const ShapeCase kLongShapes[] = {
     {"gqa2_3500", 1, 4, 2, 3500, 3500, 32},
     {"mha_sq_lt_sk_3300", 1, 2, 2, 700, 3300, 32},
 };
+
+inline const ShapeCase kTreeSearchPackedShape{
+    "packed", 1, 1, 1, 100, kTreeSearchPackedKeys, 32};
+inline const ShapeCase kTreeSearchUnpackedShape{
+    "unpacked", 1, 1, 1, 100, kTreeSearchPackedKeys + 1, 32};
 
 inline const DType kDTypes[] = {DType::F32, DType::F16, DType::BF16};
 
