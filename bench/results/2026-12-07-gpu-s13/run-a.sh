@@ -6,8 +6,9 @@
 # serial sum) and stripes' scores stage per key block (each sampled row's
 # mass into the column and the row's run; diagonals summed in rank), and
 # token top-k (sparsek) as checkpoints / chunks / lists stages over the
-# grid instead of one heap per (batch, kv head), against main (.devpack/old/sattn-bench-mid: run-a of s12's
-# build, PTX-identical to main at 3e1437d) and ee7cfa5
+# grid instead of one heap per (batch, kv head), and hip lists of two
+# 16-bit block indices per word, against main (.devpack/old/sattn-bench-mid:
+# run-a of s12's build, PTX-identical to main at 3e1437d) and ee7cfa5
 # (.devpack/old/sattn-bench-old):
 #   1. the GPU suite (every case; bench/gpu-suite.sh without sanitizers
 #      or demo: 16 shards);
