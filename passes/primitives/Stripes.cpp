@@ -43,7 +43,9 @@
 //                              [nkb][R]
 // (float64 values are stored as two i32 words, low word first). R runs:
 // min(m * runsPerSegment, number of query blocks). At 128K tokens, B = 128,
-// stock parameters: N = 3071, R = 16, 196 KB per head.
+// stock parameters: N = 3071, R = 16, 196 KB per head. The mass table grows
+// as nkb * R: with small blocks and many sampled rows (B = 16, 4096 rows,
+// 128K tokens) it would take ~135 MB per head.
 //
 // Attention source: key blocks kb < ceil(keyEnd / B) are visited whole when
 // the column or the tile's diagonal qb - kb is kept, else only the part of

@@ -62,7 +62,7 @@ using ::sattn::WorkspaceSlot;
 namespace {
 
 /// Branch and child arrays fit in shared memory up to this size.
-constexpr int64_t kMaxSharedScratchBytes = 24 * 1024;
+constexpr int64_t kMaxSharedScratchBytes = 32 * 1024;
 /// Representative tokens scored by one `sattn_tile.dots`.
 constexpr int64_t kChunkTokens = 64;
 /// Sampled rows staged at once (the rows of one `sattn_tile.dots`).
@@ -147,8 +147,9 @@ void storeList(KernelBuilder &kb, Value packed, Value base, Value count,
 
 int64_t branchCount(const TreeParams &tp) { return tp.budget / tp.blockK; }
 
-/// Bytes of one item's branch and child arrays (8 K ints, 3 K floats).
-bool scratchInShared(int64_t k) { return 44 * k <= kMaxSharedScratchBytes; }
+/// Bytes of one item's branch and child arrays and the children's rank
+/// keys (8 K ints, 3 K floats, 2 K 64-bit keys).
+bool scratchInShared(int64_t k) { return 60 * k <= kMaxSharedScratchBytes; }
 
 /// An index (or f32) array of one work item: shared memory, or a region of a
 /// workspace slot.
