@@ -302,20 +302,10 @@ void RowStatistics::emit(
     });
     kb.barrier();
   });
-  kb.rowLoop(threads, [&](Value x, Value slot) {
-    for (int64_t r = 0; r < rows; ++r)
-      kb.store(kb.load(rowMax, {slot, kb.idx(r)}), maxima, {kb.idx(r), x});
-  });
-  kb.barrier();
-  kb.coopLoop(kb.idx(rows), [&](Value r) {
-    Value mx = kb.forRangeCarry(
-        kb.idx(0), kb.idx(threads), kb.idx(1), {kb.negInf()},
-        [&](Value x, ValueRange acc) {
-          return SmallVector<Value>{kb.fmax(acc[0], kb.load(maxima, {r, x}))};
-        })[0];
-    kb.store(mx, rowMaxima, {r});
-  });
-  kb.barrier();
+  combineOverThreads(
+      kb, rowMax, maxima, rows, kb.negInf(),
+      [&](Value acc, Value v) { return kb.fmax(acc, v); },
+      [&](Value r, Value mx) { kb.store(mx, rowMaxima, {r}); });
 
   // float64 sums of exp(l - max): each thread adds its keys' exponentials
   // over every chunk, then thread r adds row r's partial sums in thread
@@ -345,21 +335,12 @@ void RowStatistics::emit(
     });
     kb.barrier();
   });
-  kb.rowLoop(threads, [&](Value x, Value slot) {
-    for (int64_t r = 0; r < rows; ++r)
-      kb.store(kb.load(rowSum, {slot, kb.idx(r)}), partialSums, {kb.idx(r), x});
-  });
-  kb.barrier();
-  kb.coopLoop(kb.idx(rows), [&](Value r) {
-    Value sum = kb.forRangeCarry(
-        kb.idx(0), kb.idx(threads), kb.idx(1), {f64Const(kb, 0)},
-        [&](Value x, ValueRange s) {
-          return SmallVector<Value>{arith::AddFOp::create(
-              kb.b(), kb.loc(), s[0], kb.load(partialSums, {r, x}))};
-        })[0];
-    kb.store(sum, sums, {r});
-  });
-  kb.barrier();
+  combineOverThreads(
+      kb, rowSum, partialSums, rows, f64Const(kb, 0),
+      [&](Value acc, Value v) {
+        return arith::AddFOp::create(kb.b(), kb.loc(), acc, v).getResult();
+      },
+      [&](Value r, Value sum) { kb.store(sum, sums, {r}); });
   kb.coopLoop(kb.idx(rows), [&](Value r) {
     kb.ifThen(kb.gt(endOf(r), kb.idx(0)),
               [&] { store(r, kb.load(rowMaxima, {r}), kb.load(sums, {r})); });

@@ -43,6 +43,27 @@ bool mlir::sattn::selectionTensorCores(const KernelRequest &req) {
          req.shape.headDim % 16 == 0;
 }
 
+void mlir::sattn::combineOverThreads(
+    KernelBuilder &kb, Value perThread, Value scratch, int64_t rows, Value init,
+    function_ref<Value(Value acc, Value v)> combine,
+    function_ref<void(Value r, Value combined)> result) {
+  const int64_t threads = kb.threads();
+  kb.rowLoop(threads, [&](Value x, Value slot) {
+    for (int64_t r = 0; r < rows; ++r)
+      kb.store(kb.load(perThread, {slot, kb.idx(r)}), scratch, {kb.idx(r), x});
+  });
+  kb.barrier();
+  kb.coopLoop(kb.idx(rows), [&](Value r) {
+    Value combined = kb.forRangeCarry(
+        kb.idx(0), kb.idx(threads), kb.idx(1), {init},
+        [&](Value x, ValueRange acc) {
+          return SmallVector<Value>{combine(acc[0], kb.load(scratch, {r, x}))};
+        })[0];
+    result(r, combined);
+  });
+  kb.barrier();
+}
+
 Value mlir::sattn::narrowTo(KernelBuilder &kb, Type elem, Value v) {
   return elem == v.getType()
              ? v

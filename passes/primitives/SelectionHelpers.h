@@ -29,6 +29,15 @@ bool selectionTensorCores(const KernelRequest &req);
 /// (ties to the smaller index; index < 2^31). No key is 0.
 Value rankKey(KernelBuilder &kb, Value score, Value index);
 
+/// Combines each of `rows` per-thread values over the item's threads, in
+/// thread order: `perThread` (privateAlloc [rows]) goes to `scratch`
+/// (shared [rows][threads]), then result(r, combined) runs for each row r,
+/// cooperatively; each step ends with a barrier.
+void combineOverThreads(KernelBuilder &kb, Value perThread, Value scratch,
+                        int64_t rows, Value init,
+                        function_ref<Value(Value acc, Value v)> combine,
+                        function_ref<void(Value r, Value combined)> result);
+
 /// `v` (f32) as `elem`; exact for values loaded from a tensor of `elem`.
 Value narrowTo(KernelBuilder &kb, Type elem, Value v);
 

@@ -329,26 +329,19 @@ LogicalResult stripes::emitScoresStage(KernelBuilder &kb,
                         kb.barrier();
                         return SmallVector<Value>{j0};
                       })[0];
-                  kb.rowLoop(threads, [&](Value x, Value slot) {
-                    for (int64_t r = 0; r < group; ++r)
-                      kb.store(kb.load(threadSum, {slot, kb.idx(r)}),
-                               partialSums, {kb.idx(r), x});
-                  });
-                  kb.barrier();
                   // Row r's mass in the block: its exponentials' sum over
                   // the row's softmax denominator.
-                  kb.coopLoop(kb.idx(group), [&](Value r) {
-                    Value sum = kb.forRangeCarry(
-                        kb.idx(0), kb.idx(threads), kb.idx(1),
-                        {f64Const(kb, 0)}, [&](Value x, ValueRange acc) {
-                          return SmallVector<Value>{arith::AddFOp::create(
-                              b, loc, acc[0], kb.load(partialSums, {r, x}))};
-                        })[0];
-                    kb.store(arith::DivFOp::create(
-                                 b, loc, sum, kb.load(rowDenominator, {r})),
-                             masses, {r});
-                  });
-                  kb.barrier();
+                  combineOverThreads(
+                      kb, threadSum, partialSums, group, f64Const(kb, 0),
+                      [&](Value acc, Value v) {
+                        return arith::AddFOp::create(b, loc, acc, v)
+                            .getResult();
+                      },
+                      [&](Value r, Value sum) {
+                        kb.store(arith::DivFOp::create(
+                                     b, loc, sum, kb.load(rowDenominator, {r})),
+                                 masses, {r});
+                      });
                   // Rows in order into the column and into their runs.
                   kb.singleThread([&] {
                     kb.forRange(kb.idx(0), kb.idx(group), [&](Value r) {

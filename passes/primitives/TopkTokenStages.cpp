@@ -149,22 +149,10 @@ Value rthLargest(KernelBuilder &kb, const SearchBuffers &buf, Value n, Value r,
                      buf.threadCounts, {slot, at});
           }
         });
-        kb.rowLoop(threads, [&](Value x, Value slot) {
-          for (int64_t c = 0; c < 15; ++c)
-            kb.store(kb.load(buf.threadCounts, {slot, kb.idx(c)}), buf.counts,
-                     {kb.idx(c), x});
-        });
-        kb.barrier();
-        kb.coopLoop(kb.idx(15), [&](Value c) {
-          Value total = kb.forRangeCarry(
-              kb.idx(0), kb.idx(threads), kb.idx(1), {kb.i32(0)},
-              [&](Value x, ValueRange acc) {
-                return SmallVector<Value>{
-                    kb.add(acc[0], kb.load(buf.counts, {c, x}))};
-              })[0];
-          kb.store(total, buf.totals, {c});
-        });
-        kb.barrier();
+        combineOverThreads(
+            kb, buf.threadCounts, buf.counts, 15, kb.i32(0),
+            [&](Value acc, Value v) { return kb.add(acc, v); },
+            [&](Value c, Value total) { kb.store(total, buf.totals, {c}); });
         // Counts fall as the candidate grows: the last one reaching r wins.
         Value digit = kb.i64(0);
         for (int64_t c = 1; c <= 15; ++c)
