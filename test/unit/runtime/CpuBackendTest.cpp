@@ -15,6 +15,7 @@
 #include "sattn/KernelCache.h"
 
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
 
 #include <atomic>
 #include <iostream>
@@ -118,15 +119,14 @@ TEST(CpuKernelReuse, NewSequenceLengthDoesNotRecompile) {
   EXPECT_EQ(codegenInvocations(), generated);
 }
 
-/// The path of the last entry file in `cache`'s directory (empty: none).
-std::string lastCacheEntry(const KernelCache &cache) {
-  std::string path;
-  std::error_code ec;
-  for (llvm::sys::fs::directory_iterator it(cache.directory(), ec), end;
-       it != end && !ec; it.increment(ec))
-    if (llvm::StringRef(it->path()).ends_with(cacheEntryExtension()))
-      path = it->path();
-  return path;
+/// The path of `kernel`'s entry file in `cache`'s directory, found by its
+/// digest (other test processes share the directory, so "the entry there"
+/// may be theirs).
+std::string cacheEntryOf(const KernelCache &cache, const Kernel &kernel) {
+  llvm::SmallString<256> path(cache.directory());
+  llvm::sys::path::append(path,
+                          kernel.compileInfo().digest + cacheEntryExtension());
+  return std::string(path);
 }
 
 /// Real kernels through the disk cache: cold build, disk hit after the
@@ -155,8 +155,8 @@ TEST(CpuKernelCache, ColdDiskHitAndTruncatedEntry) {
             << " ms, disk hit " << (*disk)->compileInfo().milliseconds
             << " ms\n";
   // Truncate the entry on disk: it must be detected and rebuilt.
-  std::string path = lastCacheEntry(cache);
-  ASSERT_FALSE(path.empty());
+  std::string path = cacheEntryOf(cache, **cold);
+  ASSERT_TRUE(llvm::sys::fs::exists(path)) << path;
   uint64_t size = 0;
   llvm::sys::fs::file_size(path, size);
   ASSERT_EQ(::truncate(path.c_str(), off_t(size / 2)), 0);
@@ -196,8 +196,8 @@ TEST(CpuKernelCache, EntryThatDoesNotLoadIsRebuilt) {
   ASSERT_FALSE(bool(cache.clearDisk()));
   auto cold = compile(source, config);
   ASSERT_TRUE(bool(cold)) << llvm::toString(cold.takeError());
-  std::string path = lastCacheEntry(cache);
-  ASSERT_FALSE(path.empty());
+  std::string path = cacheEntryOf(cache, **cold);
+  ASSERT_TRUE(llvm::sys::fs::exists(path)) << path;
   auto valid = readCacheEntryFile(path, "");
   ASSERT_TRUE(bool(valid) && valid->has_value());
   // The same key and description, a payload that is no kernel artifact.
