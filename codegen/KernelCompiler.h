@@ -78,9 +78,13 @@ llvm::Expected<std::string> extractPtx(mlir::ModuleOp module);
 
 /// Translates a module lowered to LoweringStage::Lowered (CPU) to LLVM IR,
 /// adds `_sattn_packed_<name>(void **args)` entry points for every kernel
-/// function, optimises at O3 (floating-point reassociation allowed, no
-/// finite-math assumptions) and returns a native object file.
-llvm::Expected<std::string> emitHostObject(mlir::ModuleOp module);
+/// function, optimises at O3 and returns a native object file. Floating-point
+/// reassociation and contraction (no finite-math assumptions) are allowed in
+/// the functions named in `relaxedFloat`; the others keep IEEE order, as
+/// selection stages must: their fp32 scores rank candidates exactly as the
+/// oracle's do.
+llvm::Expected<std::string>
+emitHostObject(mlir::ModuleOp module, llvm::ArrayRef<std::string> relaxedFloat);
 
 /// The packed entry point of kernel function `name`.
 std::string packedEntryName(llvm::StringRef name);
