@@ -147,7 +147,9 @@ Error sattn::lowerKernelModule(mlir::ModuleOp module, ir::KernelTarget target,
       pm.addPass(ir::createSattnConvertTileToWgmma());
       pm.addPass(ir::createSattnConvertTileToMmaSync());
     }
-    pm.addPass(ir::createSattnConvertTileToRows());
+    ir::SattnConvertTileToRowsOptions rows;
+    rows.dotsByDepth = !gpu;
+    pm.addPass(ir::createSattnConvertTileToRows(rows));
     pm.addPass(gpu ? ir::createSattnConvertKernelsToGpu()
                    : ir::createSattnConvertKernelsToCpu());
   }

@@ -20,8 +20,19 @@ def SattnConvertTileToRows
     as f32 in `alloc_shared` buffers by `coop_for` loops; per row one
     `linalg.matvec` for Q·Kᵀ and one `linalg.vecmat` for P·V.
 
+    `sattn_tile.dots` in the row layout: one result per iteration of a
+    cooperative loop, its products added in order over d (the oracle's
+    order); with `dots-by-depth`, each row's results are added depth by
+    depth instead, every result's sum still in order over d, so that the
+    loop over a row's results has independent additions (a CPU vectorises
+    it without reassociation).
+
     Example: `sattn-opt --sattn-tile-attention --sattn-convert-tile-to-rows`.
   }];
+  let options = [
+    Option<"dotsByDepth", "dots-by-depth", "bool", /*default=*/"false",
+           "Add each row's dots depth by depth (the CPU pipeline)">,
+  ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::linalg::LinalgDialect",
                            "::mlir::math::MathDialect",

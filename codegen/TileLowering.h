@@ -112,8 +112,10 @@ LogicalResult lowerTileOps(func::FuncOp fn, tile::Layout layout,
                            TileLoweringFactory make);
 
 /// Lowers the `sattn_tile.dots` ops of layout `row` in `fn`: each result
-/// by one thread, its products added in order over d (TileToRows/).
-LogicalResult lowerRowDots(func::FuncOp fn);
+/// by one thread, its products added in order over d (TileToRows/); with
+/// `byDepth`, each lhs row by one thread, its results added depth by depth
+/// (each still in order over d: the same sums, independent additions).
+LogicalResult lowerRowDots(func::FuncOp fn, bool byDepth);
 /// Lowers the `sattn_tile.dots` ops of layout `mma_sync` in `fn`: m16n8k16
 /// products spread over the work item's warps (TileToMmaSync/).
 LogicalResult lowerMmaSyncDots(func::FuncOp fn);

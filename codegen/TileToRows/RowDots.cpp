@@ -5,6 +5,11 @@
 // and consecutive rhs rows): an fp32 dot added in order over d, the order
 // the oracle uses. Then the op's barrier.
 //
+// By depth (the CPU): each lhs row is one iteration, and for each d in
+// order every result of the row adds its product: the same fp32 sums, but
+// the innermost loop's additions are independent, so LLVM vectorises it
+// without reassociating (a dot in order over d is one dependent chain).
+//
 //===----------------------------------------------------------------------===//
 
 #include "codegen/TileLowering.h"
@@ -12,7 +17,7 @@
 using namespace mlir;
 using namespace mlir::sattn;
 
-LogicalResult mlir::sattn::lowerRowDots(func::FuncOp fn) {
+LogicalResult mlir::sattn::lowerRowDots(func::FuncOp fn, bool byDepth) {
   SmallVector<tile::DotsOp> ops;
   fn.walk([&](tile::DotsOp op) {
     if (op.getLayout() == tile::Layout::row)
@@ -30,6 +35,35 @@ LogicalResult mlir::sattn::lowerRowDots(func::FuncOp fn) {
       return element.isF32() ? v
                              : arith::ExtFOp::create(builder, kb.loc(), f32, v);
     };
+    if (byDepth) {
+      // The rhs transposed to [depth][n] (f32), so that the innermost loop
+      // reads consecutive elements.
+      const int64_t depth = op.getDepth();
+      Value rhsT = kb.sharedAlloc({depth, n}, f32);
+      Value result = op.getResult();
+      kb.coopLoop(kb.idx(n), [&](Value c) {
+        kb.forRange(kb.idx(0), kb.idx(depth), [&](Value d) {
+          kb.store(widen(kb.load(op.getRhs(), {c, d})), rhsT, {d, c});
+        });
+      });
+      kb.barrier();
+      kb.coopLoop(kb.idx(m), [&](Value r) {
+        kb.forRange(kb.idx(0), kb.idx(n), [&](Value c) {
+          kb.store(kb.f32(0), result, {r, c});
+        });
+        kb.forRange(kb.idx(0), kb.idx(depth), [&](Value d) {
+          Value a = widen(kb.load(op.getLhs(), {r, d}));
+          kb.forRange(kb.idx(0), kb.idx(n), [&](Value c) {
+            Value b = kb.load(rhsT, {d, c});
+            kb.store(kb.fadd(kb.load(result, {r, c}), kb.fmul(a, b)), result,
+                     {r, c});
+          });
+        });
+      });
+      kb.barrier();
+      op.erase();
+      continue;
+    }
     kb.coopLoop(kb.idx(m * n), [&](Value x) {
       Value r = arith::DivUIOp::create(builder, kb.loc(), x, kb.idx(n));
       Value c = arith::RemUIOp::create(builder, kb.loc(), x, kb.idx(n));

@@ -276,6 +276,8 @@ private:
 struct ConvertTileToRowsPass
     : public mlir::sattn::impl::SattnConvertTileToRowsBase<
           ConvertTileToRowsPass> {
+  using SattnConvertTileToRowsBase::SattnConvertTileToRowsBase;
+
   void runOnOperation() override {
     auto make = [](KernelBuilder &kb, tile::TileType type) {
       return std::unique_ptr<TileLayoutLowering>(
@@ -283,7 +285,7 @@ struct ConvertTileToRowsPass
     };
     for (auto fn : getOperation().getOps<func::FuncOp>())
       if (failed(lowerTileOps(fn, tile::Layout::row, make)) ||
-          failed(lowerRowDots(fn)))
+          failed(lowerRowDots(fn, dotsByDepth)))
         return signalPassFailure();
   }
 };
