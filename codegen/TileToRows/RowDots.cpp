@@ -54,9 +54,11 @@ LogicalResult mlir::sattn::lowerRowDots(func::FuncOp fn, bool byDepth) {
         kb.forRange(kb.idx(0), kb.idx(depth), [&](Value d) {
           Value a = widen(kb.load(op.getLhs(), {r, d}));
           kb.forRange(kb.idx(0), kb.idx(n), [&](Value c) {
-            Value b = kb.load(rhsT, {d, c});
-            kb.store(kb.fadd(kb.load(result, {r, c}), kb.fmul(a, b)), result,
-                     {r, c});
+            // One statement per op: argument order would leave the IR's
+            // order to the host compiler.
+            Value product = kb.fmul(a, kb.load(rhsT, {d, c}));
+            Value sum = kb.load(result, {r, c});
+            kb.store(kb.fadd(sum, product), result, {r, c});
           });
         });
       });
