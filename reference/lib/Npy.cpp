@@ -137,6 +137,10 @@ std::optional<NpyDtype> dtypeFromDescr(llvm::StringRef d) {
     return NpyDtype::Float64;
   if (d == "|u1" || d == "<u1")
     return NpyDtype::UInt8;
+  if (d == "<i4")
+    return NpyDtype::Int32;
+  if (d == "<i8")
+    return NpyDtype::Int64;
   return std::nullopt;
 }
 
@@ -167,6 +171,10 @@ size_t sattn::npyDtypeSize(NpyDtype dtype) {
     return 8;
   case NpyDtype::UInt8:
     return 1;
+  case NpyDtype::Int32:
+    return 4;
+  case NpyDtype::Int64:
+    return 8;
   }
   return 0;
 }
@@ -181,6 +189,10 @@ llvm::StringRef sattn::npyDtypeDescr(NpyDtype dtype) {
     return "<f8";
   case NpyDtype::UInt8:
     return "|u1";
+  case NpyDtype::Int32:
+    return "<i4";
+  case NpyDtype::Int64:
+    return "<i8";
   }
   return "";
 }
@@ -195,6 +207,10 @@ llvm::StringRef sattn::npyDtypeName(NpyDtype dtype) {
     return "float64";
   case NpyDtype::UInt8:
     return "uint8";
+  case NpyDtype::Int32:
+    return "int32";
+  case NpyDtype::Int64:
+    return "int64";
   }
   return "";
 }
@@ -231,7 +247,48 @@ std::vector<float> NpyArray::toFloat32() const {
     case NpyDtype::UInt8:
       out[i] = float(p[i]);
       break;
+    case NpyDtype::Int32:
+      out[i] = float(int32_t(readLE(p + 4 * i, 4)));
+      break;
+    case NpyDtype::Int64:
+      out[i] = float(int64_t(uint64_t(readLE(p + 8 * i, 4)) |
+                             (uint64_t(readLE(p + 8 * i + 4, 4)) << 32)));
+      break;
     }
+  }
+  return out;
+}
+
+llvm::Expected<std::vector<int32_t>>
+NpyArray::toInt32(llvm::StringRef name) const {
+  const int64_t n = numElements();
+  std::vector<int32_t> out(n);
+  const uint8_t *p = data.data();
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t value = 0;
+    switch (dtype) {
+    case NpyDtype::UInt8:
+      value = p[i];
+      break;
+    case NpyDtype::Int32:
+      value = int32_t(readLE(p + 4 * i, 4));
+      break;
+    case NpyDtype::Int64:
+      value = int64_t(uint64_t(readLE(p + 8 * i, 4)) |
+                      (uint64_t(readLE(p + 8 * i + 4, 4)) << 32));
+      break;
+    default:
+      return makeError(llvm::formatv("{0}: must hold integers (int32, int64 "
+                                     "or uint8), got {1}",
+                                     name, npyDtypeName(dtype))
+                           .str());
+    }
+    if (value < INT32_MIN || value > INT32_MAX)
+      return makeError(llvm::formatv("{0}: element {1} = {2} does not fit in "
+                                     "int32",
+                                     name, i, value)
+                           .str());
+    out[i] = int32_t(value);
   }
   return out;
 }

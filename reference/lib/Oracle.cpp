@@ -101,9 +101,52 @@ bool containsKey(const std::vector<KeyInterval> &v, int64_t j) {
 // `keep where` expressions.
 //===----------------------------------------------------------------------===//
 
+/// A run-time integer input as predicates read it.
+struct InputTable {
+  const int32_t *data = nullptr;
+  std::vector<int64_t> strides; // elements, one per dimension
+};
+
 struct KeepEnv {
   int64_t q = 0, k = 0, qb = 0, kb = 0, h = 0, B = 0, Sq = 0, Sk = 0;
+  int64_t batch = 0;
+  const std::vector<InputTable> *inputs = nullptr;
+
+  int64_t var(KeepVar v) const {
+    switch (v) {
+    case KeepVar::Q:
+      return q;
+    case KeepVar::K:
+      return k;
+    case KeepVar::QB:
+      return qb;
+    case KeepVar::KB:
+      return kb;
+    case KeepVar::H:
+      return h;
+    case KeepVar::B:
+      return B;
+    case KeepVar::Sq:
+      return Sq;
+    case KeepVar::Sk:
+      return Sk;
+    case KeepVar::Batch:
+      return batch;
+    }
+    return 0;
+  }
+  /// Element `indices` of input `n`; checkInputReads keeps it in bounds.
+  int64_t input(int64_t n, llvm::ArrayRef<KeepVar> indices) const {
+    const InputTable &t = (*inputs)[n];
+    int64_t offset = 0;
+    for (size_t d = 0; d < indices.size(); ++d)
+      offset += var(indices[d]) * t.strides[d];
+    return t.data[offset];
+  }
 };
+
+/// checkKeep's bit for "reads a run-time input" (above every KeepVar's).
+constexpr unsigned kReadsInput = 1u << 31;
 
 // Wrapping arithmetic: user predicates must not be able to trigger UB.
 int64_t wrapAdd(int64_t a, int64_t b) {
@@ -151,25 +194,9 @@ int64_t evalKeepNode(const KeepExpr &e, const KeepEnv &env, ArgFn arg) {
   case KeepOp::Const:
     return e.value;
   case KeepOp::Var:
-    switch (e.var) {
-    case KeepVar::Q:
-      return env.q;
-    case KeepVar::K:
-      return env.k;
-    case KeepVar::QB:
-      return env.qb;
-    case KeepVar::KB:
-      return env.kb;
-    case KeepVar::H:
-      return env.h;
-    case KeepVar::B:
-      return env.B;
-    case KeepVar::Sq:
-      return env.Sq;
-    case KeepVar::Sk:
-      return env.Sk;
-    }
-    return 0;
+    return env.var(e.var);
+  case KeepOp::Input:
+    return env.input(e.value, e.indices);
   case KeepOp::LogicAnd:
     return arg(0) != 0 && arg(1) != 0;
   case KeepOp::LogicOr:
@@ -288,6 +315,7 @@ size_t keepArity(KeepOp op) {
   switch (op) {
   case KeepOp::Const:
   case KeepOp::Var:
+  case KeepOp::Input:
     return 0;
   case KeepOp::LogicNot:
   case KeepOp::IsPow2:
@@ -303,7 +331,8 @@ size_t keepArity(KeepOp op) {
 /// Checks arities and collects the variables read; each shared node of the
 /// DAG once (its tree can be exponentially larger).
 llvm::Error checkKeepNode(const KeepExpr *e, unsigned &varsRead,
-                          llvm::SmallPtrSetImpl<const KeepExpr *> &seen) {
+                          llvm::SmallPtrSetImpl<const KeepExpr *> &seen,
+                          std::vector<const KeepExpr *> *inputReads) {
   if (!e)
     return makeError("keep predicate has a null sub-expression");
   if (!seen.insert(e).second)
@@ -314,15 +343,66 @@ llvm::Error checkKeepNode(const KeepExpr *e, unsigned &varsRead,
                       e->operands.size(), keepArity(e->op)));
   if (e->op == KeepOp::Var)
     varsRead |= 1u << unsigned(e->var);
+  if (e->op == KeepOp::Input) {
+    varsRead |= kReadsInput;
+    for (KeepVar v : e->indices)
+      varsRead |= 1u << unsigned(v);
+    if (inputReads)
+      inputReads->push_back(e);
+  }
   for (const KeepExprPtr &o : e->operands)
-    if (llvm::Error err = checkKeepNode(o.get(), varsRead, seen))
+    if (llvm::Error err = checkKeepNode(o.get(), varsRead, seen, inputReads))
       return err;
   return llvm::Error::success();
 }
 
-llvm::Error checkKeep(const KeepExpr *e, unsigned &varsRead) {
+/// Checks the predicate's shape; collects the variables it reads into
+/// `varsRead` (kReadsInput when it reads a run-time input) and, when given,
+/// its reads of run-time inputs.
+llvm::Error checkKeep(const KeepExpr *e, unsigned &varsRead,
+                      std::vector<const KeepExpr *> *inputReads = nullptr) {
   llvm::SmallPtrSet<const KeepExpr *, 32> seen;
-  return checkKeepNode(e, varsRead, seen);
+  return checkKeepNode(e, varsRead, seen, inputReads);
+}
+
+/// The reads of run-time inputs of every `keep where` in `spec`.
+std::vector<const KeepExpr *> inputReadsOf(const PatternSpec &spec) {
+  std::vector<const KeepExpr *> reads;
+  for (const Primitive &p : spec.primitives)
+    if (const auto *x = std::get_if<KeepPrim>(&p)) {
+      unsigned vars = 0;
+      llvm::consumeError(checkKeep(x->predicate.get(), vars, &reads));
+    }
+  return reads;
+}
+
+const char *keepVarName(KeepVar v) {
+  switch (v) {
+  case KeepVar::Batch:
+    return "b";
+  case KeepVar::H:
+    return "h";
+  case KeepVar::Q:
+    return "q";
+  case KeepVar::K:
+    return "k";
+  default:
+    return "?";
+  }
+}
+
+const char *inputDimName(const InputDim &dim) {
+  switch (dim.kind) {
+  case InputDim::Batch:
+    return "b";
+  case InputDim::Heads:
+    return "h";
+  case InputDim::Tokens:
+    return "s";
+  case InputDim::Fixed:
+    break;
+  }
+  return "fixed";
 }
 
 bool isStatic(const Primitive &p) {
@@ -552,7 +632,65 @@ std::vector<std::string> sattn::missingInputs(const PatternSpec &spec,
     names.push_back("key scores");
   if (r.linearWeights && !inputs.linearWeights)
     names.push_back("linear weights");
+  for (size_t n = 0; n < spec.inputs.size(); ++n)
+    if (n >= inputs.intInputs.size() || !inputs.intInputs[n])
+      names.push_back("input '" + spec.inputs[n].name + "'");
   return names;
+}
+
+int64_t sattn::inputExtent(const InputDim &dim, const AttentionShape &shape) {
+  switch (dim.kind) {
+  case InputDim::Batch:
+    return shape.batch;
+  case InputDim::Heads:
+    return shape.heads;
+  case InputDim::Tokens:
+    return shape.seqK;
+  case InputDim::Fixed:
+    break;
+  }
+  return dim.size;
+}
+
+llvm::Error sattn::checkInputReads(const PatternSpec &spec,
+                                   const AttentionShape &shape) {
+  // With no query rows or no keys, no predicate is evaluated.
+  if (shape.batch < 1 || shape.seqQ < 1 || shape.seqK < 1)
+    return llvm::Error::success();
+  for (const KeepExpr *read : inputReadsOf(spec)) {
+    if (read->value < 0 || size_t(read->value) >= spec.inputs.size())
+      continue; // validate() reports it
+    const IntInputDecl &decl = spec.inputs[read->value];
+    for (size_t d = 0; d < read->indices.size() && d < decl.dims.size(); ++d) {
+      KeepVar v = read->indices[d];
+      int64_t lo = 0, hi = 0;
+      switch (v) {
+      case KeepVar::Batch:
+        hi = shape.batch - 1;
+        break;
+      case KeepVar::H:
+        hi = shape.heads - 1;
+        break;
+      case KeepVar::Q:
+        lo = shape.seqK - shape.seqQ;
+        hi = shape.seqK - 1;
+        break;
+      case KeepVar::K:
+        hi = shape.seqK - 1;
+        break;
+      default:
+        continue; // validate() reports it
+      }
+      int64_t extent = inputExtent(decl.dims[d], shape);
+      if (lo < 0 || hi >= extent)
+        return makeError(llvm::formatv(
+            "input '{0}': index {1} ({2}) ranges over [{3}, {4}] in this "
+            "call, outside dimension {1} ('{5}') of {6} entries",
+            decl.name, d, keepVarName(v), lo, hi, inputDimName(decl.dims[d]),
+            extent));
+    }
+  }
+  return llvm::Error::success();
 }
 
 //===----------------------------------------------------------------------===//
@@ -598,6 +736,7 @@ struct MaskOracle::Impl {
   std::vector<std::vector<HeadState>> heads;     // [primitive][b * Hq + h]
   std::vector<std::vector<KeyRanking>> rankings; // [primitive][b * Hkv + g]
   std::vector<PrefixSelection> prefixSelections; // [primitive], may be empty
+  std::vector<InputTable> inputTables;           // [spec.inputs]
 
   int64_t position(int64_t i) const { return i + (Sk - Sq); }
   int64_t kvHead(int64_t h) const { return h / groupSize; }
@@ -633,10 +772,11 @@ struct MaskOracle::Impl {
 
   llvm::Error validate() const;
   void buildKeepTable(size_t idx, const KeepPrim &kp);
-  void staticRow(size_t idx, int64_t h, int64_t i,
+  void staticRow(size_t idx, int64_t b, int64_t h, int64_t i,
                  std::vector<KeyInterval> &out) const;
   /// The union of every static primitive's keys for row i, canonical.
-  void staticSet(int64_t h, int64_t i, std::vector<KeyInterval> &out) const;
+  void staticSet(int64_t b, int64_t h, int64_t i,
+                 std::vector<KeyInterval> &out) const;
 
   void buildStripes(const StripesPrim &sp, int64_t b, int64_t h,
                     HeadState &hs) const;
@@ -702,13 +842,33 @@ llvm::Error MaskOracle::Impl::validate() const {
         return bad("strides", "'every' step must be >= 1");
     } else if (const auto *x = std::get_if<KeepPrim>(&p)) {
       unsigned vars = 0;
-      if (llvm::Error e = checkKeep(x->predicate.get(), vars))
+      std::vector<const KeepExpr *> reads;
+      if (llvm::Error e = checkKeep(x->predicate.get(), vars, &reads))
         return bad("keep where", llvm::toString(std::move(e)));
-      unsigned elementVars =
-          (1u << unsigned(KeepVar::Q)) | (1u << unsigned(KeepVar::K));
+      unsigned elementVars = (1u << unsigned(KeepVar::Q)) |
+                             (1u << unsigned(KeepVar::K)) |
+                             (1u << unsigned(KeepVar::Batch)) | kReadsInput;
       if (x->blockLevel && (vars & elementVars))
-        return bad("keep where",
-                   "marked block level but the predicate reads q or k");
+        return bad("keep where", "marked block level but the predicate reads "
+                                 "q, k, b or a run-time input");
+      for (const KeepExpr *read : reads) {
+        if (read->value < 0 || size_t(read->value) >= spec.inputs.size())
+          return bad("keep where", "reads an undeclared run-time input");
+        const IntInputDecl &decl = spec.inputs[read->value];
+        if (read->indices.size() != decl.dims.size())
+          return bad("keep where",
+                     llvm::formatv("input '{0}' has {1} dimensions, read "
+                                   "with {2} indices",
+                                   decl.name, decl.dims.size(),
+                                   read->indices.size()));
+        for (KeepVar v : read->indices)
+          if (v != KeepVar::Batch && v != KeepVar::H && v != KeepVar::Q &&
+              v != KeepVar::K)
+            return bad("keep where", llvm::formatv("input '{0}' indexed by a "
+                                                   "variable other than b, h, "
+                                                   "q or k",
+                                                   decl.name));
+      }
     } else if (const auto *x = std::get_if<StripesPrim>(&p)) {
       if (x->block < 1 || x->segments < 1 || x->rows < 1)
         return bad("stripes", "block, segments and rows must be >= 1");
@@ -736,6 +896,14 @@ llvm::Error MaskOracle::Impl::validate() const {
         return bad("permute", "alpha must be in (0, 1]");
     }
   }
+  for (const IntInputDecl &decl : spec.inputs)
+    for (const InputDim &dim : decl.dims)
+      if (dim.kind == InputDim::Fixed && dim.size < 1)
+        return bad("input", llvm::formatv("input '{0}' has a dimension of "
+                                          "size {1}",
+                                          decl.name, dim.size));
+  if (llvm::Error e = checkInputReads(spec, shape))
+    return e;
   std::vector<std::string> missing = missingInputs(spec, inputs);
   if (!missing.empty()) {
     std::string list;
@@ -786,7 +954,7 @@ void MaskOracle::Impl::buildKeepTable(size_t idx, const KeepPrim &kp) {
   }
 }
 
-void MaskOracle::Impl::staticRow(size_t idx, int64_t h, int64_t i,
+void MaskOracle::Impl::staticRow(size_t idx, int64_t b, int64_t h, int64_t i,
                                  std::vector<KeyInterval> &out) const {
   const Primitive &prim = spec.primitives[idx];
   const int64_t B = spec.block;
@@ -849,6 +1017,8 @@ void MaskOracle::Impl::staticRow(size_t idx, int64_t h, int64_t i,
     env.B = B;
     env.Sq = Sq;
     env.Sk = Sk;
+    env.batch = b;
+    env.inputs = &inputTables;
     KeepProgram program(*x->predicate);
     int64_t runStart = -1, end = causalEnd(i);
     for (int64_t j = 0; j < end; ++j) {
@@ -867,12 +1037,12 @@ void MaskOracle::Impl::staticRow(size_t idx, int64_t h, int64_t i,
   }
 }
 
-void MaskOracle::Impl::staticSet(int64_t h, int64_t i,
+void MaskOracle::Impl::staticSet(int64_t b, int64_t h, int64_t i,
                                  std::vector<KeyInterval> &out) const {
   out.clear();
   for (size_t idx = 0; idx < spec.primitives.size(); ++idx)
     if (isStatic(spec.primitives[idx]))
-      staticRow(idx, h, i, out);
+      staticRow(idx, b, h, i, out);
   canonicalize(out);
 }
 
@@ -1152,7 +1322,7 @@ void MaskOracle::Impl::buildTopkBlocks(const TopkPrim &tp, int64_t b, int64_t h,
     const int64_t first = std::max<int64_t>(0, qb * Bt - (Sk - Sq));
     const int64_t last = std::min(Sq, (qb + 1) * Bt - (Sk - Sq)) - 1;
     // Candidates are those of Q's last row.
-    staticSet(h, last, stat);
+    staticSet(b, h, last, stat);
     const int64_t end = causalEnd(last);
     std::vector<int64_t> cands;
     for (int64_t c = 0; c < nKB; ++c)
@@ -1206,7 +1376,7 @@ bool MaskOracle::Impl::buildPrefixTopk(size_t idx, const TopkPrim &tp) {
   // static run that reaches the causal end (the window), if any.
   std::vector<KeyInterval> stat;
   auto split = [&](int64_t i, std::vector<KeyInterval> &fixedPart) {
-    staticSet(0, i, stat);
+    staticSet(0, 0, i, stat);
     const int64_t end = causalEnd(i);
     fixedPart.clear();
     for (const KeyInterval &iv : stat)
@@ -1270,7 +1440,7 @@ void MaskOracle::Impl::topkTokens(size_t idx, const TopkPrim &tp, int64_t b,
     return;
   }
   std::vector<KeyInterval> stat;
-  staticSet(h, i, stat);
+  staticSet(b, h, i, stat);
   const int64_t end = causalEnd(i);
   auto isCandidate = [&](int64_t j) {
     return j < end && !containsKey(stat, j);
@@ -1456,7 +1626,7 @@ void MaskOracle::Impl::row(int64_t b, int64_t h, int64_t i,
       mid = out.size();
     };
     if (isStatic(prim)) {
-      staticRow(idx, h, i, out);
+      staticRow(idx, b, h, i, out);
       endRun();
       continue;
     }
@@ -1575,6 +1745,16 @@ llvm::Expected<MaskOracle> MaskOracle::create(const PatternSpec &spec,
   impl->Hkv = shape.kvHeads;
   impl->groupSize = shape.heads / shape.kvHeads;
   impl->scaleF = float(shape.effectiveScale());
+  for (size_t n = 0; n < spec.inputs.size(); ++n) {
+    const IntInputDecl &decl = spec.inputs[n];
+    InputTable table;
+    table.data = inputs.intInputs[n];
+    table.strides.assign(decl.dims.size(), 1);
+    for (size_t d = decl.dims.size(); d-- > 1;)
+      table.strides[d - 1] =
+          table.strides[d] * inputExtent(decl.dims[d], shape);
+    impl->inputTables.push_back(std::move(table));
+  }
 
   const size_t numPrims = spec.primitives.size();
   impl->keepTables.resize(numPrims);

@@ -73,7 +73,7 @@ def write_npy_bytes(path, descr, shape, payload):
     count = 1
     for n in shape:
         count *= n
-    itemsize = {"<f4": 4, "<f8": 8, "|u1": 1}[descr]
+    itemsize = {"<f4": 4, "<f8": 8, "|u1": 1, "<i4": 4}[descr]
     if len(payload) != count * itemsize:
         raise ValueError("payload size %d does not match shape %r" % (len(payload), shape))
     with open(path, "wb") as fh:
@@ -85,6 +85,10 @@ def write_f32(path, shape, values):
     write_npy_bytes(path, "<f4", shape, struct.pack("<%df" % len(values), *values))
 
 
+def write_i32(path, shape, values):
+    write_npy_bytes(path, "<i4", shape, struct.pack("<%di" % len(values), *values))
+
+
 def write_u8(path, shape, payload):
     write_npy_bytes(path, "|u1", shape, bytes(payload))
 
@@ -93,6 +97,7 @@ _DESCR = {
     "<f4": ("f", 4), "f4": ("f", 4), "<f8": ("d", 8), "f8": ("d", 8),
     "|u1": ("B", 1), "<u1": ("B", 1), ">u1": ("B", 1), "u1": ("B", 1),
     "|b1": ("B", 1), "<b1": ("B", 1), "b1": ("B", 1), "|i1": ("b", 1), "i1": ("b", 1),
+    "<i4": ("i", 4),
 }
 
 

@@ -18,13 +18,14 @@
 
 namespace sattn {
 
-enum class NpyDtype { Float32, Float16, Float64, UInt8 };
+enum class NpyDtype { Float32, Float16, Float64, UInt8, Int32, Int64 };
 
 /// Bytes per element.
 size_t npyDtypeSize(NpyDtype dtype);
-/// The NumPy descr string: "<f4", "<f2", "<f8", "|u1".
+/// The NumPy descr string: "<f4", "<f2", "<f8", "|u1", "<i4", "<i8".
 llvm::StringRef npyDtypeDescr(NpyDtype dtype);
-/// A readable name: "float32", "float16", "float64", "uint8".
+/// A readable name: "float32", "float16", "float64", "uint8", "int32",
+/// "int64".
 llvm::StringRef npyDtypeName(NpyDtype dtype);
 
 struct NpyArray {
@@ -36,6 +37,9 @@ struct NpyArray {
   /// The elements converted to float32 (float16 and float64 are converted,
   /// uint8 is widened).
   std::vector<float> toFloat32() const;
+  /// The elements as int32: int32 as is, int64 and uint8 when every value
+  /// fits; floats are an error. Errors name `name`.
+  llvm::Expected<std::vector<int32_t>> toInt32(llvm::StringRef name) const;
 };
 
 /// .npy files larger than this are refused (and anything but a regular

@@ -35,6 +35,9 @@ struct OracleInputs {
   const float *k = nullptr;             // [B, Hkv, Sk, D]
   const float *keyScores = nullptr;     // [B, Hkv, Sk]
   const float *linearWeights = nullptr; // [Hkv, D]
+  /// The pattern's run-time integer inputs (PatternSpec::inputs), in
+  /// declaration order, each contiguous C-order int32 of its declared shape.
+  std::vector<const int32_t *> intInputs;
 };
 
 /// Which run-time inputs a pattern's selections read.
@@ -51,10 +54,21 @@ struct RequiredInputs {
 /// keyScores for key_score; linearWeights for linear.
 RequiredInputs requiredInputs(const PatternSpec &spec);
 
-/// Names ("q", "k", "key scores", "linear weights") of the inputs `spec`
-/// needs that `inputs` lacks, in that order; empty when nothing is missing.
+/// Names ("q", "k", "key scores", "linear weights", then "input 'NAME'") of
+/// the inputs `spec` needs that `inputs` lacks, in that order; empty when
+/// nothing is missing.
 std::vector<std::string> missingInputs(const PatternSpec &spec,
                                        const OracleInputs &inputs);
+
+/// The size of a run-time input's dimension for a call of `shape`.
+int64_t inputExtent(const InputDim &dim, const AttentionShape &shape);
+
+/// Checks that every read of a run-time input in `spec` stays inside the
+/// input's declared shape for a call of `shape` (docs/patterns.md: an index
+/// outside it is an error at the call); the error names the input, the
+/// dimension and the variable.
+llvm::Error checkInputReads(const PatternSpec &spec,
+                            const AttentionShape &shape);
 
 /// A half-open key interval [first, second).
 using KeyInterval = std::pair<int64_t, int64_t>;

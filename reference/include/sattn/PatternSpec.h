@@ -27,8 +27,9 @@ namespace sattn {
 // `keep where` predicates: a small integer expression tree.
 //===----------------------------------------------------------------------===//
 
-/// The integer variables a predicate may read (docs/patterns.md, `keep where`).
-enum class KeepVar { Q, K, QB, KB, H, B, Sq, Sk };
+/// The integer variables a predicate may read (docs/patterns.md, `keep where`):
+/// B is the block size, Batch the batch index b.
+enum class KeepVar { Q, K, QB, KB, H, B, Sq, Sk, Batch };
 
 enum class KeepOp {
   Const, // value
@@ -66,12 +67,16 @@ enum class KeepOp {
   // by zero yields 0.
   DivTrunc,
   RemTrunc,
+  // An element of run-time integer input number `value`, indexed by the
+  // variables `indices` (each Batch, H, Q or K; one per dimension).
+  Input,
 };
 
 struct KeepExpr {
   KeepOp op = KeepOp::Const;
   int64_t value = 0;
   KeepVar var = KeepVar::Q;
+  std::vector<KeepVar> indices; // for Input
   std::vector<std::shared_ptr<const KeepExpr>> operands;
 };
 using KeepExprPtr = std::shared_ptr<const KeepExpr>;
@@ -162,6 +167,20 @@ using Primitive =
     std::variant<SinkPrim, WindowPrim, StridesPrim, ColumnsPrim, DiagonalsPrim,
                  KeepPrim, StripesPrim, TreeSearchPrim, TopkPrim, PermutePrim>;
 
+/// One dimension of a run-time integer input: the batch B, the query heads
+/// Hq, the key tokens Sk, or a fixed size.
+struct InputDim {
+  enum Kind { Batch, Heads, Tokens, Fixed } kind = Fixed;
+  int64_t size = 0; // for Fixed
+};
+
+/// `input NAME: i32[dims]` (docs/patterns.md, "Run-time integer inputs in
+/// predicates"): a contiguous C-order int32 tensor given at each call.
+struct IntInputDecl {
+  std::string name;
+  std::vector<InputDim> dims;
+};
+
 /// A specialised pattern: A(i) = C(i) ∩ (K1(i) ∪ K2(i) ∪ ...).
 struct PatternSpec {
   std::string name;
@@ -170,6 +189,9 @@ struct PatternSpec {
   std::vector<Primitive> primitives;
   /// Applied to the scores of the kept keys; never change which are kept.
   ScoreModifiers modifiers;
+  /// Run-time integer inputs, in declaration order (KeepExpr::value of an
+  /// Input node indexes this list).
+  std::vector<IntInputDecl> inputs;
 };
 
 } // namespace sattn

@@ -108,6 +108,43 @@ TEST_F(NpyTest, Float32RoundTripAndExactHeader) {
   EXPECT_EQ(files, 1);
 }
 
+TEST_F(NpyTest, IntegersForRunTimeInputs) {
+  std::vector<int32_t> i32 = {0, -3, INT32_MAX, 7};
+  ASSERT_FALSE(
+      bool(writeNpy(path("i.npy"), NpyDtype::Int32, {2, 2}, i32.data())));
+  llvm::Expected<NpyArray> ia = readNpy(path("i.npy"));
+  ASSERT_TRUE(bool(ia)) << llvm::toString(ia.takeError());
+  EXPECT_EQ(ia->dtype, NpyDtype::Int32);
+  llvm::Expected<std::vector<int32_t>> back = ia->toInt32("i.npy");
+  ASSERT_TRUE(bool(back));
+  EXPECT_EQ(*back, i32);
+
+  // NumPy's default int64 converts when every value fits.
+  std::vector<int64_t> i64 = {5, -1, int64_t(INT32_MAX) + 1};
+  ASSERT_FALSE(bool(writeNpy(path("l.npy"), NpyDtype::Int64, {2}, i64.data())));
+  llvm::Expected<NpyArray> la = readNpy(path("l.npy"));
+  ASSERT_TRUE(bool(la));
+  llvm::Expected<std::vector<int32_t>> fits = la->toInt32("l.npy");
+  ASSERT_TRUE(bool(fits));
+  EXPECT_EQ(*fits, std::vector<int32_t>({5, -1}));
+  ASSERT_FALSE(bool(writeNpy(path("l.npy"), NpyDtype::Int64, {3}, i64.data())));
+  la = readNpy(path("l.npy"));
+  ASSERT_TRUE(bool(la));
+  llvm::Expected<std::vector<int32_t>> big = la->toInt32("l.npy");
+  ASSERT_FALSE(bool(big));
+  EXPECT_EQ(llvm::toString(big.takeError()),
+            "l.npy: element 2 = 2147483648 does not fit in int32");
+
+  std::vector<float> f = {1.0f};
+  ASSERT_FALSE(bool(writeNpy(path("f.npy"), NpyDtype::Float32, {1}, f.data())));
+  llvm::Expected<NpyArray> fa = readNpy(path("f.npy"));
+  ASSERT_TRUE(bool(fa));
+  llvm::Expected<std::vector<int32_t>> notInts = fa->toInt32("f.npy");
+  ASSERT_FALSE(bool(notInts));
+  EXPECT_EQ(llvm::toString(notInts.takeError()),
+            "f.npy: must hold integers (int32, int64 or uint8), got float32");
+}
+
 TEST_F(NpyTest, OtherDtypesAndShapes) {
   std::vector<uint8_t> u = {0, 1, 255, 7, 9};
   ASSERT_FALSE(bool(writeNpy(path("u.npy"), NpyDtype::UInt8, {5}, u.data())));
@@ -202,8 +239,8 @@ TEST_F(NpyTest, HeaderErrors) {
       "big-endian"));
   EXPECT_TRUE(has(
       readError(npyBytes(
-          "{'descr': '<i8', 'fortran_order': False, 'shape': (3,), }", data)),
-      "unsupported dtype '<i8'"));
+          "{'descr': '<i2', 'fortran_order': False, 'shape': (3,), }", data)),
+      "unsupported dtype '<i2'"));
   EXPECT_TRUE(has(
       readError(npyBytes(
           "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }", data)),

@@ -1239,3 +1239,62 @@ TEST(OracleBlockMap, StockStaticPatternsAt128K) {
 }
 
 } // namespace
+
+//===----------------------------------------------------------------------===//
+// Run-time integer inputs in predicates.
+//===----------------------------------------------------------------------===//
+
+/// doc[b, q] == doc[b, k], the document mask, over `doc` [B, Sk].
+static PatternSpec documentSpec() {
+  auto read = [](KeepVar index) {
+    auto e = std::make_shared<KeepExpr>();
+    e->op = KeepOp::Input;
+    e->value = 0;
+    e->indices = {KeepVar::Batch, index};
+    return KeepExprPtr(e);
+  };
+  PatternSpec spec =
+      makeSpec(4, true,
+               {keep(op(KeepOp::Eq, {read(KeepVar::Q), read(KeepVar::K)}),
+                     /*blockLevel=*/false)});
+  spec.inputs.push_back(IntInputDecl{
+      "doc", {InputDim{InputDim::Batch, 0}, InputDim{InputDim::Tokens, 0}}});
+  return spec;
+}
+
+TEST(OracleRunTimeInputs, DocumentMaskKeepsEachDocument) {
+  AttentionShape shape = makeShape(6, 10);
+  shape.batch = 2;
+  // Batch 0: documents [0, 3), [3, 10); batch 1: [0, 8), [8, 10).
+  std::vector<int32_t> doc = {0, 0, 0, 1, 1, 1, 1, 1, 1, 1,
+                              5, 5, 5, 5, 5, 5, 5, 5, 6, 6};
+  OracleInputs inputs;
+  inputs.intInputs = {doc.data()};
+  auto oracle = MaskOracle::create(documentSpec(), shape, inputs);
+  ASSERT_TRUE(bool(oracle)) << llvm::toString(oracle.takeError());
+  for (int64_t b = 0; b < 2; ++b)
+    for (int64_t i = 0; i < 6; ++i)
+      for (int64_t j = 0; j < 10; ++j) {
+        int64_t p = i + 4;
+        bool want = j <= p && doc[b * 10 + p] == doc[b * 10 + j];
+        EXPECT_EQ(oracle->attends(b, 0, i, j), want)
+            << "b " << b << " i " << i << " j " << j;
+      }
+}
+
+TEST(OracleRunTimeInputs, MissingInputsAndOutOfRangeReadsAreErrors) {
+  OracleInputs none;
+  auto missing = MaskOracle::create(documentSpec(), makeShape(6, 10), none);
+  ASSERT_FALSE(bool(missing));
+  EXPECT_EQ(llvm::toString(missing.takeError()),
+            "pattern 'test' needs run-time input: input 'doc'");
+  std::vector<int32_t> doc(10, 0);
+  OracleInputs inputs;
+  inputs.intInputs = {doc.data()};
+  // Sq > Sk: q = p(i) reaches -2.
+  auto wide = MaskOracle::create(documentSpec(), makeShape(12, 10), inputs);
+  ASSERT_FALSE(bool(wide));
+  EXPECT_EQ(llvm::toString(wide.takeError()),
+            "input 'doc': index 1 (q) ranges over [-2, 9] in this call, "
+            "outside dimension 1 ('s') of 10 entries");
+}
