@@ -133,6 +133,30 @@ def Sattn_ParamAttr : AttrDef<Sattn_Dialect, "Param"> {
   let assemblyFormat = "`<` $name `>`";
 }
 
+def Sattn_InputAttr : AttrDef<Sattn_Dialect, "Input"> {
+  let mnemonic = "input";
+  let summary = "A run-time integer input that `keep` predicates read.";
+  let description = [{
+    Declares an int32 tensor given at each call by name (docs/patterns.md,
+    "Run-time integer inputs in predicates"). Each dimension is `"b"` (the
+    batch), `"h"` (the query heads), `"s"` (the key tokens Sk) or a fixed
+    size. Predicates read it with `sattn.read_input`, indexed by b, h, q or
+    k.
+
+    Example (a document id per batch entry and token):
+
+    ```mlir
+    #sattn.input<"doc", ["b", "s"]>
+    ```
+  }];
+  let parameters = (ins StringRefParameter<"input name">:$name,
+                        "::mlir::ArrayAttr":$dims);
+  let assemblyFormat = "`<` $name `,` $dims `>`";
+}
+
+def Sattn_InputArrayAttr : TypedArrayAttrBase<Sattn_InputAttr,
+    "array of run-time integer inputs">;
+
 def Sattn_IntParam : AnyAttrOf<[I64Attr, Sattn_ParamAttr],
     "64-bit integer or #sattn.param reference">;
 def Sattn_FloatParam : AnyAttrOf<[F64Attr, Sattn_ParamAttr],

@@ -7,6 +7,8 @@
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallSet.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
 
 #include <cmath>
 
@@ -324,6 +326,50 @@ private:
 // PatternOp
 //===----------------------------------------------------------------------===//
 
+InputAttr PatternOp::lookupInput(StringRef name) {
+  if (ArrayAttr inputs = getInputsAttr())
+    for (Attribute attr : inputs)
+      if (auto input = dyn_cast<InputAttr>(attr);
+          input && input.getName() == name)
+        return input;
+  return nullptr;
+}
+
+/// Checks the run-time inputs' declarations: names unique and usable as
+/// identifiers, dims "b", "h", "s" or a positive size.
+static LogicalResult verifyInputs(PatternOp pattern) {
+  ArrayAttr inputs = pattern.getInputsAttr();
+  if (!inputs)
+    return success();
+  llvm::StringSet<> seen;
+  for (Attribute attr : inputs) {
+    auto input = cast<InputAttr>(attr);
+    StringRef name = input.getName();
+    if (name.empty() || !(llvm::isAlpha(name[0]) || name[0] == '_') ||
+        !llvm::all_of(name,
+                      [](char c) { return llvm::isAlnum(c) || c == '_'; }))
+      return pattern.emitOpError("input name '")
+             << name << "' must be an identifier";
+    if (!seen.insert(name).second)
+      return pattern.emitOpError("input '") << name << "' is declared twice";
+    if (input.getDims().empty())
+      return pattern.emitOpError("input '")
+             << name << "' needs at least one dimension";
+    for (Attribute dim : input.getDims()) {
+      if (auto kind = dyn_cast<StringAttr>(dim);
+          kind && llvm::is_contained({"b", "h", "s"}, kind.getValue()))
+        continue;
+      if (auto size = dyn_cast<IntegerAttr>(dim);
+          size && size.getType().isSignlessInteger(64) && size.getInt() >= 1)
+        continue;
+      return pattern.emitOpError("dimension ")
+             << dim << " of input '" << name
+             << "' must be \"b\", \"h\", \"s\" or a size >= 1";
+    }
+  }
+  return success();
+}
+
 LogicalResult PatternOp::verify() {
   for (NamedAttribute entry : getParams()) {
     Attribute value = entry.getValue();
@@ -338,6 +384,8 @@ LogicalResult PatternOp::verify() {
                 "without a type), got "
              << value;
   }
+  if (failed(verifyInputs(*this)))
+    return failure();
   ParamChecker check(*this);
   if (failed(check.atLeast("block", getBlock(), 1)))
     return failure();
@@ -473,10 +521,11 @@ LogicalResult KeepOp::verifyRegions() {
            << body.getOperations().size() << " ops; at most " << kMaxKeepOps
            << " are supported";
   for (Operation &op : body) {
-    if (!isa<YieldOp, IsPow2Op, ParamOp>(op) &&
+    if (!isa<YieldOp, IsPow2Op, ParamOp, ReadInputOp, BatchIndexOp>(op) &&
         !isa<arith::ArithDialect>(op.getDialect()))
       return op.emitOpError("is not allowed in a keep predicate; use arith "
-                            "integer ops, sattn.is_pow2 or sattn.param");
+                            "integer ops, sattn.is_pow2, sattn.param, "
+                            "sattn.batch_index or sattn.read_input");
     // Truth values take part only in logic; arithmetic on i1 wraps modulo 2,
     // which the predicate semantics (integers, docs/patterns.md) do not have.
     bool readsI1 = llvm::any_of(op.getOperandTypes(), [](Type type) {
@@ -506,7 +555,32 @@ bool KeepOp::isBlockLevel() {
     if (index != kKeepQbArg && index != kKeepKbArg && index != kKeepHArg &&
         !arg.use_empty())
       return false;
-  return true;
+  // The batch and run-time inputs vary per element or per batch entry, and
+  // block-level tables are per head only.
+  return llvm::none_of(
+      body, [](Operation &op) { return isa<ReadInputOp, BatchIndexOp>(op); });
+}
+
+LogicalResult ReadInputOp::verify() {
+  auto pattern = (*this)->getParentOfType<PatternOp>();
+  if (!pattern)
+    return emitOpError("must be inside a pattern's keep predicate");
+  InputAttr input = pattern.lookupInput(getName());
+  if (!input)
+    return emitOpError("reads input '")
+           << getName() << "', which pattern @" << pattern.getSymName()
+           << " does not declare";
+  if (getIndices().size() != input.getDims().size())
+    return emitOpError("input '")
+           << getName() << "' has " << input.getDims().size()
+           << " dimensions, read with " << getIndices().size() << " indices";
+  for (Attribute index : getIndices()) {
+    StringRef name = cast<StringAttr>(index).getValue();
+    if (!llvm::is_contained({"b", "h", "q", "k"}, name))
+      return emitOpError("index '")
+             << name << "' of input '" << getName() << "' must be b, h, q or k";
+  }
+  return success();
 }
 
 LogicalResult ParamOp::verify() {

@@ -57,6 +57,9 @@ def Sattn_PatternOp : Sattn_Op<"pattern", [Symbol, NoTerminator, SingleBlock,
     }
     ```
 
+    `inputs` declares run-time integer inputs (`#sattn.input`) that `keep`
+    predicates read with `sattn.read_input`.
+
     Example (Gemma 2's local layers: a causal window with soft-capped
     scores):
 
@@ -66,11 +69,28 @@ def Sattn_PatternOp : Sattn_Op<"pattern", [Symbol, NoTerminator, SingleBlock,
       sattn.window 4096 tokens
     }
     ```
+
+    Example (FlexAttention's document mask over a run-time document id per
+    token):
+
+    ```mlir
+    sattn.pattern @document() block = 128 causal
+        inputs = [#sattn.input<"doc", ["b", "s"]>] {
+      sattn.keep {
+      ^bb0(%q: i64, %k: i64, %qb: i64, %kb: i64, %h: i64, %B: i64, %Sq: i64, %Sk: i64):
+        %dq = sattn.read_input "doc" ["b", "q"]
+        %dk = sattn.read_input "doc" ["b", "k"]
+        %same = arith.cmpi eq, %dq, %dk : i64
+        sattn.yield %same : i1
+      }
+    }
+    ```
   }];
   let arguments = (ins SymbolNameAttr:$sym_name, DictionaryAttr:$params,
                        Sattn_IntParam:$block, UnitAttr:$causal,
                        OptionalAttr<Sattn_NumberParam>:$softcap,
-                       UnitAttr:$alibi);
+                       UnitAttr:$alibi,
+                       OptionalAttr<Sattn_InputArrayAttr>:$inputs);
   let regions = (region SizedRegion<1>:$body);
   let builders = [
     // A pattern without score modifiers.
@@ -78,13 +98,14 @@ def Sattn_PatternOp : Sattn_Op<"pattern", [Symbol, NoTerminator, SingleBlock,
                    "::mlir::DictionaryAttr":$params,
                    "::mlir::Attribute":$block, "bool":$causal), [{
       build($_builder, $_state, sym_name, params, block, causal,
-            /*softcap=*/::mlir::Attribute(), /*alibi=*/false);
+            /*softcap=*/::mlir::Attribute(), /*alibi=*/false,
+            /*inputs=*/::mlir::ArrayAttr());
     }]>
   ];
   let assemblyFormat = [{
     $sym_name `` custom<ParamList>($params) `block` `=` custom<IntParam>($block)
     (`causal` $causal^)? (`softcap` `=` custom<NumberParam>($softcap)^)?
-    (`alibi` $alibi^)? attr-dict-with-keyword $body
+    (`alibi` $alibi^)? (`inputs` `=` $inputs^)? attr-dict-with-keyword $body
   }];
   let hasVerifier = 1;
   let hasRegionVerifier = 1;
@@ -109,6 +130,8 @@ def Sattn_PatternOp : Sattn_Op<"pattern", [Symbol, NoTerminator, SingleBlock,
     }
     /// Whether the pattern modifies scores (softcap or alibi).
     bool hasScoreModifiers() { return getSoftcapAttr() || getAlibi(); }
+    /// The declared run-time input named `name`, or null.
+    ::mlir::sattn::InputAttr lookupInput(::llvm::StringRef name);
   }];
 }
 
@@ -215,9 +238,10 @@ def Sattn_KeepOp : Sattn_PrimitiveOp<"keep", [SingleBlock,
   let description = [{
     The region receives eight i64 values — q = p(i), k = j, qb, kb, h, B, Sq,
     Sk — and yields an i1. It is built from `arith` integer ops,
-    `sattn.is_pow2` and `sattn.param`. A predicate that reads only qb, kb, h
-    and constants is block level; otherwise it is evaluated per element in
-    the blocks it partially keeps.
+    `sattn.is_pow2`, `sattn.param`, `sattn.batch_index` and
+    `sattn.read_input`. A predicate that reads only qb, kb, h and constants
+    is block level; otherwise it is evaluated per element in the blocks it
+    partially keeps.
 
     Example (a document mask of 512-token documents):
 
@@ -267,6 +291,46 @@ def Sattn_IsPow2Op : Sattn_Op<"is_pow2", [Pure, HasParent<"KeepOp">]> {
   let arguments = (ins I64:$value);
   let results = (outs I1:$result);
   let assemblyFormat = "$value attr-dict";
+}
+
+def Sattn_ReadInputOp : Sattn_Op<"read_input", [Pure,
+    HasParent<"KeepOp">]> {
+  let summary = "Reads an element of a run-time integer input.";
+  let description = [{
+    Reads the int32 element of the pattern's run-time input `name` (declared
+    in the pattern's `inputs`) at the given indices, one per dimension, each
+    the batch index `"b"`, the query head `"h"`, the query position `"q"`
+    (= p(i)) or the key `"k"`, and yields it as an i64. The call checks that
+    every index stays inside the input's shape, so the read never leaves it.
+    A predicate with a read is element level.
+
+    Example:
+
+    ```mlir
+    %doc = sattn.read_input "doc" ["b", "k"]
+    ```
+  }];
+  let arguments = (ins StrAttr:$name, StrArrayAttr:$indices);
+  let results = (outs I64:$result);
+  let assemblyFormat = "$name $indices attr-dict";
+  let hasVerifier = 1;
+}
+
+def Sattn_BatchIndexOp : Sattn_Op<"batch_index", [Pure,
+    HasParent<"KeepOp">]> {
+  let summary = "The batch index b inside a predicate.";
+  let description = [{
+    The index of the batch entry the predicate is evaluated for. A predicate
+    that reads it is element level.
+
+    Example:
+
+    ```mlir
+    %b = sattn.batch_index
+    ```
+  }];
+  let results = (outs I64:$result);
+  let assemblyFormat = "attr-dict";
 }
 
 def Sattn_ParamOp : Sattn_Op<"param", [Pure]> {

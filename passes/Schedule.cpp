@@ -3,6 +3,7 @@
 #include "passes/Schedule.h"
 
 #include "passes/PrimitiveInterfaces.h"
+#include "passes/RunTimeInputs.h"
 
 #include "llvm/Support/MathExtras.h"
 
@@ -143,6 +144,9 @@ mlir::sattn::describeKernel(const KernelRequest &req) {
     info.readsKeyScores |= inputs.keyScores;
     info.readsWeights |= inputs.weights;
   }
+  info.inputs = describeInputs(req);
+  for (const ::sattn::KernelInput &input : info.inputs)
+    slots[unsigned(::sattn::WorkspaceSlot::Inputs)] += input.elements();
   std::copy(slots.begin(), slots.end(), info.workspace.begin());
   info.attention.name = info.attention.entry =
       req.schedule.getAttention().str();

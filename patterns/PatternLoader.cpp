@@ -29,6 +29,7 @@ using llvm::isa;
 using llvm::SmallVector;
 using llvm::StringRef;
 using llvm::Twine;
+using mlir::ArrayAttr;
 using mlir::Attribute;
 using mlir::BlockArgument;
 using mlir::DialectRegistry;
@@ -41,6 +42,7 @@ using mlir::Operation;
 using mlir::OwningOpRef;
 using mlir::ParserConfig;
 using mlir::PassManager;
+using mlir::StringAttr;
 using mlir::Value;
 namespace ir = mlir::sattn;
 namespace arith = mlir::arith;
@@ -183,6 +185,25 @@ Expected<PatternSpec> Importer::run() {
     spec.modifiers.softcap = softcap;
   }
   spec.modifiers.alibi = pattern.getAlibi();
+  if (ArrayAttr inputs = pattern.getInputsAttr())
+    for (Attribute attr : inputs) {
+      auto input = cast<ir::InputAttr>(attr);
+      IntInputDecl decl;
+      decl.name = input.getName().str();
+      for (Attribute dim : input.getDims()) {
+        InputDim d;
+        if (auto size = dyn_cast<IntegerAttr>(dim)) {
+          d.size = size.getInt();
+        } else {
+          StringRef kind = cast<StringAttr>(dim).getValue();
+          d.kind = kind == "b"   ? InputDim::Batch
+                   : kind == "h" ? InputDim::Heads
+                                 : InputDim::Tokens;
+        }
+        decl.dims.push_back(d);
+      }
+      spec.inputs.push_back(std::move(decl));
+    }
   for (Operation &op : pattern.getBody().front()) {
     SATTN_ASSIGN(primitive, convert(&op, block));
     spec.primitives.push_back(std::move(primitive));
@@ -383,6 +404,31 @@ Importer::convertExpr(Value value, llvm::DenseMap<Value, KeepExprPtr> &memo) {
             return operands.front();
           })
           .Case([&](ir::IsPow2Op) { return binary(KeepOp::IsPow2); })
+          .Case([&](ir::BatchIndexOp) -> Expected<KeepExprPtr> {
+            auto expr = std::make_shared<KeepExpr>();
+            expr->op = KeepOp::Var;
+            expr->var = KeepVar::Batch;
+            return KeepExprPtr(expr);
+          })
+          .Case([&](ir::ReadInputOp read) -> Expected<KeepExprPtr> {
+            auto expr = std::make_shared<KeepExpr>();
+            expr->op = KeepOp::Input;
+            ArrayAttr inputs = pattern.getInputsAttr();
+            auto found = llvm::find_if(inputs, [&](Attribute attr) {
+              return cast<ir::InputAttr>(attr).getName() == read.getName();
+            });
+            if (found == inputs.end())
+              return error(op, "reads an undeclared input");
+            expr->value = found - inputs.begin();
+            for (Attribute index : read.getIndices()) {
+              StringRef name = cast<StringAttr>(index).getValue();
+              expr->indices.push_back(name == "b"   ? KeepVar::Batch
+                                      : name == "h" ? KeepVar::H
+                                      : name == "q" ? KeepVar::Q
+                                                    : KeepVar::K);
+            }
+            return KeepExprPtr(expr);
+          })
           .Case([&](arith::CmpIOp cmp) -> Expected<KeepExprPtr> {
             switch (cmp.getPredicate()) {
             case arith::CmpIPredicate::eq:

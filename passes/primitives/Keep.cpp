@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "passes/PrimitiveInterfaces.h"
+#include "passes/RunTimeInputs.h"
 #include "passes/primitives/BlockSources.h"
 #include "passes/primitives/Models.h"
 
@@ -35,7 +36,14 @@ public:
     for (Operation &inner : body) {
       if (auto yield = dyn_cast<YieldOp>(inner))
         return map.lookup(yield->getOperand(0));
-      Value result = emitSafe(kb, cx.request(), inner, map);
+      Value result;
+      if (isa<BatchIndexOp>(inner))
+        result = kb.toI64(tile.batch);
+      else if (auto read = dyn_cast<ReadInputOp>(inner))
+        result =
+            readInput(kb, cx.request(), read, {tile.batch, tile.head, q, k});
+      else
+        result = emitSafe(kb, cx.request(), inner, map);
       map.map(inner.getResult(0), result);
     }
     return kb.boolean(false);

@@ -19,7 +19,8 @@
 
 namespace sattn::dsl {
 
-enum class ExprKind { Integer, Float, Bool, Name, Unary, Binary, Call };
+/// Index: `name[operands...]`, an element of a run-time input.
+enum class ExprKind { Integer, Float, Bool, Name, Unary, Binary, Call, Index };
 
 enum class UnaryOp { Neg, Not };
 
@@ -59,7 +60,7 @@ struct Expr {
   int64_t intValue = 0;
   double floatValue = 0.0;
   bool boolValue = false;
-  std::string name; // Name, or the callee of a Call
+  std::string name; // Name, the callee of a Call, the input of an Index
   UnaryOp unaryOp = UnaryOp::Neg;
   BinaryOp binaryOp = BinaryOp::Add;
   std::vector<ExprPtr> operands;

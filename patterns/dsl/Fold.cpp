@@ -105,6 +105,11 @@ std::optional<FoldedValue> Folder::fold(const Expr &expr, bool top) {
     return foldBinary(expr);
   case ExprKind::Call:
     return foldCall(expr);
+  case ExprKind::Index:
+    diags.error(expr.pos) << "run-time input '" << expr.name
+                          << "' is known only at the call; only 'keep where' "
+                             "reads it, a constant is needed here";
+    return std::nullopt;
   }
   return std::nullopt;
 }

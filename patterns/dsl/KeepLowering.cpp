@@ -39,6 +39,9 @@ private:
   std::optional<Typed> lowerName(const Expr &expr);
   std::optional<Typed> lowerBinary(const Expr &expr);
   std::optional<Typed> lowerCall(const Expr &expr);
+  std::optional<Typed> lowerIndex(const Expr &expr);
+  /// `sattn.batch_index`, created once at the start of the region.
+  Value batchIndex(const Expr &at);
   /// Reports that operand `which` of `what` has the wrong kind.
   std::nullopt_t wrongKind(const Expr &at, llvm::StringRef what,
                            llvm::StringRef side, bool wantBool) {
@@ -63,7 +66,11 @@ private:
   mlir::Block &body;
   Diagnostics &diags;
   llvm::StringMap<Value> paramValues; // one sattn.param per name
+  Value batch;
 };
+
+/// The variables a run-time input may be indexed by (docs/patterns.md).
+constexpr llvm::StringLiteral kInputIndices[] = {"b", "h", "q", "k"};
 } // namespace
 
 std::optional<Typed> KeepLowering::lower(const Expr &expr) {
@@ -103,13 +110,75 @@ std::optional<Typed> KeepLowering::lower(const Expr &expr) {
     return lowerBinary(expr);
   case ExprKind::Call:
     return lowerCall(expr);
+  case ExprKind::Index:
+    return lowerIndex(expr);
   }
   return std::nullopt;
+}
+
+Value KeepLowering::batchIndex(const Expr &at) {
+  if (!batch) {
+    mlir::OpBuilder::InsertionGuard guard(builder);
+    builder.setInsertionPointToStart(&body);
+    batch = ir::BatchIndexOp::create(builder, loc(at), builder.getI64Type());
+  }
+  return batch;
+}
+
+std::optional<Typed> KeepLowering::lowerIndex(const Expr &expr) {
+  auto pattern = body.getParentOp()->getParentOfType<ir::PatternOp>();
+  ir::InputAttr input = pattern ? pattern.lookupInput(expr.name) : nullptr;
+  if (!input) {
+    mlir::InFlightDiagnostic diag = diags.error(expr.pos);
+    diag << "'" << expr.name << "' is not a run-time input of this pattern";
+    llvm::SmallVector<llvm::StringRef> names;
+    if (pattern && pattern.getInputsAttr())
+      for (mlir::Attribute attr : pattern.getInputsAttr())
+        names.push_back(mlir::cast<ir::InputAttr>(attr).getName());
+    if (llvm::StringRef hint = closestMatch(expr.name, names); !hint.empty())
+      diag << "; did you mean '" << hint << "'?";
+    else
+      diag << "; declare it before the predicate, e.g. 'input " << expr.name
+           << ": i32[b, s]'";
+    return std::nullopt;
+  }
+  if (expr.operands.size() != input.getDims().size()) {
+    diags.error(expr.pos) << "input '" << expr.name << "' has "
+                          << input.getDims().size() << " dimensions, got "
+                          << expr.operands.size() << " indices";
+    return std::nullopt;
+  }
+  llvm::SmallVector<llvm::StringRef> indices;
+  for (const ExprPtr &index : expr.operands) {
+    if (index->kind != ExprKind::Name ||
+        !llvm::is_contained(kInputIndices, index->name) ||
+        params.lookup(index->name)) {
+      diags.error(index->pos)
+          << "an index of input '" << expr.name
+          << "' must be one of the variables b, h, q or k (so that the call "
+             "can check it against the input's shape)";
+      return std::nullopt;
+    }
+    indices.push_back(index->name);
+  }
+  return Typed{ir::ReadInputOp::create(builder, loc(expr), builder.getI64Type(),
+                                       expr.name,
+                                       builder.getStrArrayAttr(indices)),
+               false};
 }
 
 std::optional<Typed> KeepLowering::lowerName(const Expr &expr) {
   llvm::ArrayRef<llvm::StringRef> variables = keepVariables();
   const ParamInfo *param = params.lookup(expr.name);
+  if (expr.name == "b") {
+    if (param) {
+      diags.error(expr.pos) << "'b' is ambiguous: it is both the batch index "
+                               "and a parameter of this pattern; rename the "
+                               "parameter";
+      return std::nullopt;
+    }
+    return Typed{batchIndex(expr), false};
+  }
   auto *variable = llvm::find(variables, expr.name);
   if (variable != variables.end()) {
     if (param) {
@@ -141,14 +210,15 @@ std::optional<Typed> KeepLowering::lowerName(const Expr &expr) {
   }
   llvm::SmallVector<llvm::StringRef> candidates(variables.begin(),
                                                 variables.end());
+  candidates.push_back("b");
   llvm::append_range(candidates, params.names());
   mlir::InFlightDiagnostic diag = diags.error(expr.pos);
   diag << "unknown name '" << expr.name << "'";
   if (llvm::StringRef hint = closestMatch(expr.name, candidates); !hint.empty())
     diag << "; did you mean '" << hint << "'?";
   else
-    diag << "; a predicate reads q, k, qb, kb, h, B, Sq, Sk and the "
-            "pattern's integer parameters";
+    diag << "; a predicate reads q, k, qb, kb, h, B, Sq, Sk, b, the "
+            "pattern's integer parameters and its run-time inputs";
   return std::nullopt;
 }
 

@@ -146,6 +146,8 @@ void Lexer::lexPunctuation() {
     return one(TokenKind::RSquare);
   case ',':
     return one(TokenKind::Comma);
+  case ':':
+    return one(TokenKind::Colon);
   case '+':
     return one(TokenKind::Plus);
   case '-':

@@ -271,10 +271,26 @@ ExprPtr Parser::parsePrimary() {
     return expr;
   }
   bool isCall = peekTok().is(TokenKind::LParen);
-  auto expr = std::make_unique<Expr>(isCall ? ExprKind::Call : ExprKind::Name,
+  bool isIndex = peekTok().is(TokenKind::LSquare);
+  auto expr = std::make_unique<Expr>(isCall    ? ExprKind::Call
+                                     : isIndex ? ExprKind::Index
+                                               : ExprKind::Name,
                                      token.pos);
   expr->name = token.text.str();
   consume();
+  if (isIndex) {
+    consume(); // '['
+    do {
+      ExprPtr index = parseExpr();
+      if (!index)
+        return nullptr;
+      expr->operands.push_back(std::move(index));
+    } while (consumeIf(TokenKind::Comma));
+    if (!expect(TokenKind::RSquare,
+                "',' or ']' in the indices of '" + expr->name + "'"))
+      return nullptr;
+    return expr;
+  }
   if (!isCall)
     return expr;
   consume(); // '('

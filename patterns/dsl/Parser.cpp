@@ -27,7 +27,7 @@ llvm::ArrayRef<llvm::StringRef> statementNames() {
   static const llvm::StringRef kNames[] = {
       "causal",  "block",     "sink",    "window",  "strides",
       "columns", "diagonals", "keep",    "stripes", "tree_search",
-      "topk",    "permute",   "softcap", "alibi"};
+      "topk",    "permute",   "softcap", "alibi",   "input"};
   return kNames;
 }
 
@@ -331,6 +331,8 @@ bool Parser::parseStatement(PatternState &state) {
     return parseBlockList(state, keyword);
   if (name == "keep")
     return parseKeep(state, keyword);
+  if (name == "input")
+    return parseInput(state, keyword);
   if (name == "stripes")
     return parseStripes(state, keyword);
   if (name == "tree_search")
@@ -573,6 +575,65 @@ Parser::parseIntList(llvm::StringRef what) {
   if (!ok)
     return std::nullopt;
   return values;
+}
+
+bool Parser::parseInput(PatternState &state, const Token &keyword) {
+  const Token name = tok();
+  if (!name.is(TokenKind::Identifier) ||
+      llvm::is_contained(kReserved, name.text)) {
+    errorExpected("an input name after 'input' (input NAME: i32[b, s])");
+    return false;
+  }
+  consume();
+  if (!expect(TokenKind::Colon, "':' and the input's type after '" + name.text +
+                                    "' (input NAME: i32[b, s])"))
+    return false;
+  if (!tok().isIdentifier("i32")) {
+    errorExpected("'i32' (run-time inputs are 32-bit integers)");
+    return false;
+  }
+  consume();
+  if (!expect(TokenKind::LSquare, "'[' and the input's dimensions"))
+    return false;
+  llvm::SmallVector<Attribute> dims;
+  do {
+    const Token dim = tok();
+    if (dim.is(TokenKind::Identifier) &&
+        llvm::is_contained({"b", "h", "s"}, dim.text)) {
+      dims.push_back(builder.getStringAttr(dim.text));
+    } else if (int64_t size = 0; dim.is(TokenKind::Integer) &&
+                                 !dim.text.getAsInteger(10, size) &&
+                                 size >= 1) {
+      dims.push_back(builder.getI64IntegerAttr(size));
+    } else {
+      errorExpected("a dimension: b (batch), h (query heads), s (key "
+                    "tokens) or a size >= 1");
+      return false;
+    }
+    consume();
+  } while (consumeIf(TokenKind::Comma));
+  if (!expect(TokenKind::RSquare, "',' or ']' after a dimension"))
+    return false;
+  if (state.params.lookup(name.text)) {
+    diags.error(name.pos) << "'" << name.text
+                          << "' is already a parameter of this pattern";
+    return false;
+  }
+  if (auto previous = state.inputPos.find(name.text);
+      previous != state.inputPos.end()) {
+    diags.error(name.pos) << "input '" << name.text
+                          << "' is already declared at "
+                          << where(previous->second);
+    return false;
+  }
+  state.inputPos[name.text] = name.pos;
+  llvm::SmallVector<Attribute> inputs;
+  if (mlir::ArrayAttr declared = state.op.getInputsAttr())
+    llvm::append_range(inputs, declared.getValue());
+  inputs.push_back(ir::InputAttr::get(builder.getContext(), name.text,
+                                      builder.getArrayAttr(dims)));
+  state.op.setInputsAttr(builder.getArrayAttr(inputs));
+  return true;
 }
 
 bool Parser::parseKeep(PatternState &state, const Token &keyword) {

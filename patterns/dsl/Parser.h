@@ -44,6 +44,8 @@ private:
     ParamTable params;
     std::optional<SourcePos> blockPos, causalPos, softcapPos, alibiPos;
     mlir::Attribute block, softcap;
+    /// Where each run-time input is declared.
+    llvm::StringMap<SourcePos> inputPos;
     mlir::sattn::PatternOp op;
   };
   /// A named argument of a dynamic statement, with its default.
@@ -99,6 +101,7 @@ private:
   bool parseStrides(PatternState &state, const Token &keyword);
   bool parseBlockList(PatternState &state, const Token &keyword);
   bool parseKeep(PatternState &state, const Token &keyword);
+  bool parseInput(PatternState &state, const Token &keyword);
   bool parseStripes(PatternState &state, const Token &keyword);
   bool parseTreeSearch(PatternState &state, const Token &keyword);
   bool parseTopk(PatternState &state, const Token &keyword);

@@ -34,6 +34,7 @@ enum class TokenKind {
   LSquare,
   RSquare,
   Comma,
+  Colon,
   Assign, // =
   Plus,
   Minus,

@@ -31,6 +31,10 @@ static std::vector<float> gather(const TensorView &view) {
 llvm::Error sattn::runReferenceAttention(const PatternSpec &spec,
                                          const AttentionConfig &config,
                                          const AttentionArgs &args) {
+  if (args.packed() && !spec.inputs.empty())
+    return llvm::createStringError(
+        "packed sequences with run-time integer inputs are not supported "
+        "yet");
   if (args.packed())
     return forEachPackedSequence(
         config, args, [&](size_t, const AttentionArgs &one) {
@@ -52,9 +56,35 @@ llvm::Error sattn::runReferenceAttention(const PatternSpec &spec,
     scores = gather(*args.keyScores);
   if (args.weights)
     weights = gather(*args.weights);
-  OracleInputs inputs{q.data(), k.data(),
+  OracleInputs inputs{q.data(),
+                      k.data(),
                       scores.empty() ? nullptr : scores.data(),
-                      weights.empty() ? nullptr : weights.data()};
+                      weights.empty() ? nullptr : weights.data(),
+                      {}};
+  for (const IntInput &given : args.intInputs)
+    if (llvm::none_of(spec.inputs, [&](const IntInputDecl &decl) {
+          return decl.name == given.name;
+        }))
+      return llvm::createStringError("pattern '" + spec.name +
+                                     "' has no run-time input '" + given.name +
+                                     "'");
+  for (const IntInputDecl &decl : spec.inputs) {
+    const IntInput *given = nullptr;
+    for (const IntInput &input : args.intInputs)
+      if (input.name == decl.name)
+        given = &input;
+    if (!given)
+      return llvm::createStringError("pattern '" + spec.name +
+                                     "' reads run-time input '" + decl.name +
+                                     "'; none was given");
+    llvm::SmallVector<int64_t, 4> want;
+    for (const InputDim &dim : decl.dims)
+      want.push_back(inputExtent(dim, *shape));
+    if (llvm::ArrayRef<int64_t>(given->sizes) != llvm::ArrayRef<int64_t>(want))
+      return llvm::createStringError("run-time input '" + decl.name +
+                                     "' does not have its declared shape");
+    inputs.intInputs.push_back(given->data);
+  }
   std::vector<double> out(
       size_t(shape->batch * shape->heads * shape->seqQ * shape->headDim)),
       lse(size_t(shape->batch * shape->heads * shape->seqQ));

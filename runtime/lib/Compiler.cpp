@@ -219,6 +219,10 @@ public:
   Error runPacked(const AttentionArgs &args, const Workspace *workspace,
                   void *stream, RunTimings *timings) {
     const bool cuda = backendKind == Backend::Cuda;
+    if (!args.intInputs.empty() || !loaded.info->inputs.empty())
+      return makeArgumentError(
+          "packed sequences with run-time integer inputs are not supported "
+          "yet: give each sequence's call its own inputs");
     if (cuda && args.keyScores)
       return makeArgumentError(
           "packed sequences with key scores (top-k by key_score) run on the "

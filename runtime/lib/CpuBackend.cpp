@@ -17,8 +17,9 @@
 #include "llvm/Support/TargetSelect.h"
 
 #include <chrono>
-#include <new>
+#include <cstring>
 #include <mutex>
+#include <new>
 #include <thread>
 
 using namespace sattn;
@@ -65,6 +66,10 @@ public:
       return std::chrono::duration<double, std::milli>(to - from).count();
     };
     auto t0 = now();
+    for (const PreparedCall::InputCopy &copy : call.inputCopies)
+      if (copy.count > 0)
+        std::memcpy(call.destination(copy), copy.source,
+                    size_t(copy.count) * sizeof(int32_t));
     if (timings)
       timings->stages.assign(stages.size(), {});
     for (size_t i = 0; i < stages.size(); ++i) {

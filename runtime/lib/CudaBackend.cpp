@@ -87,6 +87,15 @@ public:
       if (Error err = events[0].record(cuStream))
         return err;
     }
+    // Inside the timed span: the copies are part of the call's cost.
+    for (const PreparedCall::InputCopy &copy : call.inputCopies)
+      if (copy.count > 0)
+        if (Error err = cuda::copyDeviceAsync(
+                cuda::CUdeviceptr(
+                    reinterpret_cast<uintptr_t>(call.destination(copy))),
+                cuda::CUdeviceptr(reinterpret_cast<uintptr_t>(copy.source)),
+                size_t(copy.count) * sizeof(int32_t), cuStream))
+          return err;
     for (size_t i = 0; i < stages.size(); ++i) {
       if (Error err = launch(stages[i], call, call.stageItems[i], cuStream))
         return err;

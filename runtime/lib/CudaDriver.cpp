@@ -186,6 +186,7 @@ llvm::Error Driver::load() {
   SATTN_RESOLVE(cuMemcpyDtoH_v2);
   SATTN_RESOLVE(cuMemcpyHtoDAsync_v2);
   SATTN_RESOLVE(cuMemcpyDtoHAsync_v2);
+  SATTN_RESOLVE(cuMemcpyDtoDAsync_v2);
   SATTN_RESOLVE(cuMemsetD8_v2);
   SATTN_RESOLVE(cuMemsetD2D8Async);
   SATTN_RESOLVE(cuMemsetD2D32Async);
@@ -482,6 +483,14 @@ std::string sattn::cuda::functionName(CUfunction function) {
   std::lock_guard<std::mutex> lock(names.mutex);
   auto it = names.names.find(function);
   return it == names.names.end() ? std::string() : it->second.second;
+}
+
+llvm::Error sattn::cuda::copyDeviceAsync(CUdeviceptr dst, CUdeviceptr src,
+                                         size_t bytes, CUstream stream) {
+  llvm::Expected<Driver &> d = Driver::get();
+  if (!d)
+    return d.takeError();
+  return SATTN_CU(*d, cuMemcpyDtoDAsync_v2)(dst, src, bytes, stream);
 }
 
 llvm::Error sattn::cuda::memset2D(CUdeviceptr dst, size_t pitch,

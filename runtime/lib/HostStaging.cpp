@@ -4,6 +4,8 @@
 
 #include "sattn/CudaDriver.h"
 
+#include <algorithm>
+
 using namespace sattn;
 
 llvm::Error sattn::runWithHostViews(Kernel &kernel, const AttentionArgs &args,
@@ -37,6 +39,21 @@ llvm::Error sattn::runWithHostViews(Kernel &kernel, const AttentionArgs &args,
     if (*view)
       if (llvm::Error e = upload(**view))
         return e;
+  // Uploaded after out and lse, which stay buffers[3] and [4].
+  for (IntInput &input : device.intInputs) {
+    size_t bytes = sizeof(int32_t);
+    for (int64_t size : input.sizes)
+      bytes *= size_t(std::max<int64_t>(size, 0));
+    if (bytes == 0 || !input.data)
+      continue;
+    auto buffer = cuda::DeviceBuffer::allocate(bytes);
+    if (!buffer)
+      return buffer.takeError();
+    if (llvm::Error e = buffer->copyFromHost(input.data, bytes))
+      return e;
+    input.data = reinterpret_cast<const int32_t *>(buffer->pointer());
+    buffers.push_back(std::move(*buffer));
+  }
   RunTimings local; // asking for timings makes run() wait for the kernels
   if (llvm::Error e =
           kernel.run(device, nullptr, nullptr, timings ? timings : &local))

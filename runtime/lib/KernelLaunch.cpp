@@ -4,6 +4,7 @@
 
 #include "sattn/Errors.h"
 
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CheckedArithmetic.h"
 
 using namespace sattn;
@@ -54,6 +55,109 @@ static bool isContiguous(const TensorView &view) {
     expected *= view.sizes[i];
   }
   return true;
+}
+
+static std::string formatSizes(llvm::ArrayRef<int64_t> sizes) {
+  std::string text = "[";
+  for (size_t i = 0; i < sizes.size(); ++i)
+    text += (i ? ", " : "") + std::to_string(sizes[i]);
+  return text + "]";
+}
+
+/// The range of values a predicate variable takes in a call of `shape`
+/// (with rows and keys), as [lo, hi].
+static std::pair<int64_t, int64_t> indexRange(unsigned bit,
+                                              const AttentionShape &shape) {
+  switch (bit) {
+  case kIndexedByBatch:
+    return {0, shape.batch - 1};
+  case kIndexedByHead:
+    return {0, shape.heads - 1};
+  case kIndexedByQuery:
+    return {shape.seqK - shape.seqQ, shape.seqK - 1};
+  default:
+    return {0, shape.seqK - 1};
+  }
+}
+
+/// Checks the call's run-time integer inputs against the kernel's record
+/// (each given once, by a known name, with the declared sizes, every read
+/// inside them) and places them in the Inputs slot.
+static llvm::Expected<std::vector<PreparedCall::InputCopy>>
+placeInputs(const KernelInfo &info, const AttentionShape &shape,
+            const AttentionArgs &args, const WorkspaceLayout &slots) {
+  std::string declared;
+  for (const KernelInput &input : info.inputs)
+    declared += (declared.empty() ? "" : ", ") + input.name;
+  for (size_t n = 0; n < args.intInputs.size(); ++n) {
+    const std::string &name = args.intInputs[n].name;
+    if (llvm::none_of(info.inputs,
+                      [&](const KernelInput &i) { return i.name == name; }))
+      return makeArgumentError("pattern '" + info.pattern +
+                               "' has no run-time input '" + name + "'" +
+                               (declared.empty()
+                                    ? " (it reads none)"
+                                    : " (its inputs: " + declared + ")"));
+    for (size_t m = 0; m < n; ++m)
+      if (args.intInputs[m].name == name)
+        return makeArgumentError("run-time input '" + name +
+                                 "' is given twice");
+  }
+  CallSizes sizes{shape.batch, shape.seqQ, shape.seqK};
+  const bool reads = shape.batch > 0 && shape.seqQ > 0 && shape.seqK > 0;
+  std::vector<PreparedCall::InputCopy> copies;
+  int64_t offset = slots.offsets[unsigned(WorkspaceSlot::Inputs)];
+  for (const KernelInput &input : info.inputs) {
+    std::vector<int64_t> want;
+    for (const SizeExpr &dim : input.dims) {
+      llvm::Expected<int64_t> n = dim.evaluate(sizes);
+      if (!n)
+        return n.takeError();
+      want.push_back(*n);
+    }
+    std::string shapeText = "i32" + formatSizes(want) + " (" +
+                            llvm::join(input.dimNames, ", ") + ")";
+    const IntInput *given = nullptr;
+    for (const IntInput &i : args.intInputs)
+      if (i.name == input.name)
+        given = &i;
+    if (!given)
+      return makeArgumentError("pattern '" + info.pattern +
+                               "' reads run-time input '" + input.name + "', " +
+                               shapeText + " for this call; none given");
+    if (llvm::ArrayRef<int64_t>(given->sizes) != llvm::ArrayRef<int64_t>(want))
+      return makeArgumentError("run-time input '" + input.name + "' must be " +
+                               shapeText + ", got " +
+                               formatSizes(given->sizes));
+    for (size_t d = 0; reads && d < want.size(); ++d)
+      for (unsigned bit :
+           {kIndexedByBatch, kIndexedByHead, kIndexedByQuery, kIndexedByKey}) {
+        if (!(input.indexedBy[d] & bit))
+          continue;
+        auto [lo, hi] = indexRange(bit, shape);
+        if (lo < 0 || hi >= want[d]) {
+          const char *var = bit == kIndexedByBatch   ? "b"
+                            : bit == kIndexedByHead  ? "h"
+                            : bit == kIndexedByQuery ? "q"
+                                                     : "k";
+          return makeArgumentError(
+              "run-time input '" + input.name + "': its dimension " +
+              std::to_string(d) + " ('" + input.dimNames[d] + "', " +
+              std::to_string(want[d]) + " entries) is read at " + var +
+              ", which ranges over [" + std::to_string(lo) + ", " +
+              std::to_string(hi) + "] in this call");
+        }
+      }
+    int64_t count = 1;
+    for (int64_t n : want)
+      count *= n; // fits: the slot's size was evaluated without overflow
+    if (count > 0 && !given->data)
+      return makeArgumentError("run-time input '" + input.name +
+                               "' has a null pointer");
+    copies.push_back({given->data, offset, count});
+    offset += count;
+  }
+  return copies;
 }
 
 llvm::Expected<PreparedCall> sattn::prepareCall(const KernelInfo &info,
@@ -122,6 +226,11 @@ llvm::Expected<PreparedCall> sattn::prepareCall(const KernelInfo &info,
   for (unsigned i = 0; i < kNumWorkspaceSlots; ++i)
     s[unsigned(KernelScalar::WorkspaceOffset0) + i] =
         call.workspace.slots.offsets[i];
+  llvm::Expected<std::vector<PreparedCall::InputCopy>> copies =
+      placeInputs(info, *shape, args, call.workspace.slots);
+  if (!copies)
+    return copies.takeError();
+  call.inputCopies = std::move(*copies);
   for (const KernelFunction &stage : info.stages) {
     llvm::Expected<int64_t> items = stage.items.evaluate(sizes);
     if (!items)

@@ -72,6 +72,22 @@ struct PreparedCall {
   /// Work items of each selection stage, then of attention.
   std::vector<int64_t> stageItems;
   int64_t attentionItems = 0;
+  /// The run-time integer inputs the backend copies into the workspace
+  /// before the first launch (WorkspaceSlot::Inputs).
+  struct InputCopy {
+    const int32_t *source = nullptr;
+    /// Destination, in elements from the start of the i32 workspace.
+    int64_t offset = 0;
+    int64_t count = 0;
+  };
+  std::vector<InputCopy> inputCopies;
+
+  /// Where `copy` goes once the workspace is set.
+  int32_t *destination(const InputCopy &copy) const {
+    auto *ints = static_cast<int32_t *>(
+        args.memrefs[unsigned(KernelMemref::WorkspaceI32)].aligned);
+    return ints + copy.offset;
+  }
 };
 
 /// Checks `args` against the kernel (checkAttentionArgs, the inputs the

@@ -14,7 +14,8 @@ namespace json = llvm::json;
 namespace {
 constexpr const char *kSlotNames[kNumWorkspaceSlots] = {
     "list_count",          "list_items",  "row_threshold",
-    "row_threshold_index", "head_floats", "head_ints"};
+    "row_threshold_index", "head_floats", "head_ints",
+    "inputs"};
 constexpr llvm::StringLiteral kArtifactMagic = "sattn-kernel-artifact\n";
 
 json::Value functionToJSON(const KernelFunction &f) {
@@ -73,6 +74,38 @@ public:
     }
     return *e;
   }
+  KernelInput input(const json::Value *v) {
+    KernelInput in;
+    const json::Object *o = object(v, "an input");
+    if (!o)
+      return in;
+    in.name = string(*o, "name");
+    const json::Array *dims = o->getArray("dims");
+    const json::Array *names = o->getArray("dim_names");
+    const json::Array *indexedBy = o->getArray("indexed_by");
+    if (!dims || !names || !indexedBy || dims->size() != names->size() ||
+        dims->size() != indexedBy->size() || dims->empty()) {
+      fail("input '" + in.name +
+           "': 'dims', 'dim_names' and 'indexed_by' must be arrays of one "
+           "length >= 1");
+      return in;
+    }
+    for (size_t d = 0; d < dims->size(); ++d) {
+      llvm::Expected<SizeExpr> e = SizeExpr::fromJSON((*dims)[d]);
+      std::optional<llvm::StringRef> name = (*names)[d].getAsString();
+      std::optional<int64_t> bits = (*indexedBy)[d].getAsInteger();
+      if (!e || !name || !bits || *bits < 0 || *bits > 15) {
+        if (!e)
+          llvm::consumeError(e.takeError());
+        fail("input '" + in.name + "': bad dimension " + llvm::Twine(d));
+        return in;
+      }
+      in.dims.push_back(*e);
+      in.dimNames.push_back(name->str());
+      in.indexedBy.push_back(unsigned(*bits));
+    }
+    return in;
+  }
   KernelFunction function(const json::Value *v, llvm::StringRef what) {
     KernelFunction f;
     const json::Object *o = object(v, what);
@@ -110,6 +143,19 @@ std::string KernelInfo::toJSON() const {
   json::Object slots;
   for (unsigned i = 0; i < kNumWorkspaceSlots; ++i)
     slots[kSlotNames[i]] = workspace[i].toJSON();
+  json::Array inputArray;
+  for (const KernelInput &in : inputs) {
+    json::Array dims, names, indexedBy;
+    for (size_t d = 0; d < in.dims.size(); ++d) {
+      dims.push_back(in.dims[d].toJSON());
+      names.push_back(in.dimNames[d]);
+      indexedBy.push_back(int64_t(in.indexedBy[d]));
+    }
+    inputArray.push_back(json::Object{{"name", in.name},
+                                      {"dims", std::move(dims)},
+                                      {"dim_names", std::move(names)},
+                                      {"indexed_by", std::move(indexedBy)}});
+  }
   json::Value value = json::Object{{"format", kFormatVersion},
                                    {"pattern", pattern},
                                    {"target", target},
@@ -123,6 +169,7 @@ std::string KernelInfo::toJSON() const {
                                    {"workspace", std::move(slots)},
                                    {"reads_key_scores", readsKeyScores},
                                    {"reads_weights", readsWeights},
+                                   {"inputs", std::move(inputArray)},
                                    {"kv_row_alignment", kvRowAlignment}};
   std::string text;
   llvm::raw_string_ostream os(text);
@@ -162,12 +209,25 @@ llvm::Expected<KernelInfo> KernelInfo::fromJSON(llvm::StringRef text) {
       info.workspace[i] = r.size(*slots, kSlotNames[i]);
   info.readsKeyScores = r.boolean(*o, "reads_key_scores");
   info.readsWeights = r.boolean(*o, "reads_weights");
+  if (const json::Array *inputs = o->getArray("inputs")) {
+    for (const json::Value &input : *inputs)
+      info.inputs.push_back(r.input(&input));
+  } else {
+    r.fail("'inputs' must be an array");
+  }
   info.kvRowAlignment = r.integer(*o, "kv_row_alignment");
   if (info.kvRowAlignment < 0)
     r.fail("'kv_row_alignment' must be >= 0");
   if (llvm::Error err = r.error())
     return std::move(err);
   return info;
+}
+
+SizeExpr KernelInput::elements() const {
+  SizeExpr n = 1;
+  for (const SizeExpr &dim : dims)
+    n = n * dim;
+  return n;
 }
 
 llvm::Expected<WorkspaceLayout> sattn::layoutWorkspace(const KernelInfo &info,

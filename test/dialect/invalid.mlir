@@ -443,7 +443,7 @@ sattn.pattern @p() block = 4 {
 sattn.pattern @p() block = 4 {
   sattn.keep {
   ^bb0(%q: i64, %k: i64, %qb: i64, %kb: i64, %h: i64, %B: i64, %Sq: i64, %Sk: i64):
-    // expected-error @+1 {{'memref.alloc' op is not allowed in a keep predicate; use arith integer ops, sattn.is_pow2 or sattn.param}}
+    // expected-error @+1 {{'memref.alloc' op is not allowed in a keep predicate; use arith integer ops, sattn.is_pow2, sattn.param, sattn.batch_index or sattn.read_input}}
     %a = memref.alloc() : memref<4xi64>
     %t = arith.constant true
     sattn.yield %t : i1

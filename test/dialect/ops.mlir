@@ -343,3 +343,25 @@ sattn.pattern @softcap_literal() block = 64 softcap = 50.0 {
 sattn.pattern @alibi_only() block = 64 alibi {
   sattn.sink 4
 }
+
+// -----
+
+// Run-time integer inputs round-trip.
+// CHECK-LABEL: sattn.pattern @document() block = 128 causal inputs = [#sattn.input<"doc", ["b", "s"]>, #sattn.input<"lim", ["h", 4]>] {
+// CHECK:         %[[B:.*]] = sattn.batch_index
+// CHECK:         %[[D:.*]] = sattn.read_input "doc" ["b", "q"]
+// CHECK:         sattn.read_input "lim" ["h", "b"]
+sattn.pattern @document() block = 128 causal
+    inputs = [#sattn.input<"doc", ["b", "s"]>, #sattn.input<"lim", ["h", 4]>] {
+  sattn.keep {
+  ^bb0(%q: i64, %k: i64, %qb: i64, %kb: i64, %h: i64, %B: i64, %Sq: i64, %Sk: i64):
+    %b = sattn.batch_index
+    %dq = sattn.read_input "doc" ["b", "q"]
+    %dk = sattn.read_input "doc" ["b", "k"]
+    %l = sattn.read_input "lim" ["h", "b"]
+    %same = arith.cmpi eq, %dq, %dk : i64
+    %near = arith.cmpi slt, %l, %b : i64
+    %keep = arith.ori %same, %near : i1
+    sattn.yield %keep : i1
+  }
+}

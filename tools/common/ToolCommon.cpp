@@ -208,7 +208,10 @@ OracleInputs LoadedInputs::view() const {
   auto ptr = [](const std::vector<float> &v) {
     return v.empty() ? nullptr : v.data();
   };
-  return OracleInputs{ptr(q), ptr(k), ptr(keyScores), ptr(weights)};
+  OracleInputs view{ptr(q), ptr(k), ptr(keyScores), ptr(weights), {}};
+  for (const std::vector<int32_t> &input : intInputs)
+    view.intInputs.push_back(input.data());
+  return view;
 }
 
 Expected<LoadedInputs> loadInputs(const InputFiles &files, FileLayout layout) {
@@ -501,6 +504,67 @@ static Error checkInputChoice(const InputOptions &options,
   return checkRequiredInputs(spec, filesOf(options));
 }
 
+/// Reads the --input NAME=FILE options for the inputs `spec` declares, in
+/// its order, each checked against its declared shape in a call of `shape`.
+static Expected<std::vector<std::vector<int32_t>>>
+readIntInputs(const InputOptions &options, const PatternSpec &spec,
+              const AttentionShape &shape) {
+  std::vector<std::string> files(spec.inputs.size());
+  std::vector<std::string> declared;
+  for (const IntInputDecl &decl : spec.inputs)
+    declared.push_back(decl.name);
+  for (StringRef option : options.intInputs) {
+    auto [name, file] = option.split('=');
+    if (file.empty())
+      return createStringError("--input " + option +
+                               ": expected NAME=FILE.npy");
+    auto found = llvm::find(declared, name);
+    if (found == declared.end())
+      return createStringError(
+          "--input " + option + ": pattern '" + spec.name +
+          "' has no run-time input '" + name + "'" +
+          (declared.empty()
+               ? std::string(" (it reads none)")
+               : " (its inputs: " + llvm::join(declared, ", ") + ")"));
+    std::string &slot = files[found - declared.begin()];
+    if (!slot.empty())
+      return createStringError("--input " + name + " is given twice");
+    slot = file.str();
+  }
+  std::vector<std::vector<int32_t>> values;
+  for (size_t n = 0; n < spec.inputs.size(); ++n) {
+    const IntInputDecl &decl = spec.inputs[n];
+    std::vector<int64_t> want;
+    std::string dims;
+    for (const InputDim &dim : decl.dims) {
+      want.push_back(inputExtent(dim, shape));
+      dims += (dims.empty() ? "" : ", ") +
+              (dim.kind == InputDim::Batch    ? std::string("b")
+               : dim.kind == InputDim::Heads  ? std::string("h")
+               : dim.kind == InputDim::Tokens ? std::string("s")
+                                              : std::to_string(dim.size));
+    }
+    std::string declaredShape = "i32[" + dims + "] = " + shapeString(want);
+    if (files[n].empty())
+      return createStringError("pattern '" + spec.name +
+                               "' reads run-time input '" + decl.name + "', " +
+                               declaredShape + " here: pass --input " +
+                               decl.name + "=FILE.npy");
+    auto array = readNpy(files[n]);
+    if (!array)
+      return array.takeError();
+    if (array->shape != want)
+      return createStringError(files[n] + ": run-time input '" + decl.name +
+                               "' must have shape " + declaredShape + ", got " +
+                               shapeString(array->shape));
+    auto ints = array->toInt32(files[n]);
+    if (!ints)
+      return ints.takeError();
+    values.push_back(std::move(*ints));
+  }
+  return values;
+}
+
 Expected<PreparedInputs> prepareInputs(const InputOptions &options,
                                        const ShapeOptions &shapeOptions,
                                        const PatternSpec &spec,
@@ -565,6 +629,10 @@ Expected<PreparedInputs> prepareInputs(const InputOptions &options,
     out.seed = *seed;
     out.ropeTheta = llm.ropeTheta;
   }
+  auto ints = readIntInputs(options, spec, shape);
+  if (!ints)
+    return ints.takeError();
+  out.inputs.intInputs = std::move(*ints);
   return out;
 }
 

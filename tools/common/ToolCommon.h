@@ -153,6 +153,13 @@ struct InputOptions {
   llvm::cl::opt<std::string> weights{
       "weights", llvm::cl::desc("Linear score weights, .npy [Hkv, D]"),
       llvm::cl::value_desc("w.npy")};
+  llvm::cl::list<std::string> intInputs{
+      "input",
+      llvm::cl::desc("A run-time integer input the pattern declares: "
+                     "NAME=FILE.npy, int32 (or int64) of its declared shape, "
+                     "e.g. [B, Sk] for 'input doc: i32[b, s]'; repeat for "
+                     "each input"),
+      llvm::cl::value_desc("name=file.npy")};
   // Seeds are read as text, so that a bad one gets a message naming the
   // flag and what a seed is (checked by prepareInputs).
   llvm::cl::opt<std::string> randomSeed{
@@ -187,6 +194,8 @@ struct InputFiles {
 struct LoadedInputs {
   InputFiles files;
   std::vector<float> q, k, v, keyScores, weights;
+  /// The pattern's run-time integer inputs, in its declaration order.
+  std::vector<std::vector<int32_t>> intInputs;
   std::vector<int64_t> qShape, kShape, vShape, scoreShape, weightShape;
   /// The head kinds of --llm-inputs, per query head; empty otherwise.
   std::vector<LlmHeadKind> llmHeadKinds;

@@ -231,6 +231,14 @@ int main(int argc, char **argv) {
   if (!inputs.weights.empty())
     args.weights = TensorView::contiguous(inputs.weights.data(), DType::F32,
                                           {shape.kvHeads, shape.headDim});
+  for (size_t n = 0; n < loaded.spec.inputs.size(); ++n) {
+    IntInput input;
+    input.name = loaded.spec.inputs[n].name;
+    input.data = inputs.intInputs[n].data();
+    for (const InputDim &dim : loaded.spec.inputs[n].dims)
+      input.sizes.push_back(inputExtent(dim, shape));
+    args.intInputs.push_back(std::move(input));
+  }
   std::vector<int32_t> cuQ, cuK;
   if (packedOptions.given()) {
     if (llvm::Error e = packedOptions.parse(cuQ, cuK))

@@ -168,6 +168,8 @@ public:
                                    size_t bytes, CUstream stream) = nullptr;
   CUresult (*cuMemcpyDtoHAsync_v2)(void *dst, CUdeviceptr src, size_t bytes,
                                    CUstream stream) = nullptr;
+  CUresult (*cuMemcpyDtoDAsync_v2)(CUdeviceptr dst, CUdeviceptr src,
+                                   size_t bytes, CUstream stream) = nullptr;
   CUresult (*cuMemsetD8_v2)(CUdeviceptr dst, unsigned char value,
                             size_t count) = nullptr;
   CUresult (*cuMemsetD2D8Async)(CUdeviceptr dst, size_t pitch,
@@ -369,6 +371,11 @@ struct Dim3 {
 /// at the next synchronization.
 llvm::Error launch(CUfunction function, Dim3 grid, Dim3 block,
                    unsigned sharedBytes, CUstream stream, void **params);
+
+/// Copies `bytes` from device memory `src` to `dst` in `stream`'s order
+/// (cuMemcpyDtoDAsync).
+llvm::Error copyDeviceAsync(CUdeviceptr dst, CUdeviceptr src, size_t bytes,
+                            CUstream stream);
 
 /// Sets `height` rows of `width` bytes, `pitch` bytes apart from `dst` on,
 /// to `value` (cuMemsetD2D8Async), in `stream`'s order.

@@ -39,6 +39,10 @@ enum class WorkspaceSlot : unsigned {
   RowThresholdIndex,
   HeadFloats, // f32 scratch per (batch, head): scores, importance
   HeadInts,   // i32 scratch per (batch, head): flags, permutations
+  // i32: the pattern's run-time integer inputs (KernelInfo::inputs), which
+  // the runtime copies here before the launch: one after another in
+  // declaration order, each contiguous in C order.
+  Inputs,
   NumSlots
 };
 constexpr unsigned kNumWorkspaceSlots = unsigned(WorkspaceSlot::NumSlots);

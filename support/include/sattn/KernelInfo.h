@@ -40,9 +40,34 @@ struct KernelFunction {
   int64_t dynamicSharedBytes = 0;
 };
 
+/// Bits of KernelInput::indexedBy: the predicate variables that index a
+/// dimension of a run-time input.
+enum InputIndexBits : unsigned {
+  kIndexedByBatch = 1, // b in [0, B)
+  kIndexedByHead = 2,  // h in [0, Hq)
+  kIndexedByQuery = 4, // q = p(i) in [Sk - Sq, Sk)
+  kIndexedByKey = 8,   // k in [0, Sk)
+};
+
+/// A run-time integer input of the pattern (docs/patterns.md, "Run-time
+/// integer inputs in predicates"), as the call must give it.
+struct KernelInput {
+  std::string name;
+  /// Sizes of its dimensions (constants, B or Sk).
+  std::vector<SizeExpr> dims;
+  /// Per dimension, the InputIndexBits of the variables that read it, so
+  /// that the call can check every read stays inside the input.
+  std::vector<unsigned> indexedBy;
+  /// How the dims were declared ("b", "h", "s" or a size), for messages.
+  std::vector<std::string> dimNames;
+
+  /// Elements of the input: the product of its dims.
+  SizeExpr elements() const;
+};
+
 struct KernelInfo {
   /// Bumped when the record's meaning changes.
-  static constexpr int64_t kFormatVersion = 3;
+  static constexpr int64_t kFormatVersion = 4;
 
   std::string pattern;
   /// "cpu", "sm_80" or "sm_90a".
@@ -62,6 +87,9 @@ struct KernelInfo {
   /// Optional inputs the pattern reads.
   bool readsKeyScores = false;
   bool readsWeights = false;
+  /// Run-time integer inputs, in declaration order (their layout in the
+  /// Inputs slot).
+  std::vector<KernelInput> inputs;
   /// The kernel assumes every K and V row starts at an address aligned to
   /// this many bytes (0: any alignment).
   int64_t kvRowAlignment = 0;

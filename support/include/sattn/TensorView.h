@@ -19,6 +19,8 @@
 #include <cmath>
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <vector>
 
 namespace sattn {
 
@@ -82,6 +84,16 @@ struct AttentionConfig {
 /// q, lse [B, Hq, Sq] in f32; key scores [B, Hkv, Sk] and weights [Hkv, D] in
 /// f32 when the pattern reads them. An lse left as `TensorView()` (null data,
 /// no sizes) is not wanted: the kernel writes it into its workspace instead.
+/// A run-time integer input of the pattern (docs/patterns.md, "Run-time
+/// integer inputs in predicates"), by its declared name: contiguous C-order
+/// int32 of the declared shape, in host memory for the CPU backend and
+/// device memory for CUDA. Not owned.
+struct IntInput {
+  std::string name;
+  const int32_t *data = nullptr;
+  llvm::SmallVector<int64_t, 4> sizes;
+};
+
 struct AttentionArgs {
   TensorView q, k, v, out, lse;
   std::optional<TensorView> keyScores, weights;
@@ -90,6 +102,8 @@ struct AttentionArgs {
   /// dimension and of its keys along k's, the batch being 1. Both or
   /// neither; sattn/PackedSequences.h splits such a call.
   llvm::ArrayRef<int32_t> cuSeqlensQ, cuSeqlensK;
+  /// The pattern's run-time integer inputs, each named once.
+  std::vector<IntInput> intInputs;
 
   bool packed() const { return cuSeqlensQ.data() || cuSeqlensK.data(); }
 

@@ -10,7 +10,7 @@ import re
 import subprocess
 import sys
 
-NO_DEFAULT = {"emit", "seq-len", "set", "q", "k", "v", "key-score", "weights",
+NO_DEFAULT = {"emit", "seq-len", "set", "q", "k", "v", "key-score", "weights", "input",
               "random-inputs", "llm-inputs", "json", "lse", "o"}
 
 

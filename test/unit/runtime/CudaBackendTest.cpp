@@ -16,6 +16,7 @@
 #include "NonFiniteHarness.h"
 #include "OracleHarness.h"
 #include "PackedSequenceCases.h"
+#include "RunTimeInputCases.h"
 #include "ScoreModifierCases.h"
 
 #include "sattn/CudaDriver.h"
@@ -120,6 +121,35 @@ INSTANTIATE_TEST_SUITE_P(
     [](const ::testing::TestParamInfo<std::tuple<int, int, int>> &info) {
       return std::string(kModifierCases[std::get<0>(info.param)].name) + "_" +
              dtypeName(kDTypes[std::get<1>(info.param)]).str() + "_" +
+             kGpuShapes[std::get<2>(info.param)].name;
+    });
+
+/// Predicates on run-time integer inputs on the GPU tiles (the inputs are
+/// copied into the workspace on the call's stream).
+class CudaRunTimeInputs
+    : public ::testing::TestWithParam<std::tuple<int, int, int>> {
+protected:
+  static void SetUpTestSuite() { setenv("SATTN_CACHE_DIR", "off", 1); }
+};
+
+TEST_P(CudaRunTimeInputs, Case) {
+  auto [m, d, s] = GetParam();
+  std::string reason = noDeviceReason();
+  if (!reason.empty())
+    GTEST_SKIP() << "no CUDA device: " << reason;
+  checkRunTimeInputCase(Backend::Cuda, m, kDTypes[d], kGpuShapes[s],
+                        [](Kernel &kernel, AttentionArgs &args) {
+                          return runWithHostViews(kernel, args);
+                        });
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, CudaRunTimeInputs,
+    ::testing::Combine(::testing::Range(0, int(std::size(kRunTimeInputCases))),
+                       ::testing::Values(0, 2), ::testing::Values(0, 1, 2)),
+    [](const ::testing::TestParamInfo<std::tuple<int, int, int>> &info) {
+      return std::string(kRunTimeInputCases[std::get<0>(info.param)].name) +
+             "_" + dtypeName(kDTypes[std::get<1>(info.param)]).str() + "_" +
              kGpuShapes[std::get<2>(info.param)].name;
     });
 

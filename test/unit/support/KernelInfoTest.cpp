@@ -96,6 +96,13 @@ KernelInfo sampleInfo() {
 
 TEST(KernelInfo, RecordAndArtifactRoundTrip) {
   KernelInfo info = sampleInfo();
+  KernelInput doc;
+  doc.name = "doc";
+  doc.dims = {SizeExpr::batch(), SizeExpr::seqK()};
+  doc.dimNames = {"b", "s"};
+  doc.indexedBy = {kIndexedByBatch, kIndexedByQuery | kIndexedByKey};
+  info.inputs.push_back(doc);
+  info.workspace[unsigned(WorkspaceSlot::Inputs)] = doc.elements();
   std::string binary("\0\x01ptx text", 10);
   llvm::Expected<KernelArtifact> back =
       decodeKernelArtifact(encodeKernelArtifact(info, binary));
@@ -106,6 +113,16 @@ TEST(KernelInfo, RecordAndArtifactRoundTrip) {
   EXPECT_EQ(back->info.attention.threads, 128);
   EXPECT_TRUE(back->info.readsKeyScores);
   EXPECT_FALSE(back->info.readsWeights);
+  ASSERT_EQ(back->info.inputs.size(), 1u);
+  const KernelInput &read = back->info.inputs[0];
+  EXPECT_EQ(read.name, "doc");
+  EXPECT_EQ(read.dimNames, (std::vector<std::string>{"b", "s"}));
+  EXPECT_EQ(read.indexedBy,
+            (std::vector<unsigned>{kIndexedByBatch,
+                                   kIndexedByQuery | kIndexedByKey}));
+  llvm::Expected<int64_t> elements = read.elements().evaluate({3, 5, 7});
+  ASSERT_TRUE(bool(elements));
+  EXPECT_EQ(*elements, 21);
 }
 
 TEST(KernelInfo, DamagedRecordsAreErrors) {
@@ -119,7 +136,9 @@ TEST(KernelInfo, DamagedRecordsAreErrors) {
   llvm::consumeError(a.takeError());
   std::string info = sampleInfo().toJSON();
   std::string wrongVersion = info;
-  wrongVersion.replace(wrongVersion.find("\"format\": 3"), 11,
+  std::string format =
+      "\"format\": " + std::to_string(KernelInfo::kFormatVersion);
+  wrongVersion.replace(wrongVersion.find(format), format.size(),
                        "\"format\": 99");
   llvm::Expected<KernelInfo> v = KernelInfo::fromJSON(wrongVersion);
   ASSERT_FALSE(bool(v));
