@@ -23,7 +23,7 @@ import threading
 
 from ._errors import SattnArgumentError, SattnError
 
-C_API_VERSION = 3  # SATTN_C_API_VERSION this module is written against
+C_API_VERSION = 4  # SATTN_C_API_VERSION this module is written against
 
 OK, ERROR, INVALID_ARGUMENT, INVALID_HANDLE = 0, 1, 2, 3
 
@@ -85,6 +85,12 @@ class PackedSequences(ctypes.Structure):
                 ("entries", ctypes.c_int64)]
 
 
+class IntInput(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_char_p), ("data", ctypes.c_void_p),
+                ("sizes", ctypes.POINTER(ctypes.c_int64)),
+                ("rank", ctypes.c_int64)]
+
+
 def _declare(lib):
     """Sets the argument and result types of every function used."""
     vp, cp, i64 = ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int64
@@ -115,9 +121,16 @@ def _declare(lib):
         "sattn_kernel_run_packed": (status, [vp, ctypes.POINTER(RunArgs),
                                              ctypes.POINTER(
                                                  PackedSequences)]),
+        "sattn_kernel_run_with_inputs": (status, [vp,
+                                                  ctypes.POINTER(RunArgs),
+                                                  ctypes.POINTER(IntInput),
+                                                  i64]),
         "sattn_kernel_release": (status, [vp]),
         "sattn_reference_run": (status, [vp, ctypes.POINTER(Config),
                                          ctypes.POINTER(RunArgs)]),
+        "sattn_reference_run_with_inputs": (status, [
+            vp, ctypes.POINTER(Config), ctypes.POINTER(RunArgs),
+            ctypes.POINTER(IntInput), i64]),
         "sattn_reference_run_packed": (status, [vp, ctypes.POINTER(Config),
                                                 ctypes.POINTER(RunArgs),
                                                 ctypes.POINTER(
@@ -221,6 +234,79 @@ def check_handle(handle):
     if not handle:
         raise_for(load().sattn_last_status())
     return handle
+
+
+def _nested_ints(name, x):
+    """(shape, flat values) of nested sequences of ints."""
+    if isinstance(x, (list, tuple)):
+        parts = [_nested_ints(name, e) for e in x]
+        shapes = {p[0] for p in parts}
+        if len(shapes) > 1:
+            raise ValueError(f"input '{name}' is ragged: its rows have "
+                             f"different shapes")
+        inner = shapes.pop() if shapes else ()
+        return (len(x),) + inner, [v for p in parts for v in p[1]]
+    if isinstance(x, bool) or not isinstance(x, int):
+        raise TypeError(f"input '{name}' must hold integers, got "
+                        f"{type(x).__name__}")
+    return (), [x]
+
+
+def int_inputs(inputs, on_cuda):
+    """The C array of a pattern's run-time integer inputs from a mapping
+    name -> int32 values (torch tensors on the call's device; on the host
+    also NumPy arrays and nested lists), its length, and what it points
+    into (keep it alive); (None, 0, None) when `inputs` is empty."""
+    if not inputs:
+        return None, 0, None
+    if not hasattr(inputs, "items"):
+        raise TypeError("inputs must map each input's name to its values, "
+                        "e.g. inputs={'doc': doc_ids}")
+    keep = []
+    structs = (IntInput * len(inputs))()
+    for n, (name, x) in enumerate(inputs.items()):
+        if not isinstance(name, str):
+            raise TypeError(f"input names must be strings, got {name!r}")
+        if hasattr(x, "detach"):  # a torch tensor
+            if (x.device.type == "cuda") != on_cuda:
+                raise ValueError(
+                    f"input '{name}' is on {x.device.type}; the call runs "
+                    f"on {'cuda' if on_cuda else 'the host'}")
+            if x.is_floating_point() or x.is_complex():
+                raise TypeError(f"input '{name}' must hold integers, got "
+                                f"{x.dtype}")
+            if x.numel() and (int(x.min()) < -2**31 or int(x.max()) >= 2**31):
+                raise ValueError(f"input '{name}' has values outside int32")
+            import torch
+            x = x.detach().to(torch.int32).contiguous()
+            shape, data = tuple(x.shape), x.data_ptr()
+        elif on_cuda:
+            raise ValueError(f"input '{name}' must be a CUDA tensor for a "
+                             f"call on CUDA")
+        elif hasattr(x, "__array_interface__"):  # NumPy
+            import numpy
+            if x.dtype.kind not in "iub":
+                raise TypeError(f"input '{name}' must hold integers, got "
+                                f"{x.dtype}")
+            if x.size and (int(x.min()) < -2**31 or int(x.max()) >= 2**31):
+                raise ValueError(f"input '{name}' has values outside int32")
+            x = numpy.ascontiguousarray(x, dtype=numpy.int32)
+            shape, data = tuple(x.shape), x.ctypes.data
+        else:
+            shape, values = _nested_ints(name, x)
+            if any(v < -2**31 or v >= 2**31 for v in values):
+                raise ValueError(f"input '{name}' has values outside int32")
+            x = (ctypes.c_int32 * max(len(values), 1))(*values)
+            data = ctypes.cast(x, ctypes.c_void_p).value
+        sizes = (ctypes.c_int64 * max(len(shape), 1))(*shape)
+        encoded = name.encode()
+        keep += [x, sizes, encoded]
+        structs[n] = IntInput(encoded, data,
+                              ctypes.cast(sizes,
+                                          ctypes.POINTER(ctypes.c_int64)),
+                              len(shape))
+    keep.append(structs)
+    return structs, len(inputs), keep
 
 
 def packed_sequences(cu_seqlens_q, cu_seqlens_k):

@@ -22,7 +22,7 @@ MAX_CALLS = 256
 def attention(q, k, v, pattern, /, *, scale=None, enable_gqa=False,
               return_lse=False, key_score=None, layout="bhsd",
               score_weights=None, cu_seqlens_q=None, cu_seqlens_k=None,
-              **params):
+              inputs=None, **params):
     """Sparse attention of q on k and v under `pattern`, like
     torch.nn.attention.flex_attention with the pattern in place of the
     block mask:
@@ -53,8 +53,26 @@ def attention(q, k, v, pattern, /, *, scale=None, enable_gqa=False,
     local indices (on CUDA, not with key_score). layout "thd" takes them as
     FlashAttention does: q [T, Hq, D], k and v [T, Hkv, D], key_score
     [Hkv, T]; out [T, Hq, D] and lse [Hq, T].
+
+    inputs: the pattern's run-time integer inputs by name (`input doc:
+    i32[b, s]` in the pattern), int32 values of their declared shapes:
+    torch tensors on q's device, or on the host NumPy arrays and nested
+    lists, e.g. inputs={"doc": doc_ids} for FlexAttention's document mask.
     """
     packed, keep = _capi.packed_sequences(cu_seqlens_q, cu_seqlens_k)
+    if inputs:
+        if packed is not None:
+            raise ValueError("packed sequences with run-time integer inputs "
+                             "are not supported yet")
+        kind, shape, resolved, scale = check_attention(
+            q, k, v, pattern, scale, enable_gqa, key_score, score_weights,
+            layout, params)
+        kernel = kernel_for(resolved, shape, scale)
+        structs, count, keep_inputs = _capi.int_inputs(
+            inputs, shape.device[0] == "cuda")
+        return kernel._run_checked(kind, shape, q, k, v, key_score,
+                                   score_weights, layout, return_lse,
+                                   inputs=(structs, count, keep_inputs))
     if packed is not None:
         kind, shape, resolved, scale = check_attention(
             q, k, v, pattern, scale, enable_gqa, key_score, score_weights,
@@ -236,7 +254,7 @@ def kernel_for(pattern, shape, scale):
 def reference(q, k, v, pattern, /, *, scale=None, enable_gqa=False,
               return_lse=False, key_score=None, layout="bhsd",
               score_weights=None, cu_seqlens_q=None, cu_seqlens_k=None,
-              **params):
+              inputs=None, **params):
     """attention() computed by sattn's float64 reference oracle (the check
     every kernel is held to, docs/patterns.md), any head dim. Takes and
     returns the same kinds; CUDA tensors are copied to the host and the
@@ -250,6 +268,13 @@ def reference(q, k, v, pattern, /, *, scale=None, enable_gqa=False,
         q, k, v, key_score, score_weights = (
             None if x is None else x.cpu()
             for x in (q, k, v, key_score, score_weights))
+        if inputs:
+            inputs = {name: x.cpu() if hasattr(x, "detach") else x
+                      for name, x in inputs.items()}
+    if inputs and packed is not None:
+        raise ValueError("packed sequences with run-time integer inputs are "
+                         "not supported yet")
+    int_structs, int_count, keep_inputs = _capi.int_inputs(inputs, False)
     tensors = [_capi.Tensor() for _ in range(7)]
     for tensor in tensors[:4]:
         tensor.rank = 4
@@ -274,14 +299,18 @@ def reference(q, k, v, pattern, /, *, scale=None, enable_gqa=False,
     config = _capi.Config(shape.heads, shape.kv_heads, shape.head_dim,
                           shape.dtype.encode(), scale, b"cpu", None, 0)
     lib = _capi.load()
-    if packed is None:
+    if int_structs is not None:
+        _capi.check(lib.sattn_reference_run_with_inputs(
+            resolved._handle, ctypes.byref(config), ctypes.byref(args),
+            int_structs, int_count))
+    elif packed is None:
         _capi.check(lib.sattn_reference_run(
             resolved._handle, ctypes.byref(config), ctypes.byref(args)))
     else:
         _capi.check(lib.sattn_reference_run_packed(
             resolved._handle, ctypes.byref(config), ctypes.byref(args),
             ctypes.byref(packed)))
-    del keep, keep_offsets
+    del keep, keep_offsets, keep_inputs
     if on_cuda:
         out, lse = out.cuda(), lse.cuda()
     return (out, lse) if return_lse else out

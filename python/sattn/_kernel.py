@@ -166,6 +166,7 @@ class Kernel:
                                            handle)
         self._run = lib.sattn_kernel_run
         self._run_packed = lib.sattn_kernel_run_packed
+        self._run_with_inputs = lib.sattn_kernel_run_with_inputs
         self.pattern = pattern
         self.heads, self.kv_heads, self.head_dim = heads, kv_heads, head_dim
         self.dtype, self.scale, self.backend = dtype, scale, backend
@@ -209,7 +210,7 @@ class Kernel:
     @_arrays.accepts_tokens(first=1)
     def __call__(self, q, k, v, /, *, key_score=None, score_weights=None,
                  layout="bhsd", return_lse=False, cu_seqlens_q=None,
-                 cu_seqlens_k=None):
+                 cu_seqlens_k=None, inputs=None):
         """Attention of q [B, Hq, Sq, D] on k, v [B, Hkv, Sk, D] (layout
         "bhsd"; "bshd": [B, S, H, D]); returns out like q, and with
         return_lse the log-sum-exp [B, Hq, Sq] (float32, natural log).
@@ -217,8 +218,22 @@ class Kernel:
         sequences along S of a batch of 1 (FlashAttention's varlen; on
         CUDA, not with key_score); layout "thd" takes q [T, Hq, D], k and v
         [T, Hkv, D], key_score [Hkv, T] and returns out [T, Hq, D] (lse
-        [Hq, T])."""
+        [Hq, T]). inputs maps the names of the pattern's run-time integer
+        inputs (`input doc: i32[b, s]`) to int32 values of their declared
+        shapes: torch tensors on the call's device, or on the host NumPy
+        arrays and nested lists."""
         packed, keep = _capi.packed_sequences(cu_seqlens_q, cu_seqlens_k)
+        if inputs:
+            if packed is not None:
+                raise ValueError("packed sequences with run-time integer "
+                                 "inputs are not supported yet")
+            kind, shape = self._check(q, k, v, key_score, score_weights,
+                                      layout)
+            structs, count, keep_inputs = _capi.int_inputs(
+                inputs, shape.device[0] == "cuda")
+            return self._run_checked(kind, shape, q, k, v, key_score,
+                                     score_weights, layout, return_lse,
+                                     inputs=(structs, count, keep_inputs))
         if packed is not None:
             kind, shape = self._check(q, k, v, key_score, score_weights,
                                       layout)
@@ -285,11 +300,13 @@ class Kernel:
                 f"memory; the tensors are on {shape.device[0]}")
 
     def _run_checked(self, kind, shape, q, k, v, key_score, score_weights,
-                     layout, return_lse, timed=False, key=None, packed=None):
+                     layout, return_lse, timed=False, key=None, packed=None,
+                     inputs=None):
         """Runs a call whose tensors have been checked, through a plan made
         for it: kept under `key` (call_key's) when no tensor was copied.
-        `packed`: the C struct of packed sequences (never planned)."""
-        if packed is not None:
+        `packed`: the C struct of packed sequences; `inputs`: int_inputs'
+        array, count and kept objects (neither is planned)."""
+        if packed is not None or inputs is not None:
             key = None
         used = [_copied_if_needed(kind, x) for x in (q, k, v)]
         used += [None if x is None else _dense_if_needed(kind, x)
@@ -307,10 +324,11 @@ class Kernel:
             if len(plans) >= MAX_PLANS:
                 plans.clear()
             plans[key] = plan
-        return self._launch(plan, *used, layout, return_lse, timed, packed)
+        return self._launch(plan, *used, layout, return_lse, timed, packed,
+                            inputs)
 
     def _launch(self, plan, q, k, v, key_score, score_weights, layout,
-                return_lse, timed, packed=None):
+                return_lse, timed, packed=None, inputs=None):
         """Runs a call of tensors that fit `plan`: sets the data pointers
         (and the stream), allocates the outputs, calls the C API."""
         handle = self._handle
@@ -322,20 +340,20 @@ class Kernel:
         pq, pk, pv = data(q), data(k), data(v)
         if (pq | pk | pv) & plan.align:
             return self._unaligned(plan, q, k, v, key_score, score_weights,
-                                   layout, return_lse, timed, packed)
+                                   layout, return_lse, timed, packed, inputs)
         tensors[0].data, tensors[1].data, tensors[2].data = pq, pk, pv
         if key_score is not None:
             p = tensors[5].data = data(key_score)
             if p & plan.align_f32:
                 return self._unaligned(plan, q, k, v, key_score,
                                        score_weights, layout, return_lse,
-                                       timed, packed)
+                                       timed, packed, inputs)
         if score_weights is not None:
             p = tensors[6].data = data(score_weights)
             if p & plan.align_f32:
                 return self._unaligned(plan, q, k, v, key_score,
                                        score_weights, layout, return_lse,
-                                       timed, packed)
+                                       timed, packed, inputs)
         out = kind.empty(plan.out_shape, q)
         tensors[3].data = data(out)
         lse = None
@@ -349,7 +367,9 @@ class Kernel:
                 workspace = kind.empty_bytes(plan.workspace_bytes, q)
                 args.workspace = data(workspace)
             args.stream = kind.stream(q)
-        if packed is None:
+        if inputs is not None:
+            status = self._run_with_inputs(handle, args, inputs[0], inputs[1])
+        elif packed is None:
             status = self._run(handle, args)
         else:
             status = self._run_packed(handle, args, ctypes.byref(packed))
@@ -359,14 +379,15 @@ class Kernel:
         return (out, lse) if return_lse else out
 
     def _unaligned(self, plan, q, k, v, key_score, score_weights, layout,
-                   return_lse, timed, packed=None):
+                   return_lse, timed, packed=None, inputs=None):
         """A planned call with data not aligned to its elements: copied,
         through a plan of its own (the copies are aligned)."""
         kind = plan.kind
         copies = [None if x is None else kind.contiguous(x)
                   for x in (q, k, v, key_score, score_weights)]
         return self._run_checked(kind, plan.shape, *copies, layout,
-                                 return_lse, timed, packed=packed)
+                                 return_lse, timed, packed=packed,
+                                 inputs=inputs)
 
 
 def call_key(q, k, v, key_score, score_weights, layout, return_lse, timed):

@@ -582,9 +582,42 @@ static sattn_status readPacked(const char *function,
   return SATTN_OK;
 }
 
+/// Reads `count` run-time integer inputs (may be none) into args.
+static sattn_status readIntInputs(const char *function,
+                                  const sattn_int_input *inputs, int64_t count,
+                                  AttentionArgs &args) {
+  if (count < 0 || count > 1024)
+    return invalid(function, "the input count must be 0 to 1024, got " +
+                                 std::to_string(count));
+  if (count > 0 && !inputs)
+    return invalid(function,
+                   "inputs is NULL but count is " + std::to_string(count));
+  for (int64_t n = 0; n < count; ++n) {
+    const sattn_int_input &in = inputs[n];
+    if (!in.name)
+      return invalid(function,
+                     "input " + std::to_string(n) + " has no name (NULL)");
+    if (in.rank < 1 || in.rank > 8 || !in.sizes)
+      return invalid(function, std::string("input '") + in.name +
+                                   "' needs a rank of 1 to 8 and its sizes");
+    IntInput input;
+    input.name = in.name;
+    input.data = in.data;
+    input.sizes.assign(in.sizes, in.sizes + in.rank);
+    for (int64_t size : input.sizes)
+      if (size < 0)
+        return invalid(function, std::string("input '") + in.name +
+                                     "' has a negative size");
+    args.intInputs.push_back(std::move(input));
+  }
+  return SATTN_OK;
+}
+
 static sattn_status runKernel(const char *kFunction, sattn_kernel *kernel,
                               const sattn_run_args *argsIn,
-                              const sattn_packed_sequences *packed) {
+                              const sattn_packed_sequences *packed,
+                              const sattn_int_input *inputs = nullptr,
+                              int64_t inputCount = 0) {
   return guarded(kFunction, [&] {
     // Holding the object keeps it alive if another thread releases it now.
     std::shared_ptr<KernelObject> object = kernels().find(kernel);
@@ -595,6 +628,8 @@ static sattn_status runKernel(const char *kFunction, sattn_kernel *kernel,
                                      object->kernel->config().dtype, args))
       return s;
     if (sattn_status s = readPacked(kFunction, packed, args))
+      return s;
+    if (sattn_status s = readIntInputs(kFunction, inputs, inputCount, args))
       return s;
     Workspace workspace{argsIn->workspace, argsIn->workspace_bytes};
     RunTimings timings;
@@ -622,15 +657,23 @@ sattn_status sattn_kernel_run_packed(sattn_kernel *kernel,
   return runKernel("sattn_kernel_run_packed", kernel, args, packed);
 }
 
+sattn_status sattn_kernel_run_with_inputs(sattn_kernel *kernel,
+                                          const sattn_run_args *args,
+                                          const sattn_int_input *inputs,
+                                          int64_t count) {
+  return runKernel("sattn_kernel_run_with_inputs", kernel, args, nullptr,
+                   inputs, count);
+}
+
 sattn_status sattn_kernel_release(sattn_kernel *kernel) {
   return release("sattn_kernel_release", kernel, kernels(), patterns());
 }
 
-static sattn_status runReference(const char *kFunction,
-                                 const sattn_pattern *pattern,
-                                 const sattn_config *configIn,
-                                 const sattn_run_args *argsIn,
-                                 const sattn_packed_sequences *packed) {
+static sattn_status
+runReference(const char *kFunction, const sattn_pattern *pattern,
+             const sattn_config *configIn, const sattn_run_args *argsIn,
+             const sattn_packed_sequences *packed,
+             const sattn_int_input *inputs = nullptr, int64_t inputCount = 0) {
   return guarded(kFunction, [&] {
     std::shared_ptr<PatternObject> object = patterns().find(pattern);
     if (!object)
@@ -644,6 +687,8 @@ static sattn_status runReference(const char *kFunction,
     if (sattn_status s = readRunArgs(kFunction, argsIn, config.dtype, args))
       return s;
     if (sattn_status s = readPacked(kFunction, packed, args))
+      return s;
+    if (sattn_status s = readIntInputs(kFunction, inputs, inputCount, args))
       return s;
     if (argsIn->workspace || argsIn->stream)
       return invalid(kFunction, "the reference takes no workspace or stream "
@@ -665,6 +710,15 @@ sattn_status sattn_reference_run(const sattn_pattern *pattern,
                                  const sattn_config *config,
                                  const sattn_run_args *args) {
   return runReference("sattn_reference_run", pattern, config, args, nullptr);
+}
+
+sattn_status sattn_reference_run_with_inputs(const sattn_pattern *pattern,
+                                             const sattn_config *config,
+                                             const sattn_run_args *args,
+                                             const sattn_int_input *inputs,
+                                             int64_t count) {
+  return runReference("sattn_reference_run_with_inputs", pattern, config, args,
+                      nullptr, inputs, count);
 }
 
 sattn_status sattn_reference_run_packed(const sattn_pattern *pattern,

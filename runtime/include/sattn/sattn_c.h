@@ -28,8 +28,9 @@ extern "C" {
 
 /* The C API this header describes; sattn_c_api_version() says which one the
  * loaded library implements. Version 2 replaced sattn_compile/sattn_run;
- * version 3 added the packed-sequence calls (sattn_kernel_run_packed). */
-#define SATTN_C_API_VERSION 3
+ * version 3 added the packed-sequence calls (sattn_kernel_run_packed),
+ * version 4 the run-time integer inputs (sattn_kernel_run_with_inputs). */
+#define SATTN_C_API_VERSION 4
 
 typedef enum sattn_status {
   SATTN_OK = 0,
@@ -240,6 +241,25 @@ sattn_status sattn_kernel_run_packed(sattn_kernel *kernel,
                                      const sattn_run_args *args,
                                      const sattn_packed_sequences *packed);
 
+/* A run-time integer input that the pattern declares (`input NAME: i32[..]`,
+ * docs/patterns.md): int32, contiguous in C order, of its declared shape
+ * (e.g. [B, Sk] for i32[b, s]); host memory for the CPU, device memory for
+ * CUDA. The call checks the name, the sizes, and that every read of the
+ * pattern stays inside them. */
+typedef struct sattn_int_input {
+  const char *name;
+  const int32_t *data;
+  const int64_t *sizes;
+  int64_t rank;
+} sattn_int_input;
+
+/* sattn_kernel_run with the pattern's run-time integer inputs (`count`
+ * entries, each named once; all of the pattern's are needed). */
+sattn_status sattn_kernel_run_with_inputs(sattn_kernel *kernel,
+                                          const sattn_run_args *args,
+                                          const sattn_int_input *inputs,
+                                          int64_t count);
+
 sattn_status sattn_kernel_release(sattn_kernel *kernel);
 
 /*===-- The reference oracle ----------------------------------------------===*/
@@ -251,6 +271,14 @@ sattn_status sattn_kernel_release(sattn_kernel *kernel);
 sattn_status sattn_reference_run(const sattn_pattern *pattern,
                                  const sattn_config *config,
                                  const sattn_run_args *args);
+
+/* sattn_reference_run with run-time integer inputs (host memory; see
+ * sattn_kernel_run_with_inputs). */
+sattn_status sattn_reference_run_with_inputs(const sattn_pattern *pattern,
+                                             const sattn_config *config,
+                                             const sattn_run_args *args,
+                                             const sattn_int_input *inputs,
+                                             int64_t count);
 
 /* sattn_reference_run over packed sequences (see sattn_kernel_run_packed). */
 sattn_status sattn_reference_run_packed(const sattn_pattern *pattern,

@@ -216,6 +216,59 @@ TEST_F(CApi, PackedSequences) {
       << lastError();
 }
 
+/// The document mask over run-time document ids: the kernel matches the
+/// reference given the same ids, and the ids matter (all-equal ids give the
+/// causal result, which differs).
+TEST_F(CApi, RunTimeIntegerInputs) {
+  const char *source = "pattern docs {\n  block 16\n  causal\n"
+                       "  input doc: i32[b, s]\n"
+                       "  keep where doc[b, q] == doc[b, k]\n}\n";
+  sattn_pattern *docs = sattn_pattern_from_source(source, "sattn", nullptr);
+  ASSERT_NE(docs, nullptr) << lastError();
+  sattn_config config = cpuConfig();
+  sattn_kernel *docKernel = sattn_kernel_compile(docs, &config);
+  ASSERT_NE(docKernel, nullptr) << lastError();
+  std::vector<int32_t> ids(size_t(B * S));
+  for (int64_t j = 0; j < B * S; ++j)
+    ids[size_t(j)] = int32_t(j % S / 13);
+  const int64_t sizes[] = {B, S};
+  sattn_int_input input{"doc", ids.data(), sizes, 2};
+  sattn_run_args args = runArgs(&lse.view);
+  ASSERT_EQ(sattn_kernel_run_with_inputs(docKernel, &args, &input, 1), SATTN_OK)
+      << lastError();
+  Tensor refOut({B, H, S, D}), refLse({B, H, S});
+  sattn_run_args refArgs = runArgs(&refLse.view);
+  refArgs.out = &refOut.view;
+  ASSERT_EQ(sattn_reference_run_with_inputs(docs, &config, &refArgs, &input, 1),
+            SATTN_OK)
+      << lastError();
+  EXPECT_LE(maxDiff(out, refOut), 1e-4);
+  std::vector<int32_t> same(ids.size(), 3);
+  sattn_int_input sameInput{"doc", same.data(), sizes, 2};
+  ASSERT_EQ(
+      sattn_reference_run_with_inputs(docs, &config, &refArgs, &sameInput, 1),
+      SATTN_OK)
+      << lastError();
+  EXPECT_GT(maxDiff(out, refOut), 1e-2);
+
+  // Errors: none given, a wrong size, a nameless input.
+  EXPECT_EQ(sattn_kernel_run(docKernel, &args), SATTN_INVALID_ARGUMENT);
+  EXPECT_NE(lastError().find("reads run-time input 'doc'"), std::string::npos)
+      << lastError();
+  const int64_t wrong[] = {B, S - 1};
+  sattn_int_input bad{"doc", ids.data(), wrong, 2};
+  EXPECT_EQ(sattn_kernel_run_with_inputs(docKernel, &args, &bad, 1),
+            SATTN_INVALID_ARGUMENT);
+  EXPECT_NE(lastError().find("must be i32[2, 50] (b, s)"), std::string::npos)
+      << lastError();
+  sattn_int_input nameless{nullptr, ids.data(), sizes, 2};
+  EXPECT_EQ(sattn_kernel_run_with_inputs(docKernel, &args, &nameless, 1),
+            SATTN_INVALID_ARGUMENT);
+  EXPECT_NE(lastError().find("has no name"), std::string::npos) << lastError();
+  EXPECT_EQ(sattn_kernel_release(docKernel), SATTN_OK);
+  EXPECT_EQ(sattn_pattern_release(docs), SATTN_OK);
+}
+
 TEST_F(CApi, LseIsOptional) {
   sattn_run_args args = runArgs(nullptr);
   ASSERT_EQ(sattn_kernel_run(kernel, &args), SATTN_OK) << lastError();
