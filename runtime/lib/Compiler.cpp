@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -330,6 +331,15 @@ sattn::compile(const PatternSource &source, const AttentionConfig &config,
 
   std::string arch;
   if (options.backend == Backend::Cuda) {
+    // docs/design.md: GPU code runs on a GPU before it is the default.
+    const char *preview = std::getenv("SATTN_GPU_PREVIEW");
+    if (!bound.spec.inputs.empty() &&
+        !(preview && llvm::StringRef(preview) == "1"))
+      return makeArgumentError(
+          "pattern '" + bound.spec.name +
+          "' reads run-time integer inputs, which run on the CPU backend "
+          "for now: the GPU suite has not run them yet (SATTN_GPU_PREVIEW=1 "
+          "compiles them for the GPU)");
     Expected<std::string> chip = cudaArch(options);
     if (!chip)
       return chip.takeError();

@@ -129,7 +129,11 @@ INSTANTIATE_TEST_SUITE_P(
 class CudaRunTimeInputs
     : public ::testing::TestWithParam<std::tuple<int, int, int>> {
 protected:
-  static void SetUpTestSuite() { setenv("SATTN_CACHE_DIR", "off", 1); }
+  static void SetUpTestSuite() {
+    setenv("SATTN_CACHE_DIR", "off", 1);
+    setenv("SATTN_GPU_PREVIEW", "1", 1); // until the suite has passed them
+  }
+  static void TearDownTestSuite() { unsetenv("SATTN_GPU_PREVIEW"); }
 };
 
 TEST_P(CudaRunTimeInputs, Case) {

@@ -117,4 +117,17 @@ TEST(CpuRunTimeInputPatterns, PackedCallsAreRefused) {
             std::string::npos);
 }
 
+TEST(CpuRunTimeInputPatterns, CudaNeedsThePreview) {
+  unsetenv("SATTN_GPU_PREVIEW");
+  AttentionConfig config{4, 4, 32, DType::BF16, 0};
+  CompileOptions options;
+  options.backend = Backend::Cuda;
+  auto kernel = compile(PatternSource::text(kRunTimeInputCases[0].source),
+                        config, options);
+  ASSERT_FALSE(bool(kernel));
+  EXPECT_NE(
+      llvm::toString(kernel.takeError()).find("run on the CPU backend for now"),
+      std::string::npos);
+}
+
 } // namespace
