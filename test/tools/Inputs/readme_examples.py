@@ -6,7 +6,7 @@ readme_examples.py README.md TOOLS_DIR WORK_DIR
 Takes every command of the README's ```sh blocks that starts with build/bin/
 or python3 (continuation lines joined; `export` lines set the environment of
 the commands after them) and every ```python block, runs each in WORK_DIR,
-where `patterns` and `python` link to the repository's folders and
+where `patterns`, `examples` and `python` link to the repository's folders and
 build/bin and build/lib to TOOLS_DIR and the library folder next to it, and
 prints one line per command. Without a CUDA toolkit (ptxas under
 $SATTN_CUDA_ROOT or /usr/local/cuda, as lit.cfg.py looks), ptx-info
@@ -64,6 +64,7 @@ def main():
     tools = os.path.abspath(args.tools)
     os.makedirs(os.path.join(args.work, "build"), exist_ok=True)
     for name, target in (("patterns", os.path.join(repo, "patterns")),
+                         ("examples", os.path.join(repo, "examples")),
                          ("python", os.path.join(repo, "python")),
                          (os.path.join("build", "bin"), tools),
                          (os.path.join("build", "lib"),
