@@ -252,13 +252,15 @@ def _nested_ints(name, x):
     return (), [x]
 
 
-def int_inputs(inputs, on_cuda):
+def int_inputs(inputs, device):
     """The C array of a pattern's run-time integer inputs from a mapping
-    name -> int32 values (torch tensors on the call's device; on the host
-    also NumPy arrays and nested lists), its length, and what it points
-    into (keep it alive); (None, 0, None) when `inputs` is empty."""
+    name -> int32 values (torch tensors on the call's device, a (type,
+    index) pair; on the host also NumPy arrays and nested lists), its
+    length, and what it points into (keep it alive); (None, 0, None) when
+    `inputs` is empty."""
     if not inputs:
         return None, 0, None
+    on_cuda = device[0] == "cuda"
     if not hasattr(inputs, "items"):
         raise TypeError("inputs must map each input's name to its values, "
                         "e.g. inputs={'doc': doc_ids}")
@@ -268,10 +270,11 @@ def int_inputs(inputs, on_cuda):
         if not isinstance(name, str):
             raise TypeError(f"input names must be strings, got {name!r}")
         if hasattr(x, "detach"):  # a torch tensor
-            if (x.device.type == "cuda") != on_cuda:
+            if on_cuda != (x.device.type == "cuda") or (
+                    on_cuda and x.device.index != device[1]):
                 raise ValueError(
-                    f"input '{name}' is on {x.device.type}; the call runs "
-                    f"on {'cuda' if on_cuda else 'the host'}")
+                    f"input '{name}' is on {x.device}; the call runs on "
+                    f"{'cuda:%s' % device[1] if on_cuda else 'the host'}")
             if x.is_floating_point() or x.is_complex():
                 raise TypeError(f"input '{name}' must hold integers, got "
                                 f"{x.dtype}")

@@ -68,8 +68,7 @@ def attention(q, k, v, pattern, /, *, scale=None, enable_gqa=False,
             q, k, v, pattern, scale, enable_gqa, key_score, score_weights,
             layout, params)
         kernel = kernel_for(resolved, shape, scale)
-        structs, count, keep_inputs = _capi.int_inputs(
-            inputs, shape.device[0] == "cuda")
+        structs, count, keep_inputs = _capi.int_inputs(inputs, shape.device)
         return kernel._run_checked(kind, shape, q, k, v, key_score,
                                    score_weights, layout, return_lse,
                                    inputs=(structs, count, keep_inputs))
@@ -274,7 +273,8 @@ def reference(q, k, v, pattern, /, *, scale=None, enable_gqa=False,
     if inputs and packed is not None:
         raise ValueError("packed sequences with run-time integer inputs are "
                          "not supported yet")
-    int_structs, int_count, keep_inputs = _capi.int_inputs(inputs, False)
+    int_structs, int_count, keep_inputs = _capi.int_inputs(inputs,
+                                                           ("cpu", None))
     tensors = [_capi.Tensor() for _ in range(7)]
     for tensor in tensors[:4]:
         tensor.rank = 4

@@ -229,8 +229,8 @@ class Kernel:
                                  "inputs are not supported yet")
             kind, shape = self._check(q, k, v, key_score, score_weights,
                                       layout)
-            structs, count, keep_inputs = _capi.int_inputs(
-                inputs, shape.device[0] == "cuda")
+            structs, count, keep_inputs = _capi.int_inputs(inputs,
+                                                           shape.device)
             return self._run_checked(kind, shape, q, k, v, key_score,
                                      score_weights, layout, return_lse,
                                      inputs=(structs, count, keep_inputs))

@@ -61,13 +61,19 @@ llvm::Error sattn::runReferenceAttention(const PatternSpec &spec,
                       scores.empty() ? nullptr : scores.data(),
                       weights.empty() ? nullptr : weights.data(),
                       {}};
-  for (const IntInput &given : args.intInputs)
+  for (size_t n = 0; n < args.intInputs.size(); ++n) {
+    const IntInput &given = args.intInputs[n];
     if (llvm::none_of(spec.inputs, [&](const IntInputDecl &decl) {
           return decl.name == given.name;
         }))
       return llvm::createStringError("pattern '" + spec.name +
                                      "' has no run-time input '" + given.name +
                                      "'");
+    for (size_t m = 0; m < n; ++m)
+      if (args.intInputs[m].name == given.name)
+        return llvm::createStringError("run-time input '" + given.name +
+                                       "' is given twice");
+  }
   for (const IntInputDecl &decl : spec.inputs) {
     const IntInput *given = nullptr;
     for (const IntInput &input : args.intInputs)

@@ -94,8 +94,12 @@ public:
                 cuda::CUdeviceptr(
                     reinterpret_cast<uintptr_t>(call.destination(copy))),
                 cuda::CUdeviceptr(reinterpret_cast<uintptr_t>(copy.source)),
-                size_t(copy.count) * sizeof(int32_t), cuStream))
+                size_t(copy.count) * sizeof(int32_t), cuStream)) {
+          // Copies already queued write the owned buffer: its last use.
+          if (owned)
+            llvm::consumeError(owned->lastUse.record(cuStream));
           return err;
+        }
     for (size_t i = 0; i < stages.size(); ++i) {
       if (Error err = launch(stages[i], call, call.stageItems[i], cuStream))
         return err;

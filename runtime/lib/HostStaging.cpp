@@ -4,7 +4,12 @@
 
 #include "sattn/CudaDriver.h"
 
+#include "sattn/Errors.h"
+
+#include "llvm/Support/CheckedArithmetic.h"
+
 #include <algorithm>
+#include <optional>
 
 using namespace sattn;
 
@@ -41,15 +46,21 @@ llvm::Error sattn::runWithHostViews(Kernel &kernel, const AttentionArgs &args,
         return e;
   // Uploaded after out and lse, which stay buffers[3] and [4].
   for (IntInput &input : device.intInputs) {
-    size_t bytes = sizeof(int32_t);
+    // The sizes describe the host buffer, as a view's do; the kernel's call
+    // checks them against the pattern afterwards.
+    std::optional<int64_t> bytes = int64_t(sizeof(int32_t));
     for (int64_t size : input.sizes)
-      bytes *= size_t(std::max<int64_t>(size, 0));
-    if (bytes == 0 || !input.data)
+      bytes = bytes ? llvm::checkedMul(*bytes, std::max<int64_t>(size, 0))
+                    : std::nullopt;
+    if (!bytes)
+      return makeArgumentError("run-time input '" + input.name +
+                               "': its sizes overflow");
+    if (*bytes == 0 || !input.data)
       continue;
-    auto buffer = cuda::DeviceBuffer::allocate(bytes);
+    auto buffer = cuda::DeviceBuffer::allocate(size_t(*bytes));
     if (!buffer)
       return buffer.takeError();
-    if (llvm::Error e = buffer->copyFromHost(input.data, bytes))
+    if (llvm::Error e = buffer->copyFromHost(input.data, size_t(*bytes)))
       return e;
     input.data = reinterpret_cast<const int32_t *>(buffer->pointer());
     buffers.push_back(std::move(*buffer));
