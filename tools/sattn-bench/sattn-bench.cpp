@@ -177,6 +177,11 @@ int main(int argc, char **argv) {
                             cl::desc("CUDA target (default: the device's)"));
   cl::opt<int> warmup("warmup", cl::init(3), cl::desc("Untimed runs"));
   cl::opt<int> iters("iters", cl::init(10), cl::desc("Timed runs"));
+  cl::opt<int64_t> documents(
+      "documents", cl::init(1),
+      cl::desc("Run-time inputs of shape [b, s] (document ids, e.g. "
+               "examples/patterns/document_ids.sattn) hold this many "
+               "documents of equal length"));
   cl::opt<int64_t> rotateMb("rotate-mb", cl::init(256),
                             cl::desc("Rotate inputs through copies that "
                                      "together exceed this many MiB"));
@@ -283,6 +288,32 @@ int main(int argc, char **argv) {
     fillRandom(hv.data(), *dtype, kElems, 3);
     std::vector<float> hs(size_t(batch) * kvHeads * sk);
     fillRandom(hs.data(), DType::F32, hs.size(), 4);
+    // Run-time integer inputs: document ids, `documents` equal documents
+    // per batch entry.
+    std::vector<std::vector<int32_t>> hints;
+    for (const IntInputDecl &decl : loaded.spec.inputs) {
+      if (decl.dims.size() != 2 || decl.dims[0].kind != InputDim::Batch ||
+          decl.dims[1].kind != InputDim::Tokens)
+        exitOnError(kTool,
+                    llvm::createStringError(
+                        "run-time input '" + decl.name +
+                        "': sattn-bench fills only inputs of shape [b, s] "
+                        "(document ids, --documents)"));
+      if (documents < 1 || documents > sk)
+        exitOnError(kTool, llvm::createStringError(
+                               "--documents must be 1 to the key length"));
+      std::vector<int32_t> ids(size_t(batch * sk));
+      for (int64_t j = 0; j < batch * sk; ++j)
+        ids[size_t(j)] = int32_t(j % sk * documents / sk);
+      hints.push_back(std::move(ids));
+    }
+    auto intInputs = [&](auto pointerOf) {
+      std::vector<IntInput> inputs;
+      for (size_t n = 0; n < hints.size(); ++n)
+        inputs.push_back(IntInput{
+            loaded.spec.inputs[n].name, pointerOf(n), {int64_t(batch), sk}});
+      return inputs;
+    };
 
     // Density from the oracle (batch 0, head 0) on the first copy's inputs.
     {
@@ -306,6 +337,8 @@ int main(int argc, char **argv) {
       inputs.q = q32.data();
       inputs.k = k32.data();
       inputs.keyScores = hs.data();
+      for (const std::vector<int32_t> &ids : hints)
+        inputs.intInputs.push_back(ids.data()); // batch 0's row first
       auto oracle = MaskOracle::create(loaded.spec, shape, inputs);
       if (!oracle)
         exitOnError(kTool, oracle.takeError());
@@ -346,6 +379,15 @@ int main(int argc, char **argv) {
         alloc(s.scores, hs.size() * 4, hs.data());
         sets.push_back(std::move(s));
       }
+      std::vector<cuda::DeviceBuffer> dints;
+      for (const std::vector<int32_t> &ids : hints) {
+        auto buffer = cuda::DeviceBuffer::allocate(ids.size() * 4);
+        if (!buffer)
+          exitOnError(kTool, buffer.takeError());
+        if (llvm::Error e = buffer->copyFromHost(ids.data(), ids.size() * 4))
+          exitOnError(kTool, std::move(e));
+        dints.push_back(std::move(*buffer));
+      }
       auto argsFor = [&](Set &s) {
         auto view = [&](cuda::DeviceBuffer &b, DType t,
                         llvm::ArrayRef<int64_t> sizes) {
@@ -360,6 +402,9 @@ int main(int argc, char **argv) {
                         std::nullopt, std::nullopt};
         if (requiredInputs(loaded.spec).keyScores)
           a.keyScores = view(s.scores, DType::F32, {batch, kvHeads, sk});
+        a.intInputs = intInputs([&](size_t n) {
+          return reinterpret_cast<const int32_t *>(dints[n].pointer());
+        });
         return a;
       };
       for (int i = 0; i < warmup + iters; ++i) {
@@ -389,6 +434,7 @@ int main(int argc, char **argv) {
       if (requiredInputs(loaded.spec).keyScores)
         a.keyScores = TensorView::contiguous(hs.data(), DType::F32,
                                              {batch, kvHeads, sk});
+      a.intInputs = intInputs([&](size_t n) { return hints[n].data(); });
       for (int i = 0; i < warmup + iters; ++i) {
         RunTimings t;
         if (llvm::Error e = kernel->run(a, nullptr, nullptr, &t))
