@@ -87,7 +87,10 @@ Value mlir::sattn::readInput(KernelBuilder &kb, const KernelRequest &req,
       break;
     offset = kb.add(offset, elements(input));
   }
-  // C order: offset = (...((i0 * n1 + i1) * n2 + i2)...).
+  // C order: offset = (...((i0 * n1 + i1) * n2 + i2)...). The call checks
+  // the reads of every row and key it has; code may also evaluate a
+  // predicate where its result is discarded (a scan's end, a masked lane),
+  // so each index is clamped into the input to keep such reads inside it.
   Value element = kb.idx(0);
   for (auto [dim, index] : llvm::zip(input.getDims(), read.getIndices())) {
     StringRef name = cast<StringAttr>(index).getValue();
@@ -95,8 +98,10 @@ Value mlir::sattn::readInput(KernelBuilder &kb, const KernelRequest &req,
                   : name == "h" ? at.head
                   : name == "q" ? at.query
                                 : at.key;
-    Value scaled = kb.mul(element, extent(dim));
-    element = kb.add(scaled, kb.toIndex(value));
+    Value size = extent(dim);
+    Value inside =
+        kb.max(kb.min(kb.toIndex(value), kb.sub(size, kb.idx(1))), kb.idx(0));
+    element = kb.add(kb.mul(element, size), inside);
   }
   Value loaded =
       kb.loadWs(::sattn::WorkspaceSlot::Inputs, kb.add(offset, element));
